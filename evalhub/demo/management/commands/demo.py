@@ -1,0 +1,37 @@
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from evalhub.demo.processes import Supervisor, demo_processes
+from evalhub.demo.services import DEMO_RESEARCHER, DEMO_STUDY, demo_load
+
+
+class Command(BaseCommand):
+    help = "Set up the demo (migrate, demo data) and serve it with the Celery workers."
+
+    def handle(self, *args, **options) -> None:
+        port = int(os.environ.get("PORT", "8000"))
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        data = demo_load()
+        base = f"http://127.0.0.1:{port}"
+        user, password = DEMO_RESEARCHER
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    "EvalHub demo is starting. Open:",
+                    f"  health        {base}/healthz",
+                    f"  studies       {base}/   (log in as {user} / {password})",
+                    f"  admin         {base}/admin/",
+                    f"  demo study    {data.study.slug} ({DEMO_STUDY})",
+                    "Press Ctrl-C to stop everything.",
+                    "",
+                ]
+            )
+        )
+        supervisor = Supervisor(demo_processes(port))
+        supervisor.start()
+        raise SystemExit(supervisor.wait())

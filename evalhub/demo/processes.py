@@ -1,0 +1,89 @@
+"""The demo's process list: web server, one Celery worker per queue, beat.
+
+The same list, with gunicorn instead of runserver, is the Procfile for production."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from evalhub.queues import CeleryQueue
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    argv: list[str]
+
+
+def demo_processes(port: int) -> list[Process]:
+    py = sys.executable
+    celery = [py, "-m", "celery", "-A", "evalhub"]
+    return [
+        Process("web", [py, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]),
+        Process(
+            "worker-default",
+            [*celery, "worker", "-Q", f"{CeleryQueue.DEFAULT},{CeleryQueue.JUDGE}",
+             "-c", "2", "-n", "default@%h", "-l", "warning"],
+        ),
+        # vLLM and training need --pool solo: one process per GPU, engine kept warm.
+        Process(
+            "worker-generation",
+            [*celery, "worker", "-Q", CeleryQueue.GENERATION, "-P", "solo",
+             "-n", "generation@%h", "-l", "warning"],
+        ),
+        Process(
+            "worker-training",
+            [*celery, "worker", "-Q", CeleryQueue.TRAINING, "-P", "solo",
+             "-n", "training@%h", "-l", "warning"],
+        ),
+        Process("beat", [*celery, "beat", "-l", "warning", "-s", "var/celerybeat-schedule"]),
+    ]  # fmt: skip
+
+
+class Supervisor:
+    """Starts the processes and stops them all, cleanly, on Ctrl-C or when one dies."""
+
+    def __init__(self, processes: list[Process]) -> None:
+        self.processes = processes
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> None:
+        for proc in self.processes:
+            self.running[proc.name] = subprocess.Popen(proc.argv, env=dict(os.environ))
+
+    def wait(self) -> int:
+        stop = False
+
+        def _stop(*_: object) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            while not stop:
+                for name, popen in self.running.items():
+                    if popen.poll() is not None:
+                        print(f"[demo] {name} exited with {popen.returncode}; stopping.")
+                        return popen.returncode or 1
+                time.sleep(0.5)
+            return 0
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        for popen in self.running.values():
+            if popen.poll() is None:
+                popen.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for popen in self.running.values():
+            try:
+                popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                popen.kill()
+        print("[demo] stopped.")

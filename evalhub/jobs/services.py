@@ -1,0 +1,109 @@
+"""Writes for jobs: create, claim, progress, finish, and re-dispatch when stuck.
+
+A job is claimed with a conditional UPDATE (queued -> running) and a row-count check,
+so two deliveries of the same message cannot both run it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from evalhub.jobs.handlers import queue_for
+from evalhub.jobs.models import Job
+
+
+class JobCancelled(Exception):
+    """Raised inside a handler when a researcher asked for the job to stop."""
+
+
+def job_create(*, kind: str, params: dict[str, Any] | None = None, requested_by: Any = None) -> Job:
+    """Create a queued job and send its id to the kind's queue once the transaction commits."""
+    job = Job.objects.create(
+        kind=kind, params=params or {}, queue=queue_for(kind), requested_by=requested_by
+    )
+    transaction.on_commit(lambda: job_dispatch(job_id=job.pk))
+    return job
+
+
+def job_dispatch(*, job_id: int) -> None:
+    from evalhub.jobs.tasks import job_run
+
+    job = Job.objects.only("queue").get(pk=job_id)
+    job_run.apply_async(args=[job_id], queue=job.queue)
+
+
+def job_claim(*, job_id: int) -> bool:
+    """Move a queued job to running. False when another delivery already has it."""
+    now = timezone.now()
+    claimed = Job.objects.filter(id=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        error="",
+    )
+    return claimed == 1
+
+
+def job_progress(*, job_id: int, done: int, total: int | None = None, note: str = "") -> None:
+    """Record progress and a heartbeat. Raises JobCancelled if a stop was requested."""
+    fields: dict[str, Any] = {"progress_done": done, "heartbeat_at": timezone.now()}
+    if total is not None:
+        fields["progress_total"] = total
+    if note:
+        fields["progress_note"] = note[:300]
+    Job.objects.filter(id=job_id, status=Job.Status.RUNNING).update(**fields)
+    if Job.objects.filter(id=job_id, cancel_requested=True).exists():
+        raise JobCancelled(f"job {job_id} was cancelled")
+
+
+def job_succeed(*, job_id: int, result: dict[str, Any] | None = None) -> None:
+    Job.objects.filter(id=job_id, status=Job.Status.RUNNING).update(
+        status=Job.Status.SUCCEEDED, result=result or {}, finished_at=timezone.now()
+    )
+
+
+def job_fail(*, job_id: int, error: str) -> None:
+    Job.objects.filter(id=job_id).exclude(
+        status__in=[Job.Status.SUCCEEDED, Job.Status.CANCELLED]
+    ).update(status=Job.Status.FAILED, error=error[:20000], finished_at=timezone.now())
+
+
+def job_cancel(*, job_id: int) -> None:
+    """Ask a running job to stop at its next progress report; a queued one stops now."""
+    Job.objects.filter(id=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.CANCELLED, cancel_requested=True, finished_at=timezone.now()
+    )
+    Job.objects.filter(id=job_id, status=Job.Status.RUNNING).update(cancel_requested=True)
+
+
+def job_mark_cancelled(*, job_id: int) -> None:
+    Job.objects.filter(id=job_id, status=Job.Status.RUNNING).update(
+        status=Job.Status.CANCELLED, finished_at=timezone.now()
+    )
+
+
+def jobs_sweep_stale(*, stale_after: dt.timedelta | None = None) -> list[int]:
+    """Put running jobs whose worker went silent back in their queue (or fail them after
+    JOB_MAX_ATTEMPTS). Returns the ids re-dispatched. Handlers must resume, not restart."""
+    stale_after = stale_after or dt.timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+    cutoff = timezone.now() - stale_after
+    redispatched: list[int] = []
+    stale = Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=cutoff)
+    for job in stale.only("id", "attempts", "heartbeat_at"):
+        if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+            job_fail(job_id=job.pk, error=f"gave up after {job.attempts} attempts (worker lost)")
+            continue
+        # Conditional on the heartbeat we saw, so a worker that just reported keeps its job.
+        requeued = Job.objects.filter(
+            id=job.pk, status=Job.Status.RUNNING, heartbeat_at=job.heartbeat_at
+        ).update(status=Job.Status.QUEUED, progress_note="re-dispatched by the sweeper")
+        if requeued:
+            job_dispatch(job_id=job.pk)
+            redispatched.append(job.pk)
+    return redispatched

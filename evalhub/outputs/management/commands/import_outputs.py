@@ -1,0 +1,42 @@
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from evalhub.cli import input_error_to_command_error, rows_with_progress
+from evalhub.importing import InputError
+from evalhub.outputs.models import ModelEntry
+from evalhub.outputs.services import outputs_import
+from evalhub.prompts.models import PromptSet
+
+
+class Command(BaseCommand):
+    help = (
+        "Import model outputs for a prompt set: AlpacaEval JSON "
+        "([{instruction, output, generator}], matched by exact instruction text) or our JSONL "
+        "({external_id | prompt_id | instruction, output, model, sample_index, provenance}). "
+        "All or nothing."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path")
+        parser.add_argument("--set", dest="slug", required=True, help="prompt set slug")
+        parser.add_argument("--model", default="", help="model slug for rows that name none")
+
+    def handle(self, *args, path: str, slug: str, model: str, **options) -> None:
+        try:
+            prompt_set = PromptSet.objects.get(slug=slug)
+        except PromptSet.DoesNotExist:
+            raise CommandError(f"no prompt set {slug!r}") from None
+        entry = None
+        if model:
+            entry, _ = ModelEntry.objects.get_or_create(slug=model, defaults={"name": model})
+        rows = rows_with_progress(path, "checking outputs")
+        try:
+            result = outputs_import(prompt_set=prompt_set, rows=rows, model=entry)
+        except InputError as exc:
+            raise input_error_to_command_error(exc, path) from None
+        new_models = ", ".join(result.models_created) or "none"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {result.created} outputs ({result.unchanged} unchanged; "
+                f"new models: {new_models})."
+            )
+        )

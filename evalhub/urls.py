@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from evalhub import health, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("accounts/", include("evalhub.accounts.urls")),
+    path("admin/", admin.site.urls),
+]

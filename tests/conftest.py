@@ -1,0 +1,116 @@
+"""Session-wide fixtures: a real Celery worker process on the test database and Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from evalhub.celery import app as celery_app
+from evalhub.queues import CeleryQueue
+from tests.support import wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = ROOT / "var" / "test-logs"
+
+
+def database_url_for_workers() -> str:
+    """The URL of the test database pytest-django made, for processes we start."""
+    db = connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("worker tests need PostgreSQL (set DATABASE_URL)")
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A `celery worker` subprocess consuming some queues, like a deployed one."""
+
+    def __init__(self, queues: list[str], env: dict[str, str], name: str) -> None:
+        self.queues = queues
+        self.env = env
+        self.name = f"{name}-{uuid.uuid4().hex[:6]}@testhost"
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOG_DIR / f"{name}.log"
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120) -> None:
+        log = open(self.log_path, "ab")  # owned by the child for its lifetime
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "evalhub", "worker", "-P", "solo",
+             "-Q", ",".join(self.queues), "-n", self.name, "-l", "info",
+             "--without-gossip", "--without-mingle"],
+            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_until(self._answers_ping, timeout=timeout, interval=0.5)
+
+    def _answers_ping(self) -> bool:
+        if self.popen and self.popen.poll() is not None:
+            raise AssertionError(f"worker exited; see {self.log_path}")
+        return bool(celery_app.control.ping(destination=[self.name], timeout=0.5))
+
+    def kill(self) -> None:
+        if self.popen and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+
+    def stop(self) -> None:
+        if self.popen and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup: None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url_for_workers()
+    env["DEBUG"] = "1"
+    env["REDIS_URL"] = settings.REDIS_URL
+    return env
+
+
+@pytest.fixture(scope="session")
+def broker_clean() -> None:
+    """Start the session with empty queues so no message from an earlier run is consumed."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for queue in CeleryQueue:
+        client.delete(queue.value)
+    client.delete("unacked", "unacked_index")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(worker_env: dict[str, str], broker_clean: None) -> Iterator[WorkerProcess]:
+    """One real worker on the default and judge queues for the whole session."""
+    worker = WorkerProcess(
+        [CeleryQueue.DEFAULT.value, CeleryQueue.JUDGE.value], worker_env, "default"
+    )
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def alice(db):
+    """A researcher."""
+    from evalhub.accounts.services import user_create
+
+    return user_create(username="alice", password="alice-password-1", role="researcher")
+
+
+@pytest.fixture
+def bob(db):
+    """A rater (logged-in author who rates, not a researcher)."""
+    from evalhub.accounts.services import user_create
+
+    return user_create(username="bob", password="bob-password-1", role="rater")

@@ -1,0 +1,68 @@
+"""factory_boy factories for the core models."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+
+from evalhub.outputs.models import ModelEntry, Output
+from evalhub.prompts.models import Prompt, PromptSet
+from evalhub.studies.models import Study
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "password")
+
+
+class PromptSetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PromptSet
+
+    slug = factory.Sequence(lambda n: f"set-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug)
+
+
+class PromptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Prompt
+
+    prompt_set = factory.SubFactory(PromptSetFactory)
+    external_id = factory.Sequence(lambda n: f"p{n}")
+    text = factory.Sequence(lambda n: f"Question number {n}?")
+    category = "advice"
+    position = factory.Sequence(lambda n: n)
+
+
+class ModelEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ModelEntry
+
+    slug = factory.Sequence(lambda n: f"model-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug)
+
+
+class OutputFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Output
+
+    prompt = factory.SubFactory(PromptFactory)
+    model = factory.SubFactory(ModelEntryFactory)
+    text = factory.Sequence(lambda n: f"Answer {n}.")
+    html = factory.LazyAttribute(lambda o: f"<p>{o.text}</p>")
+
+
+class StudyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Study
+
+    slug = factory.Sequence(lambda n: f"study-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug)
+    prompt_set = factory.SubFactory(PromptSetFactory)
+    target_model = factory.SubFactory(ModelEntryFactory)
+    completion_code = "DONE123"
+    screenout_code = "SCREEN456"
