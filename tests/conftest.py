@@ -114,3 +114,67 @@ def bob(db):
     from evalhub.accounts.services import user_create
 
     return user_create(username="bob", password="bob-password-1", role="rater")
+
+
+# --- The tiny local model, vLLM workers and `vllm serve` ---------------------------------
+
+TINY_MODEL_DIR = ROOT / "var" / "tiny-model"
+VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir() -> Path:
+    """The tiny Llama built locally (generation.tiny_model), reused across sessions."""
+    from generation.tiny_model import build_tiny_model
+
+    if not (TINY_MODEL_DIR / "config.json").exists():
+        build_tiny_model(TINY_MODEL_DIR)
+    return TINY_MODEL_DIR
+
+
+@pytest.fixture(scope="session")
+def generation_worker(
+    worker_env: dict[str, str], broker_clean: None, tiny_model_dir: Path
+) -> Iterator[WorkerProcess]:
+    """A real worker on the generation queue (--pool solo), running vLLM on the CPU."""
+    worker = WorkerProcess([CeleryQueue.GENERATION.value], {**worker_env, **VLLM_ENV}, "generation")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
+    """A real `vllm serve` of the tiny model on loopback; yields its /v1 base URL.
+    The served model name is "tiny"."""
+    import httpx
+
+    from evalhub.devstack import free_port
+
+    port = free_port()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = open(LOG_DIR / "vllm-serve.log", "ab")  # owned by the child for its lifetime
+    vllm_bin = Path(sys.executable).parent / "vllm"
+    popen = subprocess.Popen(
+        [str(vllm_bin), "serve", str(tiny_model_dir), "--host", "127.0.0.1",
+         "--port", str(port), "--served-model-name", "tiny", "--max-model-len", "2048",
+         "--gpu-memory-utilization", "0.3", "--seed", "0"],
+        env={**os.environ, **VLLM_ENV}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if popen.poll() is not None:
+            raise AssertionError(f"vllm serve exited; see {LOG_DIR / 'vllm-serve.log'}")
+        try:
+            return httpx.get(f"{base}/v1/models", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(ready, timeout=300, interval=1)
+    yield f"{base}/v1"
+    popen.terminate()
+    try:
+        popen.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        popen.kill()
