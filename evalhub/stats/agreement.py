@@ -171,16 +171,16 @@ def _confusion_metrics(
     if total <= 0:
         nan = float("nan")
         return nan, (nan if scale == "pairwise" else None), nan
-    p = confusion / total
-    observed = float(np.trace(p))
-    expected = float(p.sum(axis=1) @ p.sum(axis=0))
+    # divide last, so that perfect agreement is exactly 1.0
+    observed = float(np.trace(confusion) / total)
+    expected = float((confusion.sum(axis=1) @ confusion.sum(axis=0)) / (total * total))
     kappa = float("nan") if expected >= 1.0 - 1e-12 else (observed - expected) / (1.0 - expected)
     tda = None
     if scale == "pairwise":
         # 1 for the same answer, 0.5 when exactly one said tie, 0 for win vs loss
         codes = np.array(SCALE_CODES["pairwise"])
         credit = 1.0 - np.abs(np.subtract.outer(codes, codes)) / 2.0
-        tda = float(np.sum(p * credit))
+        tda = float(np.sum(confusion * credit) / total)
     return observed, tda, kappa
 
 

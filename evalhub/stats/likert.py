@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.stats import t as student_t
 
 from evalhub.stats.bootstrap import (
@@ -51,7 +51,7 @@ class LikertMean:
 
 def prompt_means(
     scores: ArrayLike, prompt_ids: ArrayLike | None
-) -> tuple[np.ndarray, int]:
+) -> tuple[NDArray[np.float64], int]:
     """Mean score of each prompt, shape (n_prompts,), and the number of scores."""
     arr = np.asarray(scores, dtype=np.float64)
     if arr.ndim != 1 or arr.size == 0:
@@ -86,8 +86,8 @@ def likert_mean(
     if method == "t":
         if n_prompts < 2:
             return LikertMean(centre, np.nan, np.nan, level, method, n_prompts, n_scores, 0)
-        half = student_t.ppf(0.5 + level / 2.0, n_prompts - 1) * means.std(ddof=1)
-        half /= np.sqrt(n_prompts)
+        critical = float(student_t.ppf(0.5 + level / 2.0, n_prompts - 1))
+        half = critical * float(means.std(ddof=1)) / float(np.sqrt(n_prompts))
         return LikertMean(
             centre, centre - half, centre + half, level, method, n_prompts, n_scores, 0
         )

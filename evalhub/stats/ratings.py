@@ -51,8 +51,10 @@ def wilson_interval(
     denom = 1.0 + z * z / total
     centre = (p + z * z / (2.0 * total)) / denom
     half = z * np.sqrt(p * (1.0 - p) / total + z * z / (4.0 * total * total)) / denom
-    # clip float fuzz so that 0 and 1 stay exact at the ends
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # the bounds are exactly 0 at k = 0 and 1 at k = n; pin them against float fuzz
+    low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(k == total, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return low, high
 
 
 @dataclass(frozen=True, slots=True)
