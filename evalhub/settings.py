@@ -41,9 +41,17 @@ INSTALLED_APPS = [
     "evalhub.prompts",
     "evalhub.outputs",
     "evalhub.studies",
+    "evalhub.rating",
     "evalhub.jobs",
     "evalhub.demo",
+    "evalhub.dashboards",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "evalhub.api",
     "generation",
+    "generation.judging",
     "training",
 ]
 
@@ -133,6 +141,12 @@ if env.bool("BEHIND_PROXY", default=False):
 
 # Keyed hash for crowd participant ids: raw Prolific ids are never stored.
 RATER_ID_HASH_KEY = env.str("RATER_ID_HASH_KEY", default=SECRET_KEY)
+# Where a finished crowd rater is sent, with ?cc=<completion or screen-out code>.
+PROLIFIC_COMPLETION_URL = env.str(
+    "PROLIFIC_COMPLETION_URL", default="https://app.prolific.com/submissions/complete"
+)
+# Judgments one rater may submit per minute; a person needs seconds per item.
+RATING_RATE_LIMIT_PER_MINUTE = env.int("RATING_RATE_LIMIT_PER_MINUTE", default=60)
 
 # --- Celery (namespace CELERY_) -------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -158,6 +172,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=300)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
 
+# Generation: outputs are saved every GENERATION_CHUNK_SIZE samples (a killed worker loses at
+# most one chunk). vLLM's memory share (on CPU, of RAM); 0 means 0.9 on a GPU, 0.3 on a CPU.
+GENERATION_CHUNK_SIZE = env.int("GENERATION_CHUNK_SIZE", default=32)
+GENERATION_MEMORY_UTILIZATION = env.float("GENERATION_MEMORY_UTILIZATION", default=0.0)
+# vLLM's engine core in its own process overlaps scheduling with the GPU, but that process
+# outlives a SIGKILLed worker and keeps holding the GPU; off by default.
+GENERATION_VLLM_MULTIPROCESSING = env.bool("GENERATION_VLLM_MULTIPROCESSING", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -172,4 +194,42 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# --- HTTP API (evalhub.api) -------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["evalhub.api.permissions.IsResearcher"],
+    "DEFAULT_PARSER_CLASSES": ["evalhub.api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["evalhub.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_THROTTLE_RATE", default="1200/min"),
+        "bulk": env.str("API_BULK_THROTTLE_RATE", default="60/min"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "evalhub.api.pagination.ApiPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "evalhub.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Ordinary API bodies are capped like form posts (DATA_UPLOAD_MAX_MEMORY_SIZE); the bulk
+# endpoints (outputs, judgment import) read their body themselves up to these limits.
+API_BULK_MAX_BYTES = env.int("API_BULK_MAX_BYTES", default=50 * 1024 * 1024)
+API_BULK_MAX_ROWS = env.int("API_BULK_MAX_ROWS", default=50_000)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "EvalHub API",
+    "DESCRIPTION": "Register models, submit outputs, run studies and judges, fetch results.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "PATH_CONVERTER_OVERRIDES": {"slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}},
 }

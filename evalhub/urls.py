@@ -8,4 +8,10 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("accounts/", include("evalhub.accounts.urls")),
     path("admin/", admin.site.urls),
+    path("jobs/", include("evalhub.jobs.urls")),
+    path("generation/", include("generation.urls")),
+    path("training/", include("training.urls")),
+    path("dashboards/", include("evalhub.dashboards.urls")),
+    path("", include("evalhub.rating.urls")),
+    path("api/", include("evalhub.api.urls")),
 ]

@@ -1,11 +1,14 @@
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect
 
-from evalhub.studies.models import Study
+from evalhub.accounts.roles import is_researcher
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    studies = Study.objects.select_related("prompt_set", "target_model").order_by("-created_at")
-    return render(request, "evalhub/home.html", {"studies": studies})
+    """Researchers land on the dashboards; raters rate through their study links only."""
+    if not is_researcher(request.user):
+        raise PermissionDenied("This page is for researchers.")
+    return redirect("dashboards:overview")

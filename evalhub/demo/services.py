@@ -16,6 +16,7 @@ from evalhub.outputs.services import model_register, outputs_import
 from evalhub.prompts.models import PromptSet
 from evalhub.prompts.services import prompts_import
 from evalhub.studies.models import Study
+from evalhub.studies.services import study_launch
 
 DEMO_FILE = Path(__file__).parent / "data" / "lima_demo.jsonl"
 DEMO_SET = "lima-demo"
@@ -40,7 +41,8 @@ def _demo_rows() -> list[Row]:
 @transaction.atomic
 def demo_load() -> DemoData:
     """Load the demo prompt set, the outputs of a target and two baselines, the study
-    `lima-demo` and a researcher login. Running it again changes nothing."""
+    `lima-demo` (launched, so raters can start at once) and a researcher login. Running it
+    again changes nothing."""
     existing = Study.objects.filter(slug=DEMO_STUDY).first()
     if existing:
         return DemoData(prompt_set=existing.prompt_set, study=existing, created=False)
@@ -75,6 +77,7 @@ def demo_load() -> DemoData:
         screenout_code="DEMO-SCREENOUT",
     )
     study.baselines.set(baselines)
+    study = study_launch(study=study)  # rateable at /s/lima-demo/ right away
     username, password = DEMO_RESEARCHER
     if not get_user_model().objects.filter(username=username).exists():
         user_create(username=username, password=password, role="researcher", is_staff=True)

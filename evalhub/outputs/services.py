@@ -10,7 +10,6 @@ from django.utils.text import slugify
 
 from evalhub.importing import InputError, Row, RowProblem, read_rows
 from evalhub.outputs.models import ModelEntry, Output
-from evalhub.outputs.rendering import render_untrusted_markdown
 from evalhub.prompts.models import PromptSet
 
 
@@ -36,8 +35,10 @@ def model_register(
 
 
 def output_fields(text: str) -> dict[str, Any]:
-    """The stored fields derived from an output's text (its sanitised HTML)."""
-    return {"text": text, "html": render_untrusted_markdown(text)}
+    """The stored fields of a new output. Its HTML is rendered once, when a study that
+    shows it is launched (evalhub.rating.content), so bulk imports of outputs that no
+    rater will see do not pay for markdown rendering."""
+    return {"text": text, "html": ""}
 
 
 class _PromptIndex:

@@ -105,36 +105,67 @@ class LengthControlledWinRate:
     converged: bool
 
 
+def _row_weights(weights: ArrayLike | None, n: int) -> NDArray[np.float64] | None:
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError("weights must be aligned with verdicts")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be finite and >= 0")
+    return w
+
+
 def length_controlled_win_rate(
     verdicts: ArrayLike,
     length_diff: ArrayLike,
     study_ids: ArrayLike | None = None,
     *,
     ridge: float = DEFAULT_RIDGE,
+    weights: ArrayLike | None = None,
 ) -> LengthControlledWinRate:
     """Fit the length GLM and return LC win rates (see module docstring).
 
     verdicts: (n,) -1/0/1 target perspective; length_diff: (n,) target minus baseline
     length; study_ids: (n,) labels (None: a single study). ridge: L2 weight on all
-    coefficients, in log-likelihood units.
+    coefficients, in log-likelihood units. weights: (n,) optional counts, row i standing for
+    weights[i] identical judgments (None: 1 each). Collapsing judgments into unique
+    (verdict, length_diff, study) rows with their counts gives the same fit as the expanded
+    rows, in far fewer rows; `n` is then the summed weights per study. Zero-weight rows are
+    ignored (a study with only those is left out).
     """
     codes, diff = _verdicts_and_lengths(verdicts, length_diff)
     labels = np.zeros(codes.size, dtype=np.int64) if study_ids is None else np.asarray(study_ids)
     if labels.shape != codes.shape:
         raise ValueError("study_ids must be aligned with verdicts")
+    w = _row_weights(weights, codes.size)
+    if w is not None:
+        keep = w > 0
+        if not keep.any():
+            raise ValueError("need at least one judgment with a positive weight")
+        codes, diff, labels, w = codes[keep], diff[keep], labels[keep], w[keep]
     names, study = np.unique(labels, return_inverse=True)
     study, n_studies = study.reshape(-1), int(names.size)
     y = (codes + 1) / 2.0  # 0 loss, 0.5 tie, 1 win
-    scale = float(diff.std())
+    if w is None:
+        scale = float(diff.std())
+        n = np.bincount(study, minlength=n_studies)
+    else:
+        mean = float(np.sum(w * diff) / np.sum(w))
+        scale = float(np.sqrt(np.sum(w * (diff - mean) ** 2) / np.sum(w)))
+        n = np.bincount(study, weights=w, minlength=n_studies)
     feature = np.tanh(diff / scale) if scale > 0 else np.zeros_like(diff)
-    n = np.bincount(study, minlength=n_studies)
-    raw = np.bincount(study, weights=y, minlength=n_studies) / n
+    wy = y if w is None else w * y
+    raw = np.bincount(study, weights=wy, minlength=n_studies) / n
 
     def loss_and_grad(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         logit = theta[study] + theta[-1] * feature
         # binary cross-entropy with soft targets: y log(1+e^-z) + (1-y) log(1+e^z)
-        loss = float(np.sum(y * np.logaddexp(0.0, -logit) + (1 - y) * np.logaddexp(0.0, logit)))
+        per_row = y * np.logaddexp(0.0, -logit) + (1 - y) * np.logaddexp(0.0, logit)
         resid = expit(logit) - y
+        if w is not None:
+            per_row, resid = w * per_row, w * resid
+        loss = float(np.sum(per_row))
         grad = np.empty_like(theta)
         grad[:-1] = np.bincount(study, weights=resid, minlength=n_studies)
         grad[-1] = float(resid @ feature)
@@ -146,7 +177,7 @@ def length_controlled_win_rate(
     )
     return LengthControlledWinRate(
         studies=tuple(s.item() for s in names),
-        n=n.astype(np.int64),
+        n=np.rint(n).astype(np.int64),
         raw_win_rate=raw,
         length_controlled_win_rate=expit(result.x[:-1]),
         length_coefficient=float(result.x[-1]),

@@ -11,7 +11,7 @@ def test_the_login_page_logs_a_researcher_in(client, alice):
         "/accounts/login/", {"username": "alice", "password": "alice-password-1"}
     )
     assert response.status_code == 302
-    assert client.get("/").status_code == 200
+    assert client.get("/").status_code == 302
 
 
 def test_anonymous_users_are_sent_to_login(client):

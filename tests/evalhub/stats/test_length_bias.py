@@ -72,3 +72,45 @@ def test_it_works_on_tiny_prompt_sets(verdicts):
     result = length_controlled_win_rate(verdicts, np.arange(len(verdicts)) * 10.0)
     assert np.all(np.isfinite(result.length_controlled_win_rate))
     assert result.converged
+
+
+def test_weighted_fit_equals_the_fit_on_expanded_rows():
+    rng = np.random.default_rng(5)
+    n = 300
+    verdicts = rng.choice([-1, 0, 1], n)
+    diffs = rng.choice([-400.0, -50.0, 0.0, 120.0, 900.0], n)
+    studies = rng.choice(["alpaca", "bard", "vicuna"], n)
+    weights = rng.integers(0, 6, n)  # zero-weight rows count for nothing
+    expanded = length_controlled_win_rate(
+        np.repeat(verdicts, weights), np.repeat(diffs, weights), np.repeat(studies, weights)
+    )
+    weighted = length_controlled_win_rate(verdicts, diffs, studies, weights=weights)
+    assert weighted.studies == expanded.studies
+    np.testing.assert_array_equal(weighted.n, expanded.n)
+    np.testing.assert_allclose(weighted.raw_win_rate, expanded.raw_win_rate, rtol=1e-12)
+    assert weighted.length_scale == pytest.approx(expanded.length_scale, rel=1e-12)
+    np.testing.assert_allclose(
+        weighted.length_controlled_win_rate, expanded.length_controlled_win_rate, atol=1e-9
+    )
+    assert weighted.length_coefficient == pytest.approx(expanded.length_coefficient, abs=1e-8)
+    assert weighted.converged
+
+
+def test_collapsed_counts_give_the_fit_of_the_raw_judgments():
+    rng = np.random.default_rng(6)
+    verdicts = rng.choice([-1, 0, 1], 2000)
+    diffs = rng.integers(-5, 6, 2000) * 100.0
+    raw = length_controlled_win_rate(verdicts, diffs)
+    keys, counts = np.unique(np.stack([verdicts, diffs]), axis=1, return_counts=True)
+    collapsed = length_controlled_win_rate(keys[0], keys[1], weights=counts)
+    assert keys.shape[1] < 40
+    np.testing.assert_allclose(
+        collapsed.length_controlled_win_rate, raw.length_controlled_win_rate, atol=1e-9
+    )
+    assert collapsed.n.tolist() == [2000]
+
+
+@pytest.mark.parametrize("weights", [[1, -1], [1, np.nan], [1], [0, 0]])
+def test_bad_weights_are_refused(weights):
+    with pytest.raises(ValueError, match="weight"):
+        length_controlled_win_rate([1, -1], [10.0, -10.0], weights=weights)

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from evalhub.demo.processes import Supervisor, demo_processes
 from evalhub.demo.services import DEMO_RESEARCHER, DEMO_STUDY, demo_load
+from generation.demo import demo_engine_env, demo_generation_start
 
 
 class Command(BaseCommand):
@@ -17,6 +18,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         data = demo_load()
         base = f"http://127.0.0.1:{port}"
+        demo_engine_env()
+        generation = demo_generation_start(prompt_set=data.prompt_set, base_url=base)
         user, password = DEMO_RESEARCHER
         self.stdout.write(
             "\n".join(
@@ -27,6 +30,7 @@ class Command(BaseCommand):
                     f"  studies       {base}/   (log in as {user} / {password})",
                     f"  admin         {base}/admin/",
                     f"  demo study    {data.study.slug} ({DEMO_STUDY})",
+                    *generation.lines,
                     "Press Ctrl-C to stop everything.",
                     "",
                 ]

@@ -1,0 +1,184 @@
+"""Submit 50,000 outputs in one request to a real server and report its speed and memory.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/api_bulk.py
+
+A scratch database (`evalhub_bench_api_bulk_<pid>`, on the server of DATABASE_URL) is made
+and dropped.
+gunicorn (one sync worker, DEBUG off) serves the app on loopback; the body is AlpacaEval's
+model_outputs.json shape (instruction / output / generator), 10 models x 5,000 prompts.
+
+Prints rows per second and the worker's peak RSS (VmHWM) against the goal (>= 5,000 rows/s,
+< 500 MB), and, measured in the same run, the named peer: the same rows through
+outputs_import in-process (no HTTP, no JSON), so the ratio is what the API layer costs.
+It also prints the markdown rendering time per output, which outputs_import spends once
+per row (evalhub.outputs.services.output_fields)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+N_PROMPTS, N_MODELS = 5_000, 10
+GOAL_ROWS_PER_S, GOAL_PEAK_MB = 5_000, 500
+BENCH_DB = f"evalhub_bench_api_bulk_{os.getpid()}"  # unique: other benches may run at once
+
+
+def _database_urls() -> tuple[str, str]:
+    """(maintenance URL, bench database URL) on the server of DATABASE_URL."""
+    base = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    return urlunparse(base._replace(path="/postgres")), urlunparse(
+        base._replace(path=f"/{BENCH_DB}")
+    )
+
+
+def _recreate_database(maintenance_url: str, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(maintenance_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        if not drop_only:
+            conn.execute(f"CREATE DATABASE {BENCH_DB}")
+
+
+def _answer(i: int, rng: random.Random) -> str:
+    """A markdown answer of about 700 characters, like an instruction-tuned model's."""
+    words = "model answer helpful careful example detail reason step result note".split()
+    prose = " ".join(rng.choice(words) for _ in range(60))
+    return (
+        f"Here is what I would do ({i}):\n\n1. **First**, read the question.\n"
+        f"2. Then check `item_{i}` against [the docs](https://example.org/{i}).\n\n"
+        f"{prose}.\n\n```python\nprint({i})\n```\n\n> {prose[:120]}\n"
+    )
+
+
+def _rows(rng: random.Random, suffix: str = "") -> list[dict[str, str]]:
+    return [
+        {"instruction": f"Prompt number {p}: explain topic {p}?",
+         "output": _answer(p * N_MODELS + m, rng), "generator": f"Model {m}{suffix}"}
+        for m in range(N_MODELS)
+        for p in range(N_PROMPTS)
+    ]  # fmt: skip
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def _start_gunicorn(env: dict[str, str], port: int) -> tuple[subprocess.Popen, int]:
+    import httpx
+    import psutil
+
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "evalhub.wsgi:application",
+         "-b", f"127.0.0.1:{port}", "-w", "1", "--timeout", "900", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code < 500:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        raise RuntimeError("gunicorn did not answer")
+    (worker,) = psutil.Process(server.pid).children()
+    return server, worker.pid
+
+
+def main() -> None:
+    maintenance_url, bench_url = _database_urls()
+    _recreate_database(maintenance_url)
+    env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "SECRET_KEY": "bench-only",
+           "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}  # fmt: skip
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
+    import django
+
+    django.setup()
+    import httpx
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from evalhub.accounts.services import user_create
+    from evalhub.devstack import free_port
+    from evalhub.outputs.services import output_fields, outputs_import
+    from evalhub.prompts.services import prompts_import
+
+    call_command("migrate", verbosity=0)
+    user = user_create(username="bench", password=secrets.token_hex(16), role="researcher")
+    token = Token.objects.create(user=user).key
+    prompt_rows = [
+        (p + 1, {"id": f"p{p}", "text": f"Prompt number {p}: explain topic {p}?"})
+        for p in range(N_PROMPTS)
+    ]
+    prompt_set = prompts_import(slug="bench", rows=prompt_rows).prompt_set
+
+    rng = random.Random(0)
+    body = json.dumps(_rows(rng)).encode()
+    server, worker_pid = _start_gunicorn(env, port := free_port())
+    try:
+        rss_before = _peak_rss_mb(worker_pid)
+        started = time.perf_counter()
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/prompt-sets/bench/outputs/",
+            content=body,
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+            timeout=900,
+        )
+        api_seconds = time.perf_counter() - started
+        peak_mb = _peak_rss_mb(worker_pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert response.headers.get("content-type") == "application/json", response.text[-3000:]
+    result = response.json()
+    assert response.status_code == 201 and result["created"] == N_PROMPTS * N_MODELS, result
+
+    # The peer: the same service in-process on the same data, new model names.
+    peer_rows = list(enumerate(_rows(random.Random(0), suffix=" peer"), start=1))
+    started = time.perf_counter()
+    peer = outputs_import(prompt_set=prompt_set, rows=peer_rows)
+    peer_seconds = time.perf_counter() - started
+    assert peer.created == N_PROMPTS * N_MODELS
+
+    sample = [row["output"] for _, row in peer_rows[:2000]]
+    started = time.perf_counter()
+    for text in sample:
+        output_fields(text)
+    render_us = (time.perf_counter() - started) / len(sample) * 1e6
+
+    rows = N_PROMPTS * N_MODELS
+    api_rate, peer_rate = rows / api_seconds, rows / peer_seconds
+    print(f"body: {rows} rows, {len(body) / 1e6:.1f} MB (AlpacaEval model_outputs.json shape)")
+    print(f"API (gunicorn, 1 worker): {api_seconds:.1f} s = {api_rate:,.0f} rows/s "
+          f"(goal >= {GOAL_ROWS_PER_S:,}: {api_rate / GOAL_ROWS_PER_S:.2f}x of goal)")  # fmt: skip
+    print(f"server peak RSS: {peak_mb:.0f} MB (worker idle before: {rss_before:.0f} MB; "
+          f"goal < {GOAL_PEAK_MB} MB)")  # fmt: skip
+    print(f"peer, outputs_import in-process: {peer_seconds:.1f} s = {peer_rate:,.0f} rows/s; "
+          f"API / peer = {api_rate / peer_rate:.2f}")  # fmt: skip
+    print(f"markdown rendering (output_fields): {render_us:.0f} us per output = "
+          f"{render_us * rows / 1e6:.1f} s of the {api_seconds:.1f} s "
+          f"({render_us * rows / 1e6 / api_seconds:.0%})")  # fmt: skip
+    from django.db import connections
+
+    connections.close_all()
+    _recreate_database(maintenance_url, drop_only=True)
+
+
+if __name__ == "__main__":
+    main()

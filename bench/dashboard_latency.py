@@ -1,0 +1,249 @@
+"""Latency of the study dashboard with 100,000 judgments, warm (cached) and cold.
+
+    .venv/bin/python bench/dashboard_latency.py [--prompts 2000] [--baselines 4]
+
+Makes (and drops at the end) a scratch database `evalhub_bench_dashboards` on the server of
+DATABASE_URL (default postgres://postgres@127.0.0.1:5432), migrates it, and bulk-creates one
+pairwise study: prompts x baselines items; per item 6 crowd judgments, an author judgment on
+every other item, and three LLM judges in both orders = 100,000 judgments at the defaults.
+The cache is the configured Redis (REDIS_URL); "cold" bumps the study's stats version (what
+a judgment write does), so nothing else in Redis is touched.
+
+Requests go through Django's test client in-process (full middleware, auth, template and
+JSON rendering; no network). Prints median and p95 of the study page and the JSON endpoint,
+warm and cold, against the goals: warm < 300 ms, cold < 2 s. The named peer, measured in the
+same run, is the raw read of the judgments the cold path needs (values_list of every row,
+no stats): `ratio` = cold JSON / that read. The tables are ANALYZEd after the bulk load, as
+autovacuum would. --profile adds a cProfile of one cold compute (own time, top 12).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = "evalhub_bench_dashboards"
+LLM_JUDGES = ("gpt-4", "claude", "tiny")
+CROWD_PER_ITEM = 6
+
+
+def scratch_url() -> tuple[str, str]:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    parsed = urlparse(base)
+    return urlunparse(parsed._replace(path="/postgres")), urlunparse(
+        parsed._replace(path=f"/{DB_NAME}")
+    )
+
+
+def admin(sql: str) -> None:
+    import psycopg
+
+    admin_url, _ = scratch_url()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def build(n_prompts: int, n_baselines: int) -> object:
+    """The study, bulk-created; returns it."""
+    import numpy as np
+
+    from evalhub.dashboards.cache import study_stats_invalidate
+    from evalhub.outputs.models import ModelEntry, Output
+    from evalhub.prompts.models import Prompt, PromptSet
+    from evalhub.studies.models import Item, Judge, Judgment, Rater, Study
+
+    rng = np.random.default_rng(0)
+    pset = PromptSet.objects.create(slug="bench", name="bench")
+    prompts = Prompt.objects.bulk_create(
+        [Prompt(prompt_set=pset, external_id=f"q{i}", text=f"Question {i}?",
+                category=("advice", "writing", "coding", "chat")[i % 4], position=i)
+         for i in range(n_prompts)], batch_size=5000)  # fmt: skip
+    names = ["lima-65b"] + [f"baseline-{b}" for b in range(n_baselines)]
+    models = [ModelEntry.objects.create(slug=n, name=n) for n in names]
+    lengths = rng.integers(50, 3000, size=(len(models), n_prompts))
+    outputs = Output.objects.bulk_create(
+        [Output(prompt=p, model=m, text="x" * int(lengths[k, i]))
+         for k, m in enumerate(models) for i, p in enumerate(prompts)],
+        batch_size=5000)  # fmt: skip
+    by = {(o.model_id, o.prompt_id): o for o in outputs}
+    study = Study.objects.create(slug="bench", name="Bench study", prompt_set=pset,
+                                 target_model=models[0], raters_per_item=CROWD_PER_ITEM,
+                                 status=Study.Status.LAUNCHED)  # fmt: skip
+    study.baselines.set(models[1:])
+    items = Item.objects.bulk_create(
+        [Item(study=study, prompt=p, target_output=by[(models[0].pk, p.pk)],
+              baseline_output=by[(m.pk, p.pk)]) for m in models[1:] for p in prompts],
+        batch_size=5000)  # fmt: skip
+    raters = Rater.objects.bulk_create(
+        [Rater(group="crowd", external_id_hash=f"bench-{r}") for r in range(200)]
+    )
+    judges = [Judge.objects.create(slug=j, name=j, model=j, base_url="http://127.0.0.1:9/v1",
+                                   template="lima_pairwise") for j in LLM_JUDGES]  # fmt: skip
+    verdict_names = np.array(["baseline", "tie", "target"])
+    strength = np.linspace(0.6, -0.6, n_baselines)  # the target beats the first baselines
+
+    def draw(n: int, b: int) -> np.ndarray:
+        p_win = 1 / (1 + np.exp(-strength[b]))
+        tie = rng.random(n) < 0.2
+        win = rng.random(n) < p_win
+        return verdict_names[np.where(tie, 1, np.where(win, 2, 0))]
+
+    rows: list[Judgment] = []
+    for n, item in enumerate(items):
+        b = n // n_prompts
+        for k, v in enumerate(draw(CROWD_PER_ITEM, b)):
+            order = ("target_first", "baseline_first")[(n + k) % 2]
+            rows.append(Judgment(item=item, rater=raters[(n + k) % 200], judge_group="crowd",
+                                 verdict=v, order=order))  # fmt: skip
+        if n % 2 == 0:
+            rows.append(Judgment(item=item, judge_group="author", verdict=draw(1, b)[0],
+                                 order="target_first"))  # fmt: skip
+        for judge in judges:
+            for order, v in zip(("target_first", "baseline_first"), draw(2, b), strict=True):
+                rows.append(Judgment(item=item, judge=judge, judge_group=f"llm:{judge.slug}",
+                                     verdict=v, order=order, parse_state="ok"))  # fmt: skip
+    Judgment.objects.bulk_create(rows, batch_size=10_000)
+    study_stats_invalidate(study.pk)
+    return study
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def summary(label: str, seconds: list[float], goal: float) -> None:
+    ms = sorted(1000 * s for s in seconds)
+    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+    verdict = "ok" if statistics.median(ms) < goal * 1000 else "OVER GOAL"
+    print(f"{label:<28} median {statistics.median(ms):8.1f} ms   p95 {p95:8.1f} ms   "
+          f"(goal < {goal * 1000:.0f} ms: {verdict})")  # fmt: skip
+
+
+def profile_cold(study: object) -> None:
+    """cProfile of one uncached compute (no HTTP, no cache), top functions by own time."""
+    import cProfile
+    import pstats
+
+    from evalhub.dashboards.selectors import compute_study_results
+
+    profiler = cProfile.Profile()
+    wall, cpu = time.perf_counter(), time.process_time()
+    profiler.runcall(compute_study_results, study)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"profiled cold compute: {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU in-process")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(12)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prompts", type=int, default=2000)
+    parser.add_argument("--baselines", type=int, default=4)
+    parser.add_argument("--warm-repeat", type=int, default=30)
+    parser.add_argument("--cold-repeat", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the database for --reuse")
+    parser.add_argument("--reuse", action="store_true", help="reuse a kept database")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print cProfile of one cold compute"
+    )
+    args = parser.parse_args()
+
+    _, url = scratch_url()
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    if not args.reuse:
+        admin(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        admin(f"CREATE DATABASE {DB_NAME}")
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection, reset_queries
+        from django.test import Client
+
+        from evalhub.accounts.services import user_create
+        from evalhub.dashboards.cache import study_stats_invalidate
+        from evalhub.studies.models import Judgment, Study
+
+        start = time.perf_counter()
+        if args.reuse:
+            study = Study.objects.get(slug="bench")
+        else:
+            call_command("migrate", verbosity=0)
+            study = build(args.prompts, args.baselines)
+        # What autovacuum does within a minute of a bulk load; without planner statistics
+        # Postgres guesses ~10 judgments and sorts 100k rows on disk to group them.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        n = Judgment.objects.filter(item__study=study).count()
+        print(f"built: {n:,} judgments on {study.items.count():,} items "
+              f"({args.prompts} prompts x {args.baselines} baselines) in "
+              f"{time.perf_counter() - start:.1f} s")  # fmt: skip
+
+        client = Client()
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.filter(username="bench").first() or user_create(
+            username="bench", password=secrets.token_urlsafe(16), role="researcher"
+        )
+        client.force_login(user)
+        page, data = "/dashboards/studies/bench/", "/dashboards/studies/bench/data.json"
+
+        def get(path: str) -> None:
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+
+        def cold(path: str) -> None:
+            study_stats_invalidate(study.pk)
+            get(path)
+
+        get(page)  # connection, imports, template load
+        cold_page = timed(lambda: cold(page), args.cold_repeat)
+        cold_data = timed(lambda: cold(data), args.cold_repeat)
+        get(data)
+        get(page)
+        warm_page = timed(lambda: get(page), args.warm_repeat)
+        warm_data = timed(lambda: get(data), args.warm_repeat)
+
+        def raw_read() -> None:
+            reset_queries()
+            list(Judgment.objects.filter(item__study=study).values_list(
+                "item_id", "judge_group", "verdict", "order", "score"))  # fmt: skip
+
+        peer = timed(raw_read, args.cold_repeat)
+        if args.profile:
+            profile_cold(study)
+        connection.close()
+        print(f"study page, {n:,} judgments:")
+        summary("  warm page", warm_page, 0.3)
+        summary("  warm JSON", warm_data, 0.3)
+        summary("  cold page", cold_page, 2.0)
+        summary("  cold JSON", cold_data, 2.0)
+        summary("  peer: raw values_list read", peer, 2.0)
+        print(f"ratio: {statistics.median(cold_data) / statistics.median(peer):.2f}")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()

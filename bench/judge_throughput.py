@@ -1,0 +1,299 @@
+"""Judge throughput: 1,000 pairwise judgments against a local OpenAI-compatible endpoint with
+a fixed 500 ms latency, our judge run versus AlpacaEval's default annotator, in the same run.
+
+    .venv/bin/python bench/judge_throughput.py [--n 1000] [--latency 0.5]
+
+- The endpoint is a small asyncio HTTP/1.1 server in its own process (a stand-in for any API;
+  it answers every chat completion after `--latency` seconds and counts request bodies, so a
+  request sent twice shows up as a duplicate).
+- Ours: `generation.judging.services.judge_job_run` on a study of n/2 items x 2 orders, in
+  this process, with Postgres writes, the Redis limiter in the path and guided choice. The
+  database is `evalhub_bench_judge` on DATABASE_URL's server (made and migrated here).
+- AlpacaEval: `alpaca_eval.annotators.PairwiseAnnotator` with its default config
+  (weighted_alpaca_eval_gpt4_turbo, OpenAI decoder, OPENAI_MAX_CONCURRENCY default 5), run
+  in bench/.venv-alpaca-eval (`python3 -m venv bench/.venv-alpaca-eval &&
+  bench/.venv-alpaca-eval/bin/pip install alpaca-eval==0.6.6`).
+
+Prints judgments/s for each, the duplicate call count of each, and `ratio: X` last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+ALPACA_PYTHON = ROOT / "bench" / ".venv-alpaca-eval" / "bin" / "python"
+
+
+# --- the fixed-latency endpoint ----------------------------------------------------------
+class Endpoint:
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.bodies: dict[str, int] = {}
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.split(b"\r\n")
+                path = lines[0].split(b" ")[1].decode()
+                length = 0
+                for line in lines[1:]:
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                body = await reader.readexactly(length) if length else b""
+                if path.startswith("/stats"):
+                    total = sum(self.bodies.values())
+                    stats = {"calls": total, "duplicates": total - len(self.bodies)}
+                    if "reset" in path:
+                        self.bodies.clear()
+                    self.respond(writer, json.dumps(stats).encode())
+                    continue
+                digest = hashlib.sha256(body).hexdigest()
+                self.bodies[digest] = self.bodies.get(digest, 0) + 1
+                await asyncio.sleep(self.latency)
+                self.respond(writer, self.completion(json.loads(body), digest))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    @staticmethod
+    def respond(writer: asyncio.StreamWriter, body: bytes) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: keep-alive\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+
+    @staticmethod
+    def completion(request: dict, digest: str) -> bytes:
+        choices = (request.get("structured_outputs") or {}).get("choice")
+        # Guided choice: answer one allowed option. Otherwise answer like AlpacaEval's
+        # gpt-4-turbo classifier: one token, "m" or "M", with top logprobs.
+        content = choices[int(digest[:4], 16) % len(choices)] if choices else "m"
+        top = [
+            {"token": "m", "bytes": [109], "logprob": -0.4},
+            {"token": "M", "bytes": [77], "logprob": -1.1},
+        ]
+        logprobs = {"content": [{**top[0], "top_logprobs": top}]} if not choices else None
+        return json.dumps(
+            {
+                "id": "chatcmpl-" + digest[:12],
+                "object": "chat.completion",
+                "created": 0,
+                "model": request.get("model", "judge"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "logprobs": logprobs,
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ],
+                "usage": {"prompt_tokens": 300, "completion_tokens": 8, "total_tokens": 308},
+            }
+        ).encode()
+
+
+def serve(port: int, latency: float) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+
+    async def main() -> None:
+        endpoint = Endpoint(latency)
+        server = await asyncio.start_server(endpoint.serve, "127.0.0.1", port, backlog=2048)
+        print("ready", flush=True)
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def endpoint_stats(base: str, *, reset: bool = False) -> dict:
+    with urllib.request.urlopen(f"{base}/stats{'?reset' if reset else ''}", timeout=10) as r:  # noqa: S310 - our own http:// endpoint
+        return json.loads(r.read())
+
+
+# --- AlpacaEval (runs inside its own venv) -------------------------------------------------
+def alpaca(n: int, salt: str) -> None:
+    logging.disable(logging.WARNING)
+    from alpaca_eval.annotators import PairwiseAnnotator
+
+    pairs = [
+        {"instruction": f"Question {i} ({salt}): how do I brew coffee?",
+         "output_1": f"Answer one to {i}: grind fresh beans.",
+         "output_2": f"Answer two to {i}: use instant coffee."}
+        for i in range(n)
+    ]  # fmt: skip
+    annotator = PairwiseAnnotator(caching_path=None)  # the default annotators_config
+    started = time.perf_counter()
+    annotated = annotator.annotate_pairs(pairs)
+    seconds = time.perf_counter() - started
+    done = sum(1 for a in annotated if a.get("preference") is not None)
+    print(json.dumps({"judgments": done, "seconds": seconds}))
+
+
+def run_alpaca(base: str, n: int, salt: str) -> dict:
+    env = {
+        **os.environ,
+        "OPENAI_API_BASE": f"{base}/v1",
+        "OPENAI_API_KEY": "bench",
+        "OPENAI_CLIENT_CONFIG_PATH": "/nonexistent",  # fall back to the env key and base
+        "HF_HUB_OFFLINE": "1",
+    }
+    out = subprocess.run(
+        [str(ALPACA_PYTHON), __file__, "alpaca", "--n", str(n), "--salt", salt],
+        env=env, capture_output=True, text=True, check=False, cwd=ROOT,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"alpaca-eval run failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- ours ----------------------------------------------------------------------------------
+def bench_database_url() -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/evalhub")
+    return base.rsplit("/", 1)[0] + "/evalhub_bench_judge"
+
+
+def prepare_django() -> None:
+    import psycopg
+
+    url = bench_database_url()
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin.replace("postgres://", "postgresql://"), autocommit=True) as c:
+        exists = c.execute(
+            "select 1 from pg_database where datname='evalhub_bench_judge'"
+        ).fetchone()
+        if not exists:
+            c.execute("create database evalhub_bench_judge")
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    # One INFO line per HTTP request would be a large share of the client's CPU here.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def run_ours(base: str, n: int, salt: str) -> dict:
+    from evalhub.jobs.models import Job
+    from evalhub.outputs.models import ModelEntry, Output
+    from evalhub.prompts.models import Prompt, PromptSet
+    from evalhub.studies.models import Item, Judge, Judgment, Study
+    from generation.judging.services import judge_job_run, judge_register
+
+    prompt_set = PromptSet.objects.create(slug=f"bench-{salt}", name="bench")
+    target = ModelEntry.objects.create(slug=f"bench-t-{salt}", name="t")
+    baseline = ModelEntry.objects.create(slug=f"bench-b-{salt}", name="b")
+    study = Study.objects.create(
+        slug=f"bench-{salt}", name="bench", prompt_set=prompt_set, target_model=target
+    )
+    items = n // 2  # both orders of each item
+    prompts = Prompt.objects.bulk_create(
+        Prompt(prompt_set=prompt_set, external_id=str(i), position=i,
+               text=f"Question {i} ({salt}): how do I brew coffee?")
+        for i in range(items)
+    )  # fmt: skip
+    outs_t = Output.objects.bulk_create(
+        Output(prompt=p, model=target, text=f"Answer one to {i}: grind fresh beans.")
+        for i, p in enumerate(prompts)
+    )
+    outs_b = Output.objects.bulk_create(
+        Output(prompt=p, model=baseline, text=f"Answer two to {i}: use instant coffee.")
+        for i, p in enumerate(prompts)
+    )
+    Item.objects.bulk_create(
+        Item(study=study, prompt=p, target_output=t, baseline_output=b)
+        for p, t, b in zip(prompts, outs_t, outs_b, strict=True)
+    )
+    judge = judge_register(
+        slug=f"bench-{salt}", name="bench", model="judge", base_url=f"{base}/v1",
+        template=Judge.Template.LIMA_PAIRWISE,
+        # Limits far above what we reach, so the shared Redis limiter is in the path.
+        params={"concurrency": 128, "rpm": 1_000_000, "tpm": 1_000_000_000, "timeout_s": 30},
+    )  # fmt: skip
+    job = Job.objects.create(
+        kind="judge", status="running", queue="judge",
+        params={"judge_id": judge.pk, "study_id": study.pk, "budget_usd": None},
+    )  # fmt: skip
+    started = time.perf_counter()
+    result = judge_job_run(job)
+    seconds = time.perf_counter() - started
+    ok = Judgment.objects.filter(judge=judge, parse_state="ok").count()
+    return {"judgments": ok, "seconds": seconds, "result": result}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", nargs="?", default="bench", choices=["bench", "serve", "alpaca"])
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.5)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--salt", default="")
+    args = parser.parse_args()
+    if args.mode == "serve":
+        return serve(args.port, args.latency)
+    if args.mode == "alpaca":
+        return alpaca(args.n, args.salt)
+
+    if not ALPACA_PYTHON.exists():
+        raise SystemExit(f"missing {ALPACA_PYTHON}; see this file's docstring")
+    from evalhub.devstack import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, __file__, "serve", "--port", str(port), "--latency", str(args.latency)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        salt = f"{int(time.time())}"
+        prepare_django()
+        print(f"endpoint: fixed {args.latency * 1000:.0f} ms latency; {args.n} pairwise judgments")
+
+        endpoint_stats(base, reset=True)
+        ours = run_ours(base, args.n, salt)
+        ours_stats = endpoint_stats(base, reset=True)
+        ours_rate = ours["judgments"] / ours["seconds"]
+        print(
+            f"evalhub judge run: {ours['judgments']} judgments in {ours['seconds']:.2f} s = "
+            f"{ours_rate:.1f} judgments/s; calls {ours_stats['calls']}, "
+            f"duplicate calls {ours_stats['duplicates']}"
+        )
+        alp = run_alpaca(base, args.n, salt)
+        alp_stats = endpoint_stats(base, reset=True)
+        alp_rate = alp["judgments"] / alp["seconds"]
+        print(
+            f"alpaca-eval 0.6.6 default annotator: {alp['judgments']} judgments in "
+            f"{alp['seconds']:.2f} s = {alp_rate:.1f} judgments/s; calls {alp_stats['calls']}, "
+            f"duplicate calls {alp_stats['duplicates']}"
+        )
+        print(f"duplicate calls: {ours_stats['duplicates']}")
+        print(f"ratio: {ours_rate / alp_rate:.1f}")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""Load benchmark of the crowd rating loop: gunicorn on loopback, PostgreSQL, Redis, and 50
+simulated raters going through the real HTTP flow (Prolific link, consent, then for each item
+GET the page and POST the answer, with cookies and CSRF tokens, until their quota is met;
+then the next participant).
+
+Prints judgments/s, p50/p95 latency of the rating requests, the invariants (over-quota items,
+duplicate item/rater judgments, 5xx responses: all must be zero) and, last, the ratio to the
+peer figure: Label Studio 1.23.2 on this kind of machine, same cycle (50 raters, PostgreSQL,
+4 gunicorn workers): 12.5 annotations/s, p95 4.5 s.
+
+    .venv/bin/python bench/rating_load.py [--raters 50] [--seconds 20] [--workers 4]
+
+It makes (and drops at the end) its own database `evalhub_bench` on DATABASE_URL's server
+(default postgres://postgres@127.0.0.1:5432)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+PEER = ("Label Studio 1.23.2", 12.5, 4.5)  # annotations/s, p95 seconds
+TOKEN = re.compile(rb'name="a" value="([^"]+)"')
+CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+ANSWER = """Here is a careful answer to question {n}.
+
+## Steps
+1. **Understand the goal.** Write down what a good outcome looks like and why it matters.
+2. **Gather facts.** Check two or three sources and note where they disagree.
+3. **Decide and act.** Pick the option with the best balance of cost and benefit.
+
+```python
+def plan(goal: str) -> list[str]:
+    return [f"research {{goal}}", f"decide on {{goal}}", f"do {{goal}}"]
+```
+
+In short: be specific, keep notes, and review the result after a week.
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def psql(server: str, sql: str) -> None:
+    u = urlparse(server)
+    subprocess.run(
+        ["psql", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432),
+         "-U", u.username or "postgres", "-d", "postgres", "-qc", sql],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def setup_database(env: dict[str, str], prompts: int, quota: int) -> None:
+    """Migrate the bench database and launch a pairwise study with `prompts` items."""
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0", "--skip-checks"],
+                   cwd=ROOT, env=env, check=True)  # fmt: skip
+    code = f"""
+import django; django.setup()
+from evalhub.outputs.services import model_register, output_fields
+from evalhub.outputs.models import Output
+from evalhub.prompts.models import Prompt, PromptSet
+from evalhub.studies.models import Study
+from evalhub.studies.services import study_launch
+ps = PromptSet.objects.create(slug="bench", name="bench")
+ps_prompts = Prompt.objects.bulk_create([Prompt(prompt_set=ps, external_id=f"b{{n}}",
+    text=f"Question {{n}}: how should I plan a small project?", position=n)
+    for n in range({prompts})])
+target = model_register(slug="bench-target"); base = model_register(slug="bench-baseline")
+rows = []
+for p in ps_prompts:
+    rows.append(Output(prompt=p, model=target, **output_fields({ANSWER!r}.format(n=p.position))))
+    rows.append(Output(prompt=p, model=base, **output_fields("A short answer to " + p.text)))
+Output.objects.bulk_create(rows, batch_size=1000)
+study = Study.objects.create(slug="bench", name="bench", prompt_set=ps, target_model=target,
+    raters_per_item=3, attention_check_rate=0.1, session_quota={quota},
+    completion_code="BENCHDONE", screenout_code="BENCHOUT")
+study.baselines.set([base])
+study_launch(study=study)
+from django.db import connection
+with connection.cursor() as c:
+    c.execute("ANALYZE")  # as autovacuum would have, on a study that has been live a while
+"""
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (from /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICK
+
+
+def worker_pids(master: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)],
+                         capture_output=True, text=True).stdout  # fmt: skip
+    return [int(p) for p in out.split()]
+
+
+def postgres_pids(server: str) -> list[int]:
+    """Backends serving the bench database (the web workers keep theirs: CONN_MAX_AGE)."""
+    u = urlparse(server)
+    out = subprocess.run(
+        ["psql", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432), "-U",
+         u.username or "postgres", "-d", "postgres", "-Atc",
+         "SELECT pid FROM pg_stat_activity WHERE datname = 'evalhub_bench'"],
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return [int(p) for p in out.split()]
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []  # seconds, rating requests (GET page, POST answer)
+        self.judgments = 0
+        self.server_errors = 0
+        self.other_errors: list[str] = []
+        self.counting = False
+
+
+async def http(
+    port: int, method: str, path: str, cookies: dict[str, str], body: bytes = b""
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 request on a fresh loopback connection (gunicorn's sync workers close
+    after each response). Sets cookies from the response into `cookies`."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    if cookies:
+        head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
+    if body:
+        head += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+    raw = await reader.read()
+    writer.close()
+    header_blob, _, content = raw.partition(b"\r\n\r\n")
+    lines = header_blob.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "set-cookie":
+            k, _, v = value.strip().split(";")[0].partition("=")
+            cookies[k] = v
+        else:
+            headers[name] = value.strip()
+    return status, headers, content
+
+
+async def rater(n: int, port: int, stats: Stats, stop: float) -> None:
+    rng = random.Random(n)
+    participant = 0
+    while time.monotonic() < stop:
+        participant += 1
+        cookies: dict[str, str] = {}
+        pid = f"bench{n}x{participant}x{os.getpid()}"
+        status, headers, _ = await http(port, "GET", f"/s/bench/?PROLIFIC_PID={pid}", cookies)
+        if status != 303:
+            stats.other_errors.append(f"entry {status}")
+            return
+        status, _, page = await http(port, "GET", "/s/bench/consent/", cookies)
+        csrf = CSRF.search(page).group(1).decode()
+        body = f"csrfmiddlewaretoken={csrf}".encode()
+        status, headers, _ = await http(port, "POST", "/s/bench/consent/", cookies, body)
+        location = headers.get("location", "")
+        while location.endswith("/rate/") and time.monotonic() < stop:
+            t0 = time.perf_counter()
+            status, _, page = await http(port, "GET", location, cookies)
+            t1 = time.perf_counter()
+            if status >= 500:
+                stats.server_errors += 1
+                continue
+            token, csrf = TOKEN.search(page).group(1), CSRF.search(page).group(1)
+            choice = rng.choice(["A", "B", "tie"])
+            body = b"a=%s&choice=%s&csrfmiddlewaretoken=%s" % (token, choice.encode(), csrf)
+            t2 = time.perf_counter()
+            status, headers, _ = await http(port, "POST", location, cookies, body)
+            t3 = time.perf_counter()
+            if status >= 500:
+                stats.server_errors += 1
+                continue
+            if status != 303:
+                stats.other_errors.append(f"answer {status}")
+            location = headers.get("location", "")
+            if stats.counting:
+                stats.latencies += [t1 - t0, t3 - t2]
+                stats.judgments += status == 303
+
+
+def invariants(env: dict[str, str]) -> dict[str, int]:
+    code = """
+import django, json; django.setup()
+from django.db import connection
+with connection.cursor() as c:
+    c.execute("SELECT count(*) FROM studies_item i WHERE i.judgment_count > 3 AND NOT i.is_gold")
+    over = c.fetchone()[0]
+    c.execute("SELECT count(*) FROM (SELECT item_id, rater_id FROM studies_judgment "
+              "GROUP BY 1, 2 HAVING count(*) > 1) d")
+    dup = c.fetchone()[0]
+    c.execute("SELECT count(*) FROM studies_item i WHERE i.judgment_count <> "
+              "(SELECT count(*) FROM studies_judgment j WHERE j.item_id = i.id)")
+    drift = c.fetchone()[0]
+    c.execute("SELECT count(*) FROM studies_judgment")
+    total = c.fetchone()[0]
+print(json.dumps({"over_quota": over, "duplicates": dup, "count_drift": drift, "total": total}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout  # fmt: skip
+    import json
+
+    return json.loads(out.strip().splitlines()[-1])
+
+
+async def drive(
+    port: int, raters: int, seconds: float, warmup: float, master: int, server: str
+) -> Stats:
+    stats = Stats()
+    stop = time.monotonic() + warmup + seconds
+    tasks = [asyncio.create_task(rater(n, port, stats, stop)) for n in range(raters)]
+    await asyncio.sleep(warmup)
+    web, db = worker_pids(master), postgres_pids(server)
+    cpu0 = (cpu_seconds(web), cpu_seconds(db), time.process_time())
+    stats.counting = True
+    started = time.perf_counter()
+    await asyncio.sleep(seconds)
+    stats.counting = False
+    stats.elapsed = time.perf_counter() - started
+    cpu1 = (cpu_seconds(web), cpu_seconds(db), time.process_time())
+    stats.cpu = [b - a for a, b in zip(cpu0, cpu1, strict=True)]
+    await asyncio.gather(*tasks)
+    return stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raters", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--prompts", type=int, default=3000)
+    parser.add_argument("--quota", type=int, default=20)
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+
+    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    u = urlparse(server)
+    db_url = f"{u.scheme}://{u.netloc}/evalhub_bench"
+    psql(server, "DROP DATABASE IF EXISTS evalhub_bench WITH (FORCE)")
+    psql(server, "CREATE DATABASE evalhub_bench")
+    # A person needs seconds per item; the simulated raters answer at once, so the
+    # per-participant limit is lifted for the bench (it is tested in tests/evalhub/rating).
+    env = {**os.environ, "DATABASE_URL": db_url, "DEBUG": "0", "SECRET_KEY": "bench-only-key",
+           "DJANGO_SETTINGS_MODULE": "evalhub.settings",
+           "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+           "CACHE_KEY_PREFIX": "bench", "RATING_RATE_LIMIT_PER_MINUTE": "100000",
+           "LOG_LEVEL": "WARNING", "PYTHONWARNINGS": "ignore::UserWarning"}  # fmt: skip
+    port = free_port()
+    gunicorn = None
+    try:
+        print(f"setting up: {args.prompts} pairwise items, k=3, quota {args.quota}", flush=True)
+        setup_database(env, args.prompts, args.quota)
+        gunicorn = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "bench.rating_wsgi", "--preload",
+             "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "--backlog", "2048",
+             "--timeout", "120", "--log-level", "warning"],
+            cwd=ROOT, env=env,
+        )  # fmt: skip
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        cpus = os.cpu_count()
+        print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}; {cpus} CPUs; "
+              f"{args.raters} raters for {args.seconds:.0f} s after {args.warmup:.0f} s warm-up",
+              flush=True)  # fmt: skip
+        stats = asyncio.run(
+            drive(port, args.raters, args.seconds, args.warmup, gunicorn.pid, server)
+        )
+    finally:
+        if gunicorn:
+            gunicorn.send_signal(signal.SIGTERM)
+            gunicorn.wait(timeout=30)
+    checks = invariants(env)
+    if not args.keep_db:
+        psql(server, "DROP DATABASE IF EXISTS evalhub_bench WITH (FORCE)")
+
+    lat = sorted(stats.latencies)
+    rate = stats.judgments / stats.elapsed
+    p50 = statistics.median(lat) * 1000 if lat else float("nan")
+    p95 = lat[int(len(lat) * 0.95) - 1] * 1000 if lat else float("nan")
+    print(f"judgments: {stats.judgments} in {stats.elapsed:.1f} s")
+    print(f"judgments/s: {rate:.1f}")
+    print(f"latency p50: {p50:.1f} ms  p95: {p95:.1f} ms  (GET page and POST answer)")
+    web_ms, db_ms, client_ms = (c * 1000 / max(stats.judgments, 1) for c in stats.cpu)
+    print(
+        f"CPU per judgment: web {web_ms:.1f} ms + postgres {db_ms:.1f} ms "
+        f"(load generator {client_ms:.1f} ms); machine load average {os.getloadavg()[0]:.1f}"
+    )
+    print(f"over-quota items: {checks['over_quota']}")
+    print(f"duplicate item/rater judgments: {checks['duplicates']}")
+    print(f"5xx responses: {stats.server_errors}")
+    print(f"judgment_count drift: {checks['count_drift']}; other errors: {len(stats.other_errors)}"
+          + (f" (first: {stats.other_errors[0]})" if stats.other_errors else ""))  # fmt: skip
+    goal = rate >= 200 and p95 < 100
+    print(f"goal (>=200/s, p95 < 100 ms): {'met' if goal else 'not met'}")
+    name, peer_rate, peer_p95 = PEER
+    print(f"peer: {name}, same cycle on this machine kind: {peer_rate}/s, p95 {peer_p95} s")
+    print(f"ratio: {rate / peer_rate:.1f}x judgments/s vs {name}")
+    bad = checks["over_quota"] or checks["duplicates"] or stats.server_errors
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()

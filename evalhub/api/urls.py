@@ -1,0 +1,46 @@
+"""/api/schema/ (OpenAPI), /api/docs/ (Swagger UI, assets served by us), /api/v1/..."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from evalhub.api.views import judgments, models, outputs, prompts, runs, studies
+from evalhub.api.views.common import api_not_found
+
+app_name = "api"
+
+v1 = [
+    path("prompt-sets/", prompts.PromptSetListCreate.as_view(), name="prompt-sets"),
+    path("prompt-sets/<slug:slug>/", prompts.PromptSetDetail.as_view(), name="prompt-set"),
+    path("prompt-sets/<slug:slug>/prompts/", prompts.PromptList.as_view(), name="prompts"),
+    path("prompt-sets/<slug:slug>/outputs/", outputs.PromptSetOutputs.as_view(), name="outputs"),
+    path("models/", models.ModelListCreate.as_view(), name="models"),
+    path("models/<slug:slug>/", models.ModelDetail.as_view(), name="model"),
+    path("judges/", models.JudgeListCreate.as_view(), name="judges"),
+    path("studies/", studies.StudyListCreate.as_view(), name="studies"),
+    path("studies/<slug:slug>/", studies.StudyDetail.as_view(), name="study"),
+    path("studies/<slug:slug>/launch/", studies.StudyLaunch.as_view(), name="study-launch"),
+    path("studies/<slug:slug>/close/", studies.StudyClose.as_view(), name="study-close"),
+    path("studies/<slug:slug>/results/", studies.StudyResults.as_view(), name="study-results"),
+    path(
+        "studies/<slug:slug>/judgments/",
+        judgments.JudgmentExport.as_view(),
+        name="study-judgments",
+    ),
+    path(
+        "studies/<slug:slug>/judgments/import/",
+        judgments.JudgmentImport.as_view(),
+        name="study-judgments-import",
+    ),
+    path("judge-runs/", runs.JudgeRunCreate.as_view(), name="judge-runs"),
+    path("generation-runs/", runs.GenerationRunCreate.as_view(), name="generation-runs"),
+    path("jobs/", runs.JobList.as_view(), name="jobs"),
+    path("jobs/<int:job_id>/", runs.JobDetail.as_view(), name="job"),
+    path("jobs/<int:job_id>/cancel/", runs.JobCancel.as_view(), name="job-cancel"),
+]
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("v1/", include(v1)),
+    re_path(r"^.*$", api_not_found),
+]

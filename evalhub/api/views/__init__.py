@@ -1,0 +1,1 @@
+"""Thin API views: check the request's shape, call one service or selector, render."""

@@ -1,0 +1,110 @@
+"""Models under evaluation: register (model_register) and read."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from evalhub.api.errors import Conflict, field_validation_error
+from evalhub.api.serializers import JudgeSerializer, ModelEntrySerializer
+from evalhub.api.views.common import error_responses, get_or_404
+from evalhub.outputs.models import ModelEntry
+from evalhub.outputs.services import model_register
+from evalhub.studies.models import Judge
+
+
+class ModelListCreate(generics.ListAPIView):
+    serializer_class = ModelEntrySerializer
+    queryset = ModelEntry.objects.order_by("slug")
+
+    @extend_schema(
+        summary="List models", responses={200: ModelEntrySerializer(many=True), **error_responses()}
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Register a model",
+        description="Kinds: `local` (vLLM; needs `model_path`), `api` (OpenAI-compatible; "
+        "needs `model_path` = the model name there, and `base_url`), `external` (outputs "
+        "arrive through this API). Registering the same slug again with the same fields "
+        "answers 200 with the existing model; with other fields, 409.",
+        request=ModelEntrySerializer,
+        responses={
+            201: ModelEntrySerializer,
+            200: ModelEntrySerializer,
+            **error_responses(400, 409, 413, 415),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = ModelEntrySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        fields["name"] = fields.get("name") or fields["slug"]
+        existing = ModelEntry.objects.filter(slug=fields["slug"]).first()
+        if existing is not None:
+            if any(getattr(existing, k) != v for k, v in fields.items()):
+                raise Conflict(
+                    f"A model {existing.slug!r} is already registered with other settings."
+                )
+            return Response(ModelEntrySerializer(existing).data, status=status.HTTP_200_OK)
+        model = model_register(**fields)
+        return Response(
+            ModelEntrySerializer(model).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/api/v1/models/{model.slug}/"},
+        )
+
+
+@extend_schema(summary="A model", responses={200: ModelEntrySerializer, **error_responses()})
+class ModelDetail(generics.RetrieveAPIView):
+    serializer_class = ModelEntrySerializer
+
+    def get_object(self) -> ModelEntry:
+        return get_or_404(ModelEntry, "model", slug=self.kwargs["slug"])
+
+
+class JudgeListCreate(generics.ListAPIView):
+    serializer_class = JudgeSerializer
+    queryset = Judge.objects.order_by("slug")
+
+    @extend_schema(
+        summary="List LLM judges",
+        description="Judges are named by slug in studies and judge runs.",
+        responses={200: JudgeSerializer(many=True), **error_responses()},
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Register an LLM judge",
+        description="A model at an OpenAI-compatible `base_url` (OpenAI, a gateway, `vllm "
+        "serve`) with a template (`lima_pairwise`, `lima_likert`, `fail_pass_excellent`, "
+        "`custom`). The same slug and configuration again answers 200; a changed "
+        "configuration needs a new slug (400).",
+        request=JudgeSerializer,
+        responses={
+            201: JudgeSerializer,
+            200: JudgeSerializer,
+            **error_responses(400, 413, 415),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = JudgeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        fields["name"] = fields.get("name") or fields["slug"]
+        existed = Judge.objects.filter(slug=fields["slug"]).exists()
+        from generation.judging.config import JudgeConfigError  # the judge stack, on demand
+        from generation.judging.services import judge_register
+
+        try:
+            judge = judge_register(**fields)
+        except JudgeConfigError as exc:
+            raise field_validation_error(exc) from None
+        return Response(
+            JudgeSerializer(judge).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )

@@ -1,0 +1,139 @@
+"""Studies: create, launch, close (evalhub.studies.services), and their results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from evalhub.api.errors import Conflict
+from evalhub.api.serializers import StudySerializer
+from evalhub.api.views.common import check_query, error_responses, get_or_404
+from evalhub.studies.models import Study
+
+
+def _study_create(*, fields: dict[str, Any], by: Any) -> Study:
+    """The studies app's study_create when it has one; until then the plain rows."""
+    from evalhub.studies import services
+
+    create = getattr(services, "study_create", None)
+    if create is not None:
+        return create(**fields, created_by=by)
+    with transaction.atomic():
+        baselines, judges = fields.pop("baselines", []), fields.pop("judges", [])
+        study = Study.objects.create(**fields, created_by=by)
+        study.baselines.set(baselines)
+        study.judges.set(judges)
+    return study
+
+
+class StudyListCreate(generics.ListAPIView):
+    serializer_class = StudySerializer
+
+    def get_queryset(self):
+        return Study.objects.select_related("prompt_set", "target_model").prefetch_related(
+            "baselines", "judges"
+        )
+
+    @extend_schema(
+        summary="List studies", responses={200: StudySerializer(many=True), **error_responses()}
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create a study (draft)",
+        description="Compares `target_model` with each of `baselines` over `prompt_set`. "
+        "Launch it to freeze its config and make its items.",
+        request=StudySerializer,
+        responses={201: StudySerializer, **error_responses(400, 413, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        body = StudySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        study = _study_create(fields=dict(body.validated_data), by=request.user)
+        return Response(
+            StudySerializer(study).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/api/v1/studies/{study.slug}/"},
+        )
+
+
+@extend_schema(summary="A study", responses={200: StudySerializer, **error_responses()})
+class StudyDetail(generics.RetrieveAPIView):
+    serializer_class = StudySerializer
+
+    def get_object(self) -> Study:
+        return get_or_404(Study, "study", slug=self.kwargs["slug"])
+
+
+class _StudyTransition(APIView):
+    """POST with no body: call one study service, answer the study as it is now."""
+
+    service_name = ""
+
+    def post(self, request: Request, slug: str) -> Response:
+        from evalhub.studies import services
+
+        study = get_or_404(Study, "study", slug=slug)
+        try:
+            getattr(services, self.service_name)(study=study, by=request.user)
+        except services.StudyStateError as exc:
+            raise Conflict(str(exc)) from None
+        study.refresh_from_db()
+        return Response(StudySerializer(study).data)
+
+
+@extend_schema(
+    summary="Launch a study",
+    description="Freezes and hashes its config and makes its items; 409 unless it is a draft "
+    "that can be launched (e.g. outputs missing).",
+    request=None,
+    responses={200: StudySerializer, **error_responses(400, 409)},
+)
+class StudyLaunch(_StudyTransition):
+    service_name = "study_launch"
+
+
+@extend_schema(
+    summary="Close a study",
+    description="Stops handing out items; 409 unless it is launched.",
+    request=None,
+    responses={200: StudySerializer, **error_responses(400, 409)},
+)
+class StudyClose(_StudyTransition):
+    service_name = "study_close"
+
+
+class ResultsQuery(serializers.Serializer):
+    groups = serializers.CharField(
+        required=False, max_length=1000, help_text='judge groups, comma-separated ("crowd,llm:x")'
+    )
+    category = serializers.CharField(required=False, max_length=100)
+
+
+@extend_schema(
+    summary="A study's results",
+    description="The dashboards' numbers as JSON (evalhub.dashboards.selectors.study_results): "
+    "win / tie / loss shares with intervals and a sign test per baseline and judge group "
+    "(pairwise), agreement between judge groups, Fail / Pass / Excellent shares, Likert "
+    "means, bias reports. Shares are fractions (0..1). Optional filters: `groups`, `category`.",
+    parameters=[ResultsQuery],
+    responses={200: OpenApiResponse(OpenApiTypes.OBJECT), **error_responses(400)},
+)
+class StudyResults(APIView):
+    def get(self, request: Request, slug: str) -> Response:
+        from evalhub.dashboards.selectors import study_results  # numpy/scipy, on demand
+
+        query = check_query(ResultsQuery, request)
+        study = get_or_404(Study, "study", slug=slug)
+        groups = [g.strip() for g in query.get("groups", "").split(",") if g.strip()]
+        return Response(
+            study_results(study, groups=groups or None, category=query.get("category") or None)
+        )

@@ -1,0 +1,1 @@
+"""Researcher dashboards: study results and the global leaderboard, from evalhub.stats."""

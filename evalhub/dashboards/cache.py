@@ -1,0 +1,96 @@
+"""Per-study stats cache (Django cache, Redis in deployments) with version counters.
+
+Each study has a version key; cached results are stored under keys that include the version,
+so bumping it (one INCR) makes every cached variant of that study's results stale at once,
+whatever filters they were computed for. The global leaderboard has one version of its own,
+bumped by every judgment write. Stale entries simply expire (RESULTS_TTL_SECONDS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache import cache
+
+T = TypeVar("T")
+
+RESULTS_TTL_SECONDS = 24 * 3600
+# A cold study computes in ~1-2 s; the lock only has to outlive that, and expires by itself
+# if its holder dies.
+COMPUTE_LOCK_SECONDS = 30
+LOCK_POLL_SECONDS = 0.05
+GLOBAL_SCOPE = "global"
+
+
+def _clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _version_key(scope: int | str) -> str:
+    return f"dashboards:stats-version:{scope}"
+
+
+def stats_version(scope: int | str) -> int:
+    """The current version of a study's stats (scope = study id) or of GLOBAL_SCOPE."""
+    key = _version_key(scope)
+    version = cache.get(key)
+    if version is None:
+        # Start from the clock (ms), not 1: if the counter was evicted, old entries stay
+        # unreachable. Milliseconds keep it exact as a JavaScript number.
+        cache.add(key, _clock_ms(), timeout=None)
+        version = cache.get(key)
+    return int(version)
+
+
+def _bump(scope: int | str) -> None:
+    key = _version_key(scope)
+    try:
+        cache.incr(key)
+    except ValueError:  # no counter yet: nothing cached under it can be current
+        cache.add(key, _clock_ms(), timeout=None)
+
+
+def study_stats_invalidate(study_id: int) -> None:
+    """Mark a study's cached stats (and the global leaderboard) stale.
+
+    Called by the Judgment signals; services that write judgments with bulk_create or
+    queryset.update (no signals) must call it themselves, after their transaction commits.
+    """
+    _bump(study_id)
+    _bump(GLOBAL_SCOPE)
+
+
+def cached_stats(scope: int | str, variant: dict[str, Any], compute: Callable[[], T]) -> T:
+    """`compute()` cached under (scope, its current version, variant).
+
+    On a miss one caller computes while holding a short lock (cache.add, atomic SET NX in
+    Redis); concurrent callers for the same key wait for its value instead of computing it
+    again. A waiter computes itself if the lock goes away without a value (the holder
+    failed) or after COMPUTE_LOCK_SECONDS.
+    """
+    digest = hashlib.sha256(json.dumps(variant, sort_keys=True).encode()).hexdigest()[:16]
+    key = f"dashboards:stats:{scope}:{stats_version(scope)}:{digest}"
+    found = cache.get(key)
+    if found is not None:
+        return found["value"]
+    lock = f"{key}:computing"
+    if not cache.add(lock, 1, timeout=COMPUTE_LOCK_SECONDS):
+        deadline = time.monotonic() + COMPUTE_LOCK_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(LOCK_POLL_SECONDS)
+            found, held = cache.get_many([key, lock]).get(key), cache.get(lock)
+            if found is not None:
+                return found["value"]
+            if held is None:
+                break
+    try:
+        value = compute()
+        # Wrapped, so that a computed None is cached too.
+        cache.set(key, {"value": value}, timeout=RESULTS_TTL_SECONDS)
+    finally:
+        cache.delete(lock)
+    return value

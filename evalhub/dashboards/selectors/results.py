@@ -1,0 +1,291 @@
+"""A study's results as JSON: what the study page draws and /api/v1/studies/<slug>/results/
+returns. Arrays from frames.py go through evalhub.stats; nothing here loops over judgments.
+
+Shares are fractions (0..1); intervals are {"low", "high", "level", "method"}; NaN is null.
+Bootstrap seeds are fixed so that the same judgments always give the same numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from evalhub.dashboards.cache import cached_stats, stats_version
+from evalhub.dashboards.selectors.frames import (
+    LLM_PREFIX,
+    NO_CODE,
+    ItemTable,
+    JudgmentTable,
+    item_table,
+    judgment_table,
+)
+from evalhub.dashboards.selectors.jsonable import jsonable
+from evalhub.dashboards.selectors.leaderboard import leaderboard_from_battles
+from evalhub.dashboards.selectors.pairs import OrderPairs, combine_llm_orders
+from evalhub.dashboards.selectors.slices import win_tie_loss_slices
+from evalhub.stats import (
+    agreement_matrix,
+    label_distributions_by,
+    length_controlled_win_rate,
+    likert_mean,
+    position_bias,
+    swap_consistency,
+    win_rate_by_length,
+)
+from evalhub.stats.length_bias import LengthControlledWinRate
+from evalhub.studies.models import Study
+
+ROUNDS = 1000  # bootstrap rounds for shares and means: ample for 95% percentile bounds
+SEED = 0
+LENGTH_BINS = 5
+
+
+def _kind_of(group: str) -> str:
+    return "llm" if group.startswith(LLM_PREFIX) else "human"
+
+
+def _pairwise(items: ItemTable, table: JudgmentTable) -> list[dict[str, Any]]:
+    if not len(table):
+        return []
+    # Integer codes in name order stand in for the names: same slices, same sorted order,
+    # without sorting 100k strings.
+    baseline_names, baseline_of_item = np.unique(items.baseline_model, return_inverse=True)
+    slices = win_tie_loss_slices(
+        table.verdict,
+        items.prompt[table.item],
+        baseline_of_item.reshape(-1)[table.item],
+        table.group,
+        rounds=ROUNDS,
+        seed=SEED,
+    )
+    found = []
+    for (b, g), r in slices.items():
+        baseline, group = str(baseline_names[b]), table.group_names[g]
+        row = {"baseline": baseline, "judge_group": group, "judge_kind": _kind_of(group)}
+        found.append({**row, **jsonable(r)})
+    return found
+
+
+def _agreement(table: JudgmentTable, scale: str) -> dict[str, Any] | None:
+    values = table.score if scale == "likert" else table.verdict
+    ok = np.isfinite(values) & (values == np.round(values)) & (values != NO_CODE)
+    if len(np.unique(table.group[ok])) < 1 or not ok.any():
+        return None
+    matrix = agreement_matrix(
+        table.item[ok], table.group_labels()[ok], values[ok].astype(np.int64), scale=scale
+    )
+    return jsonable(matrix)
+
+
+def _labels_by(
+    items: ItemTable, table: JudgmentTable, keys: NDArray[np.str_], key_name: str
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    groups = table.group_labels()
+    for group in np.unique(groups):
+        rows = groups == group
+        dists = label_distributions_by(
+            table.verdict[rows], keys[rows], items.prompt[table.item[rows]], rounds=0
+        )
+        found.extend(
+            {key_name: key, "judge_group": str(group), **jsonable(d)} for key, d in dists.items()
+        )
+    return found
+
+
+def _likert(items: ItemTable, table: JudgmentTable) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    models, groups = items.target_model[table.item], table.group_labels()
+    for model, group in sorted(set(zip(models.tolist(), groups.tolist(), strict=True))):
+        rows = (models == model) & (groups == group)
+        scores, prompts = table.score[rows], items.prompt[table.item[rows]]
+        shown = likert_mean(scores, prompts, method="t")
+        boot = likert_mean(
+            scores, prompts, method="cluster-bootstrap-percentile", rounds=ROUNDS, seed=SEED
+        )
+        found.append(
+            {"model": model, "judge_group": group, **jsonable(shown), "bootstrap": jsonable(boot)}
+        )
+    return found
+
+
+def _bias(
+    items: ItemTable, raw: JudgmentTable, combined: JudgmentTable, pairs: OrderPairs
+) -> dict[str, Any]:
+    position, swap, length = [], [], []
+    # Group codes follow the sorted group names, so looping over codes keeps the name order.
+    for code, name in enumerate(raw.group_names):
+        rows = (raw.group == code) & (raw.order != 0)
+        if rows.any():
+            pb = position_bias(raw.verdict[rows], raw.order[rows] == 1)
+            position.append({"judge_group": name, **jsonable(pb)})
+    for code, name in enumerate(raw.group_names):
+        mine = pairs.group == code
+        if mine.any():
+            sc = swap_consistency(pairs.target_first[mine], pairs.baseline_first[mine])
+            swap.append({"judge_group": name, **jsonable(sc)})
+    diff_values, diff_of_item = np.unique(items.length_diff, return_inverse=True)
+    baseline_names, baseline_of_item = np.unique(items.baseline_model, return_inverse=True)
+    for code, name in enumerate(combined.group_names):
+        rows = combined.group == code
+        if not rows.any():
+            continue
+        diff, verdicts = items.length_diff[combined.item[rows]], combined.verdict[rows]
+        binned = win_rate_by_length(verdicts, diff, bins=LENGTH_BINS)
+        lc = _length_controlled(
+            verdicts, combined.item[rows], diff_values, diff_of_item.reshape(-1),
+            baseline_names, baseline_of_item.reshape(-1),
+        )  # fmt: skip
+        length.append({"judge_group": name, "bins": jsonable(binned), **jsonable(lc)})
+    return {"position": position, "swap_consistency": swap, "length": length}
+
+
+def _length_controlled(
+    verdicts: NDArray[np.int64],
+    item: NDArray[np.intp],
+    diff_values: NDArray[np.float64],
+    diff_of_item: NDArray[np.intp],
+    baseline_names: NDArray[np.str_],
+    baseline_of_item: NDArray[np.intp],
+) -> LengthControlledWinRate:
+    """The length GLM (one study per baseline) fitted on unique (baseline, verdict,
+    length_diff) rows with their counts: the same fit as on every judgment, on fewer rows."""
+    n_diffs, n_baselines = max(diff_values.size, 1), max(baseline_names.size, 1)
+    key = (baseline_of_item[item] * n_diffs + diff_of_item[item]) * 3 + (verdicts + 1)
+    unique, counts = np.unique(key, return_counts=True)
+    cell, verdict = unique // 3, unique % 3 - 1
+    baseline, diff = (cell // n_diffs) % n_baselines, cell % n_diffs
+    return length_controlled_win_rate(
+        verdict, diff_values[diff], baseline_names[baseline], weights=counts
+    )
+
+
+def _progress(study: Study, items: ItemTable, in_scope: NDArray, table: JudgmentTable) -> dict:
+    """Human judgments per item against the quota (raters_per_item); LLM items covered."""
+    n_items = int(in_scope.sum())
+    quota = int(study.raters_per_item)
+    human = ~table.is_llm()
+    per_item = np.bincount(table.item[human], minlength=items.ids.size)[in_scope]
+    histogram = np.bincount(per_item, minlength=quota + 1) if n_items else np.zeros(quota + 1)
+    llm = []
+    for code, name in enumerate(table.group_names):
+        if name.startswith(LLM_PREFIX):
+            judged = np.unique(table.item[table.group == code])
+            llm.append({"judge_group": name, "items_judged": int(judged.size)})
+    return jsonable(
+        {
+            "items": n_items,
+            "quota": quota,
+            "judgments_needed": n_items * quota,
+            "judgments_done": int(np.minimum(per_item, quota).sum()),
+            "items_complete": int((per_item >= quota).sum()),
+            "judgments_per_item": histogram,
+            "human_judgments": int(per_item.sum()),
+            "llm": llm,
+        }
+    )
+
+
+def compute_study_results(
+    study: Study, *, groups: list[str] | None = None, category: str | None = None
+) -> dict[str, Any]:
+    """The results body (uncached); see study_results."""
+    items = item_table(study)
+    table = judgment_table(study, items, with_turn_labels=study.kind == Study.Kind.DIALOGUE)
+    in_scope = np.ones(items.ids.size, dtype=bool)
+    if category:
+        in_scope = items.category == category
+        table = table.take(in_scope[table.item])
+    all_groups = list(table.group_names)
+    progress = _progress(study, items, in_scope, table)
+    if groups:
+        table = table.take(np.isin(table.group_labels(), groups))
+    body: dict[str, Any] = {
+        "filters": {
+            "groups": groups or [],
+            "category": category or "",
+            "available_groups": all_groups,
+            "available_categories": sorted(set(items.category.tolist()) - {""}),
+        },
+        "n_judgments": len(table),
+        "pairwise": [],
+        "agreement": None,
+        "labels": [],
+        "labels_by_category": [],
+        "likert": [],
+        "leaderboard": None,
+        "bias": {"position": [], "swap_consistency": [], "length": []},
+        "progress": progress,
+        "llm_pair_policy": study.inconsistent_pair_policy or "tie",
+    }
+    if study.kind == Study.Kind.PAIRWISE:
+        raw = table.take(
+            (table.verdict >= -1) & (table.verdict <= 1) & (items.baseline_model[table.item] != "")
+        )
+        combined, pairs = combine_llm_orders(raw, body["llm_pair_policy"])
+        body["pairwise"] = _pairwise(items, combined)
+        body["agreement"] = _agreement(combined, "pairwise") if len(combined) else None
+        if len(combined):
+            body["leaderboard"] = leaderboard_from_battles(
+                items.target_model[combined.item],
+                items.baseline_model[combined.item],
+                combined.verdict,
+            )
+            body["bias"] = _bias(items, raw, combined, pairs)
+    elif study.kind in (Study.Kind.ABSOLUTE, Study.Kind.DIALOGUE):
+        labels = table.take((table.verdict >= 0) & (table.verdict <= 2))
+        if len(labels):
+            body["labels"] = _labels_by(items, labels, items.target_model[labels.item], "model")
+            body["labels_by_category"] = _labels_by(
+                items, labels, items.category[labels.item], "category"
+            )
+            body["agreement"] = _agreement(labels, "label")
+    elif study.kind == Study.Kind.LIKERT:
+        scored = table.take(np.isfinite(table.score))
+        if len(scored):
+            body["likert"] = _likert(items, scored)
+            body["agreement"] = _agreement(scored, "likert")
+    body["computed_at"] = datetime.now(UTC).isoformat()
+    return body
+
+
+def study_meta(study: Study) -> dict[str, Any]:
+    """Live facts about the study (never cached: status changes without a judgment)."""
+    return {
+        "study": study.slug,
+        "name": study.name,
+        "kind": study.kind,
+        "status": study.status,
+        "target_model": study.target_model.slug,
+        "baselines": sorted(study.baselines.values_list("slug", flat=True)),
+        "raters_per_item": study.raters_per_item,
+    }
+
+
+def study_results(
+    study: Study, *, groups: list[str] | None = None, category: str | None = None
+) -> dict[str, Any]:
+    """A study's results as a JSON-able dict, cached per study until a judgment is written.
+
+    Keys: study, name, kind, status, target_model, baselines, raters_per_item, version,
+    filters, n_judgments, pairwise (per baseline x judge group: win/tie/loss shares with 95%
+    prompt-clustered bootstrap intervals, equivalent_or_preferred, sign_test_p_value),
+    agreement (matrix over judge groups), labels and labels_by_category (Fail/Pass/Excellent
+    shares with Wilson intervals), likert (mean with t-interval, plus "bootstrap"),
+    leaderboard, bias (position, swap_consistency, length), progress, llm_pair_policy,
+    computed_at. LLM pairwise verdicts in both orders are combined per item under the
+    study's inconsistent_pair_policy. groups: only these judge groups; category: only items
+    whose prompt has this category.
+    """
+    chosen = sorted(set(groups)) if groups else None
+    variant = {"groups": chosen, "category": category or ""}
+    version = stats_version(study.pk)
+    body = cached_stats(
+        study.pk,
+        variant,
+        lambda: compute_study_results(study, groups=chosen, category=category or None),
+    )
+    return {**study_meta(study), "version": version, **body}

@@ -1,0 +1,78 @@
+"""Researcher dashboards: thin views over evalhub.dashboards.selectors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from evalhub.accounts.roles import is_researcher
+from evalhub.dashboards.selectors import global_leaderboard, studies_overview, study_results
+from evalhub.studies.exports import export_lines
+from evalhub.studies.models import Study
+from evalhub.studies.selectors import judgments_export_rows
+
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+POLL_SECONDS = 5
+
+
+def researcher_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anonymous users go to the login page; logged-in non-researchers get 403."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_researcher(request.user):
+            raise PermissionDenied("Dashboards are for researchers.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _filters(request: HttpRequest) -> dict[str, Any]:
+    groups = [g for g in request.GET.getlist("group") if g]
+    return {"groups": groups or None, "category": request.GET.get("category") or None}
+
+
+@require_GET
+@researcher_required
+def overview(request: HttpRequest) -> HttpResponse:
+    context = {"studies": studies_overview(), "leaderboard": global_leaderboard()}
+    return render(request, "dashboards/overview.html", context)
+
+
+@require_GET
+@researcher_required
+def study_page(request: HttpRequest, slug: str) -> HttpResponse:
+    study = get_object_or_404(Study.objects.select_related("target_model"), slug=slug)
+    results = study_results(study, **_filters(request))
+    context = {"study": study, "results": results, "poll_seconds": POLL_SECONDS}
+    return render(request, "dashboards/study.html", context)
+
+
+@require_GET
+@researcher_required
+def study_data(request: HttpRequest, slug: str) -> JsonResponse:
+    study = get_object_or_404(Study.objects.select_related("target_model"), slug=slug)
+    response = JsonResponse(study_results(study, **_filters(request)))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@researcher_required
+def study_export(request: HttpRequest, slug: str, fmt: str) -> StreamingHttpResponse:
+    if fmt not in EXPORT_TYPES:
+        raise Http404(f"no export format {fmt!r}; use csv or jsonl")
+    study = get_object_or_404(Study, slug=slug)
+    lines = export_lines(judgments_export_rows(study=study), fmt)
+    response = StreamingHttpResponse(lines, content_type=EXPORT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-judgments.{fmt}"'
+    return response

@@ -1,0 +1,341 @@
+/* EvalHub dashboards: draws a study's results (or the global leaderboard) with plotly.js
+ * and keeps the charts current by polling the JSON endpoint; Plotly.react redraws in place. */
+(function () {
+  "use strict";
+
+  const COLORS = {
+    win: "#3f6fa6", tie: "#c4cad3", loss: "#d39064",
+    fail: "#c96a6a", pass: "#c4cad3", excellent: "#5a9e6f",
+    ink: "#1f2328", muted: "#656d76", grid: "#e6e9ed",
+  };
+  const FONT = { family: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif', size: 13, color: COLORS.ink };
+  const pct = (x) => (x === null || x === undefined ? "–" : (100 * x).toFixed(0) + "%");
+  const pct1 = (x) => (x === null || x === undefined ? "–" : (100 * x).toFixed(1) + "%");
+  const num = (x, d = 2) => (x === null || x === undefined ? "–" : Number(x).toFixed(d));
+
+  // The study page's settings sit on #dashboard; the overview has none.
+  const settings = () => (document.getElementById("dashboard") || document.body).dataset;
+
+  function baseLayout(extra) {
+    return Object.assign({
+      font: FONT, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+      margin: { l: 200, r: 24, t: 10, b: 44 }, hoverlabel: { font: { family: FONT.family } },
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", traceorder: "normal" },
+    }, extra || {});
+  }
+
+  function config(name) {
+    const filename = (settings().exportName || "evalhub") + "-" + name;
+    return {
+      displaylogo: false, responsive: true,
+      toImageButtonOptions: { format: "png", filename: filename, scale: 2 },
+      modeBarButtonsToRemove: ["lasso2d", "select2d"],
+      modeBarButtonsToAdd: [{
+        name: "Download plot as SVG", icon: Plotly.Icons.disk,
+        click: (gd) => Plotly.downloadImage(gd, { format: "svg", filename: filename }),
+      }],
+    };
+  }
+
+  function draw(id, traces, layout) {
+    const el = document.getElementById(id);
+    if (!el) return;
+    const empty = !traces || traces.length === 0;
+    const card = el.closest("[data-chart-card]");
+    if (card) card.classList.toggle("is-empty", empty);
+    if (empty) { Plotly.purge(el); return; }
+    Plotly.react(el, traces, baseLayout(layout), config(id));
+  }
+
+  /* LIMA Figure 1 / 2: stacked win / tie / loss per baseline, judge groups side by side. */
+  function winTieLoss(rows) {
+    if (!rows.length) return draw("chart-wtl", []);
+    const humanWin = {};
+    rows.forEach((r) => {
+      if (r.judge_kind === "human") humanWin[r.baseline] = Math.max(humanWin[r.baseline] || 0, r.win_share);
+    });
+    const baselines = [...new Set(rows.map((r) => r.baseline))].sort(
+      (a, b) => (humanWin[b] ?? -1) - (humanWin[a] ?? -1) || a.localeCompare(b));
+    const sorted = rows.slice().sort((a, b) =>
+      baselines.indexOf(a.baseline) - baselines.indexOf(b.baseline)
+      || (a.judge_kind === b.judge_kind ? a.judge_group.localeCompare(b.judge_group) : a.judge_kind === "human" ? -1 : 1));
+    const y = sorted.map((r) => [r.baseline, r.judge_group]);
+    const yCat = [sorted.map((r) => r.baseline), sorted.map((r) => r.judge_group)];
+    const hover = (r) => `${r.baseline} · ${r.judge_group}<br>win ${pct1(r.win_share)} [${pct1(r.win_interval.low)}, ${pct1(r.win_interval.high)}]`
+      + `<br>tie ${pct1(r.tie_share)} · loss ${pct1(r.loss_share)}`
+      + `<br>equivalent or preferred ${pct1(r.equivalent_or_preferred)} [${pct1(r.equivalent_or_preferred_interval.low)}, ${pct1(r.equivalent_or_preferred_interval.high)}]`
+      + `<br>sign test p = ${num(r.sign_test_p_value, 3)} · n = ${r.n_judgments} on ${r.n_prompts} prompts<extra></extra>`;
+    const seg = (name, key, color) => ({
+      type: "bar", orientation: "h", name: name, y: yCat, x: sorted.map((r) => 100 * r[key]),
+      marker: { color: color, line: { color: "#fff", width: 1 } }, text: sorted.map((r) => pct(r[key])),
+      textposition: "inside", insidetextanchor: "middle", hovertemplate: sorted.map(hover),
+    });
+    const whisker = (name, key, ivKey) => ({
+      type: "scatter", mode: "markers", name: name, y: yCat, showlegend: false, hoverinfo: "skip",
+      x: sorted.map((r) => 100 * r[key]), marker: { size: 1, color: COLORS.ink },
+      error_x: { type: "data", symmetric: false, thickness: 1.2, width: 3, color: "rgba(31,35,40,.55)",
+        array: sorted.map((r) => 100 * (r[ivKey].high - r[key])),
+        arrayminus: sorted.map((r) => 100 * (r[key] - r[ivKey].low)) },
+    });
+    const target = settings().target || "target";
+    draw("chart-wtl", [
+      seg(`${target} wins`, "win_share", COLORS.win), seg("Tie", "tie_share", COLORS.tie),
+      seg(`Baseline wins`, "loss_share", COLORS.loss),
+      whisker("win 95% CI", "win_share", "win_interval"),
+      whisker("equivalent or preferred 95% CI", "equivalent_or_preferred", "equivalent_or_preferred_interval"),
+    ], {
+      barmode: "stack", height: 70 + 34 * y.length, bargap: 0.25,
+      xaxis: { range: [0, 100], ticksuffix: "%", gridcolor: COLORS.grid, zeroline: false },
+      yaxis: { autorange: "reversed", automargin: true },
+      margin: { l: 40, r: 24, t: 30, b: 36 },
+    });
+  }
+
+  const METRICS = {
+    tie_discounted_accuracy: "Tie-discounted accuracy", percent_agreement: "Exact agreement",
+    cohen_kappa: "Cohen's κ", krippendorff_alpha: "Krippendorff's α",
+  };
+
+  function agreement(matrix) {
+    const select = document.getElementById("agreement-metric");
+    if (!matrix) return draw("chart-agreement", []);
+    let metric = select ? select.value : "tie_discounted_accuracy";
+    if (!matrix[metric]) metric = "percent_agreement";
+    const z = matrix[metric];
+    const groups = matrix.groups;
+    const text = z.map((row, i) => row.map((v, j) => (v === null ? "–" : num(v)) ));
+    const hover = z.map((row, i) => row.map((v, j) =>
+      `${groups[i]} vs ${groups[j]}<br>${METRICS[metric]} ${v === null ? "–" : num(v, 3)}<br>${matrix.n_items[i][j]} shared items<extra></extra>`));
+    draw("chart-agreement", [{
+      type: "heatmap", x: groups, y: groups, z: z, text: text, texttemplate: "%{text}",
+      hovertemplate: hover, zmin: metric.includes("kappa") || metric.includes("alpha") ? -1 : 0, zmax: 1,
+      colorscale: [[0, "#f7f4ef"], [0.5, "#c9d8ea"], [1, "#3f6fa6"]], xgap: 2, ygap: 2,
+      colorbar: { thickness: 10, outlinewidth: 0 },
+    }], {
+      height: 120 + 48 * groups.length, margin: { l: 110, r: 20, t: 10, b: 80 },
+      yaxis: { autorange: "reversed" }, xaxis: { side: "bottom" },
+    });
+  }
+
+  function labelBars(id, rows, key) {
+    if (!rows.length) return draw(id, []);
+    const y = [rows.map((r) => r[key]), rows.map((r) => r.judge_group)];
+    const traces = ["Fail", "Pass", "Excellent"].map((label, k) => ({
+      type: "bar", orientation: "h", name: label, y: y,
+      x: rows.map((r) => 100 * r.shares[k].share), text: rows.map((r) => pct(r.shares[k].share)),
+      textposition: "inside", insidetextanchor: "middle",
+      marker: { color: [COLORS.fail, COLORS.pass, COLORS.excellent][k], line: { color: "#fff", width: 1 } },
+      hovertemplate: rows.map((r) => `${r[key]} · ${r.judge_group}<br>${label} ${pct1(r.shares[k].share)} `
+        + `[${pct1(r.shares[k].wilson.low)}, ${pct1(r.shares[k].wilson.high)}] (Wilson)<br>${r.shares[k].count} of ${r.n_ratings}<extra></extra>`),
+    }));
+    draw(id, traces, {
+      barmode: "stack", height: 80 + 34 * rows.length, margin: { l: 40, r: 24, t: 30, b: 36 },
+      xaxis: { range: [0, 100], ticksuffix: "%", gridcolor: COLORS.grid }, yaxis: { autorange: "reversed", automargin: true },
+    });
+  }
+
+  function likert(rows) {
+    if (!rows.length) return draw("chart-likert", []);
+    draw("chart-likert", [{
+      type: "scatter", mode: "markers", y: [rows.map((r) => r.model), rows.map((r) => r.judge_group)],
+      x: rows.map((r) => r.mean), marker: { size: 10, color: COLORS.win },
+      error_x: { type: "data", symmetric: false, array: rows.map((r) => (r.high ?? r.mean) - r.mean),
+        arrayminus: rows.map((r) => r.mean - (r.low ?? r.mean)), color: COLORS.win },
+      hovertemplate: rows.map((r) => `${r.model} · ${r.judge_group}<br>mean ${num(r.mean)} [${num(r.low)}, ${num(r.high)}] (t over prompt means)`
+        + `<br>bootstrap [${num(r.bootstrap.low)}, ${num(r.bootstrap.high)}]<br>${r.n_scores} scores, ${r.n_prompts} prompts<extra></extra>`),
+    }], {
+      height: 80 + 40 * rows.length, margin: { l: 40, r: 24, t: 10, b: 40 },
+      xaxis: { range: [1, 6], dtick: 1, gridcolor: COLORS.grid, title: { text: "Mean helpfulness (1–6), 95% t-interval" } },
+      yaxis: { autorange: "reversed", automargin: true },
+    });
+  }
+
+  function leaderboard(id, board) {
+    if (!board || !board.models.length) return draw(id, []);
+    const rows = board.models;
+    draw(id, [{
+      type: "scatter", mode: "markers", y: rows.map((r) => `#${r.rank} ${r.model}`), x: rows.map((r) => r.rating),
+      marker: { size: 10, color: COLORS.win },
+      error_x: { type: "data", symmetric: false, array: rows.map((r) => r.upper - r.rating),
+        arrayminus: rows.map((r) => r.rating - r.lower), color: COLORS.win, thickness: 1.5 },
+      hovertemplate: rows.map((r) => `${r.model}<br>rating ${num(r.rating, 0)} [${num(r.lower, 0)}, ${num(r.upper, 0)}]`
+        + `<br>rank ${r.rank} · ${r.n_battles} battles<extra></extra>`),
+    }], {
+      height: 80 + 34 * rows.length, margin: { l: 40, r: 24, t: 10, b: 44 },
+      xaxis: { gridcolor: COLORS.grid, title: { text: `Bradley–Terry rating (95% bootstrap CI, ${board.rounds} rounds)` } },
+      yaxis: { autorange: "reversed", automargin: true },
+    });
+  }
+
+  function bias(panel) {
+    const pos = panel.position || [];
+    draw("chart-position", pos.length ? [{
+      type: "scatter", mode: "markers", y: pos.map((r) => r.judge_group), x: pos.map((r) => r.first_win_rate),
+      marker: { size: 10, color: COLORS.win },
+      error_x: { type: "data", symmetric: false, color: COLORS.win,
+        array: pos.map((r) => (r.interval.high ?? 0) - (r.first_win_rate ?? 0)),
+        arrayminus: pos.map((r) => (r.first_win_rate ?? 0) - (r.interval.low ?? 0)) },
+      hovertemplate: pos.map((r) => `${r.judge_group}<br>first shown wins ${pct1(r.first_win_rate)} of decisive`
+        + `<br>${r.first_wins} vs ${r.second_wins}, ${r.ties} ties · p = ${num(r.p_value, 3)}<extra></extra>`),
+    }] : [], {
+      height: 90 + 36 * pos.length, margin: { l: 40, r: 20, t: 10, b: 44 },
+      xaxis: { range: [0, 1], tickformat: ".0%", gridcolor: COLORS.grid, title: { text: "First-shown response wins" } },
+      yaxis: { automargin: true },
+      shapes: [{ type: "line", x0: 0.5, x1: 0.5, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: COLORS.muted } }],
+    });
+    const swap = panel.swap_consistency || [];
+    draw("chart-swap", swap.length ? [{
+      type: "bar", orientation: "h", y: swap.map((r) => r.judge_group), x: swap.map((r) => r.rate),
+      marker: { color: COLORS.excellent }, text: swap.map((r) => pct(r.rate)), textposition: "inside",
+      error_x: { type: "data", symmetric: false, color: COLORS.ink,
+        array: swap.map((r) => r.interval.high - r.rate), arrayminus: swap.map((r) => r.rate - r.interval.low) },
+      hovertemplate: swap.map((r) => `${r.judge_group}<br>same verdict in both orders ${pct1(r.rate)} of ${r.n_items}`
+        + `<br>flips ${r.flips} · favours first ${r.favours_first} · favours second ${r.favours_second}<extra></extra>`),
+    }] : [], {
+      height: 90 + 36 * swap.length, margin: { l: 40, r: 20, t: 10, b: 44 },
+      xaxis: { range: [0, 1], tickformat: ".0%", gridcolor: COLORS.grid, title: { text: "LLM judge swap consistency" } },
+      yaxis: { automargin: true },
+    });
+    const length = panel.length || [];
+    draw("chart-length", length.map((r) => {
+      const e = r.bins.edges;
+      const lc = r.length_controlled_win_rate.map((v, i) => `${r.studies[i]}: LC ${pct1(v)} (raw ${pct1(r.raw_win_rate[i])})`).join("<br>");
+      return {
+        type: "scatter", mode: "lines+markers", name: r.judge_group,
+        x: r.bins.preferred_rate.map((_, i) => (e[i] + e[i + 1]) / 2), y: r.bins.preferred_rate,
+        hovertemplate: r.bins.n.map((n, i) => `${r.judge_group}<br>length diff ${num(e[i], 0)} to ${num(e[i + 1], 0)} chars`
+          + `<br>preferred ${pct1(r.bins.preferred_rate[i])} of ${n}<br>${lc}<extra></extra>`),
+      };
+    }), {
+      height: 300, margin: { l: 60, r: 20, t: 30, b: 50 },
+      xaxis: { title: { text: "Target minus baseline length (characters, bin centre)" }, gridcolor: COLORS.grid, zeroline: true },
+      yaxis: { range: [0, 1], tickformat: ".0%", gridcolor: COLORS.grid, title: { text: "Target preferred" } },
+    });
+    const lcTable = document.getElementById("length-controlled");
+    if (lcTable) {
+      lcTable.innerHTML = "";
+      length.forEach((r) => r.studies.forEach((baseline, i) => {
+        const tr = document.createElement("tr");
+        [r.judge_group, baseline, pct1(r.raw_win_rate[i]), pct1(r.length_controlled_win_rate[i])].forEach((v, k) => {
+          const td = document.createElement("td"); td.textContent = v;
+          if (k >= 2) td.className = "num";
+          tr.appendChild(td);
+        });
+        lcTable.appendChild(tr);
+      }));
+    }
+  }
+
+  function progress(p) {
+    const bar = document.getElementById("progress-bar");
+    const label = document.getElementById("progress-label");
+    const share = p.judgments_needed ? p.judgments_done / p.judgments_needed : 0;
+    if (bar) bar.style.width = (100 * share).toFixed(1) + "%";
+    if (label) {
+      const llm = p.llm.map((l) => `${l.judge_group}: ${l.items_judged}/${p.items} items`).join(" · ");
+      label.textContent = `${p.judgments_done} of ${p.judgments_needed} human judgments (${pct(share)}) · `
+        + `${p.items_complete} of ${p.items} items at quota ${p.quota}` + (llm ? " · " + llm : "");
+    }
+    const hist = p.judgments_per_item;
+    draw("chart-progress", p.items ? [{
+      type: "bar", x: hist.map((_, k) => k), y: hist,
+      marker: { color: hist.map((_, k) => (k >= p.quota ? COLORS.excellent : COLORS.win)) },
+      hovertemplate: "%{y} items with %{x} human judgments<extra></extra>",
+    }] : [], {
+      height: 240, margin: { l: 60, r: 20, t: 10, b: 50 },
+      xaxis: { dtick: 1, title: { text: "Human judgments per item" } },
+      yaxis: { title: { text: "Items" }, gridcolor: COLORS.grid },
+      shapes: [{ type: "line", x0: p.quota - 0.5, x1: p.quota - 0.5, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: COLORS.muted } }],
+      annotations: [{ x: p.quota - 0.5, yref: "paper", y: 1, text: "quota", showarrow: false, xanchor: "left", font: { color: COLORS.muted } }],
+    });
+  }
+
+  function summary(data) {
+    const el = document.getElementById("updated");
+    if (el) el.textContent = `${data.n_judgments} judgments · updated ${new Date().toLocaleTimeString()}`;
+    const status = document.getElementById("study-status");
+    if (status) { status.textContent = data.status; status.dataset.status = data.status; }
+  }
+
+  /* Judge groups that appear after the page loaded get a (ticked) box of their own. */
+  function syncGroups(data) {
+    const fieldset = document.querySelector("#filters fieldset");
+    if (!fieldset) return;
+    const have = new Set([...fieldset.querySelectorAll("input[name=group]")].map((b) => b.value));
+    (data.filters.available_groups || []).forEach((group) => {
+      if (have.has(group)) return;
+      fieldset.querySelector(".none-yet")?.remove();
+      const label = document.createElement("label");
+      label.className = "check";
+      const box = document.createElement("input");
+      box.type = "checkbox"; box.name = "group"; box.value = group; box.checked = true;
+      label.append(box, " " + group);
+      fieldset.appendChild(label);
+    });
+  }
+
+  function renderStudy(data) {
+    syncGroups(data);
+    winTieLoss(data.pairwise || []);
+    agreement(data.agreement);
+    labelBars("chart-labels", data.labels || [], "model");
+    labelBars("chart-labels-category", data.labels_by_category || [], "category");
+    likert(data.likert || []);
+    leaderboard("chart-leaderboard", data.leaderboard);
+    bias(data.bias || {});
+    progress(data.progress);
+    summary(data);
+  }
+
+  function filterQuery(form) {
+    const params = new URLSearchParams();
+    const boxes = form.querySelectorAll("input[name=group]");
+    const checked = form.querySelectorAll("input[name=group]:checked");
+    // All boxes ticked means no filter, so groups that appear later are shown too.
+    if (checked.length < boxes.length) checked.forEach((b) => params.append("group", b.value));
+    const category = form.querySelector("select[name=category]");
+    if (category && category.value) params.set("category", category.value);
+    return params.toString();
+  }
+
+  function startStudy() {
+    const source = document.getElementById("results-data");
+    let data = JSON.parse(source.textContent);
+    const form = document.getElementById("filters");
+    const endpoint = settings().endpoint;
+    const every = 1000 * Number(settings().poll || 5);
+    let query = filterQuery(form);
+    let version = data.version;
+    renderStudy(data);
+    document.getElementById("agreement-metric")?.addEventListener("change", () => agreement(data.agreement));
+
+    async function refresh(force) {
+      try {
+        const response = await fetch(endpoint + (query ? "?" + query : ""), { headers: { Accept: "application/json" } });
+        if (!response.ok) return;
+        const fresh = await response.json();
+        if (force || fresh.version !== version || fresh.status !== data.status) {
+          data = fresh; version = fresh.version; renderStudy(data);
+        } else {
+          summary(fresh);
+        }
+      } catch (err) { /* the next poll tries again */ }
+    }
+    form.addEventListener("change", () => {
+      query = filterQuery(form);
+      history.replaceState(null, "", "?" + query);
+      refresh(true);
+    });
+    setInterval(() => { if (!document.hidden) refresh(false); }, every);
+  }
+
+  function startOverview() {
+    const source = document.getElementById("leaderboard-data");
+    if (source) leaderboard("chart-global-leaderboard", JSON.parse(source.textContent));
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    if (document.getElementById("results-data")) startStudy();
+    else startOverview();
+  });
+})();

@@ -1,0 +1,448 @@
+"""Writes for studies: launch (freeze config, make items), close, reserve assignments,
+submit judgments and expire reservations.
+
+The pool invariant: an item's page counts `taken` = judgments + live reservations, and an
+item is only reserved while taken < k, under a row lock (`select_for_update(skip_locked)`).
+So every item ends with exactly k judgments and concurrent raters never wait on each other."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import random
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Subquery
+from django.utils import timezone
+
+from evalhub.importing import InputError, RowProblem
+from evalhub.outputs.models import Output
+from evalhub.outputs.rendering import render_untrusted_markdown
+from evalhub.prompts.models import Prompt
+from evalhub.rating import content
+from evalhub.rating.models import ItemPage
+from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
+
+log = logging.getLogger(__name__)
+
+CONFIG_SCHEMA = 1
+MAX_ATTENTION_FAILURES = 2
+# An answer faster than this is flagged (never blocked): a floor, or reading every
+# character shown at `chars_per_second`, about four times a careful reading pace.
+TOO_FAST = {"floor_ms": 3000, "chars_per_second": 80}
+PAIRWISE_CHOICES = {"A", "B", "tie"}
+LABELS = {"fail", "pass", "excellent"}
+# Expired reservations go back to the pool at least this often, per web process.
+SWEEP_EVERY_SECONDS = 5.0
+_last_sweep: dict[int, float] = {}
+
+
+class StudyStateError(ValueError):
+    """The study is not in a state that allows this (e.g. launching a launched study)."""
+
+
+class JudgmentInputError(ValueError):
+    """A submitted answer that does not fit the form; names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+# --- launch -------------------------------------------------------------------------------
+
+
+def _settings_problems(
+    study: Study, baselines: list[Any], prompts: list[Prompt]
+) -> list[RowProblem]:
+    problems = []
+    if study.raters_per_item < 1:
+        problems.append(RowProblem(0, "must be at least 1", "raters_per_item"))
+    if not 0 <= study.attention_check_rate < 1:
+        problems.append(RowProblem(0, "must be in [0, 1)", "attention_check_rate"))
+    if study.session_quota < 1:
+        problems.append(RowProblem(0, "must be at least 1", "session_quota"))
+    if study.reservation_seconds < 30:
+        problems.append(RowProblem(0, "must be at least 30 seconds", "reservation_seconds"))
+    if study.kind == Study.Kind.PAIRWISE and not baselines:
+        problems.append(RowProblem(0, "a pairwise study needs at least one baseline", "baselines"))
+    if not prompts:
+        problems.append(RowProblem(0, f"prompt set {study.prompt_set.slug} is empty", "prompt_set"))
+    return problems
+
+
+def _first_outputs(prompts: list[Prompt], model_ids: list[int]) -> dict[tuple[int, int], Output]:
+    """(prompt id, model id) -> the output with the lowest sample index."""
+    found: dict[tuple[int, int], Output] = {}
+    rows = Output.objects.filter(prompt__in=prompts, model_id__in=model_ids).order_by(
+        "prompt_id", "model_id", "sample_index"
+    )
+    for output in rows:
+        found.setdefault((output.prompt_id, output.model_id), output)
+    return found
+
+
+def _gold_count(study: Study, real: int, prompts: int) -> int:
+    """Enough distinct gold items for any session to meet its checks, and the study's rate
+    of the real items; never more than there are prompts to build them from."""
+    rate = study.attention_check_rate
+    if rate <= 0 or study.kind == Study.Kind.LIKERT:
+        return 0
+    wanted = max(2, math.ceil(real * rate), math.ceil(study.session_quota * rate) + 1)
+    return min(prompts, wanted)
+
+
+def _build_items(
+    study: Study, prompts: list[Prompt], baselines: list[Any]
+) -> tuple[list[tuple[Item, dict[str, Any]]], list[RowProblem]]:
+    """Unsaved (Item, page fields) pairs, real then gold, or the problems that stop launch."""
+    target = study.target_model
+    pairwise = study.kind == Study.Kind.PAIRWISE
+    models = [target, *baselines] if pairwise else [target]
+    outputs = _first_outputs(prompts, [m.pk for m in models])
+    problems: list[RowProblem] = []
+    for prompt in prompts:
+        lacking = [m.slug for m in models if (prompt.pk, m.pk) not in outputs]
+        if lacking:
+            problems.append(
+                RowProblem(0, f"prompt {prompt.external_id}: no output from {', '.join(lacking)}")
+            )
+    if problems:
+        return [], problems
+
+    built: list[tuple[Item, dict[str, Any]]] = []
+    for prompt in prompts:
+        mine = outputs[(prompt.pk, target.pk)]
+        if pairwise:
+            for baseline in baselines:
+                theirs = outputs[(prompt.pk, baseline.pk)]
+                item = Item(study=study, prompt=prompt, target_output=mine, baseline_output=theirs)
+                page = content.pairwise_page(prompt, mine, content.output_html(theirs), theirs.text)
+                built.append((item, page))
+        elif study.kind == Study.Kind.DIALOGUE:
+            turns = content.dialogue_turns(prompt, mine)
+            if turns is None:
+                problems.append(
+                    RowProblem(0, f"prompt {prompt.external_id}: the output's turns do not "
+                               "match the prompt's user turns", "turns")
+                )  # fmt: skip
+                continue
+            built.append((Item(study=study, prompt=prompt, target_output=mine),
+                          content.dialogue_page(prompt, turns)))  # fmt: skip
+        else:
+            page = content.single_page(prompt, content.output_html(mine), mine.text)
+            built.append((Item(study=study, prompt=prompt, target_output=mine), page))
+    if problems:
+        return [], problems
+
+    # Gold items reuse real prompts, picked by a seed from the slug so launch is repeatable.
+    rng = random.Random(study.slug)
+    gold_prompts = rng.sample(prompts, k=_gold_count(study, len(built), len(prompts)))
+    for n, prompt in enumerate(gold_prompts):
+        mine = outputs[(prompt.pk, target.pk)]
+        seed = rng.randrange(2**31)
+        broken = content.broken_text(mine.text, seed=seed)
+        item = Item(study=study, prompt=prompt, target_output=mine, is_gold=True)
+        if pairwise:
+            item.gold_answer = Judgment.Verdict.TARGET
+            page = content.pairwise_page(prompt, mine, render_untrusted_markdown(broken), broken)
+        elif study.kind == Study.Kind.DIALOGUE:
+            item.gold_answer = Judgment.Verdict.FAIL
+            page = content.dialogue_page(
+                prompt, content.dialogue_turns(prompt, mine) or [], broken_seed=seed + n
+            )
+        else:
+            item.gold_answer = Judgment.Verdict.FAIL
+            page = content.single_page(prompt, render_untrusted_markdown(broken), broken)
+        built.append((item, page))
+    return built, []
+
+
+def _config(study: Study, baselines: list[Any], built: list[tuple[Item, dict[str, Any]]]) -> dict:
+    gold = sum(item.is_gold for item, _ in built)
+    digest = hashlib.sha256(
+        json.dumps(
+            [[i.prompt_id, i.target_output_id, i.baseline_output_id, i.is_gold] for i, _ in built]
+        ).encode()
+    ).hexdigest()
+    return {
+        "schema": CONFIG_SCHEMA,
+        "study": study.slug,
+        "kind": study.kind,
+        "prompt_set": study.prompt_set.slug,
+        "target": study.target_model.slug,
+        "baselines": [b.slug for b in baselines],
+        "judges": [
+            {"slug": j.slug, "version_hash": j.version_hash} for j in study.judges.order_by("slug")
+        ],
+        "raters_per_item": study.raters_per_item,
+        "attention_checks": {
+            "rate": study.attention_check_rate,
+            "max_failures": MAX_ATTENTION_FAILURES,
+            "gold_items": gold,
+            "kind": "plainly broken response",
+        },
+        "session_quota": study.session_quota,
+        "reservation_seconds": study.reservation_seconds,
+        "completion_code": study.completion_code,
+        "screenout_code": study.screenout_code,
+        "inconsistent_pair_policy": study.inconsistent_pair_policy,
+        "too_fast": TOO_FAST,
+        "items": {"real": len(built) - gold, "gold": gold, "sha256": digest},
+    }
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """sha256 of the config's canonical JSON (sorted keys, no spaces)."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@transaction.atomic
+def study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
+    """Freeze a draft study's config (stored with its sha256) and make its items.
+
+    pairwise: one item per prompt and baseline (target vs baseline), each needing both
+    outputs (sample 0); absolute and likert: one item per prompt with the target's output;
+    dialogue: one item per prompt whose assistant turns are each rated. Gold attention-check
+    items are added at the study's rate. Raises InputError listing every prompt that lacks
+    an output (nothing is written), StudyStateError unless the study is a draft."""
+    study = (
+        Study.objects.select_for_update()
+        .select_related("prompt_set", "target_model")
+        .get(pk=study.pk)
+    )
+    if study.status != Study.Status.DRAFT:
+        raise StudyStateError(f"study {study.slug} is {study.status}; only a draft can launch")
+    baselines = list(study.baselines.order_by("slug")) if study.kind == Study.Kind.PAIRWISE else []
+    prompts = list(study.prompt_set.prompts.order_by("position", "id"))
+    problems = _settings_problems(study, baselines, prompts)
+    built, output_problems = ([], []) if problems else _build_items(study, prompts, baselines)
+    problems += output_problems
+    if problems:
+        raise InputError(problems, source=f"study {study.slug} cannot launch")
+
+    items = Item.objects.bulk_create([item for item, _ in built], batch_size=1000)
+    ItemPage.objects.bulk_create(
+        [
+            ItemPage(item=item, study=study, is_gold=item.is_gold, **page)
+            for item, (_, page) in zip(items, built, strict=True)
+        ],
+        batch_size=500,
+    )
+    study.config = _config(study, baselines, built)
+    study.config_hash = config_hash(study.config)
+    study.status = Study.Status.LAUNCHED
+    study.launched_at = timezone.now()
+    study.save(update_fields=["config", "config_hash", "status", "launched_at"])
+    log.info("study %s launched by %s: %s items", study.slug, by or "system", len(items))
+    return study
+
+
+@transaction.atomic
+def study_close(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
+    """Close a launched study: no more reservations or judgments; live reservations end."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status != Study.Status.LAUNCHED:
+        raise StudyStateError(f"study {study.slug} is {study.status}; only a launched one closes")
+    Assignment.objects.filter(item__study=study, status=Assignment.Status.RESERVED).update(
+        status=Assignment.Status.EXPIRED
+    )
+    judged = Item.objects.filter(pk=OuterRef("item_id")).values("judgment_count")[:1]
+    ItemPage.objects.filter(study=study).update(taken=Subquery(judged))
+    study.status = Study.Status.CLOSED
+    study.closed_at = timezone.now()
+    study.save(update_fields=["status", "closed_at"])
+    log.info("study %s closed by %s", study.slug, by or "system")
+    return study
+
+
+# --- the assignment pool ------------------------------------------------------------------
+
+
+@transaction.atomic
+def assignments_expire(*, study: Study | None = None, now: datetime | None = None) -> int:
+    """End reservations past their time and give their slots back to the pool. Rows a
+    submit holds right now are skipped (that submit decides them). Returns how many."""
+    now = now or timezone.now()
+    due = Assignment.objects.filter(status=Assignment.Status.RESERVED, expires_at__lte=now)
+    if study is not None:
+        due = due.filter(item__study=study)
+    rows = list(due.select_for_update(skip_locked=True).values_list("id", "item_id"))
+    if not rows:
+        return 0
+    Assignment.objects.filter(id__in=[pk for pk, _ in rows]).update(
+        status=Assignment.Status.EXPIRED
+    )
+    per_item = Counter(item_id for _, item_id in rows)
+    by_count: dict[int, list[int]] = {}
+    for item_id, n in per_item.items():
+        by_count.setdefault(n, []).append(item_id)
+    for n, item_ids in by_count.items():
+        ItemPage.objects.filter(item_id__in=item_ids, is_gold=False).update(taken=F("taken") - n)
+    return len(rows)
+
+
+def _sweep_now_and_then(study: Study, now: datetime) -> None:
+    last = _last_sweep.get(study.pk, 0.0)
+    if time.monotonic() - last >= SWEEP_EVERY_SECONDS:
+        _last_sweep[study.pk] = time.monotonic()
+        assignments_expire(study=study, now=now)
+
+
+@transaction.atomic
+def assignment_reserve(
+    *, study: Study, rater: Rater, gold: bool = False, now: datetime | None = None
+) -> Assignment | None:
+    """Reserve the next item of `study` for `rater` (see `reserve_in_transaction`)."""
+    return reserve_in_transaction(study=study, rater=rater, gold=gold, now=now)
+
+
+def reserve_in_transaction(
+    *, study: Study, rater: Rater, gold: bool = False, now: datetime | None = None
+) -> Assignment | None:
+    """Reserve the next item of `study` for `rater`, or None when none is left for them.
+
+    Real items: open ones (taken < k) the rater never had, fullest first so items complete;
+    gold items: the least served. Falls back to a real item when no gold one is left.
+    The row lock skips items another rater is reserving, so nobody waits. The target's
+    side alternates over an item's reservations (counterbalanced, recorded). Must run
+    inside a transaction (no savepoint of its own: this is the hot path)."""
+    now = now or timezone.now()
+    if study.status != Study.Status.LAUNCHED:
+        return None
+    _sweep_now_and_then(study, now)
+    had = Assignment.objects.filter(item_id=OuterRef("item_id"), rater=rater)
+    pool = ItemPage.objects.filter(study=study, is_gold=gold).exclude(Exists(had))
+    if gold:
+        pool = pool.order_by("served", "item_id")
+    else:
+        pool = pool.filter(taken__lt=study.raters_per_item).order_by("-taken", "item")
+    page = pool.select_for_update(skip_locked=True).only("item_id", "served").first()
+    if page is None:
+        return reserve_in_transaction(study=study, rater=rater, now=now) if gold else None
+    ItemPage.objects.filter(pk=page.pk).update(
+        taken=F("taken") + (0 if gold else 1), served=F("served") + 1
+    )
+    side = "A" if (page.served + page.item_id) % 2 == 0 else "B"
+    return Assignment.objects.create(
+        item_id=page.item_id,
+        rater=rater,
+        target_side=side,
+        reserved_at=now,
+        expires_at=now + timedelta(seconds=study.reservation_seconds),
+    )
+
+
+# --- judgments ----------------------------------------------------------------------------
+
+
+def too_fast_threshold_ms(reading_chars: int, policy: dict[str, Any] | None = None) -> int:
+    """Milliseconds under which an answer counts as too fast for this much text."""
+    policy = policy or TOO_FAST
+    return max(int(policy["floor_ms"]), int(reading_chars * 1000 / policy["chars_per_second"]))
+
+
+def _verdict(
+    study: Study, assignment: Assignment, choice: str, labels: list[str] | None, turns: int
+) -> dict[str, Any]:
+    if study.kind == Study.Kind.PAIRWISE:
+        if choice not in PAIRWISE_CHOICES:
+            raise JudgmentInputError("choice", "pick A, B or tie")
+        if choice == "tie":
+            verdict = Judgment.Verdict.TIE
+        else:
+            target_chosen = choice == assignment.target_side
+            verdict = Judgment.Verdict.TARGET if target_chosen else Judgment.Verdict.BASELINE
+        order = (
+            Judgment.Order.TARGET_FIRST
+            if assignment.target_side == "A"
+            else Judgment.Order.BASELINE_FIRST
+        )
+        return {"raw_choice": choice, "verdict": verdict, "order": order}
+    if study.kind == Study.Kind.DIALOGUE:
+        labels = labels or []
+        if len(labels) != turns or any(label not in LABELS for label in labels):
+            raise JudgmentInputError("turn_labels", f"label each of the {turns} turns")
+        return {"raw_choice": ",".join(labels), "turn_labels": labels, "verdict": ""}
+    if choice not in LABELS:
+        raise JudgmentInputError("choice", "pick Fail, Pass or Excellent")
+    return {"raw_choice": choice, "verdict": choice}
+
+
+def attention_check_passed(item: Item, judgment: Judgment) -> bool:
+    """A gold item is passed when the verdict is its gold answer (every turn, in dialogues)."""
+    if judgment.turn_labels:
+        return all(label == item.gold_answer for label in judgment.turn_labels)
+    return judgment.verdict == item.gold_answer
+
+
+@transaction.atomic
+def judgment_submit(
+    *,
+    assignment: Assignment,
+    rater: Rater,
+    study: Study,
+    choice: str = "",
+    turn_labels: list[str] | None = None,
+    comment: str = "",
+    time_on_task_ms: int | None = None,
+    now: datetime | None = None,
+) -> Judgment | None:
+    """Record the rater's answer to their live assignment (see `submit_in_transaction`)."""
+    return submit_in_transaction(
+        assignment=assignment, rater=rater, study=study, choice=choice, turn_labels=turn_labels,
+        comment=comment, time_on_task_ms=time_on_task_ms, now=now,
+    )  # fmt: skip
+
+
+def submit_in_transaction(
+    *,
+    assignment: Assignment,
+    rater: Rater,
+    study: Study,
+    choice: str = "",
+    turn_labels: list[str] | None = None,
+    comment: str = "",
+    time_on_task_ms: int | None = None,
+    now: datetime | None = None,
+) -> Judgment | None:
+    """Record the rater's answer to their live assignment.
+
+    Returns None, writing nothing, when the assignment is not this rater's, already
+    submitted (a double submit counts once) or expired. Raises JudgmentInputError for an
+    answer that does not fit the form. Time on task (ms) defaults to the time since the
+    reservation; an answer faster than the text allows is flagged too_fast, not refused.
+    Must run inside a transaction."""
+    now = now or timezone.now()
+    item = assignment.item
+    page = item.page
+    fields = _verdict(study, assignment, choice, turn_labels, len(page.turns))
+    claimed = Assignment.objects.filter(
+        pk=assignment.pk, rater=rater, status=Assignment.Status.RESERVED, expires_at__gt=now
+    ).update(status=Assignment.Status.SUBMITTED, submitted_at=now)
+    if not claimed:
+        return None
+    if time_on_task_ms is None:
+        time_on_task_ms = int((now - assignment.reserved_at).total_seconds() * 1000)
+    threshold = too_fast_threshold_ms(page.reading_chars, study.config.get("too_fast"))
+    judgment = Judgment.objects.create(
+        item=item,  # the instance, so save signals find its study without a query
+        assignment_id=assignment.pk,
+        rater=rater,
+        judge_group=rater.group,
+        comment=comment.strip()[:5000],
+        time_on_task_ms=max(0, time_on_task_ms),
+        too_fast=time_on_task_ms < threshold,
+        is_attention_check=item.is_gold,
+        **fields,
+    )
+    Item.objects.filter(pk=item.pk).update(judgment_count=F("judgment_count") + 1)
+    return judgment

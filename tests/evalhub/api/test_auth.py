@@ -1,0 +1,107 @@
+"""Who may call the API, the token command, throttling, and the shape of every error."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from rest_framework.authtoken.models import Token
+from rest_framework.settings import api_settings
+
+from evalhub.accounts.services import user_create
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_anonymous_caller_gets_401_in_the_error_shape(anon_api):
+    response = anon_api.get("/api/v1/models/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json() == {
+        "status": 401,
+        "code": "not_authenticated",
+        "detail": "Authentication credentials were not provided.",
+        "problems": [],
+    }
+
+
+def test_a_wrong_token_gets_401(anon_api):
+    anon_api.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    response = anon_api.get("/api/v1/models/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+
+
+def test_a_rater_gets_403(rater_api):
+    response = rater_api.get("/api/v1/studies/")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert "researcher" in response.json()["detail"]
+
+
+def test_a_rater_cannot_write_either(rater_api):
+    response = rater_api.post("/api/v1/models/", {"slug": "m"}, format="json")
+    assert response.status_code == 403
+
+
+def test_a_researcher_gets_in(api):
+    response = api.get("/api/v1/models/")
+    assert response.status_code == 200
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_create_api_token_prints_a_working_token(alice, anon_api, capsys):
+    call_command("create_api_token", "alice")
+    key = capsys.readouterr().out.strip()
+    assert Token.objects.get(user=alice).key == key
+    call_command("create_api_token", "alice")
+    assert capsys.readouterr().out.strip() == key  # the same token again
+    anon_api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert anon_api.get("/api/v1/jobs/").status_code == 200
+
+
+def test_create_api_token_rotates(alice, capsys):
+    call_command("create_api_token", "alice")
+    old = capsys.readouterr().out.strip()
+    call_command("create_api_token", "alice", "--rotate")
+    new = capsys.readouterr().out.strip()
+    assert new != old and not Token.objects.filter(key=old).exists()
+
+
+def test_create_api_token_refuses_raters_and_strangers(bob):
+    with pytest.raises(CommandError, match="not a researcher"):
+        call_command("create_api_token", "bob")
+    with pytest.raises(CommandError, match="no user 'carol'"):
+        call_command("create_api_token", "carol")
+
+
+def test_an_unknown_api_path_is_a_json_404(api):
+    response = api.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def _rates(token: str, bulk: str = "60/min") -> dict:
+    return {**api_settings.user_settings, "DEFAULT_THROTTLE_RATES": {"token": token, "bulk": bulk}}
+
+
+def test_requests_are_throttled_per_token(api, alice):
+    carol = user_create(username="carol", password="carol-password-1", role="researcher")
+    from tests.evalhub.api.conftest import client_for
+
+    other = client_for(carol)
+    with override_settings(REST_FRAMEWORK=_rates("3/min")):
+        assert [api.get("/api/v1/jobs/").status_code for _ in range(4)] == [200, 200, 200, 429]
+        limited = api.get("/api/v1/jobs/")
+        assert limited.json()["code"] == "throttled"
+        assert int(limited["Retry-After"]) > 0
+        # Another token has its own budget.
+        assert other.get("/api/v1/jobs/").status_code == 200
+
+
+def test_bulk_submissions_have_their_own_tighter_rate(api, eval_set):
+    with override_settings(REST_FRAMEWORK=_rates("100/min", bulk="1/min")):
+        body = '{"external_id": "q1", "output": "x", "model": "m"}'
+        url = "/api/v1/prompt-sets/eval/outputs/"
+        first = api.post(url, body, content_type="application/x-ndjson")
+        second = api.post(url, body, content_type="application/x-ndjson")
+        assert (first.status_code, second.status_code) == (201, 429)
+        assert api.get(url).status_code == 200  # reads are not counted as bulk

@@ -1,0 +1,3 @@
+"""Fixtures for the rating tests."""
+
+from tests.evalhub.rating.fixtures import make_study_fixture  # noqa: F401

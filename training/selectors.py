@@ -1,0 +1,84 @@
+"""Reads for the training pages: lists, a run's curves, its checkpoints and their scores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from training.models import Checkpoint, Recipe, TrainingDataset, TrainingRun
+
+
+def datasets_list() -> QuerySet[TrainingDataset]:
+    return TrainingDataset.objects.annotate(example_count=Count("examples")).order_by("slug")
+
+
+def dataset_sources(*, dataset: TrainingDataset) -> list[dict[str, Any]]:
+    """Example and multi-turn counts per source."""
+    counts: dict[str, dict[str, Any]] = {}
+    for source, turns in dataset.examples.values_list("source", "conversations"):
+        row = counts.setdefault(source or "(none)", {"source": source or "(none)", "examples": 0,
+                                                      "multi_turn": 0})  # fmt: skip
+        row["examples"] += 1
+        row["multi_turn"] += len(turns) > 2
+    return sorted(counts.values(), key=lambda r: r["source"])
+
+
+def recipes_list() -> QuerySet[Recipe]:
+    return Recipe.objects.order_by("-is_preset", "slug")
+
+
+def runs_list() -> QuerySet[TrainingRun]:
+    return TrainingRun.objects.select_related("dataset", "recipe", "job").order_by("-created_at")
+
+
+def run_get(*, slug: str) -> TrainingRun:
+    return TrainingRun.objects.select_related(
+        "dataset", "recipe", "job", "selection_job", "dev_prompt_set", "judge",
+        "proposed_checkpoint", "chosen_checkpoint__model",
+    ).get(slug=slug)  # fmt: skip
+
+
+def run_checkpoints(*, run: TrainingRun) -> list[Checkpoint]:
+    return list(run.checkpoints.select_related("model").order_by("epoch"))
+
+
+def run_curves(*, run: TrainingRun, after_step: int = 0) -> dict[str, list[Any]]:
+    """Columns of the per-step metrics after `after_step`, for the live plots."""
+    names = ["step", "epoch", "loss", "lr", "tokens_per_s", "eta_s", "elapsed_s"]
+    rows = run.steps.filter(step__gt=after_step).order_by("step").values_list(*names)
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    for row in rows:
+        for name, value in zip(names, row, strict=True):
+            columns[name].append(value)
+    return columns
+
+
+def run_status(*, run: TrainingRun) -> dict[str, Any]:
+    """The job states the live page shows beside the curves."""
+
+    def job_state(job: Any) -> dict[str, Any] | None:
+        if job is None:
+            return None
+        return {
+            "id": job.pk,
+            "status": job.status,
+            "done": job.progress_done,
+            "total": job.progress_total,
+            "note": job.progress_note,
+            "error": job.error[:2000],
+            "finished": job.is_finished,
+        }
+
+    if run.job_id:
+        run.job.refresh_from_db()
+    if run.selection_job_id:
+        run.selection_job.refresh_from_db()
+    return {
+        "training": job_state(run.job),
+        "selection": job_state(run.selection_job),
+        "checkpoints": [
+            {"epoch": c.epoch, "model": c.model.slug, "dev_score": c.dev_score, "n": c.dev_score_n}
+            for c in run_checkpoints(run=run)
+        ],
+    }
