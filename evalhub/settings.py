@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "generation",
     "generation.judging",
     "training",
+    "evalhub.pipeline",
 ]
 
 MIDDLEWARE = [

