@@ -195,6 +195,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # One line per judge or generation HTTP call drowns the worker logs.
+    "loggers": {name: {"level": "WARNING"} for name in ("httpx", "httpcore", "openai")},
 }
 
 # --- HTTP API (evalhub.api) -------------------------------------------------------

@@ -54,14 +54,43 @@ def _bump(scope: int | str) -> None:
         cache.add(key, _clock_ms(), timeout=None)
 
 
+# Both counters in one round trip: INCR each, or start a missing one from the clock (as
+# `_bump` does). Every judgment write runs this, so it is one EVALSHA on a shared client.
+_BUMP_ALL = """
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then redis.call('INCR', key)
+  else redis.call('SET', key, ARGV[1]) end
+end
+"""
+_script: tuple[Any, Any] | None = None  # (the cache backend's client, its Redis script)
+
+
+def _bump_script() -> Any | None:
+    """The registered bump script on one Redis client for this process (Django's backend
+    builds a new client per call), or None for a cache backend other than Redis."""
+    global _script
+    backend = getattr(cache, "_cache", None)
+    if backend is None or not hasattr(backend, "get_client"):
+        return None
+    if _script is None or _script[0] is not backend:
+        _script = (backend, backend.get_client(None, write=True).register_script(_BUMP_ALL))
+    return _script[1]
+
+
 def study_stats_invalidate(study_id: int) -> None:
     """Mark a study's cached stats (and the global leaderboard) stale.
 
-    Called by the Judgment signals; services that write judgments with bulk_create or
-    queryset.update (no signals) must call it themselves, after their transaction commits.
+    Called by the Judgment signals; services that write judgments with bulk_create,
+    queryset.update or raw SQL (no signals) must call it themselves, after their
+    transaction commits.
     """
-    _bump(study_id)
-    _bump(GLOBAL_SCOPE)
+    script = _bump_script()
+    if script is None:
+        _bump(study_id)
+        _bump(GLOBAL_SCOPE)
+        return
+    keys = [cache.make_and_validate_key(_version_key(s)) for s in (study_id, GLOBAL_SCOPE)]
+    script(keys=keys, args=[_clock_ms()])
 
 
 def cached_stats(scope: int | str, variant: dict[str, Any], compute: Callable[[], T]) -> T:

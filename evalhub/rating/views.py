@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from evalhub.rating import instruments
 from evalhub.rating.limits import over_limit
 from evalhub.rating.models import RaterSession
-from evalhub.rating.selectors import session_for_entry, session_page
+from evalhub.rating.selectors import RatingView, SessionKey, rating_view, session_for_entry
 from evalhub.rating.services import (
     SessionInputError,
     participant_hash,
@@ -29,8 +29,8 @@ from evalhub.rating.services import (
     session_start_crowd,
     session_start_user,
 )
-from evalhub.studies.models import Assignment, Study
-from evalhub.studies.services import JudgmentInputError
+from evalhub.studies.models import Study
+from evalhub.studies.pool import JudgmentInputError
 
 COOKIE = "rs"
 ENTRY_LIMIT_PER_MINUTE = 30
@@ -167,63 +167,61 @@ def _instructions(session: RaterSession) -> dict:
 def crowd_rate(request: HttpRequest, slug: str) -> HttpResponse:
     """The rating loop: GET shows the live item (a refresh shows the same one); POST
     records the answer and redirects to the next item or the completion page."""
-    where = _crowd_where(request, slug)
-    if where is None:
+    token = request.COOKIES.get(COOKIE)
+    if not token:
         return _no_session(request)
+    key = SessionKey.crowd(token, slug)
+    here = reverse("rating:rate", args=[slug])
+    done = reverse("rating:done", args=[slug])
     if request.method == "POST":
-        return _answer(request, where, reverse("rating:rate", args=[slug]), where["token"])
-    session = session_page(where=where)
-    if session is None:
+        return _answer(request, key, here, done, token)
+    return _show(request, key, here, done, consent=reverse("rating:consent", args=[slug]))
+
+
+def _show(
+    request: HttpRequest, key: SessionKey, here: str, done: str, consent: str = ""
+) -> HttpResponse:
+    """The live item's form (one query), reserving a fresh item first if the session's
+    reservation expired; `done` is where a finished session goes, `consent` where one
+    that has not consented yet goes."""
+    view = rating_view(key=key)
+    if view is None:
         return _no_session(request)
-    if session.consented_at is None or session.is_finished:
-        return _see(_next_url(session))
-    return _show(request, session, where, reverse("rating:rate", args=[slug]))
-
-
-def _show(request: HttpRequest, session: RaterSession, where: dict, here: str) -> HttpResponse:
-    if session.study.status != Study.Status.LAUNCHED:
+    if view.consented_at is None or view.is_finished:
+        return _see(done if view.is_finished else consent or here)
+    if view.study_status != Study.Status.LAUNCHED:
         return _closed(request)
-    assignment = session.assignment
     now = timezone.now()
-    if not (
-        assignment
-        and assignment.status == Assignment.Status.RESERVED
-        and assignment.expires_at > now
-    ):
-        session_resume(session=session, now=now)
-        session = session_page(where=where)
-        if session is None or session.assignment is None:
-            return _see(here if session is None else _done_url(session, here))
-        assignment = session.assignment
-    page = assignment.item.page
-    target_left = assignment.target_side == "A"
-    context = {
-        "kind": session.study.kind,
-        "token": session.assignment_token,
+    if not view.is_live(now):
+        session_resume(session=RaterSession(pk=view.session_id), now=now)
+        view = rating_view(key=key)
+        if view is None or not view.is_live(now):
+            return _see(here if view is None or not view.is_finished else done)
+    return _page(request, "rating/form.html", _form_context(view, here))
+
+
+def _form_context(view: RatingView, here: str) -> dict:
+    target_left = view.target_side == "A"
+    return {
+        "kind": view.kind,
+        "token": view.assignment_token,
         "post_url": here,
-        "n": session.done + 1,
-        "total": session.quota,
-        "context": page.context,
-        "prompt_html": page.prompt_html,
-        "a_html": page.target_html if target_left else page.baseline_html,
-        "b_html": page.baseline_html if target_left else page.target_html,
-        "turns": page.turns,
+        "n": view.done + 1,
+        "total": view.quota,
+        "context": view.context,
+        "prompt_html": view.prompt_html,
+        "a_html": view.target_html if target_left else view.baseline_html,
+        "b_html": view.baseline_html if target_left else view.target_html,
+        "turns": view.turns,
         "intro": instruments.PAIRWISE_INTRO,
         "question": instruments.PAIRWISE_QUESTION,
         "choices": instruments.PAIRWISE_CHOICES,
         "labels": instruments.LABELS,
         "absolute_question": instruments.ABSOLUTE_QUESTION,
     }
-    return _page(request, "rating/form.html", context)
 
 
-def _done_url(session: RaterSession, here: str) -> str:
-    if session.rater.user_id is not None:
-        return here
-    return reverse("rating:done", args=[session.study.slug])
-
-
-def _answer(request: HttpRequest, where: dict, here: str, who: str) -> HttpResponse:
+def _answer(request: HttpRequest, key: SessionKey, here: str, done: str, who: str) -> HttpResponse:
     """Submit the posted answer; `who` names the participant for the rate limit."""
     token = request.POST.get("a", "")
     if over_limit(f"answer:{who}", limit=settings.RATING_RATE_LIMIT_PER_MINUTE):
@@ -235,21 +233,18 @@ def _answer(request: HttpRequest, where: dict, here: str, who: str) -> HttpRespo
         client_ms = None
     try:
         outcome = session_answer(
-            where=where,
+            key=key,
             assignment_token=token,
             choice=request.POST.get("choice", ""),
             turn_labels=labels or None,
             comment=request.POST.get("comment", ""),
             client_ms=client_ms,
         )
-    except RaterSession.DoesNotExist:
-        return _no_session(request)
     except JudgmentInputError as exc:
         return _message(request, "Please choose an answer", str(exc), status=400)
-    session = outcome.session
-    if session.is_finished:
-        return _see(_done_url(session, here))
-    return _see(here)
+    if outcome is None:
+        return _no_session(request)
+    return _see(done if outcome.finished else here)
 
 
 def _turn_count(request: HttpRequest) -> int:
@@ -295,13 +290,13 @@ def author_rate(request: HttpRequest, slug: str) -> HttpResponse:
     if study.status != Study.Status.LAUNCHED:
         return _closed(request)
     here = reverse("rating:author_rate", args=[slug])
-    where = {"study": study, "rater__user": request.user}
+    key = SessionKey.author(study.pk, request.user.pk)
     if request.method == "POST":
-        return _answer(request, where, here, f"user:{request.user.pk}")
-    session = session_page(where=where)
-    if session is None:
+        return _answer(request, key, here, here, f"user:{request.user.pk}")
+    view = rating_view(key=key)
+    if view is None:
         session_start_user(study=study, user=request.user)
-        session = session_page(where=where)
-    if session is None or session.is_finished:
+        view = rating_view(key=key)
+    if view is None or view.is_finished:
         return _message(request, "Nothing left to rate", "Thank you: you have rated every item.")
-    return _show(request, session, where, here)
+    return _show(request, key, here, here)

