@@ -30,7 +30,7 @@ class FaultProxy:
     faults: deque[str] = field(default_factory=deque)  # consumed one per request
     always: str = ""  # a fault for every request (to exhaust retries)
     retry_after_s: float = 1.0
-    hang_s: float = 5.0
+    hang_s: float = 20.0
     seen: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
