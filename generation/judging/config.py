@@ -103,11 +103,14 @@ class JudgeConfig:
             "temperature": self.sampling["temperature"],
             "max_tokens": self.sampling["max_tokens"],
         }
-        for name in ("top_p", "seed"):
-            if name in self.sampling:
-                kwargs[name] = self.sampling[name]
+        if "top_p" in self.sampling:
+            kwargs["top_p"] = self.sampling["top_p"]
         if self.samples > 1:
             kwargs["n"] = self.samples
+        # A per-request seed with n > 1 kills vLLM's CPU engine ("CPU Generator does not use
+        # offset"), and OpenAI does not promise seeded n > 1 either: seed single samples only.
+        elif "seed" in self.sampling:
+            kwargs["seed"] = self.sampling["seed"]
         return kwargs
 
 

@@ -127,3 +127,13 @@ def test_an_inconsistent_pair_is_combined_by_the_policy(policy, expected):
     same = combine_orders("baseline", "baseline", policy)
     assert same.verdicts == ("baseline",) and same.consistent is True
     assert combine_orders("target", None, policy).consistent is None
+
+
+def test_a_seed_is_sent_for_single_samples_only():
+    pairwise = judge_config(register("seeded-pair", params={"seed": 3}))
+    likert = judge_config(
+        register("seeded-likert", template=Judge.Template.LIMA_LIKERT, params={"seed": 3})
+    )
+    assert pairwise.completion_kwargs()["seed"] == 3
+    assert likert.completion_kwargs()["n"] == 5
+    assert "seed" not in likert.completion_kwargs()
