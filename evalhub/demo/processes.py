@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from evalhub.queues import CeleryQueue
 
@@ -18,6 +19,8 @@ from evalhub.queues import CeleryQueue
 class Process:
     name: str
     argv: list[str]
+    # Chatty processes (vLLM, the workers) write here instead of the terminal.
+    log: str | None = None
 
 
 def judge_process(judge_port: int, model_dir: str) -> Process:
@@ -29,6 +32,7 @@ def judge_process(judge_port: int, model_dir: str) -> Process:
         [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir,
          "--host", "127.0.0.1", "--port", str(judge_port), "--served-model-name", "tiny",
          "--max-model-len", "2048", "--gpu-memory-utilization", "0.3", "--seed", "0"],
+        log="var/logs/judge-vllm-serve.log",
     )  # fmt: skip
 
 
@@ -41,19 +45,23 @@ def demo_processes(port: int, judge: Process | None = None) -> list[Process]:
             "worker-default",
             [*celery, "worker", "-Q", f"{CeleryQueue.DEFAULT},{CeleryQueue.JUDGE}",
              "-c", "2", "-n", "default@%h", "-l", "warning"],
+            log="var/logs/worker-default.log",
         ),
         # vLLM and training need --pool solo: one process per GPU, engine kept warm.
         Process(
             "worker-generation",
             [*celery, "worker", "-Q", CeleryQueue.GENERATION, "-P", "solo",
              "-n", "generation@%h", "-l", "warning"],
+            log="var/logs/worker-generation.log",
         ),
         Process(
             "worker-training",
             [*celery, "worker", "-Q", CeleryQueue.TRAINING, "-P", "solo",
              "-n", "training@%h", "-l", "warning"],
+            log="var/logs/worker-training.log",
         ),
-        Process("beat", [*celery, "beat", "-l", "warning", "-s", "var/celerybeat-schedule"]),
+        Process("beat", [*celery, "beat", "-l", "warning", "-s", "var/celerybeat-schedule"],
+                log="var/logs/beat.log"),
     ]  # fmt: skip
 
 
@@ -66,7 +74,13 @@ class Supervisor:
 
     def start(self) -> None:
         for proc in self.processes:
-            self.running[proc.name] = subprocess.Popen(proc.argv, env=dict(os.environ))
+            output = None
+            if proc.log:
+                Path(proc.log).parent.mkdir(parents=True, exist_ok=True)
+                output = open(proc.log, "ab")  # owned by the child for its lifetime
+            self.running[proc.name] = subprocess.Popen(
+                proc.argv, env=dict(os.environ), stdout=output, stderr=subprocess.STDOUT
+            )
 
     def wait(self) -> int:
         stop = False
@@ -81,7 +95,9 @@ class Supervisor:
             while not stop:
                 for name, popen in self.running.items():
                     if popen.poll() is not None:
-                        print(f"[demo] {name} exited with {popen.returncode}; stopping.")
+                        log = next((p.log for p in self.processes if p.name == name), None)
+                        where = f" (see {log})" if log else ""
+                        print(f"[demo] {name} exited with {popen.returncode}{where}; stopping.")
                         return popen.returncode or 1
                 time.sleep(0.5)
             return 0
