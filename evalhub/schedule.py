@@ -10,6 +10,11 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"queue": CeleryQueue.DEFAULT.value},
     },
+    "studies-assignments-expire": {
+        "task": "studies.assignments_expire",
+        "schedule": 60.0,
+        "options": {"queue": CeleryQueue.DEFAULT.value},
+    },
     "pipeline-tick": {
         "task": "pipeline.tick",
         "schedule": float(os.environ.get("EVALHUB_PIPELINE_TICK_SECONDS", "30")),

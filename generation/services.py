@@ -76,24 +76,28 @@ def generated_outputs_save(
     were new. A (prompt, model, sample) that already has an output is left alone, so a
     chunk saved twice (two deliveries racing) cannot duplicate or overwrite anything."""
     now = timezone.now().isoformat()
-    rows = [
-        Output(
-            prompt_id=c.key[0],
-            model=model,
-            sample_index=c.key[1],
-            provenance={
-                **provenance,
-                **c.provenance,
-                "seed": c.seed,
-                "prompt_tokens": c.prompt_tokens,
-                "completion_tokens": c.completion_tokens,
-                "finish_reason": c.finish_reason,
-                "generated_at": now,
-            },
-            **output_fields(c.text),
+    rows = []
+    for c in completions:
+        # Byte-level tokenizers can emit a NUL byte, which PostgreSQL text cannot store.
+        nul_bytes = c.text.count("\x00")
+        rows.append(
+            Output(
+                prompt_id=c.key[0],
+                model=model,
+                sample_index=c.key[1],
+                provenance={
+                    **provenance,
+                    **c.provenance,
+                    "seed": c.seed,
+                    "prompt_tokens": c.prompt_tokens,
+                    "completion_tokens": c.completion_tokens,
+                    "finish_reason": c.finish_reason,
+                    "generated_at": now,
+                    **({"nul_bytes_removed": nul_bytes} if nul_bytes else {}),
+                },
+                **output_fields(c.text.replace("\x00", "")),
+            )
         )
-        for c in completions
-    ]
     before = Output.objects.filter(model=model).count()
     Output.objects.bulk_create(rows, ignore_conflicts=True)
     return Output.objects.filter(model=model).count() - before

@@ -91,7 +91,8 @@ def job_mark_cancelled(*, job_id: int) -> None:
 def jobs_sweep_stale(*, stale_after: dt.timedelta | None = None) -> list[int]:
     """Put running jobs whose worker went silent back in their queue (or fail them after
     JOB_MAX_ATTEMPTS). Returns the ids re-dispatched. Handlers must resume, not restart."""
-    stale_after = stale_after or dt.timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+    if stale_after is None:
+        stale_after = dt.timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
     cutoff = timezone.now() - stale_after
     redispatched: list[int] = []
     stale = Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=cutoff)

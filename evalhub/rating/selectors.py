@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from evalhub.rating.models import RaterSession
+from evalhub.studies.models import Study
 from evalhub.studies.pool import prepared_cursor
 
 
@@ -99,6 +102,34 @@ def rating_view(*, key: SessionKey) -> RatingView | None:
     return view
 
 
-def session_for_entry(*, where: dict[str, Any]) -> RaterSession | None:
-    """The session matching `where` with its study (no item content)."""
-    return RaterSession.objects.select_related("study").filter(**where).first()
+_ENTRY = """
+SELECT s.id, s.token, s.study_id, s.rater_id, s.quota, s.done, s.attention_failures,
+       s.status, s.consented_at, s.assignment_id, s.assignment_token,
+       st.slug, st.kind, st.reservation_seconds, st.completion_code, st.screenout_code,
+       st.status
+FROM rating_ratersession s
+JOIN studies_study st ON st.id = s.study_id
+JOIN studies_rater r ON r.id = s.rater_id
+WHERE {where}
+"""
+_ENTRIES = {where: _ENTRY.format(where=where) for where in (
+    SessionKey.crowd("", "").sql, SessionKey.author(0, 0).sql)}  # fmt: skip
+_SESSION_FIELDS = ["id", "token", "study_id", "rater_id", "quota", "done", "attention_failures",
+                   "status", "consented_at", "assignment_id", "assignment_token"]  # fmt: skip
+# Both in the models' field order, as Model.from_db wants a subset of fields.
+_STUDY_FIELDS = ["id", "slug", "kind", "reservation_seconds", "completion_code",
+                 "screenout_code", "status"]  # fmt: skip
+
+
+def session_for_entry(*, key: SessionKey) -> RaterSession | None:
+    """The session `key` names, with its study (no item content), in one prepared query.
+    Fields not read here (e.g. the study's config) load on first use."""
+    with prepared_cursor() as cursor:
+        row = cursor.execute(_ENTRIES[key.sql], key.params, prepare=True).fetchone()
+    if row is None:
+        return None
+    n = len(_SESSION_FIELDS)
+    session = RaterSession.from_db(connection.alias, _SESSION_FIELDS, row[:n])
+    study = Study.from_db(connection.alias, _STUDY_FIELDS, (row[2], *row[n:]))
+    session._state.fields_cache["study"] = study
+    return session

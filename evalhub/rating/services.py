@@ -1,5 +1,5 @@
-"""Writes for rating sessions: start (crowd or logged-in), consent, answer, and keeping one
-live assignment per session.
+"""Writes for rating sessions: start (crowd or logged-in), consent, and keeping one live
+assignment per session. Answers (the hot path) are in evalhub.rating.answer.
 
 A session names its live assignment to the browser only by a random `assignment_token`,
 replaced at every reservation, so a stale or repeated submit is recognised and ignored."""
@@ -11,7 +11,6 @@ import hmac
 import random
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,19 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from evalhub.rating.models import ItemPage, RaterSession
-from evalhub.rating.selectors import SessionKey
 from evalhub.studies.models import Assignment, Rater, Study
-from evalhub.studies.pool import (
-    MAX_ATTENTION_FAILURES,
-    assignments_expire,
-    attention_check_passed,
-    judgment_record,
-    prepared_cursor,
-    reserve_in_transaction,
-    reserve_row,
-    too_fast_threshold_ms,
-    verdict_fields,
-)
+from evalhub.studies.pool import assignments_expire, reserve_in_transaction
 
 _PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
@@ -158,116 +146,3 @@ def session_consent(*, session: RaterSession) -> RaterSession:
     if updated:
         session.consented_at = now
     return session_resume(session=session, now=now)
-
-
-@dataclass(frozen=True)
-class AnswerOutcome:
-    """What an answer did: `recorded` is False for stale, repeated or expired submits;
-    `finished` says the session is over (completed, screened out or out of items)."""
-
-    finished: bool
-    recorded: bool
-    attention_failed: bool = False
-
-
-# The session (locked: one answer at a time per session), its study and live assignment,
-# with what the answer needs: the item's reading length, gold answer and turn count.
-_ANSWER = """
-SELECT s.id, s.status, s.done, s.quota, s.attention_failures, s.gold_positions,
-       s.assignment_token, s.rater_id, r."group",
-       st.id, st.status, st.kind, st.raters_per_item, st.reservation_seconds,
-       st.config -> 'too_fast',
-       a.id, a.reserved_at, a.target_side,
-       p.reading_chars, p.is_gold, jsonb_array_length(p.turns), i.gold_answer
-FROM rating_ratersession s
-JOIN studies_study st ON st.id = s.study_id
-JOIN studies_rater r ON r.id = s.rater_id
-LEFT JOIN studies_assignment a ON a.id = s.assignment_id
-LEFT JOIN studies_item i ON i.id = a.item_id
-LEFT JOIN rating_itempage p ON p.item_id = a.item_id
-WHERE {where}
-FOR UPDATE OF s
-"""
-_ANSWERS = {where: _ANSWER.format(where=where) for where in (
-    SessionKey.crowd("", "").sql, SessionKey.author(0, 0).sql)}  # fmt: skip
-_SESSION_MOVE = """
-UPDATE rating_ratersession
-SET done = %(done)s, attention_failures = %(failures)s, status = %(status)s,
-    finished_at = %(finished_at)s, assignment_id = %(assignment)s,
-    assignment_token = %(token)s
-WHERE id = %(id)s
-"""
-
-
-@transaction.atomic
-def session_answer(
-    *,
-    key: SessionKey,
-    assignment_token: str,
-    choice: str = "",
-    turn_labels: list[str] | None = None,
-    comment: str = "",
-    client_ms: int | None = None,
-) -> AnswerOutcome | None:
-    """Submit the answer to the session's live assignment, then reserve the next item or
-    finish the session (quota reached, pool dry, or two failed attention checks: screened
-    out; one failure never is). None when `key` names no session. A stale, repeated or
-    expired submit records nothing (an expired one moves on to a fresh item). Raises
-    JudgmentInputError for an answer that does not fit the form (nothing written).
-
-    The hot path: four prepared statements (read and lock, record, reserve, move on)."""
-    now = timezone.now()
-    with prepared_cursor() as cursor:
-        row = cursor.execute(_ANSWERS[key.sql], key.params, prepare=True).fetchone()
-    if row is None:
-        return None
-    (session_id, status, done, quota, failures, gold_positions, live_token, rater_id, group,
-     study_id, study_status, kind, k, reservation_seconds, too_fast_policy,
-     assignment_id, reserved_at, target_side, reading_chars, is_gold, turns,
-     gold_answer) = row  # fmt: skip
-    if (
-        status != RaterSession.Status.ACTIVE
-        or assignment_id is None
-        or not assignment_token
-        or not hmac.compare_digest(assignment_token, live_token)
-        or study_status != Study.Status.LAUNCHED
-    ):
-        return AnswerOutcome(finished=status != RaterSession.Status.ACTIVE, recorded=False)
-    fields = verdict_fields(kind, target_side, choice, turn_labels, turns or 0)
-    server_ms = int((now - reserved_at).total_seconds() * 1000)
-    # The page's own clock excludes loading time; trust it only within the server's.
-    ms = client_ms if client_ms is not None and 0 <= client_ms <= server_ms + 2000 else server_ms
-    judgment_id = judgment_record(
-        study_id=study_id, assignment_id=assignment_id, rater_id=rater_id, rater_group=group,
-        is_gold=is_gold, fields=fields, comment=comment, time_on_task_ms=ms,
-        too_fast=ms < too_fast_threshold_ms(reading_chars, too_fast_policy), now=now,
-    )  # fmt: skip
-    failed = False
-    if judgment_id is not None:
-        done += 1
-        failed = is_gold and not attention_check_passed(
-            gold_answer, fields["verdict"], fields["turn_labels"]
-        )
-        failures += failed
-    move = {"id": session_id, "done": done, "failures": failures, "status": status,
-            "finished_at": None, "assignment": None, "token": ""}  # fmt: skip
-    if failures >= MAX_ATTENTION_FAILURES:
-        move.update(status=RaterSession.Status.SCREENED_OUT, finished_at=now)
-    elif done >= quota:
-        move.update(status=RaterSession.Status.COMPLETED, finished_at=now)
-    else:
-        reserved = reserve_row(
-            study_id=study_id, rater_id=rater_id, k=k, reservation_seconds=reservation_seconds,
-            gold=done in gold_positions, now=now,
-        )  # fmt: skip
-        if reserved is None:
-            move.update(status=RaterSession.Status.EXHAUSTED, finished_at=now)
-        else:
-            move.update(assignment=reserved[0], token=secrets.token_urlsafe(16))
-    with prepared_cursor() as cursor:
-        cursor.execute(_SESSION_MOVE, move, prepare=True)
-    return AnswerOutcome(
-        finished=move["status"] != RaterSession.Status.ACTIVE,
-        recorded=judgment_id is not None,
-        attention_failed=failed,
-    )

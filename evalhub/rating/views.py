@@ -6,24 +6,29 @@ model name, slug or id reaches the browser."""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.template.loader import get_template
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.views.decorators.http import require_http_methods
 
 from evalhub.rating import instruments
+from evalhub.rating.answer import session_answer
 from evalhub.rating.limits import over_limit
 from evalhub.rating.models import RaterSession
 from evalhub.rating.selectors import RatingView, SessionKey, rating_view, session_for_entry
 from evalhub.rating.services import (
     SessionInputError,
     participant_hash,
-    session_answer,
     session_consent,
     session_resume,
     session_start_crowd,
@@ -61,9 +66,10 @@ def _see(url: str) -> HttpResponse:
     return _private(HttpResponseRedirect(url, status=303))
 
 
-def _crowd_where(request: HttpRequest, slug: str) -> dict | None:
+def _crowd_session(request: HttpRequest, slug: str) -> RaterSession | None:
+    """The crowd session the cookie names in this study, with its study."""
     token = request.COOKIES.get(COOKIE)
-    return {"token": token, "study__slug": slug} if token else None
+    return session_for_entry(key=SessionKey.crowd(token, slug)) if token else None
 
 
 def _no_session(request: HttpRequest) -> HttpResponse:
@@ -94,8 +100,7 @@ def crowd_entry(request: HttpRequest, slug: str) -> HttpResponse:
     in a cookie and moves on to a clean URL, so the participant id leaves the address bar."""
     pid = request.GET.get("PROLIFIC_PID", "")
     if not pid:
-        where = _crowd_where(request, slug)
-        session = session_for_entry(where=where) if where else None
+        session = _crowd_session(request, slug)
         return _see(_next_url(session)) if session else _no_session(request)
     study = get_object_or_404(Study, slug=slug, status__in=["launched", "closed"])
     if study.status != Study.Status.LAUNCHED:
@@ -125,19 +130,16 @@ def crowd_entry(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _next_url(session: RaterSession) -> str:
-    slug = session.study.slug
+    rate, done, consent = _loop_urls(session.study.slug, get_script_prefix())
     if session.is_finished:
-        return reverse("rating:done", args=[slug])
-    if session.consented_at is None:
-        return reverse("rating:consent", args=[slug])
-    return reverse("rating:rate", args=[slug])
+        return done
+    return consent if session.consented_at is None else rate
 
 
 @require_http_methods(["GET", "POST"])
 def crowd_consent(request: HttpRequest, slug: str) -> HttpResponse:
     """Consent and instructions, in LIMA's wording; agreeing reserves the first item."""
-    where = _crowd_where(request, slug)
-    session = session_for_entry(where=where) if where else None
+    session = _crowd_session(request, slug)
     if session is None:
         return _no_session(request)
     if request.method == "POST":
@@ -171,11 +173,17 @@ def crowd_rate(request: HttpRequest, slug: str) -> HttpResponse:
     if not token:
         return _no_session(request)
     key = SessionKey.crowd(token, slug)
-    here = reverse("rating:rate", args=[slug])
-    done = reverse("rating:done", args=[slug])
+    here, done, consent = _loop_urls(slug, get_script_prefix())
     if request.method == "POST":
         return _answer(request, key, here, done, token)
-    return _show(request, key, here, done, consent=reverse("rating:consent", args=[slug]))
+    return _show(request, key, here, done, consent=consent)
+
+
+@lru_cache(maxsize=1024)
+def _loop_urls(slug: str, prefix: str) -> tuple[str, str, str]:
+    """The rating loop's own, done and consent URLs of a study (reversed once: `reverse`
+    costs more than the rest of a page view's Python). `prefix` keys the cache."""
+    return tuple(reverse(f"rating:{name}", args=[slug]) for name in ("rate", "done", "consent"))
 
 
 def _show(
@@ -197,16 +205,18 @@ def _show(
         view = rating_view(key=key)
         if view is None or not view.is_live(now):
             return _see(here if view is None or not view.is_finished else done)
-    return _page(request, "rating/form.html", _form_context(view, here))
+    return _form_page(request, view, here)
 
 
 def _form_context(view: RatingView, here: str) -> dict:
-    target_left = view.target_side == "A"
+    # Only pairwise pages have two sides; a single response is always "A".
+    target_left = view.target_side == "A" or view.kind != Study.Kind.PAIRWISE
     return {
         "kind": view.kind,
         "token": view.assignment_token,
         "post_url": here,
         "n": view.done + 1,
+        "done": view.done,
         "total": view.quota,
         "context": view.context,
         "prompt_html": view.prompt_html,
@@ -219,6 +229,36 @@ def _form_context(view: RatingView, here: str) -> dict:
         "labels": instruments.LABELS,
         "absolute_question": instruments.ABSOLUTE_QUESTION,
     }
+
+
+# The form of a single-turn item is the same page around a few values, so it is rendered
+# once per study kind with markers in their places and then filled in: a page view costs a
+# join, not a template render. Pages with earlier turns or dialogue turns render normally,
+# and so does every page under DEBUG (template edits show at once).
+_SLOT = "\x00{}\x00"
+_SLOTS = re.compile("\x00(\\w+)\x00")
+_ESCAPED = {"token", "post_url", "csrf_token", "n", "done", "total"}
+
+
+@lru_cache(maxsize=8)
+def _form_skeleton(kind: str) -> tuple[str, ...]:
+    """form.html for `kind`, split around its slots: text, slot name, text, ..."""
+    marked = {name: _SLOT.format(name) for name in _ESCAPED | {"prompt_html", "a_html", "b_html"}}
+    blank = RatingView(0, "", None, 0, 0, "", "", kind, None, None, "A", [], "", "", "", [])
+    context = {**_form_context(blank, ""), **marked, "context": [], "turns": []}
+    return tuple(_SLOTS.split(get_template("rating/form.html").render(context)))
+
+
+def _form_page(request: HttpRequest, view: RatingView, here: str) -> HttpResponse:
+    context = _form_context(view, here)
+    if view.context or view.kind == Study.Kind.DIALOGUE or settings.DEBUG:
+        return _page(request, "rating/form.html", context)
+    context["csrf_token"] = get_token(request)
+    parts = list(_form_skeleton(view.kind))
+    for i in range(1, len(parts), 2):
+        value = context[parts[i]]
+        parts[i] = escape(value) if parts[i] in _ESCAPED else value
+    return _private(HttpResponse("".join(parts)))
 
 
 def _answer(request: HttpRequest, key: SessionKey, here: str, done: str, who: str) -> HttpResponse:
@@ -258,8 +298,7 @@ def _turn_count(request: HttpRequest) -> int:
 def crowd_done(request: HttpRequest, slug: str) -> HttpResponse:
     """The end: back to Prolific with the completion code, or the screen-out code after two
     failed attention checks."""
-    where = _crowd_where(request, slug)
-    session = session_for_entry(where=where) if where else None
+    session = _crowd_session(request, slug)
     if session is None:
         return _no_session(request)
     if not session.is_finished:

