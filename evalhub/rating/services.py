@@ -1,5 +1,5 @@
-"""Writes for rating sessions: start (crowd or logged-in), consent, and keeping one live
-assignment per session. Answers (the hot path) are in evalhub.rating.answer.
+"""Writes for rating sessions: start (crowd or logged-in), consent, answer, and keeping one
+live assignment per session.
 
 A session names its live assignment to the browser only by a random `assignment_token`,
 replaced at every reservation, so a stale or repeated submit is recognised and ignored."""
@@ -11,6 +11,7 @@ import hmac
 import random
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,13 @@ from django.utils import timezone
 
 from evalhub.rating.models import ItemPage, RaterSession
 from evalhub.studies.models import Assignment, Rater, Study
-from evalhub.studies.pool import assignments_expire, reserve_in_transaction
+from evalhub.studies.services import (
+    MAX_ATTENTION_FAILURES,
+    assignments_expire,
+    attention_check_passed,
+    reserve_in_transaction,
+    submit_in_transaction,
+)
 
 _PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
@@ -146,3 +153,85 @@ def session_consent(*, session: RaterSession) -> RaterSession:
     if updated:
         session.consented_at = now
     return session_resume(session=session, now=now)
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    """What an answer did: `recorded` is False for stale, repeated or expired submits."""
+
+    session: RaterSession
+    recorded: bool
+    attention_failed: bool = False
+
+
+@transaction.atomic
+def session_answer(
+    *,
+    where: dict[str, Any],
+    assignment_token: str,
+    choice: str = "",
+    turn_labels: list[str] | None = None,
+    comment: str = "",
+    client_ms: int | None = None,
+) -> AnswerOutcome:
+    """Submit the answer to the session's live assignment, then reserve the next item or
+    finish the session (quota reached, pool dry, or two failed attention checks: screened
+    out; one failure never is). `where` finds the session (e.g. token and study slug).
+    Raises RaterSession.DoesNotExist or JudgmentInputError (nothing written)."""
+    now = timezone.now()
+    session = (
+        RaterSession.objects.select_for_update(of=("self",))
+        .select_related("study", "rater", "assignment__item__page")
+        .defer(
+            "assignment__item__page__prompt_html",
+            "assignment__item__page__target_html",
+            "assignment__item__page__baseline_html",
+            "assignment__item__page__context",
+        )
+        .get(**where)
+    )
+    study = session.study
+    assignment = session.assignment
+    if (
+        session.is_finished
+        or assignment is None
+        or not assignment_token
+        or not hmac.compare_digest(assignment_token, session.assignment_token)
+        or study.status != Study.Status.LAUNCHED
+    ):
+        return AnswerOutcome(session=session, recorded=False)
+    server_ms = int((now - assignment.reserved_at).total_seconds() * 1000)
+    # The page's own clock excludes loading time; trust it only within the server's.
+    ms = client_ms if client_ms is not None and 0 <= client_ms <= server_ms + 2000 else server_ms
+    judgment = submit_in_transaction(
+        assignment=assignment,
+        rater=session.rater,
+        study=study,
+        choice=choice,
+        turn_labels=turn_labels,
+        comment=comment,
+        time_on_task_ms=ms,
+        now=now,
+    )
+    if judgment is None:  # expired under the rater's hands: move on to a fresh item
+        session.assignment = None
+        _advance(session, study, now)
+        session.save(update_fields=["assignment", "assignment_token", "status", "finished_at"])
+        return AnswerOutcome(session=session, recorded=False)
+    failed = judgment.is_attention_check and not attention_check_passed(assignment.item, judgment)
+    session.done += 1
+    if failed:
+        session.attention_failures += 1
+    if session.attention_failures >= MAX_ATTENTION_FAILURES:
+        _finish(session, RaterSession.Status.SCREENED_OUT, now)
+    elif session.done >= session.quota:
+        _finish(session, RaterSession.Status.COMPLETED, now)
+    else:
+        _advance(session, study, now)
+    session.save(
+        update_fields=[
+            "done", "attention_failures", "assignment", "assignment_token", "status",
+            "finished_at",
+        ]
+    )  # fmt: skip
+    return AnswerOutcome(session=session, recorded=True, attention_failed=failed)

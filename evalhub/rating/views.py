@@ -6,36 +6,31 @@ model name, slug or id reaches the browser."""
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import get_template
-from django.urls import get_script_prefix, reverse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.views.decorators.http import require_http_methods
 
 from evalhub.rating import instruments
-from evalhub.rating.answer import session_answer
 from evalhub.rating.limits import over_limit
 from evalhub.rating.models import RaterSession
-from evalhub.rating.selectors import RatingView, SessionKey, rating_view, session_for_entry
+from evalhub.rating.selectors import session_for_entry, session_page
 from evalhub.rating.services import (
     SessionInputError,
     participant_hash,
+    session_answer,
     session_consent,
     session_resume,
     session_start_crowd,
     session_start_user,
 )
-from evalhub.studies.models import Study
-from evalhub.studies.pool import JudgmentInputError
+from evalhub.studies.models import Assignment, Study
+from evalhub.studies.services import JudgmentInputError
 
 COOKIE = "rs"
 ENTRY_LIMIT_PER_MINUTE = 30
@@ -66,10 +61,9 @@ def _see(url: str) -> HttpResponse:
     return _private(HttpResponseRedirect(url, status=303))
 
 
-def _crowd_session(request: HttpRequest, slug: str) -> RaterSession | None:
-    """The crowd session the cookie names in this study, with its study."""
+def _crowd_where(request: HttpRequest, slug: str) -> dict | None:
     token = request.COOKIES.get(COOKIE)
-    return session_for_entry(key=SessionKey.crowd(token, slug)) if token else None
+    return {"token": token, "study__slug": slug} if token else None
 
 
 def _no_session(request: HttpRequest) -> HttpResponse:
@@ -100,7 +94,8 @@ def crowd_entry(request: HttpRequest, slug: str) -> HttpResponse:
     in a cookie and moves on to a clean URL, so the participant id leaves the address bar."""
     pid = request.GET.get("PROLIFIC_PID", "")
     if not pid:
-        session = _crowd_session(request, slug)
+        where = _crowd_where(request, slug)
+        session = session_for_entry(where=where) if where else None
         return _see(_next_url(session)) if session else _no_session(request)
     study = get_object_or_404(Study, slug=slug, status__in=["launched", "closed"])
     if study.status != Study.Status.LAUNCHED:
@@ -130,16 +125,19 @@ def crowd_entry(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _next_url(session: RaterSession) -> str:
-    rate, done, consent = _loop_urls(session.study.slug, get_script_prefix())
+    slug = session.study.slug
     if session.is_finished:
-        return done
-    return consent if session.consented_at is None else rate
+        return reverse("rating:done", args=[slug])
+    if session.consented_at is None:
+        return reverse("rating:consent", args=[slug])
+    return reverse("rating:rate", args=[slug])
 
 
 @require_http_methods(["GET", "POST"])
 def crowd_consent(request: HttpRequest, slug: str) -> HttpResponse:
     """Consent and instructions, in LIMA's wording; agreeing reserves the first item."""
-    session = _crowd_session(request, slug)
+    where = _crowd_where(request, slug)
+    session = session_for_entry(where=where) if where else None
     if session is None:
         return _no_session(request)
     if request.method == "POST":
@@ -169,99 +167,64 @@ def _instructions(session: RaterSession) -> dict:
 def crowd_rate(request: HttpRequest, slug: str) -> HttpResponse:
     """The rating loop: GET shows the live item (a refresh shows the same one); POST
     records the answer and redirects to the next item or the completion page."""
-    token = request.COOKIES.get(COOKIE)
-    if not token:
+    where = _crowd_where(request, slug)
+    if where is None:
         return _no_session(request)
-    key = SessionKey.crowd(token, slug)
-    here, done, consent = _loop_urls(slug, get_script_prefix())
     if request.method == "POST":
-        return _answer(request, key, here, done, token)
-    return _show(request, key, here, done, consent=consent)
-
-
-@lru_cache(maxsize=1024)
-def _loop_urls(slug: str, prefix: str) -> tuple[str, str, str]:
-    """The rating loop's own, done and consent URLs of a study (reversed once: `reverse`
-    costs more than the rest of a page view's Python). `prefix` keys the cache."""
-    return tuple(reverse(f"rating:{name}", args=[slug]) for name in ("rate", "done", "consent"))
-
-
-def _show(
-    request: HttpRequest, key: SessionKey, here: str, done: str, consent: str = ""
-) -> HttpResponse:
-    """The live item's form (one query), reserving a fresh item first if the session's
-    reservation expired; `done` is where a finished session goes, `consent` where one
-    that has not consented yet goes."""
-    view = rating_view(key=key)
-    if view is None:
+        return _answer(request, where, reverse("rating:rate", args=[slug]), where["token"])
+    session = session_page(where=where)
+    if session is None:
         return _no_session(request)
-    if view.consented_at is None or view.is_finished:
-        return _see(done if view.is_finished else consent or here)
-    if view.study_status != Study.Status.LAUNCHED:
+    if session.consented_at is None or session.is_finished:
+        return _see(_next_url(session))
+    return _show(request, session, where, reverse("rating:rate", args=[slug]))
+
+
+def _show(request: HttpRequest, session: RaterSession, where: dict, here: str) -> HttpResponse:
+    if session.study.status != Study.Status.LAUNCHED:
         return _closed(request)
+    assignment = session.assignment
     now = timezone.now()
-    if not view.is_live(now):
-        session_resume(session=RaterSession(pk=view.session_id), now=now)
-        view = rating_view(key=key)
-        if view is None or not view.is_live(now):
-            return _see(here if view is None or not view.is_finished else done)
-    return _form_page(request, view, here)
-
-
-def _form_context(view: RatingView, here: str) -> dict:
-    # Only pairwise pages have two sides; a single response is always "A".
-    target_left = view.target_side == "A" or view.kind != Study.Kind.PAIRWISE
-    return {
-        "kind": view.kind,
-        "token": view.assignment_token,
+    if not (
+        assignment
+        and assignment.status == Assignment.Status.RESERVED
+        and assignment.expires_at > now
+    ):
+        session_resume(session=session, now=now)
+        session = session_page(where=where)
+        if session is None or session.assignment is None:
+            return _see(here if session is None else _done_url(session, here))
+        assignment = session.assignment
+    page = assignment.item.page
+    # Only pairwise pages have two sides; a single response is always shown as "A".
+    target_left = assignment.target_side == "A" or session.study.kind != Study.Kind.PAIRWISE
+    context = {
+        "kind": session.study.kind,
+        "token": session.assignment_token,
         "post_url": here,
-        "n": view.done + 1,
-        "done": view.done,
-        "total": view.quota,
-        "context": view.context,
-        "prompt_html": view.prompt_html,
-        "a_html": view.target_html if target_left else view.baseline_html,
-        "b_html": view.baseline_html if target_left else view.target_html,
-        "turns": view.turns,
+        "n": session.done + 1,
+        "total": session.quota,
+        "context": page.context,
+        "prompt_html": page.prompt_html,
+        "a_html": page.target_html if target_left else page.baseline_html,
+        "b_html": page.baseline_html if target_left else page.target_html,
+        "turns": page.turns,
         "intro": instruments.PAIRWISE_INTRO,
         "question": instruments.PAIRWISE_QUESTION,
         "choices": instruments.PAIRWISE_CHOICES,
         "labels": instruments.LABELS,
         "absolute_question": instruments.ABSOLUTE_QUESTION,
     }
+    return _page(request, "rating/form.html", context)
 
 
-# The form of a single-turn item is the same page around a few values, so it is rendered
-# once per study kind with markers in their places and then filled in: a page view costs a
-# join, not a template render. Pages with earlier turns or dialogue turns render normally,
-# and so does every page under DEBUG (template edits show at once).
-_SLOT = "\x00{}\x00"
-_SLOTS = re.compile("\x00(\\w+)\x00")
-_ESCAPED = {"token", "post_url", "csrf_token", "n", "done", "total"}
+def _done_url(session: RaterSession, here: str) -> str:
+    if session.rater.user_id is not None:
+        return here
+    return reverse("rating:done", args=[session.study.slug])
 
 
-@lru_cache(maxsize=8)
-def _form_skeleton(kind: str) -> tuple[str, ...]:
-    """form.html for `kind`, split around its slots: text, slot name, text, ..."""
-    marked = {name: _SLOT.format(name) for name in _ESCAPED | {"prompt_html", "a_html", "b_html"}}
-    blank = RatingView(0, "", None, 0, 0, "", "", kind, None, None, "A", [], "", "", "", [])
-    context = {**_form_context(blank, ""), **marked, "context": [], "turns": []}
-    return tuple(_SLOTS.split(get_template("rating/form.html").render(context)))
-
-
-def _form_page(request: HttpRequest, view: RatingView, here: str) -> HttpResponse:
-    context = _form_context(view, here)
-    if view.context or view.kind == Study.Kind.DIALOGUE or settings.DEBUG:
-        return _page(request, "rating/form.html", context)
-    context["csrf_token"] = get_token(request)
-    parts = list(_form_skeleton(view.kind))
-    for i in range(1, len(parts), 2):
-        value = context[parts[i]]
-        parts[i] = escape(value) if parts[i] in _ESCAPED else value
-    return _private(HttpResponse("".join(parts)))
-
-
-def _answer(request: HttpRequest, key: SessionKey, here: str, done: str, who: str) -> HttpResponse:
+def _answer(request: HttpRequest, where: dict, here: str, who: str) -> HttpResponse:
     """Submit the posted answer; `who` names the participant for the rate limit."""
     token = request.POST.get("a", "")
     if over_limit(f"answer:{who}", limit=settings.RATING_RATE_LIMIT_PER_MINUTE):
@@ -273,18 +236,21 @@ def _answer(request: HttpRequest, key: SessionKey, here: str, done: str, who: st
         client_ms = None
     try:
         outcome = session_answer(
-            key=key,
+            where=where,
             assignment_token=token,
             choice=request.POST.get("choice", ""),
             turn_labels=labels or None,
             comment=request.POST.get("comment", ""),
             client_ms=client_ms,
         )
+    except RaterSession.DoesNotExist:
+        return _no_session(request)
     except JudgmentInputError as exc:
         return _message(request, "Please choose an answer", str(exc), status=400)
-    if outcome is None:
-        return _no_session(request)
-    return _see(done if outcome.finished else here)
+    session = outcome.session
+    if session.is_finished:
+        return _see(_done_url(session, here))
+    return _see(here)
 
 
 def _turn_count(request: HttpRequest) -> int:
@@ -298,7 +264,8 @@ def _turn_count(request: HttpRequest) -> int:
 def crowd_done(request: HttpRequest, slug: str) -> HttpResponse:
     """The end: back to Prolific with the completion code, or the screen-out code after two
     failed attention checks."""
-    session = _crowd_session(request, slug)
+    where = _crowd_where(request, slug)
+    session = session_for_entry(where=where) if where else None
     if session is None:
         return _no_session(request)
     if not session.is_finished:
@@ -329,13 +296,13 @@ def author_rate(request: HttpRequest, slug: str) -> HttpResponse:
     if study.status != Study.Status.LAUNCHED:
         return _closed(request)
     here = reverse("rating:author_rate", args=[slug])
-    key = SessionKey.author(study.pk, request.user.pk)
+    where = {"study": study, "rater__user": request.user}
     if request.method == "POST":
-        return _answer(request, key, here, here, f"user:{request.user.pk}")
-    view = rating_view(key=key)
-    if view is None:
+        return _answer(request, where, here, f"user:{request.user.pk}")
+    session = session_page(where=where)
+    if session is None:
         session_start_user(study=study, user=request.user)
-        view = rating_view(key=key)
-    if view is None or view.is_finished:
+        session = session_page(where=where)
+    if session is None or session.is_finished:
         return _message(request, "Nothing left to rate", "Thank you: you have rated every item.")
-    return _show(request, key, here, here)
+    return _show(request, session, where, here)

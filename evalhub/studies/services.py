@@ -1,5 +1,9 @@
-"""Writes for studies: launch (freeze config, make items) and close. Reserving items and
-recording judgments (the rating hot path) live in evalhub.studies.pool."""
+"""Writes for studies: launch (freeze config, make items), close, reserve assignments,
+submit judgments and expire reservations.
+
+The pool invariant: an item's page counts `taken` = judgments + live reservations, and an
+item is only reserved while taken < k, under a row lock (`select_for_update(skip_locked)`).
+So every item ends with exactly k judgments and concurrent raters never wait on each other."""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ import json
 import logging
 import math
 import random
+import time
+from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from evalhub.importing import InputError, RowProblem
@@ -21,16 +28,32 @@ from evalhub.outputs.rendering import render_untrusted_markdown
 from evalhub.prompts.models import Prompt
 from evalhub.rating import content
 from evalhub.rating.models import ItemPage
-from evalhub.studies.models import Assignment, Item, Judgment, Study
-from evalhub.studies.pool import MAX_ATTENTION_FAILURES, TOO_FAST
+from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
 
 log = logging.getLogger(__name__)
 
 CONFIG_SCHEMA = 1
+MAX_ATTENTION_FAILURES = 2
+# An answer faster than this is flagged (never blocked): a floor, or reading every
+# character shown at `chars_per_second`, about four times a careful reading pace.
+TOO_FAST = {"floor_ms": 3000, "chars_per_second": 80}
+PAIRWISE_CHOICES = {"A", "B", "tie"}
+LABELS = {"fail", "pass", "excellent"}
+# Expired reservations go back to the pool at least this often, per web process.
+SWEEP_EVERY_SECONDS = 5.0
+_last_sweep: dict[int, float] = {}
 
 
 class StudyStateError(ValueError):
     """The study is not in a state that allows this (e.g. launching a launched study)."""
+
+
+class JudgmentInputError(ValueError):
+    """A submitted answer that does not fit the form; names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
 
 
 # --- launch -------------------------------------------------------------------------------
@@ -239,3 +262,187 @@ def study_close(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
     study.save(update_fields=["status", "closed_at"])
     log.info("study %s closed by %s", study.slug, by or "system")
     return study
+
+
+# --- the assignment pool ------------------------------------------------------------------
+
+
+@transaction.atomic
+def assignments_expire(*, study: Study | None = None, now: datetime | None = None) -> int:
+    """End reservations past their time and give their slots back to the pool. Rows a
+    submit holds right now are skipped (that submit decides them). Returns how many."""
+    now = now or timezone.now()
+    due = Assignment.objects.filter(status=Assignment.Status.RESERVED, expires_at__lte=now)
+    if study is not None:
+        due = due.filter(item__study=study)
+    rows = list(due.select_for_update(skip_locked=True).values_list("id", "item_id"))
+    if not rows:
+        return 0
+    Assignment.objects.filter(id__in=[pk for pk, _ in rows]).update(
+        status=Assignment.Status.EXPIRED
+    )
+    per_item = Counter(item_id for _, item_id in rows)
+    by_count: dict[int, list[int]] = {}
+    for item_id, n in per_item.items():
+        by_count.setdefault(n, []).append(item_id)
+    for n, item_ids in by_count.items():
+        ItemPage.objects.filter(item_id__in=item_ids, is_gold=False).update(taken=F("taken") - n)
+    return len(rows)
+
+
+def _sweep_now_and_then(study: Study, now: datetime) -> None:
+    last = _last_sweep.get(study.pk, 0.0)
+    if time.monotonic() - last >= SWEEP_EVERY_SECONDS:
+        _last_sweep[study.pk] = time.monotonic()
+        assignments_expire(study=study, now=now)
+
+
+@transaction.atomic
+def assignment_reserve(
+    *, study: Study, rater: Rater, gold: bool = False, now: datetime | None = None
+) -> Assignment | None:
+    """Reserve the next item of `study` for `rater` (see `reserve_in_transaction`)."""
+    return reserve_in_transaction(study=study, rater=rater, gold=gold, now=now)
+
+
+def reserve_in_transaction(
+    *, study: Study, rater: Rater, gold: bool = False, now: datetime | None = None
+) -> Assignment | None:
+    """Reserve the next item of `study` for `rater`, or None when none is left for them.
+
+    Real items: open ones (taken < k) the rater never had, fullest first so items complete;
+    gold items: the least served. Falls back to a real item when no gold one is left.
+    The row lock skips items another rater is reserving, so nobody waits. The target's
+    side alternates over an item's reservations (counterbalanced, recorded). Must run
+    inside a transaction (no savepoint of its own: this is the hot path)."""
+    now = now or timezone.now()
+    if study.status != Study.Status.LAUNCHED:
+        return None
+    _sweep_now_and_then(study, now)
+    had = Assignment.objects.filter(item_id=OuterRef("item_id"), rater=rater)
+    pool = ItemPage.objects.filter(study=study, is_gold=gold).exclude(Exists(had))
+    if gold:
+        pool = pool.order_by("served", "item_id")
+    else:
+        pool = pool.filter(taken__lt=study.raters_per_item).order_by("-taken", "item")
+    page = pool.select_for_update(skip_locked=True).only("item_id", "served").first()
+    if page is None:
+        return reserve_in_transaction(study=study, rater=rater, now=now) if gold else None
+    ItemPage.objects.filter(pk=page.pk).update(
+        taken=F("taken") + (0 if gold else 1), served=F("served") + 1
+    )
+    side = "A" if (page.served + page.item_id) % 2 == 0 else "B"
+    return Assignment.objects.create(
+        item_id=page.item_id,
+        rater=rater,
+        target_side=side,
+        reserved_at=now,
+        expires_at=now + timedelta(seconds=study.reservation_seconds),
+    )
+
+
+# --- judgments ----------------------------------------------------------------------------
+
+
+def too_fast_threshold_ms(reading_chars: int, policy: dict[str, Any] | None = None) -> int:
+    """Milliseconds under which an answer counts as too fast for this much text."""
+    policy = policy or TOO_FAST
+    return max(int(policy["floor_ms"]), int(reading_chars * 1000 / policy["chars_per_second"]))
+
+
+def _verdict(
+    study: Study, assignment: Assignment, choice: str, labels: list[str] | None, turns: int
+) -> dict[str, Any]:
+    if study.kind == Study.Kind.PAIRWISE:
+        if choice not in PAIRWISE_CHOICES:
+            raise JudgmentInputError("choice", "pick A, B or tie")
+        if choice == "tie":
+            verdict = Judgment.Verdict.TIE
+        else:
+            target_chosen = choice == assignment.target_side
+            verdict = Judgment.Verdict.TARGET if target_chosen else Judgment.Verdict.BASELINE
+        order = (
+            Judgment.Order.TARGET_FIRST
+            if assignment.target_side == "A"
+            else Judgment.Order.BASELINE_FIRST
+        )
+        return {"raw_choice": choice, "verdict": verdict, "order": order}
+    if study.kind == Study.Kind.DIALOGUE:
+        labels = labels or []
+        if len(labels) != turns or any(label not in LABELS for label in labels):
+            raise JudgmentInputError("turn_labels", f"label each of the {turns} turns")
+        return {"raw_choice": ",".join(labels), "turn_labels": labels, "verdict": ""}
+    if choice not in LABELS:
+        raise JudgmentInputError("choice", "pick Fail, Pass or Excellent")
+    return {"raw_choice": choice, "verdict": choice}
+
+
+def attention_check_passed(item: Item, judgment: Judgment) -> bool:
+    """A gold item is passed when the verdict is its gold answer (every turn, in dialogues)."""
+    if judgment.turn_labels:
+        return all(label == item.gold_answer for label in judgment.turn_labels)
+    return judgment.verdict == item.gold_answer
+
+
+@transaction.atomic
+def judgment_submit(
+    *,
+    assignment: Assignment,
+    rater: Rater,
+    study: Study,
+    choice: str = "",
+    turn_labels: list[str] | None = None,
+    comment: str = "",
+    time_on_task_ms: int | None = None,
+    now: datetime | None = None,
+) -> Judgment | None:
+    """Record the rater's answer to their live assignment (see `submit_in_transaction`)."""
+    return submit_in_transaction(
+        assignment=assignment, rater=rater, study=study, choice=choice, turn_labels=turn_labels,
+        comment=comment, time_on_task_ms=time_on_task_ms, now=now,
+    )  # fmt: skip
+
+
+def submit_in_transaction(
+    *,
+    assignment: Assignment,
+    rater: Rater,
+    study: Study,
+    choice: str = "",
+    turn_labels: list[str] | None = None,
+    comment: str = "",
+    time_on_task_ms: int | None = None,
+    now: datetime | None = None,
+) -> Judgment | None:
+    """Record the rater's answer to their live assignment.
+
+    Returns None, writing nothing, when the assignment is not this rater's, already
+    submitted (a double submit counts once) or expired. Raises JudgmentInputError for an
+    answer that does not fit the form. Time on task (ms) defaults to the time since the
+    reservation; an answer faster than the text allows is flagged too_fast, not refused.
+    Must run inside a transaction."""
+    now = now or timezone.now()
+    item = assignment.item
+    page = item.page
+    fields = _verdict(study, assignment, choice, turn_labels, len(page.turns))
+    claimed = Assignment.objects.filter(
+        pk=assignment.pk, rater=rater, status=Assignment.Status.RESERVED, expires_at__gt=now
+    ).update(status=Assignment.Status.SUBMITTED, submitted_at=now)
+    if not claimed:
+        return None
+    if time_on_task_ms is None:
+        time_on_task_ms = int((now - assignment.reserved_at).total_seconds() * 1000)
+    threshold = too_fast_threshold_ms(page.reading_chars, study.config.get("too_fast"))
+    judgment = Judgment.objects.create(
+        item=item,  # the instance, so save signals find its study without a query
+        assignment_id=assignment.pk,
+        rater=rater,
+        judge_group=rater.group,
+        comment=comment.strip()[:5000],
+        time_on_task_ms=max(0, time_on_task_ms),
+        too_fast=time_on_task_ms < threshold,
+        is_attention_check=item.is_gold,
+        **fields,
+    )
+    Item.objects.filter(pk=item.pk).update(judgment_count=F("judgment_count") + 1)
+    return judgment

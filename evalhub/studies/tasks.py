@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from evalhub.studies.pool import assignments_expire
+from evalhub.studies.services import assignments_expire
 
 log = logging.getLogger(__name__)
 

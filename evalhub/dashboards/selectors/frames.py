@@ -8,12 +8,14 @@ output lengths once per output, and joined by index.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Q, QuerySet, Value
+from django.db import connection
+from django.db.models import Aggregate, Q, QuerySet, TextField, Value
 from django.db.models.functions import Coalesce, Length
 from numpy.typing import NDArray
 
@@ -28,6 +30,25 @@ ORDER_CODES = {"target_first": 1, "baseline_first": -1}  # anything else: 0 (sin
 LLM_PREFIX = "llm:"
 # Parse failures and failed calls are not verdicts; attention checks are not about the models.
 EXCLUDED_PARSE_STATES = (Judgment.ParseState.FAILED, Judgment.ParseState.ERROR)
+
+
+class _JsonGroupArray(Aggregate):
+    """SQLite's json_group_array: the demo's database has no ARRAY_AGG."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = TextField()
+
+
+def array_agg(expression: Any, *, ordered: bool = False) -> Aggregate:
+    """ARRAY_AGG on PostgreSQL (ordered by id when asked); json_group_array elsewhere, in
+    no promised order, so callers that need an order sort the arrays themselves."""
+    if connection.vendor == "postgresql":
+        return ArrayAgg(expression, order_by="id") if ordered else ArrayAgg(expression)
+    return _JsonGroupArray(expression)
+
+
+def as_list(value: Any) -> list[Any]:
+    return json.loads(value) if isinstance(value, str) else list(value or [])
 
 
 def counted_judgments(study_filter: Q) -> Q:
@@ -93,28 +114,31 @@ def item_table(study: Study) -> ItemTable:
     """Every real (non-gold) item of the study, sorted by id."""
     real = Item.objects.filter(study=study, is_gold=False)
 
-    def column(expression: Any) -> ArrayAgg:
-        return ArrayAgg(expression, order_by="id")
-
-    # One row of id-ordered arrays: no Python tuple per item.
-    found = real.aggregate(
-        ids=column("id"),
-        prompts=column("prompt_id"),
-        categories=column(Coalesce("prompt__category", Value(""))),
-        targets=column(Coalesce("target_output_id", 0)),  # 0: no output (ids start at 1)
-        baselines=column(Coalesce("baseline_output_id", 0)),
-    )
+    # One row of arrays, aggregated in one scan so they stay aligned: no tuple per item.
+    found = {
+        name: as_list(value)
+        for name, value in real.aggregate(
+            ids=array_agg("id", ordered=True),
+            prompts=array_agg("prompt_id", ordered=True),
+            categories=array_agg(Coalesce("prompt__category", Value("")), ordered=True),
+            # 0: no output (ids start at 1)
+            targets=array_agg(Coalesce("target_output_id", 0), ordered=True),
+            baselines=array_agg(Coalesce("baseline_output_id", 0), ordered=True),
+        ).items()
+    }
     if not found["ids"]:
         empty = np.array([], dtype=str)
         return ItemTable(np.array([], dtype=np.int64), np.array([], dtype=np.int64), empty,
                          empty, empty, np.array([], dtype=np.float64))  # fmt: skip
+    by_id = np.argsort(np.array(found["ids"], dtype=np.int64), kind="stable")
+    found = {name: np.asarray(values)[by_id] for name, values in found.items()}
     outputs = _output_table(real)
-    t_model, t_chars, _ = outputs.lookup(np.array(found["targets"], dtype=np.int64))
-    b_model, b_chars, has_baseline = outputs.lookup(np.array(found["baselines"], dtype=np.int64))
+    t_model, t_chars, _ = outputs.lookup(found["targets"].astype(np.int64))
+    b_model, b_chars, has_baseline = outputs.lookup(found["baselines"].astype(np.int64))
     return ItemTable(
-        ids=np.array(found["ids"], dtype=np.int64),
-        prompt=np.array(found["prompts"], dtype=np.int64),
-        category=np.array(found["categories"], dtype=str),
+        ids=found["ids"].astype(np.int64),
+        prompt=found["prompts"].astype(np.int64),
+        category=found["categories"].astype(str),
         target_model=t_model,
         baseline_model=b_model,
         length_diff=np.where(has_baseline, t_chars - b_chars, 0.0),
@@ -145,10 +169,11 @@ def _output_table(items: QuerySet[Item]) -> _OutputTable:
     rows = list(
         Output.objects.filter(used)
         .values("model__slug")
-        .annotate(ids=ArrayAgg("pk", order_by="pk"), chars=ArrayAgg(Length("text"), order_by="pk"))
+        .annotate(ids=array_agg("pk", ordered=True), chars=array_agg(Length("text"), ordered=True))
         .order_by()
         .values_list("model__slug", "ids", "chars")
     )
+    rows = [(slug, as_list(ids), as_list(chars)) for slug, ids, chars in rows]
     if not rows:
         return _OutputTable(np.array([], dtype=np.int64), np.array([], dtype=str), np.array([]))
     ids = np.concatenate([np.array(r[1], dtype=np.int64) for r in rows])
@@ -173,10 +198,11 @@ def judgment_table(
     rows = list(
         Judgment.objects.filter(counted_judgments(Q(item__study=study)))
         .values(*fields)
-        .annotate(item_ids=ArrayAgg("item_id"))
+        .annotate(item_ids=array_agg("item_id"))
         .order_by()
         .values_list(*fields, "item_ids")
     )
+    rows = [(*row[:-1], as_list(row[-1])) for row in rows]
     if with_turn_labels:
         rows = _turns_as_rows(rows)
     if not rows:

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 
 from evalhub.studies.models import Assignment, Item, Judgment, Rater
-from evalhub.studies.pool import assignment_reserve, judgment_submit
+from evalhub.studies.services import assignment_reserve, judgment_submit
 from tests.evalhub.rating.fixtures import make_study_fixture  # noqa: F401
 
 RATERS = 24

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from evalhub.rating.models import ItemPage
 from evalhub.studies.models import Assignment, Item, Judgment, Rater
-from evalhub.studies.pool import (
+from evalhub.studies.services import (
     JudgmentInputError,
     assignment_reserve,
     assignments_expire,
