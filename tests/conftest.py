@@ -18,6 +18,9 @@ from evalhub.celery import app as celery_app
 from evalhub.queues import CeleryQueue
 from tests.support import wait_until
 
+# Browser fixtures (`browser`, `researcher_page`) shared by the page tests.
+pytest_plugins = ["tests.browser"]
+
 ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = ROOT / "var" / "test-logs"
 

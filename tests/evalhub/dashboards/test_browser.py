@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
-from django.test import Client
 
 from evalhub.studies.models import Judgment
-from tests.evalhub.rating.test_browser import ARGS, chromium_installed
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_installed(), args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def researcher_page(browser, live_server, alice) -> Iterator:
-    """A page logged in as alice that can reach only the live server; console errors and
-    uncaught exceptions are collected in page.problems."""
-    client = Client()
-    client.force_login(alice)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    host = urlparse(live_server.url)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                          "domain": host.hostname, "path": "/"}])  # fmt: skip
-    context.route(
-        "**/*",
-        lambda r: r.continue_() if urlparse(r.request.url).netloc == host.netloc else r.abort(),
-    )
-    page = context.new_page()
-    page.problems = []
-    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
-    page.on("pageerror", lambda e: page.problems.append(str(e)))
-    yield page
-    context.close()
 
 
 def test_the_study_page_draws_its_charts_and_follows_new_judgments(

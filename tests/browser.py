@@ -1,0 +1,47 @@
+"""Shared browser fixtures: Playwright driving Debian's Chromium, never a downloaded browser."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import pytest
+from django.test import Client
+
+from tests.evalhub.rating.test_browser import ARGS, chromium_installed
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls around it are sync.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_installed(), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def researcher_page(browser, live_server, alice) -> Iterator:
+    """A page logged in as alice that can reach only the live server; console errors and
+    uncaught exceptions are collected in page.problems."""
+    client = Client()
+    client.force_login(alice)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    host = urlparse(live_server.url)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                          "domain": host.hostname, "path": "/"}])  # fmt: skip
+    context.route(
+        "**/*",
+        lambda r: r.continue_() if urlparse(r.request.url).netloc == host.netloc else r.abort(),
+    )
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    yield page
+    context.close()
