@@ -112,8 +112,9 @@
       colorscale: [[0, "#f7f4ef"], [0.5, "#c9d8ea"], [1, "#3f6fa6"]], xgap: 2, ygap: 2,
       colorbar: { thickness: 10, outlinewidth: 0 },
     }], {
-      height: 120 + 48 * groups.length, margin: { l: 110, r: 20, t: 10, b: 80 },
-      yaxis: { autorange: "reversed" }, xaxis: { side: "bottom" },
+      // automargin: judge group names ("llm:<judge slug>") are long; never clip them.
+      height: 120 + 48 * groups.length, margin: { l: 20, r: 20, t: 10, b: 20 },
+      yaxis: { autorange: "reversed", automargin: true }, xaxis: { side: "bottom", automargin: true },
     });
   }
 
