@@ -83,6 +83,15 @@ def worker_env(django_db_setup: None) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_clean() -> None:
+    """Start the session with an empty cache: the test database is new, but study ids
+    repeat across sessions and an old session's cached stats must not be served."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def broker_clean() -> None:
     """Start the session with empty queues so no message from an earlier run is consumed."""

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from evalhub.dashboards.cache import study_stats_invalidate
+from evalhub.studies import signals as studies_signals
 from evalhub.studies.models import Item, Judgment
 
 
@@ -29,7 +30,14 @@ def judgment_written(sender: type[Judgment], instance: Judgment, **kwargs: Any) 
     transaction.on_commit(lambda: study_stats_invalidate(study_id))
 
 
+def judgments_bulk_written(sender: type[Judgment], study_id: int, **kwargs: Any) -> None:
+    study_stats_invalidate(study_id)
+
+
 def connect() -> None:
+    studies_signals.judgments_bulk_written.connect(
+        judgments_bulk_written, dispatch_uid="dashboards-judgments-bulk"
+    )
     post_save.connect(judgment_written, sender=Judgment, dispatch_uid="dashboards-judgment-save")
     post_delete.connect(
         judgment_written, sender=Judgment, dispatch_uid="dashboards-judgment-delete"

@@ -33,6 +33,7 @@ from django.utils.text import slugify
 from evalhub.importing import InputError, Row, RowProblem
 from evalhub.outputs.services import _PromptIndex  # the one prompt matcher, shared on purpose
 from evalhub.studies.models import Item, Judgment, Study
+from evalhub.studies.signals import judgments_bulk_written_send
 
 PAIRWISE_VERDICTS = {"target", "baseline", "tie"}
 LABEL_VERDICTS = {"fail", "pass", "excellent"}
@@ -259,4 +260,5 @@ def judgments_import(
         [Judgment(judge_group=judge_group, imported_from=imported_from, **f) for f in planned],
         batch_size=2000,
     )
+    judgments_bulk_written_send(study.pk)
     return JudgmentImportResult(len(planned), 0, judge_group, imported_from)

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from evalhub.jobs.models import Job
 from evalhub.studies.models import Judge, Judgment
+from evalhub.studies.signals import judgments_bulk_written_send
 from generation.judging.config import JudgeConfig
 from generation.judging.models import JudgeCall, PairConsistency, VerdictCacheEntry
 from generation.judging.planning import BASELINE_FIRST, TARGET_FIRST, WorkUnit, judge_group_name
@@ -150,6 +151,8 @@ class RunWriter:
         Judgment.objects.bulk_update(updates, fields, batch_size=500)
         # ignore_conflicts: a stale duplicate delivery of this job must not write twice.
         Judgment.objects.bulk_create(creates, ignore_conflicts=True, batch_size=500)
+        if rows:
+            judgments_bulk_written_send(self.job.params["study_id"])
         self.written += sum(1 for r in rows if r.parse_state == OK)
         if self.pairwise:
             self._record_consistency({r.item_id for r in rows if r.parse_state == OK})

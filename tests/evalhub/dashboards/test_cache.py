@@ -7,6 +7,7 @@ import pytest
 from evalhub.dashboards.cache import stats_version, study_stats_invalidate
 from evalhub.dashboards.selectors import global_leaderboard, study_results
 from evalhub.studies.models import Judgment
+from evalhub.studies.signals import judgments_bulk_written_send
 from tests.evalhub.dashboards.conftest import add_human
 
 pytestmark = pytest.mark.django_db
@@ -59,6 +60,17 @@ def test_bulk_writes_invalidate_through_the_service_hook(study_builder):
     assert _crowd(study_results(study)) == (2, 0, 0)
     # ... until the writer calls the hook.
     study_stats_invalidate(study.pk)
+    assert _crowd(study_results(study)) == (2, 0, 1)
+
+
+def test_a_bulk_write_announced_by_its_writer_invalidates(study_builder):
+    study, items = study_builder(slug="announced", baselines=["bard"], n_prompts=2)
+    add_human(items, {"bard": ["target", "target"]})
+    assert _crowd(study_results(study)) == (2, 0, 0)
+    Judgment.objects.bulk_create(
+        [Judgment(item=items[("bard", 0)], judge_group="crowd", verdict="baseline")]
+    )
+    judgments_bulk_written_send(study.pk)  # what judgments_import and the judge writer call
     assert _crowd(study_results(study)) == (2, 0, 1)
 
 
