@@ -10,7 +10,7 @@ from django.db.models.signals import post_delete, post_save
 
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.studies import signals as studies_signals
-from evalhub.studies.models import Item, Judgment
+from evalhub.studies.models import Item, Judgment, Study
 
 
 @lru_cache(maxsize=65536)
@@ -34,7 +34,15 @@ def judgments_bulk_written(sender: type[Judgment], study_id: int, **kwargs: Any)
     study_stats_invalidate(study_id)
 
 
+def study_created(sender: type[Study], instance: Study, created: bool, **kwargs: Any) -> None:
+    """A new study bumps its stats version: after a database is recreated, study ids repeat,
+    and stats cached in Redis under the old study with that id must never be served."""
+    if created:
+        study_stats_invalidate(instance.pk)
+
+
 def connect() -> None:
+    post_save.connect(study_created, sender=Study, dispatch_uid="dashboards-study-created")
     studies_signals.judgments_bulk_written.connect(
         judgments_bulk_written, dispatch_uid="dashboards-judgments-bulk"
     )

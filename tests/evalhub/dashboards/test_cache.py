@@ -6,9 +6,10 @@ import pytest
 
 from evalhub.dashboards.cache import stats_version, study_stats_invalidate
 from evalhub.dashboards.selectors import global_leaderboard, study_results
-from evalhub.studies.models import Judgment
+from evalhub.studies.models import Item, Judgment
 from evalhub.studies.signals import judgments_bulk_written_send
 from tests.evalhub.dashboards.conftest import add_human
+from tests.factories import StudyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,20 @@ def test_a_bulk_write_announced_by_its_writer_invalidates(study_builder):
     )
     judgments_bulk_written_send(study.pk)  # what judgments_import and the judge writer call
     assert _crowd(study_results(study)) == (2, 0, 1)
+
+
+def test_a_new_study_with_a_reused_id_is_not_served_old_stats(study_builder):
+    study, items = study_builder(slug="old", baselines=["bard"], n_prompts=2)
+    add_human(items, {"bard": ["target", "target"]})
+    study_results(study)  # cached under the study's id
+    old_id = study.pk
+    # As after the database is recreated: another study gets the same id.
+    Judgment.objects.filter(item__study=study).delete()
+    Item.objects.filter(study=study).delete()
+    study.delete()
+    before = stats_version(old_id)
+    StudyFactory(pk=old_id, slug="new")
+    assert stats_version(old_id) > before
 
 
 def test_filtered_variants_are_cached_apart(study_builder):
