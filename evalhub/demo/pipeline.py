@@ -86,7 +86,8 @@ def demo_pipeline_start(*, judge_base_url: str, base_url: str) -> DemoPipeline:
                 slug="demo-tiny-judge",
                 model=DEMO_JUDGE_MODEL,
                 base_url=judge_base_url,
-                params={"seed": 0, "max_tokens": 16},
+                # max_tokens left to the judge: it sizes it to the longest guided choice.
+                params={"seed": 0},
             ),
             generation_overrides={"max_tokens": DEMO_MAX_TOKENS},
             simulate_crowd=True,
