@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from django.test import Client
 
-from tests.evalhub.rating.test_browser import ARGS, chromium_installed
-
 # Playwright's sync API runs an event loop in this thread; the ORM calls around it are sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def chromium_installed() -> str:
+    """Debian's Chromium, installed from apt if it is missing; never a downloaded browser."""
+    if not Path(CHROMIUM).exists() and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is needed: apt-get install chromium")
+    return CHROMIUM
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 
+from evalhub.cache_redis import cache_redis_client
+
 T = TypeVar("T")
 
 RESULTS_TTL_SECONDS = 24 * 3600
@@ -62,18 +64,18 @@ for i, key in ipairs(KEYS) do
   else redis.call('SET', key, ARGV[1]) end
 end
 """
-_script: tuple[Any, Any] | None = None  # (the cache backend's client, its Redis script)
+_script: tuple[Any, Any] | None = None  # (the Redis client, the bump script registered on it)
 
 
 def _bump_script() -> Any | None:
-    """The registered bump script on one Redis client for this process (Django's backend
-    builds a new client per call), or None for a cache backend other than Redis."""
+    """The bump script registered on this process's Redis client, or None for a cache
+    backend other than Redis."""
     global _script
-    backend = getattr(cache, "_cache", None)
-    if backend is None or not hasattr(backend, "get_client"):
+    client = cache_redis_client()
+    if client is None:
         return None
-    if _script is None or _script[0] is not backend:
-        _script = (backend, backend.get_client(None, write=True).register_script(_BUMP_ALL))
+    if _script is None or _script[0] is not client:
+        _script = (client, client.register_script(_BUMP_ALL))
     return _script[1]
 
 

@@ -4,23 +4,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from django.core.cache import cache
 
-_client: tuple[Any, Any] | None = None  # (the cache backend's client, its Redis client)
-
-
-def _redis() -> Any | None:
-    """One Redis client for this process (the backend builds a new one per call, which
-    costs more than the INCR itself), or None for a cache backend other than Redis."""
-    global _client
-    backend = getattr(cache, "_cache", None)
-    if backend is None or not hasattr(backend, "get_client"):
-        return None
-    if _client is None or _client[0] is not backend:
-        _client = (backend, backend.get_client(None, write=True))
-    return _client[1]
+from evalhub.cache_redis import cache_redis_client
 
 
 def over_limit(key: str, *, limit: int, window_s: int = 60) -> bool:
@@ -29,7 +16,7 @@ def over_limit(key: str, *, limit: int, window_s: int = 60) -> bool:
         return False
     window = int(time.time() // window_s)
     name = cache.make_and_validate_key(f"rl:{key}:{window}")
-    client = _redis()
+    client = cache_redis_client()
     if client is None:  # another cache backend: two calls instead of one
         cache.add(name, 0, timeout=window_s * 2)
         return cache.incr(name) > limit

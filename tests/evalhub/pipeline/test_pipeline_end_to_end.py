@@ -22,8 +22,9 @@ from evalhub.outputs.services import model_register, outputs_import
 from evalhub.pipeline.models import Pipeline, PipelineStep
 from evalhub.prompts.services import prompts_import
 from evalhub.studies.models import Item, Judgment
+from tests.browser import ARGS, chromium_installed
 from tests.conftest import ROOT
-from tests.evalhub.rating.test_browser import ARGS, chromium_installed, start_by_keyboard
+from tests.evalhub.rating.test_browser import start_by_keyboard
 from tests.support import wait_until
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -22,9 +20,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 PROLIFIC = "https://app.prolific.com/"
 
@@ -41,27 +36,6 @@ def ask(manager, number):
     return manager.meet(topic="compensation", ask=number)
 ```
 """
-
-
-def chromium_installed() -> str:
-    """Debian's Chromium, installed from apt if it is missing; never a downloaded browser."""
-    if not Path(CHROMIUM).exists() and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "update", "-qq"], check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is needed: apt-get install chromium")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_installed(), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
