@@ -11,8 +11,10 @@ a fixed 500 ms latency, our judge run versus AlpacaEval's default annotator, in 
   database is `evalhub_bench_judge` on DATABASE_URL's server (made and migrated here).
 - AlpacaEval: `alpaca_eval.annotators.PairwiseAnnotator` with its default config
   (weighted_alpaca_eval_gpt4_turbo, OpenAI decoder, OPENAI_MAX_CONCURRENCY default 5), run
-  in bench/.venv-alpaca-eval (`python3 -m venv bench/.venv-alpaca-eval &&
-  bench/.venv-alpaca-eval/bin/pip install alpaca-eval==0.6.6`).
+  in bench/.venv-alpaca-eval (created here on first use: `python -m venv` plus
+  `pip install alpaca-eval==0.6.6`).
+- Ours runs with 200 requests in flight (the judge's `concurrency` param), the figure the
+  issue's bare-client reference used; AlpacaEval runs with its own default.
 
 Prints judgments/s for each, the duplicate call count of each, and `ratio: X` last.
 """
@@ -147,6 +149,17 @@ def alpaca(n: int, salt: str) -> None:
     print(json.dumps({"judgments": done, "seconds": seconds}))
 
 
+def ensure_alpaca_venv() -> Path:
+    """Create bench/.venv-alpaca-eval with alpaca-eval 0.6.6 if it is missing."""
+    if not ALPACA_PYTHON.exists():
+        venv = ALPACA_PYTHON.parent.parent
+        print(f"creating {venv.relative_to(ROOT)} (one-off) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(ALPACA_PYTHON), "-m", "pip", "install", "-q", "alpaca-eval==0.6.6"],
+                       check=True)  # fmt: skip
+    return ALPACA_PYTHON
+
+
 def run_alpaca(base: str, n: int, salt: str) -> dict:
     env = {
         **os.environ,
@@ -229,7 +242,7 @@ def run_ours(base: str, n: int, salt: str) -> dict:
         slug=f"bench-{salt}", name="bench", model="judge", base_url=f"{base}/v1",
         template=Judge.Template.LIMA_PAIRWISE,
         # Limits far above what we reach, so the shared Redis limiter is in the path.
-        params={"concurrency": 128, "rpm": 1_000_000, "tpm": 1_000_000_000, "timeout_s": 30},
+        params={"concurrency": 200, "rpm": 1_000_000, "tpm": 1_000_000_000, "timeout_s": 30},
     )  # fmt: skip
     job = Job.objects.create(
         kind="judge", status="running", queue="judge",
@@ -255,8 +268,7 @@ def main() -> None:
     if args.mode == "alpaca":
         return alpaca(args.n, args.salt)
 
-    if not ALPACA_PYTHON.exists():
-        raise SystemExit(f"missing {ALPACA_PYTHON}; see this file's docstring")
+    ensure_alpaca_venv()
     from evalhub.devstack import free_port
 
     port = free_port()
