@@ -172,7 +172,11 @@ def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
         [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
          str(tiny_model_dir), "--host", "127.0.0.1", "--port", str(port),
          "--served-model-name", "tiny", "--max-model-len", "2048",
-         "--gpu-memory-utilization", "0.3", "--seed", "0"],
+         "--gpu-memory-utilization", "0.3", "--seed", "0",
+         # Compact JSON: otherwise a random model pads JSON-schema answers with whitespace
+         # up to max_tokens. Guided choice is unaffected.
+         "--structured-outputs-config",
+         '{"backend": "xgrammar", "disable_any_whitespace": true}'],
         env={**os.environ, **VLLM_ENV}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -4,7 +4,9 @@ version and the cache key) and what only changes how calls are made (never hashe
 Judge.params keys (all optional):
 - verdict-changing: temperature (default 0; Likert 1.0), max_tokens, top_p, seed,
   samples (answers asked per output in one call with `n`; LIMA Likert: 5), scale and
-  choices (custom templates only).
+  choices (custom templates only), extra_body (an object merged into every request body, for
+  a server's own options, e.g. vLLM's `{"top_k": 1}`; merged one level deep, so it can add
+  keys to the verdict mode's own `structured_outputs`).
 - operational: concurrency (requests in flight per endpoint, per process; default 64),
   rpm / tpm (requests and tokens per minute shared by every worker through Redis; unset means
   unlimited), timeout_s (per call, default 60), max_attempts (tries per call before an
@@ -30,7 +32,9 @@ from generation.judging.instruments import (
 )
 from generation.judging.verdicts import FINAL_LINE, JSON_SCHEMA, VERDICT_MODES
 
-SAMPLING_PARAMS = {"temperature", "max_tokens", "top_p", "seed", "samples", "scale", "choices"}
+SAMPLING_PARAMS = {
+    "temperature", "max_tokens", "top_p", "seed", "samples", "scale", "choices", "extra_body"
+}  # fmt: skip
 OPERATIONAL_DEFAULTS: dict[str, float | int | None] = {
     "concurrency": 64,
     "rpm": None,
@@ -165,6 +169,10 @@ def judge_config_from_fields(
     for name in ("top_p", "seed"):
         if name in params:
             sampling[name] = params[name]
+    if "extra_body" in params:
+        if not isinstance(params["extra_body"], dict):
+            raise JudgeConfigError("params.extra_body: must be an object")
+        sampling["extra_body"] = params["extra_body"]
     if not 1 <= sampling["samples"] <= 16:
         raise JudgeConfigError("params.samples: must be between 1 and 16")
     if sampling["samples"] > 1 and not is_likert:

@@ -93,7 +93,7 @@ async def run_requests(
     base_request = {
         "model": config.model,
         **config.completion_kwargs(),
-        **request_extras(config.verdict_mode, config.instrument),
+        **request_body(config),
     }
     suffix = config.prompt_suffix
     est_out = estimate_tokens_out(config)
@@ -149,6 +149,22 @@ async def run_requests(
             deliver(outcome)
 
     await asyncio.gather(*(worker() for _ in range(int(ops["concurrency"]))))
+
+
+def request_body(config: JudgeConfig) -> dict:
+    """The verdict mode's structured-output arguments with the judge's own `extra_body`
+    merged in, one level deep (so both can set keys of `structured_outputs`)."""
+    extras = request_extras(config.verdict_mode, config.instrument)
+    own = config.sampling.get("extra_body")
+    if not own:
+        return extras
+    body = dict(extras.get("extra_body", {}))
+    for key, value in own.items():
+        if isinstance(value, dict) and isinstance(body.get(key), dict):
+            body[key] = {**body[key], **value}
+        else:
+            body[key] = value
+    return {**extras, "extra_body": body}
 
 
 def _raw_response(contents: list[str | None]) -> str:

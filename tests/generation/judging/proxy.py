@@ -22,6 +22,7 @@ class Seen:
     at: float
     body_sha: str
     fault: str  # "" when forwarded
+    body: bytes = b""
 
 
 @dataclass
@@ -108,7 +109,7 @@ class FaultProxy:
     async def _answer(self, method, path, headers, body, writer) -> None:
         fault = self._next_fault() if path.endswith("/chat/completions") else ""
         with self._lock:
-            self.seen.append(Seen(time.monotonic(), hashlib.sha256(body).hexdigest(), fault))
+            self.seen.append(Seen(time.monotonic(), hashlib.sha256(body).hexdigest(), fault, body))
         if fault == "429":
             await _respond(
                 writer, 429, b'{"error": {"message": "slow down"}}',

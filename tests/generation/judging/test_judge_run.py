@@ -1,6 +1,7 @@
 """A real judge run: the real `openai` client against a real `vllm serve` of the tiny model,
 through the real Celery worker, with vLLM's guided choice."""
 
+import json
 from collections import Counter
 
 import pytest
@@ -145,3 +146,26 @@ def test_an_unparseable_free_text_answer_is_re_asked_then_fails_explicitly(
     assert set(calls.values_list("outcome", flat=True)) == {"parse_failed"}
     assert VerdictCacheEntry.objects.filter(judge_version=judge.version_hash).count() == 0
     assert job.result["parse_failed"] == 2
+
+
+def test_json_schema_verdicts_from_a_real_server(celery_worker, fault_proxy):
+    # The standard response_format json_schema. The server runs with compact JSON (see the
+    # vllm_server fixture), so even the random tiny model closes the object; extra_body
+    # carries a server option of vLLM's through to the request.
+    study = make_study(n_items=2, gold=0)
+    judge = tiny_judge(
+        fault_proxy.base_url, slug="tiny-json", verdict_mode=Judge.VerdictMode.JSON_SCHEMA,
+        params={"seed": 0, "extra_body": {"top_k": 1}},
+    )  # fmt: skip
+    job = run_to_end(judge_run_create(judge=judge, study=study))
+    rows = Judgment.objects.filter(judge=judge)
+    assert rows.count() == 4
+    states = set(rows.values_list("parse_state", flat=True))
+    assert states == {"ok"}, list(rows.values_list("raw_response", flat=True))[:1]
+    for row in rows:
+        assert row.raw_response.startswith('{"choice":')
+        assert row.verdict in {"target", "baseline", "tie"}
+    assert job.result["verdicts_ok"] == 4
+    sent = [json.loads(seen.body) for seen in fault_proxy.forwarded()]
+    assert len(sent) == 4
+    assert all(b["top_k"] == 1 and b["response_format"]["type"] == "json_schema" for b in sent)

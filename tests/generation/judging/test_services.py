@@ -72,6 +72,7 @@ def test_registering_again_is_idempotent_but_a_changed_config_needs_a_new_slug()
         ({"template": "custom", "custom_template": "Rate {answer}"}, "unknown slots"),
         ({"template": "custom", "custom_template": "{prompt} {response_a}"}, "custom_template"),
         ({"params": {"samples": 3}}, "params.samples"),
+        ({"params": {"extra_body": ["x"]}}, "params.extra_body"),
     ],
 )
 def test_a_bad_config_is_refused_naming_the_field(overrides, field):
