@@ -51,8 +51,11 @@ class RunForm(forms.Form):
 
 class SelectionForm(forms.Form):
     prompt_set = forms.ModelChoiceField(PromptSet.objects.all(), label="Dev prompt set")
+    # A custom template may be of any scale: the service refuses one that is neither.
     judge = forms.ModelChoiceField(
-        Judge.objects.filter(template=Judge.Template.LIMA_LIKERT), label="Likert judge"
+        Judge.objects.exclude(template=Judge.Template.FAIL_PASS_EXCELLENT),
+        help_text="A Likert judge rates each epoch; a pairwise judge compares each epoch with "
+        "the previous one",
     )
 
 

@@ -134,7 +134,10 @@ class TrainingStep(models.Model):
 
 class Checkpoint(models.Model):
     """A saved epoch of a run, registered as a local model so it can be generated with,
-    judged and put in a study. `dev_scores` holds the mean Likert score on the dev set."""
+    judged and put in a study. `dev_score` is its selection score on the dev set, on the scale
+    `dev_score_detail["scale"]` names: "1-6" (mean Likert score over `dev_score_n` prompts) or
+    "pairwise-vs-previous" (chain of log-odds against the previous epoch, the first at 0;
+    `dev_score_n` verdicts against the previous epoch)."""
 
     run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="checkpoints")
     epoch = models.PositiveIntegerField()
@@ -156,3 +159,7 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run.slug}@epoch{self.epoch}"
+
+    @property
+    def score_scale(self) -> str:
+        return (self.dev_score_detail or {}).get("scale", "")

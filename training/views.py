@@ -26,6 +26,7 @@ from training.forms import (
 )
 from training.models import Checkpoint, TrainingDataset, TrainingRun
 from training.recipes import RecipeSettings
+from training.services.selection import PAIRWISE_SCALE
 
 
 def researcher_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -140,12 +141,16 @@ def run_detail(request: HttpRequest, slug: str) -> HttpResponse:
         run = selectors.run_get(slug=slug)
     except TrainingRun.DoesNotExist:
         raise Http404(f"no run {slug}") from None
+    checkpoints = selectors.run_checkpoints(run=run)
+    # The scale of the latest selection's scores: a Likert mean or the pairwise chain.
+    scale = next((c.score_scale for c in checkpoints if c.score_scale), "")
     return render(
         request,
         "training/run_detail.html",
         {
             "run": run,
-            "checkpoints": selectors.run_checkpoints(run=run),
+            "checkpoints": checkpoints,
+            "pairwise_scores": scale == PAIRWISE_SCALE,
             "selection_form": SelectionForm(),
             "study_form": StudyFromCheckpointForm(),
             "settings_rows": sorted(run.recipe_settings.items()),

@@ -24,6 +24,7 @@ from evalhub.stats.bradley_terry import (
     rank_by_intervals,
     win_probability,
 )
+from evalhub.stats.chain import ChainScores, chain_best, chain_scores
 from evalhub.stats.length_bias import (
     LengthBinnedWinRate,
     LengthControlledWinRate,
@@ -50,6 +51,7 @@ __all__ = [
     "Agreement",
     "AgreementMatrix",
     "BradleyTerryLeaderboard",
+    "ChainScores",
     "Interval",
     "LabelDistribution",
     "LabelShare",
@@ -63,6 +65,8 @@ __all__ = [
     "agreement_matrix",
     "battle_cell_counts",
     "bradley_terry_leaderboard",
+    "chain_best",
+    "chain_scores",
     "cohen_kappa",
     "exact_power",
     "judge_agreement",

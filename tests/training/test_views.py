@@ -92,3 +92,52 @@ def test_plotly_is_served_from_our_own_static_files(client):
 
     path = finders.find("vendor/plotly.min.js")
     assert path and "plotly" in open(path, encoding="utf-8").read(2000).lower()
+
+
+def test_the_run_page_labels_pairwise_scores_and_offers_likert_and_pairwise_judges(
+    researcher_client, tiny_model_dir, tmp_path
+):
+    from evalhub.studies.models import Judge
+    from generation.judging.services import judge_register
+    from training.services import (
+        checkpoint_register,
+        dataset_import,
+        recipe_presets_ensure,
+        training_run_create,
+    )
+
+    dataset = dataset_import(slug="lima", name="LIMA", rows=[(1, {"conversations": ["q", "a"]})])
+    run = training_run_create(dataset=dataset, base_model=str(tiny_model_dir),
+                              recipe=recipe_presets_ensure()[0], slug="run",
+                              output_dir=tmp_path / "run")  # fmt: skip
+    first = checkpoint_register(run=run, epoch=1, step=2, path=tmp_path / "e1")
+    second = checkpoint_register(run=run, epoch=2, step=4, path=tmp_path / "e2")
+    for slug, template in [("pairs", Judge.Template.LIMA_PAIRWISE),
+                           ("likert", Judge.Template.LIMA_LIKERT),
+                           ("labels", Judge.Template.FAIL_PASS_EXCELLENT)]:  # fmt: skip
+        judge_register(slug=slug, name=slug, model="m", base_url="http://127.0.0.1:9/v1",
+                       template=template)  # fmt: skip
+    url = reverse("training:run_detail", args=["run"])
+    page = researcher_client.get(url).content.decode()
+    assert "Dev score (mean 1\u20136)" in page
+    assert ">pairs</option>" in page and ">likert</option>" in page
+    assert ">labels</option>" not in page
+
+    # What pairwise selection stores (training.services.selection.checkpoints_chain_score).
+    first.dev_score, first.dev_score_n = 0.0, 0
+    first.dev_score_detail = {"scale": "pairwise-vs-previous", "judge": "pairs", "reference": True}
+    first.save()
+    second.dev_score, second.dev_score_n = 1.2528, 4
+    second.dev_score_detail = {
+        "scale": "pairwise-vs-previous", "judge": "pairs", "study": "run-dev-epoch-02-vs-01",
+        "previous_epoch": 1, "wins": 3, "ties": 1, "losses": 0, "swap_consistent": 3,
+        "both_orders": 4,
+    }  # fmt: skip
+    second.save()
+    TrainingRun.objects.filter(pk=run.pk).update(proposed_checkpoint=second)
+    page = researcher_client.get(url).content.decode()
+    assert "Dev score (log-odds chain vs the previous epoch; first = 0)" in page
+    assert "Dev score (mean 1\u20136)" not in page
+    assert "vs epoch 1: 3 / 1 / 0" in page and "3 of 4 pairs swap-consistent" in page
+    assert ">reference<" in page
+    assert "Proposed: epoch 2 (chain score 1.253" in page
