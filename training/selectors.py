@@ -63,6 +63,8 @@ def run_status(*, run: TrainingRun) -> dict[str, Any]:
         return {
             "id": job.pk,
             "status": job.status,
+            "label": job.get_status_display(),
+            "cancel_requested": job.cancel_requested,
             "done": job.progress_done,
             "total": job.progress_total,
             "note": job.progress_note,
