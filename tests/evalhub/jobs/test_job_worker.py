@@ -1,7 +1,6 @@
 """Jobs through Redis and a real worker process: run, redelivery, and the sweeper."""
 
 import datetime as dt
-import json
 
 import pytest
 from django.utils import timezone
@@ -10,23 +9,9 @@ from evalhub.jobs.models import Job
 from evalhub.jobs.services import job_claim, job_create, jobs_sweep_stale
 from evalhub.jobs.tasks import job_run
 from evalhub.outputs.models import Output
-from tests.factories import ModelEntryFactory, PromptFactory, PromptSetFactory
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
-
-
-@pytest.fixture
-def import_file(tmp_path):
-    prompt_set = PromptSetFactory(slug="jobs")
-    for i in range(3):
-        PromptFactory(prompt_set=prompt_set, external_id=f"q{i}")
-    ModelEntryFactory(slug="m")
-    path = tmp_path / "outs.jsonl"
-    path.write_text(
-        "\n".join(json.dumps({"external_id": f"q{i}", "output": f"a{i}"}) for i in range(3))
-    )
-    return {"path": str(path), "prompt_set": "jobs", "model": "m"}
 
 
 def finished(job_id: int) -> Job | None:
