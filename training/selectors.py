@@ -83,4 +83,21 @@ def run_status(*, run: TrainingRun) -> dict[str, Any]:
             {"epoch": c.epoch, "model": c.model.slug, "dev_score": c.dev_score, "n": c.dev_score_n}
             for c in run_checkpoints(run=run)
         ],
+        "panel": run_panel_state(run=run),
+    }
+
+
+def run_panel_state(*, run: TrainingRun) -> dict[str, Any]:
+    """What the checkpoints panel shows, compactly: the live page redraws the panel when
+    this changes (a checkpoint saved or scored, a proposal, a choice, a selection state)."""
+    run = TrainingRun.objects.select_related("selection_job").get(pk=run.pk)
+    job = run.selection_job
+    return {
+        "checkpoints": [
+            [c.pk, c.dev_score, c.dev_score_n]
+            for c in run.checkpoints.order_by("epoch").only("pk", "dev_score", "dev_score_n")
+        ],
+        "proposed": run.proposed_checkpoint_id,
+        "chosen": run.chosen_checkpoint_id,
+        "selection": [job.pk, job.status, bool(job.error)] if job else None,
     }

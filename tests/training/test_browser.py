@@ -120,6 +120,35 @@ def test_the_curves_plot_the_recorded_metrics_and_follow_new_steps(
     assert page.problems == []
 
 
+def test_a_checkpoint_saved_while_the_page_is_open_appears_without_a_reload(
+    researcher_page, live_server, run, tmp_path
+):
+    page = researcher_page
+    recorder = RunRecorder(run=run, job_id=run.job_id)
+    for step in range(1, STEPS_PER_EPOCH + 1):
+        recorder.step_done(metrics(step))
+    page.goto(run_url(live_server, run))
+    assert page.locator("#checkpoints tbody").text_content().strip() == "No checkpoint yet."
+    page.evaluate("window.__not_reloaded = true")
+
+    recorder.checkpoint_saved(epoch=1, step=STEPS_PER_EPOCH, path=tmp_path / "epoch-1")
+    page.wait_for_function(
+        "document.querySelectorAll('#checkpoints tbody tr[data-epoch]').length === 1",
+        timeout=15_000,
+    )
+    checkpoint = run.checkpoints.get()
+    row = page.locator("#checkpoints tbody tr[data-epoch='1'] td")
+    assert row.nth(1).text_content() == str(STEPS_PER_EPOCH)
+    assert row.nth(2).text_content() == checkpoint.model.slug
+    assert page.evaluate("window.__not_reloaded") is True
+    # The refreshed row's Choose form works (its CSRF token came with it).
+    row.get_by_role("button", name="Choose").click()
+    page.wait_for_selector("#checkpoints .chosen")
+    run.refresh_from_db()
+    assert run.chosen_checkpoint == checkpoint
+    assert page.problems == []
+
+
 def register_pairwise_judge() -> Judge:
     from generation.judging.services import judge_register
 
