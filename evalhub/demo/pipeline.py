@@ -23,9 +23,11 @@ from evalhub.pipeline.services import (
     pipeline_start,
 )
 from evalhub.prompts.models import PromptSet
+from evalhub.studies.models import Judge
 
 DEMO_PIPELINE = "demo-lima"
 DEMO_JUDGE_MODEL = "tiny"  # the name `vllm serve --served-model-name` gives it
+DEMO_JUDGE_SLUG = "demo-tiny-judge"
 TRAIN_EXAMPLES = 12
 DEV_PROMPTS = 3
 # Small enough for two shared CPU cores: 2 epochs over 12 short examples, both saved.
@@ -62,6 +64,9 @@ def demo_pipeline_start(*, judge_base_url: str, base_url: str) -> DemoPipeline:
 
     pipeline = Pipeline.objects.filter(slug=DEMO_PIPELINE).first()
     if pipeline is not None:
+        # The judge server may listen elsewhere this time. The URL only says where to call,
+        # not what judges (it is outside the version hash), so the verdicts stay valid.
+        Judge.objects.filter(slug__startswith=f"{DEMO_JUDGE_SLUG}-").update(base_url=judge_base_url)
         pipeline = pipeline_resume(pipeline=pipeline)
     else:
         recipe_presets_ensure()
@@ -83,7 +88,7 @@ def demo_pipeline_start(*, judge_base_url: str, base_url: str) -> DemoPipeline:
             ),
             baselines=list(ModelEntry.objects.filter(slug__in=BASELINES.values())),
             judges=pipeline_judges_register(
-                slug="demo-tiny-judge",
+                slug=DEMO_JUDGE_SLUG,
                 model=DEMO_JUDGE_MODEL,
                 base_url=judge_base_url,
                 # max_tokens left to the judge: it sizes it to the longest guided choice.

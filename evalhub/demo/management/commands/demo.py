@@ -21,7 +21,10 @@ class Command(BaseCommand):
         base = f"http://127.0.0.1:{port}"
         demo_engine_env()
         generation = demo_generation_start(prompt_set=data.prompt_set, base_url=base)
-        judge_port = int(os.environ.get("EVALHUB_DEMO_JUDGE_PORT", "8011"))
+        # The demo judge's own port: 8011 unless the web server took it.
+        judge_port = int(
+            os.environ.get("EVALHUB_DEMO_JUDGE_PORT") or (8012 if port == 8011 else 8011)
+        )
         pipeline = demo_pipeline_start(
             judge_base_url=f"http://127.0.0.1:{judge_port}/v1", base_url=base
         )
