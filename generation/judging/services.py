@@ -149,7 +149,10 @@ def judge_job_run(job: Job) -> dict[str, Any]:
         by_key[unit.key].append(unit)
     hits = cached_keys(list(by_key))
     writer.write_cached([by_key[k] for k in hits])
-    job_progress(job_id=job.pk, done=len(done) + writer.written, total=total)
+    job_progress(
+        job_id=job.pk, done=len(done) + writer.written, total=total,
+        note=f"{len(hits)} cached, asking {len(by_key) - len(hits)} distinct requests",
+    )  # fmt: skip
 
     requests = [
         JudgeRequest(key, group[0].prompt_text, group[0].est_tokens_in)
@@ -173,7 +176,10 @@ def judge_job_run(job: Job) -> dict[str, Any]:
                 continue
             received += len(batch)
             writer.write_outcomes([(o, by_key[o.key]) for o in batch])
-            job_progress(job_id=job.pk, done=len(done) + writer.written, total=total)
+            job_progress(
+                job_id=job.pk, done=len(done) + writer.written, total=total,
+                note=f"{received} of {len(requests)} requests answered",
+            )  # fmt: skip
         future.result()
     except BaseException:  # cancelled, or the loop failed: stop asking, keep what is written
         future.cancel()

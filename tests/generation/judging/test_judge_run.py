@@ -57,6 +57,8 @@ def test_a_judge_run_judges_every_real_item_in_both_orders(celery_worker, fault_
         assert row.raw_response == row.raw_choice  # guided choice: the answer is the choice
         assert row.tokens_in > 0 and row.tokens_out > 0
     assert job.result["verdicts_ok"] == 6
+    assert (job.progress_done, job.progress_total) == (6, 6)
+    assert job.progress_note == "6 of 6 requests answered"
     assert job.result["cost_usd"] == "0.000000"  # no price row: a local server is free
     assert len(fault_proxy.forwarded()) == 6
     # Swap-consistency is recorded per item and matches the combined verdicts.
