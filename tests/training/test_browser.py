@@ -18,6 +18,7 @@ from evalhub.jobs.tasks import job_run
 from evalhub.studies.models import Judge, Judgment
 from tests.conftest import ROOT
 from tests.factories import OutputFactory, PromptFactory, PromptSetFactory
+from tests.support import wait_until
 from training.engine.loop import StepMetrics
 from training.models import TrainingRun
 from training.services import (
@@ -189,15 +190,20 @@ def trained_and_selected(run: TrainingRun, tmp_path: Path) -> None:
         for c in checkpoints:
             OutputFactory(prompt=prompt, model=c.model, text=f"Epoch {c.epoch} answers {i}.")
     judge = register_pairwise_judge()
-    job = checkpoint_selection_start(run=run, prompt_set=dev, judge=judge)
-    run.refresh_from_db()
+    # The verdicts go in before the selection job exists: a training worker left running by
+    # another test may take the job at once, and must then find them too.
+    run.dev_prompt_set = dev
     first, second, third = checkpoints
     write_verdicts(judge, pair_study(run, first, second),
                    [("target", "target"), ("target", "target"), ("tie", "tie")])  # fmt: skip
     write_verdicts(judge, pair_study(run, second, third),
                    [("baseline", "baseline"), ("baseline", "baseline"), ("target", "target")])  # fmt: skip
-    job_run(job.pk)  # what the training worker runs; all verdicts are there, so it only scores
-    assert Job.objects.get(pk=job.pk).status == Job.Status.SUCCEEDED
+    job = checkpoint_selection_start(run=run, prompt_set=dev, judge=judge)
+    run.refresh_from_db()
+    job_run(job.pk)  # what the training worker runs (a no-op if a worker claimed it first)
+    finished = ["succeeded", "failed", "cancelled"]
+    done = wait_until(lambda: Job.objects.filter(pk=job.pk, status__in=finished).first())
+    assert done.status == Job.Status.SUCCEEDED, done.error
 
 
 def test_the_checkpoints_show_dev_scores_and_the_proposal_and_a_choice_sticks(
