@@ -1,5 +1,7 @@
 """A per-participant rate limit on Redis: a fixed one-minute window, one round trip
-(a pipeline would cost more CPU to build than it saves)."""
+(a pipeline would cost more CPU to build than it saves). Used for entries, before there is
+a session; answers are counted on their session's row (evalhub.rating.services
+.limit_counted), which the answer writes anyway."""
 
 from __future__ import annotations
 

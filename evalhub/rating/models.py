@@ -19,7 +19,8 @@ class ItemPage(models.Model):
     item = models.OneToOneField(
         Item, primary_key=True, on_delete=models.CASCADE, related_name="page"
     )
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="+")
+    # Indexed by rating_pool_order_idx, which starts with it.
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="+", db_index=False)
     is_gold = models.BooleanField(default=False)
     taken = models.PositiveIntegerField(default=0)
     served = models.PositiveIntegerField(default=0)
@@ -56,8 +57,14 @@ class RaterSession(models.Model):
         SCREENED_OUT = "screened_out", "Screened out (attention checks)"
         EXHAUSTED = "exhausted", "No items left"
 
-    token = models.CharField(max_length=64, unique=True)
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="rater_sessions")
+    # Every answer rewrites the row: the fewer indexes it has, the cheaper that is, and with
+    # none on the columns an answer changes the rewrite is a heap-only (HOT) update. So the
+    # token's uniqueness is a constraint (no second, pattern-matching index), the study is
+    # indexed by one_session_per_rater, and the live assignment is not indexed.
+    token = models.CharField(max_length=64)
+    study = models.ForeignKey(
+        Study, on_delete=models.CASCADE, related_name="rater_sessions", db_index=False
+    )
     rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="sessions")
     prolific_study_id = models.CharField(max_length=100, blank=True)
     prolific_session_id = models.CharField(max_length=100, blank=True)
@@ -68,16 +75,26 @@ class RaterSession(models.Model):
     attention_failures = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     consented_at = models.DateTimeField(null=True, blank=True)
-    assignment = models.OneToOneField(
-        Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    assignment = models.ForeignKey(
+        Assignment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     assignment_token = models.CharField(max_length=64, blank=True)
+    # The per-minute answer limit, counted on this row (which every answer locks anyway)
+    # rather than in Redis: the window (minutes since the epoch) and answers posted in it.
+    limit_window = models.PositiveIntegerField(default=0)
+    limit_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["study", "rater"], name="one_session_per_rater")
+            models.UniqueConstraint(fields=["token"], name="rating_session_token_unique"),
+            models.UniqueConstraint(fields=["study", "rater"], name="one_session_per_rater"),
         ]
 
     def __str__(self) -> str:

@@ -6,30 +6,42 @@ model name, slug or id reaches the browser."""
 
 from __future__ import annotations
 
+import re
+import secrets
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
+from django.shortcuts import render
+from django.template.loader import get_template
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.views.decorators.http import require_http_methods
 
 from evalhub.rating import instruments
+from evalhub.rating.answer import session_answer
 from evalhub.rating.limits import over_limit
 from evalhub.rating.models import RaterSession
-from evalhub.rating.selectors import session_for_entry, session_page
+from evalhub.rating.selectors import (
+    RatingView,
+    SessionKey,
+    rating_view,
+    session_for_entry,
+    study_for_entry,
+)
 from evalhub.rating.services import (
     SessionInputError,
     participant_hash,
-    session_answer,
     session_consent,
     session_resume,
     session_start_crowd,
     session_start_user,
 )
-from evalhub.studies.models import Assignment, Study
+from evalhub.studies.models import Study
 from evalhub.studies.services import JudgmentInputError
 
 COOKIE = "rs"
@@ -61,9 +73,10 @@ def _see(url: str) -> HttpResponse:
     return _private(HttpResponseRedirect(url, status=303))
 
 
-def _crowd_where(request: HttpRequest, slug: str) -> dict | None:
+def _crowd_session(request: HttpRequest, slug: str) -> RaterSession | None:
+    """The crowd session the cookie names in this study, with its study."""
     token = request.COOKIES.get(COOKIE)
-    return {"token": token, "study__slug": slug} if token else None
+    return session_for_entry(key=SessionKey.crowd(token, slug)) if token else None
 
 
 def _no_session(request: HttpRequest) -> HttpResponse:
@@ -94,10 +107,11 @@ def crowd_entry(request: HttpRequest, slug: str) -> HttpResponse:
     in a cookie and moves on to a clean URL, so the participant id leaves the address bar."""
     pid = request.GET.get("PROLIFIC_PID", "")
     if not pid:
-        where = _crowd_where(request, slug)
-        session = session_for_entry(where=where) if where else None
+        session = _crowd_session(request, slug)
         return _see(_next_url(session)) if session else _no_session(request)
-    study = get_object_or_404(Study, slug=slug, status__in=["launched", "closed"])
+    study = study_for_entry(slug=slug)
+    if study is None:
+        raise Http404("No such study")
     if study.status != Study.Status.LAUNCHED:
         return _closed(request)
     if over_limit(f"entry:{participant_hash(pid)}", limit=ENTRY_LIMIT_PER_MINUTE):
@@ -125,19 +139,16 @@ def crowd_entry(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _next_url(session: RaterSession) -> str:
-    slug = session.study.slug
+    rate, done, consent = _loop_urls(session.study.slug, get_script_prefix())
     if session.is_finished:
-        return reverse("rating:done", args=[slug])
-    if session.consented_at is None:
-        return reverse("rating:consent", args=[slug])
-    return reverse("rating:rate", args=[slug])
+        return done
+    return consent if session.consented_at is None else rate
 
 
 @require_http_methods(["GET", "POST"])
 def crowd_consent(request: HttpRequest, slug: str) -> HttpResponse:
     """Consent and instructions, in LIMA's wording; agreeing reserves the first item."""
-    where = _crowd_where(request, slug)
-    session = session_for_entry(where=where) if where else None
+    session = _crowd_session(request, slug)
     if session is None:
         return _no_session(request)
     if request.method == "POST":
@@ -147,19 +158,22 @@ def crowd_consent(request: HttpRequest, slug: str) -> HttpResponse:
         return _see(_next_url(session))
     if session.consented_at is not None:
         return _see(_next_url(session))
-    return _page(request, "rating/consent.html", _instructions(session))
+    instructions = (session.study.kind, session.quota, session.study.reservation_seconds // 60)
+    if settings.DEBUG:
+        return _page(request, "rating/consent.html", _instructions(*instructions))
+    return _filled(request, _consent_skeleton(*instructions), {})
 
 
-def _instructions(session: RaterSession) -> dict:
+def _instructions(kind: str, quota: int, minutes: int) -> dict:
     return {
-        "kind": session.study.kind,
-        "quota": session.quota,
+        "kind": kind,
+        "quota": quota,
         "intro": instruments.PAIRWISE_INTRO,
         "question": instruments.PAIRWISE_QUESTION,
         "choices": instruments.PAIRWISE_CHOICES,
         "labels": instruments.LABELS,
         "credit": instruments.CREDIT,
-        "minutes": session.study.reservation_seconds // 60,
+        "minutes": minutes,
     }
 
 
@@ -167,68 +181,136 @@ def _instructions(session: RaterSession) -> dict:
 def crowd_rate(request: HttpRequest, slug: str) -> HttpResponse:
     """The rating loop: GET shows the live item (a refresh shows the same one); POST
     records the answer and redirects to the next item or the completion page."""
-    where = _crowd_where(request, slug)
-    if where is None:
+    token = request.COOKIES.get(COOKIE)
+    if not token:
         return _no_session(request)
+    key = SessionKey.crowd(token, slug)
+    here, done, consent = _loop_urls(slug, get_script_prefix())
     if request.method == "POST":
-        return _answer(request, where, reverse("rating:rate", args=[slug]), where["token"])
-    session = session_page(where=where)
-    if session is None:
+        return _answer(request, key, here, done)
+    return _show(request, key, here, done, consent=consent)
+
+
+@lru_cache(maxsize=1024)
+def _loop_urls(slug: str, prefix: str) -> tuple[str, str, str]:
+    """The rating loop's own, done and consent URLs of a study (reversed once: `reverse`
+    costs more than the rest of a page view's Python). `prefix` keys the cache."""
+    return tuple(reverse(f"rating:{name}", args=[slug]) for name in ("rate", "done", "consent"))
+
+
+def _show(
+    request: HttpRequest, key: SessionKey, here: str, done: str, consent: str = ""
+) -> HttpResponse:
+    """The live item's form (one query), reserving a fresh item first if the session's
+    reservation expired; `done` is where a finished session goes, `consent` where one
+    that has not consented yet goes."""
+    view = rating_view(key=key)
+    if view is None:
         return _no_session(request)
-    if session.consented_at is None or session.is_finished:
-        return _see(_next_url(session))
-    return _show(request, session, where, reverse("rating:rate", args=[slug]))
-
-
-def _show(request: HttpRequest, session: RaterSession, where: dict, here: str) -> HttpResponse:
-    if session.study.status != Study.Status.LAUNCHED:
+    if view.consented_at is None or view.is_finished:
+        return _see(done if view.is_finished else consent or here)
+    if view.study_status != Study.Status.LAUNCHED:
         return _closed(request)
-    assignment = session.assignment
     now = timezone.now()
-    if not (
-        assignment
-        and assignment.status == Assignment.Status.RESERVED
-        and assignment.expires_at > now
-    ):
-        session_resume(session=session, now=now)
-        session = session_page(where=where)
-        if session is None or session.assignment is None:
-            return _see(here if session is None else _done_url(session, here))
-        assignment = session.assignment
-    page = assignment.item.page
-    # Only pairwise pages have two sides; a single response is always shown as "A".
-    target_left = assignment.target_side == "A" or session.study.kind != Study.Kind.PAIRWISE
-    context = {
-        "kind": session.study.kind,
-        "token": session.assignment_token,
+    if not view.is_live(now):
+        session_resume(session=RaterSession(pk=view.session_id), now=now)
+        view = rating_view(key=key)
+        if view is None or not view.is_live(now):
+            return _see(here if view is None or not view.is_finished else done)
+    return _form_page(request, view, here)
+
+
+def _form_context(view: RatingView, here: str) -> dict:
+    # Only pairwise pages have two sides; a single response is always "A".
+    target_left = view.target_side == "A" or view.kind != Study.Kind.PAIRWISE
+    return {
+        "kind": view.kind,
+        "token": view.assignment_token,
         "post_url": here,
-        "n": session.done + 1,
-        "total": session.quota,
-        "context": page.context,
-        "prompt_html": page.prompt_html,
-        "a_html": page.target_html if target_left else page.baseline_html,
-        "b_html": page.baseline_html if target_left else page.target_html,
-        "turns": page.turns,
+        "n": view.done + 1,
+        "done": view.done,  # the progress bar's value
+        "total": view.quota,
+        "context": view.context,
+        "prompt_html": view.prompt_html,
+        "a_html": view.target_html if target_left else view.baseline_html,
+        "b_html": view.baseline_html if target_left else view.target_html,
+        "turns": view.turns,
         "intro": instruments.PAIRWISE_INTRO,
         "question": instruments.PAIRWISE_QUESTION,
         "choices": instruments.PAIRWISE_CHOICES,
         "labels": instruments.LABELS,
         "absolute_question": instruments.ABSOLUTE_QUESTION,
     }
-    return _page(request, "rating/form.html", context)
 
 
-def _done_url(session: RaterSession, here: str) -> str:
-    if session.rater.user_id is not None:
-        return here
-    return reverse("rating:done", args=[session.study.slug])
+# A rating page is the same page around a few values, so each kind of page is rendered once
+# with markers in their places and then filled in: a page view costs a join, not a template
+# render. Forms with earlier turns or dialogue turns render normally, and so does every
+# page under DEBUG (template edits show at once).
+_SLOT = "\x00{}\x00"
+_SLOTS = re.compile("\x00(\\w+)\x00")
+_ESCAPED = {"token", "post_url", "csrf_token", "n", "done", "total"}
 
 
-def _answer(request: HttpRequest, where: dict, here: str, who: str) -> HttpResponse:
-    """Submit the posted answer; `who` names the participant for the rate limit."""
-    token = request.POST.get("a", "")
-    if over_limit(f"answer:{who}", limit=settings.RATING_RATE_LIMIT_PER_MINUTE):
-        return _rate_limited(request)
+def _skeleton(template: str, context: dict) -> tuple[str, ...]:
+    """`template` rendered with `context` (markers in its slots, and in the CSRF token's),
+    split around the slots: text, slot name, text, ..."""
+    context = {**context, "csrf_token": _SLOT.format("csrf_token")}
+    return tuple(_SLOTS.split(get_template(template).render(context)))
+
+
+@lru_cache(maxsize=8)
+def _form_skeleton(kind: str) -> tuple[str, ...]:
+    marked = {name: _SLOT.format(name) for name in _ESCAPED | {"prompt_html", "a_html", "b_html"}}
+    blank = RatingView(0, "", None, 0, 0, "", "", kind, None, None, "A", [], "", "", "", [])
+    return _skeleton("rating/form.html", {**_form_context(blank, ""), **marked})
+
+
+@lru_cache(maxsize=64)
+def _consent_skeleton(kind: str, quota: int, minutes: int) -> tuple[str, ...]:
+    return _skeleton("rating/consent.html", _instructions(kind, quota, minutes))
+
+
+_CSRF_INDEX = {char: i for i, char in enumerate(CSRF_ALLOWED_CHARS)}
+_CSRF_BYTES = 256 - 256 % len(CSRF_ALLOWED_CHARS)  # bytes below this map without bias
+
+
+def _csrf_token(request: HttpRequest) -> str:
+    """django.middleware.csrf.get_token: the CSRF secret masked afresh for this page (so
+    that no two pages carry the same token, against BREACH), in Django's format. The mask
+    comes from one read of the system's random source where Django reads it 32 times."""
+    secret = request.META.get("CSRF_COOKIE")
+    draws = [b for b in secrets.token_bytes(48) if b < _CSRF_BYTES][:CSRF_SECRET_LENGTH]
+    if secret is None or len(draws) < CSRF_SECRET_LENGTH:  # no cookie yet, or bad luck
+        return get_token(request)
+    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # renews the cookie, as get_token does
+    n = len(CSRF_ALLOWED_CHARS)
+    mask = [b % n for b in draws]
+    pairs = zip(secret, mask, strict=True)
+    cipher = "".join(CSRF_ALLOWED_CHARS[(_CSRF_INDEX[c] + m) % n] for c, m in pairs)
+    return "".join(CSRF_ALLOWED_CHARS[m] for m in mask) + cipher
+
+
+def _filled(request: HttpRequest, skeleton: tuple[str, ...], values: dict) -> HttpResponse:
+    """The page of `skeleton` with `values` (escaped where _ESCAPED says) and a fresh CSRF
+    token in its slots."""
+    values["csrf_token"] = _csrf_token(request)
+    parts = list(skeleton)
+    for i in range(1, len(parts), 2):
+        value = values[parts[i]]
+        parts[i] = escape(value) if parts[i] in _ESCAPED else value
+    return _private(HttpResponse("".join(parts)))
+
+
+def _form_page(request: HttpRequest, view: RatingView, here: str) -> HttpResponse:
+    context = _form_context(view, here)
+    if view.context or view.kind == Study.Kind.DIALOGUE or settings.DEBUG:
+        return _page(request, "rating/form.html", context)
+    return _filled(request, _form_skeleton(view.kind), context)
+
+
+def _answer(request: HttpRequest, key: SessionKey, here: str, done: str) -> HttpResponse:
+    """Submit the posted answer (counted against the session's per-minute limit)."""
     labels = [request.POST.get(f"turn_{i}", "") for i in range(_turn_count(request))]
     try:
         client_ms = int(request.POST.get("t", ""))
@@ -236,21 +318,21 @@ def _answer(request: HttpRequest, where: dict, here: str, who: str) -> HttpRespo
         client_ms = None
     try:
         outcome = session_answer(
-            where=where,
-            assignment_token=token,
+            key=key,
+            assignment_token=request.POST.get("a", ""),
             choice=request.POST.get("choice", ""),
             turn_labels=labels or None,
             comment=request.POST.get("comment", ""),
             client_ms=client_ms,
+            limit=settings.RATING_RATE_LIMIT_PER_MINUTE,
         )
-    except RaterSession.DoesNotExist:
-        return _no_session(request)
     except JudgmentInputError as exc:
         return _message(request, "Please choose an answer", str(exc), status=400)
-    session = outcome.session
-    if session.is_finished:
-        return _see(_done_url(session, here))
-    return _see(here)
+    if outcome is None:
+        return _no_session(request)
+    if outcome.rate_limited:
+        return _rate_limited(request)
+    return _see(done if outcome.finished else here)
 
 
 def _turn_count(request: HttpRequest) -> int:
@@ -264,8 +346,7 @@ def _turn_count(request: HttpRequest) -> int:
 def crowd_done(request: HttpRequest, slug: str) -> HttpResponse:
     """The end: back to Prolific with the completion code, or the screen-out code after two
     failed attention checks."""
-    where = _crowd_where(request, slug)
-    session = session_for_entry(where=where) if where else None
+    session = _crowd_session(request, slug)
     if session is None:
         return _no_session(request)
     if not session.is_finished:
@@ -292,17 +373,19 @@ def crowd_done(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def author_rate(request: HttpRequest, slug: str) -> HttpResponse:
     """Authors and other logged-in raters rate here, without Prolific or attention checks."""
-    study = get_object_or_404(Study, slug=slug, status__in=["launched", "closed"])
+    study = study_for_entry(slug=slug)
+    if study is None:
+        raise Http404("No such study")
     if study.status != Study.Status.LAUNCHED:
         return _closed(request)
     here = reverse("rating:author_rate", args=[slug])
-    where = {"study": study, "rater__user": request.user}
+    key = SessionKey.author(study.pk, request.user.pk)
     if request.method == "POST":
-        return _answer(request, where, here, f"user:{request.user.pk}")
-    session = session_page(where=where)
-    if session is None:
+        return _answer(request, key, here, here)
+    view = rating_view(key=key)
+    if view is None:
         session_start_user(study=study, user=request.user)
-        session = session_page(where=where)
-    if session is None or session.is_finished:
+        view = rating_view(key=key)
+    if view is None or view.is_finished:
         return _message(request, "Nothing left to rate", "Thank you: you have rated every item.")
-    return _show(request, session, where, here)
+    return _show(request, key, here, here)

@@ -290,11 +290,11 @@ def assignments_expire(*, study: Study | None = None, now: datetime | None = Non
     return len(rows)
 
 
-def _sweep_now_and_then(study: Study, now: datetime) -> None:
-    last = _last_sweep.get(study.pk, 0.0)
-    if time.monotonic() - last >= SWEEP_EVERY_SECONDS:
-        _last_sweep[study.pk] = time.monotonic()
-        assignments_expire(study=study, now=now)
+def sweep_now_and_then(study_id: int, now: datetime) -> None:
+    """Expire the study's overdue reservations, at most every SWEEP_EVERY_SECONDS here."""
+    if time.monotonic() - _last_sweep.get(study_id, 0.0) >= SWEEP_EVERY_SECONDS:
+        _last_sweep[study_id] = time.monotonic()
+        assignments_expire(study=Study(pk=study_id), now=now)
 
 
 @transaction.atomic
@@ -318,7 +318,7 @@ def reserve_in_transaction(
     now = now or timezone.now()
     if study.status != Study.Status.LAUNCHED:
         return None
-    _sweep_now_and_then(study, now)
+    sweep_now_and_then(study.pk, now)
     had = Assignment.objects.filter(item_id=OuterRef("item_id"), rater=rater)
     pool = ItemPage.objects.filter(study=study, is_gold=gold).exclude(Exists(had))
     if gold:
@@ -350,38 +350,44 @@ def too_fast_threshold_ms(reading_chars: int, policy: dict[str, Any] | None = No
     return max(int(policy["floor_ms"]), int(reading_chars * 1000 / policy["chars_per_second"]))
 
 
-def _verdict(
-    study: Study, assignment: Assignment, choice: str, labels: list[str] | None, turns: int
+def verdict_fields(
+    kind: str, target_side: str, choice: str, labels: list[str] | None, turns: int
 ) -> dict[str, Any]:
-    if study.kind == Study.Kind.PAIRWISE:
+    """raw_choice, verdict, order and turn_labels of an answer to a `kind` study's item shown
+    with the target on `target_side` (`turns`: a dialogue's turn count); JudgmentInputError
+    names the bad field."""
+    if kind == Study.Kind.PAIRWISE:
         if choice not in PAIRWISE_CHOICES:
             raise JudgmentInputError("choice", "pick A, B or tie")
         if choice == "tie":
             verdict = Judgment.Verdict.TIE
         else:
-            target_chosen = choice == assignment.target_side
+            target_chosen = choice == target_side
             verdict = Judgment.Verdict.TARGET if target_chosen else Judgment.Verdict.BASELINE
-        order = (
-            Judgment.Order.TARGET_FIRST
-            if assignment.target_side == "A"
-            else Judgment.Order.BASELINE_FIRST
-        )
-        return {"raw_choice": choice, "verdict": verdict, "order": order}
-    if study.kind == Study.Kind.DIALOGUE:
+        order = Judgment.Order.TARGET_FIRST if target_side == "A" else Judgment.Order.BASELINE_FIRST
+        return {"raw_choice": choice, "verdict": verdict, "order": order, "turn_labels": []}
+    if kind == Study.Kind.DIALOGUE:
         labels = labels or []
         if len(labels) != turns or any(label not in LABELS for label in labels):
             raise JudgmentInputError("turn_labels", f"label each of the {turns} turns")
-        return {"raw_choice": ",".join(labels), "turn_labels": labels, "verdict": ""}
+        return {"raw_choice": ",".join(labels), "turn_labels": labels, "verdict": "",
+                "order": Judgment.Order.SINGLE}  # fmt: skip
     if choice not in LABELS:
         raise JudgmentInputError("choice", "pick Fail, Pass or Excellent")
-    return {"raw_choice": choice, "verdict": choice}
+    return {"raw_choice": choice, "verdict": choice, "order": Judgment.Order.SINGLE,
+            "turn_labels": []}  # fmt: skip
+
+
+def gold_answer_given(gold_answer: str, verdict: str, turn_labels: list[str]) -> bool:
+    """Whether an answer (verdict, or every turn's label in dialogues) is the gold answer."""
+    if turn_labels:
+        return all(label == gold_answer for label in turn_labels)
+    return verdict == gold_answer
 
 
 def attention_check_passed(item: Item, judgment: Judgment) -> bool:
     """A gold item is passed when the verdict is its gold answer (every turn, in dialogues)."""
-    if judgment.turn_labels:
-        return all(label == item.gold_answer for label in judgment.turn_labels)
-    return judgment.verdict == item.gold_answer
+    return gold_answer_given(item.gold_answer, judgment.verdict, judgment.turn_labels)
 
 
 @transaction.atomic
@@ -424,7 +430,9 @@ def submit_in_transaction(
     now = now or timezone.now()
     item = assignment.item
     page = item.page
-    fields = _verdict(study, assignment, choice, turn_labels, len(page.turns))
+    fields = verdict_fields(
+        study.kind, assignment.target_side, choice, turn_labels, len(page.turns)
+    )
     claimed = Assignment.objects.filter(
         pk=assignment.pk, rater=rater, status=Assignment.Status.RESERVED, expires_at__gt=now
     ).update(status=Assignment.Status.SUBMITTED, submitted_at=now)

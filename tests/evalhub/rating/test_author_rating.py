@@ -8,7 +8,8 @@ from django.test import Client
 from evalhub.demo.services import DEMO_STUDY, demo_load
 from evalhub.studies.models import Judgment, Rater
 
-pytestmark = pytest.mark.django_db
+# Every test runs on both rating paths (conftest.rating_path).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rating_path")]
 
 
 def logged_in(user, password):

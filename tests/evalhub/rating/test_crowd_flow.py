@@ -1,28 +1,35 @@
 """The crowd flow over HTTP (Django's test client): entry, consent, loop, completion."""
 
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.middleware.csrf import _unmask_cipher_token
 from django.test import Client
+from django.utils import timezone
 
-from evalhub.rating.models import RaterSession
+from evalhub.rating.models import ItemPage, RaterSession
 from evalhub.rating.services import participant_hash
-from evalhub.studies.models import Judgment, Rater, Study
+from evalhub.studies.models import Assignment, Judgment, Rater, Study
 
-pytestmark = pytest.mark.django_db
+# Every test runs on both rating paths (conftest.rating_path).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rating_path")]
 
 TOKEN = re.compile(r'name="a" value="([^"]+)"')
 
 
-def enter(client, study, pid="PID123"):
+def enter(client, study, pid=None):
+    # One participant per study by default: entries per participant are rate-limited
+    # (in Redis, across the tests of a session).
+    pid = pid or f"PID{study.pk}"
     url = f"/s/{study.slug}/?PROLIFIC_PID={pid}&STUDY_ID=st1&SESSION_ID=se1"
     response = client.get(url)
     assert response.status_code == 303
     return response
 
 
-def start(client, study, pid="PID123"):
+def start(client, study, pid=None):
     enter(client, study, pid)
     response = client.post(f"/s/{study.slug}/consent/")
     assert response.status_code == 303 and response["Location"] == f"/s/{study.slug}/rate/"
@@ -234,3 +241,49 @@ def test_the_quota_is_per_session(make_study):
     assert Judgment.objects.count() == 4
     assert set(RaterSession.objects.values_list("done", flat=True)) == {2}
     assert Study.objects.get(pk=study.pk).items.filter(judgment_count=1).count() == 4
+
+
+def test_each_page_has_its_own_csrf_token_that_django_accepts(make_study):
+    study = make_study(prompts=4, session_quota=4)
+    client = Client(enforce_csrf_checks=True)
+    enter(client, study)
+    consent = client.get(f"/s/{study.slug}/consent/").content.decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="(\w+)"', consent).group(1)
+    response = client.post(f"/s/{study.slug}/consent/", {"csrfmiddlewaretoken": csrf})
+    assert response.status_code == 303
+    tokens = []
+    for _ in range(2):
+        page = client.get(f"/s/{study.slug}/rate/").content.decode()
+        tokens.append(re.search(r'name="csrfmiddlewaretoken" value="(\w+)"', page).group(1))
+    secret = client.cookies["csrftoken"].value
+    assert len(set(tokens)) == 2 and all(len(t) == 64 for t in tokens)
+    assert all(_unmask_cipher_token(t) == secret for t in [csrf, *tokens])
+    token = TOKEN.search(page).group(1)
+    response = client.post(
+        f"/s/{study.slug}/rate/", {"a": token, "choice": "A", "csrfmiddlewaretoken": tokens[-1]}
+    )
+    assert response.status_code == 303 and Judgment.objects.count() == 1
+
+
+def test_a_page_view_after_the_reservation_expired_shows_a_fresh_item(make_study):
+    study = make_study(prompts=3, session_quota=3, raters_per_item=1)
+    client = Client()
+    first = start(client, study)
+    session = RaterSession.objects.get()
+    expired = session.assignment
+    Assignment.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(1))
+    page = client.get(f"/s/{study.slug}/rate/")
+    assert page.status_code == 200 and b"Item 1 of 3" in page.content
+    assert TOKEN.search(page.content.decode()).group(1) != TOKEN.search(
+        first.content.decode()
+    ).group(1)
+    session.refresh_from_db()
+    assert session.assignment_id != expired.pk and session.status == "active"
+    expired.refresh_from_db()
+    assert expired.status == Assignment.Status.EXPIRED
+    assert ItemPage.objects.get(pk=expired.item_id).taken == 0  # back in the pool
+    # The old page's answer is stale: nothing recorded, the fresh item stays.
+    assert answer(client, study, first).status_code == 303
+    assert not Judgment.objects.exists()
+    assert answer(client, study, page).status_code == 303
+    assert Judgment.objects.get().assignment_id == session.assignment_id

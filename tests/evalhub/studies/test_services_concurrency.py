@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 from django.db import connection, connections
 
+from evalhub.studies import pool, services
 from evalhub.studies.models import Assignment, Item, Judgment, Rater
-from evalhub.studies.services import assignment_reserve, judgment_submit
 from tests.evalhub.rating.fixtures import make_study_fixture  # noqa: F401
 
 RATERS = 24
@@ -15,7 +15,8 @@ K = 3
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_raters_never_exceed_k_or_judge_an_item_twice(make_study):
+@pytest.mark.parametrize("impl", [services, pool], ids=["services", "pool"])
+def test_parallel_raters_never_exceed_k_or_judge_an_item_twice(make_study, impl):
     if connection.vendor != "postgresql":
         pytest.skip("the row-locking pool is tested on PostgreSQL")
     study = make_study(prompts=30, baselines=1, raters_per_item=K)
@@ -30,11 +31,11 @@ def test_parallel_raters_never_exceed_k_or_judge_an_item_twice(make_study):
         try:
             start.wait()
             while True:
-                reserved = assignment_reserve(study=study, rater=rater)
+                reserved = impl.assignment_reserve(study=study, rater=rater)
                 if reserved is None:
                     return
                 assignment = Assignment.objects.select_related("item__page").get(pk=reserved.pk)
-                judgment_submit(assignment=assignment, rater=rater, study=study, choice="tie")
+                impl.judgment_submit(assignment=assignment, rater=rater, study=study, choice="tie")
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
         finally:

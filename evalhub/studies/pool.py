@@ -1,0 +1,285 @@
+"""The assignment pool on PostgreSQL: reserve the next item for a rater and record their
+judgment, each in one prepared SQL statement. This is the rating hot path; the portable ORM
+versions in evalhub.studies.services (the demo's SQLite) keep the same rules:
+
+An item's page counts `taken` = judgments + live reservations, and an item is only reserved
+while taken < k, under a row lock (FOR UPDATE SKIP LOCKED; PostgreSQL re-checks `taken < k`
+on the locked row). So every item ends with exactly k judgments and concurrent raters never
+wait on each other."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from django.db import connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
+from psycopg.pq import TransactionStatus
+from psycopg.types.json import Jsonb, JsonbLoader
+from psycopg.types.numeric import Int8BinaryDumper
+
+from evalhub.dashboards.cache import study_stats_invalidate
+from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
+from evalhub.studies.services import (
+    sweep_now_and_then,
+    too_fast_threshold_ms,
+    verdict_fields,
+)
+
+_NEVER_AUTO_PREPARE = 2**31
+
+
+def active() -> bool:
+    """Whether the rating loop runs on these statements: on PostgreSQL. Other databases
+    (the demo's SQLite) run the ORM versions in evalhub.studies.services."""
+    return connection.vendor == "postgresql"
+
+
+def connection_configure(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """On every new PostgreSQL connection (connection_created): plan each prepared statement
+    once. With the default plan_cache_mode, PostgreSQL re-plans a statement whose custom
+    plan looks cheaper than the generic one, and the answer statement's parameter-guarded
+    branches always look cheaper custom: a full planning (milliseconds) on every answer.
+    Only this module's statements are prepared (Django binds on the client), so nothing
+    else is affected."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+
+
+def execute(sql: str, params: dict[str, Any]) -> psycopg.Cursor:
+    """Run `sql` as a prepared statement on Django's connection (in its transaction, if
+    any) and return the cursor holding the result. PostgreSQL only.
+
+    The statement is planned on its first run on the connection and the plan is kept
+    (see `connection_configure`), so it is planned as the index lookup it is, whatever
+    the statistics say: those of a just-launched study's empty tables would make a
+    sequential scan look cheaper, and keep it as the tables grow. Errors come out as
+    Django's database exceptions and mark the connection as Django's own cursors do."""
+    connection.ensure_connection()
+    raw = connection.connection
+    kept = getattr(connection, "_pool_cursor", None)
+    if kept is None or kept[0].connection is not raw or kept[0].closed:
+        # One cursor per connection, kept: making one costs more than running a statement.
+        cursor = psycopg.Cursor(raw)
+        # Django loads jsonb as text (for JSONField to parse); here it comes back parsed.
+        cursor.adapters.register_loader("jsonb", JsonbLoader)
+        # Integers always as bigint: one prepared statement per query, not one per range
+        # of its values.
+        cursor.adapters.register_dumper(int, Int8BinaryDumper)
+        # psycopg then prepares only what is asked to (prepare=True), never Django's queries
+        # (None would disable preparing altogether).
+        raw.prepare_threshold = _NEVER_AUTO_PREPARE
+        kept = connection._pool_cursor = (cursor, set())
+    cursor, planned = kept
+    with connection.wrap_database_errors:
+        if sql in planned:
+            return cursor.execute(sql, params, prepare=True)
+        raw.execute("SET enable_seqscan = off")
+        try:
+            cursor.execute(sql, params, prepare=True)
+        finally:  # in a failed transaction, its rollback undoes the SET
+            if raw.info.transaction_status != TransactionStatus.INERROR:
+                raw.execute("RESET enable_seqscan")
+        planned.add(sql)
+        return cursor
+
+
+# --- reservation ---------------------------------------------------------------------------
+
+# Real items: open ones (taken < k) the rater never had, fullest first, in the order of
+# rating_pool_order_idx; gold items: the least served. The page is locked (others skip it)
+# and counted, and the assignment made. The target's side alternates over an item's
+# reservations (served + item id), so left/right is counterbalanced. Fragments, so that
+# evalhub.rating.answer can run the same steps inside its one statement.
+PICK_SQL = """
+    SELECT p.item_id, p.served FROM rating_itempage p
+    WHERE p.study_id = %(study)s AND {pool}
+      AND NOT EXISTS (SELECT 1 FROM studies_assignment a
+                      WHERE a.item_id = p.item_id AND a.rater_id = %(rater)s)
+    ORDER BY {order}
+    LIMIT 1
+    FOR UPDATE OF p SKIP LOCKED"""
+PICK_REAL = PICK_SQL.format(
+    pool="NOT p.is_gold AND p.taken < %(k)s", order="p.taken DESC, p.item_id"
+)
+PICK_GOLD = PICK_SQL.format(pool="p.is_gold", order="p.served, p.item_id")
+# Given a `pick` CTE: count the page (gold pages never use up the real pool) and reserve.
+TAKE_SQL = """
+    UPDATE rating_itempage p
+    SET taken = p.taken + CASE WHEN p.is_gold THEN 0 ELSE 1 END, served = p.served + 1
+    FROM pick WHERE p.item_id = pick.item_id"""
+RESERVE_SQL = """
+    INSERT INTO studies_assignment
+        (item_id, rater_id, target_side, status, reserved_at, expires_at)
+    SELECT item_id, %(rater)s, CASE WHEN (served + item_id) %% 2 = 0 THEN 'A' ELSE 'B' END,
+           'reserved', %(now)s, %(expires)s
+    FROM pick"""
+_RESERVE = "WITH pick AS ({pick}), taken AS ({take}) {reserve} RETURNING id, item_id, target_side"
+_RESERVE_REAL = _RESERVE.format(pick=PICK_REAL, take=TAKE_SQL, reserve=RESERVE_SQL)
+_RESERVE_GOLD = _RESERVE.format(pick=PICK_GOLD, take=TAKE_SQL, reserve=RESERVE_SQL)
+
+
+def reserve_row(
+    *,
+    study_id: int,
+    rater_id: int,
+    k: int,
+    reservation_seconds: int,
+    gold: bool = False,
+    now: datetime,
+) -> tuple[int, int, str] | None:
+    """Reserve the next item for the rater: (assignment id, item id, target side), or None
+    when none is left for them (a gold request falls back to a real item). Sweeps expired
+    reservations now and then. Must run inside a transaction, on PostgreSQL."""
+    sweep_now_and_then(study_id, now)
+    params = {
+        "study": study_id,
+        "rater": rater_id,
+        "k": k,
+        "now": now,
+        "expires": now + timedelta(seconds=reservation_seconds),
+    }
+    row = execute(_RESERVE_GOLD, params).fetchone() if gold else None
+    return row or execute(_RESERVE_REAL, params).fetchone()
+
+
+# The pool's steps one at a time, with the services' signatures: the rating loop runs them
+# inside its answer statement (evalhub.rating.answer) and its session resume
+# (`reserve_row`); these let the same fragments be checked on their own, against the same
+# rules as the ORM versions (tests/evalhub/studies/test_services_pool.py).
+
+
+@transaction.atomic
+def assignment_reserve(
+    *, study: Study, rater: Rater, gold: bool = False, now: datetime | None = None
+) -> Assignment | None:
+    """Reserve the next item of `study` for `rater` (see `reserve_in_transaction`)."""
+    return reserve_in_transaction(study=study, rater=rater, gold=gold, now=now)
+
+
+def reserve_in_transaction(
+    *, study: Study, rater: Rater, gold: bool = False, now: datetime | None = None
+) -> Assignment | None:
+    """As evalhub.studies.services.reserve_in_transaction, in one statement (see
+    `reserve_row`). Must run inside a transaction."""
+    now = now or timezone.now()
+    if study.status != Study.Status.LAUNCHED:
+        return None
+    row = reserve_row(
+        study_id=study.pk,
+        rater_id=rater.pk,
+        k=study.raters_per_item,
+        reservation_seconds=study.reservation_seconds,
+        gold=gold,
+        now=now,
+    )
+    if row is None:
+        return None
+    assignment_id, item_id, side = row
+    expires = now + timedelta(seconds=study.reservation_seconds)
+    return Assignment.from_db(
+        connection.alias,
+        ["id", "item_id", "rater_id", "target_side", "status", "reserved_at", "expires_at",
+         "submitted_at"],
+        [assignment_id, item_id, rater.pk, side, Assignment.Status.RESERVED, now, expires, None],
+    )  # fmt: skip
+
+
+# --- judgments -----------------------------------------------------------------------------
+
+# Claim the live assignment (only the rater's own, only while reserved and unexpired: a
+# double or late submit matches no row and writes nothing) and count it on the item; then,
+# from `claimed`, insert the judgment. Fragments, shared with evalhub.rating.answer.
+CLAIM_SQL = """
+claimed AS (
+    UPDATE studies_assignment SET status = 'submitted', submitted_at = %(now)s
+    WHERE id = %(assignment)s AND rater_id = %(rater)s AND status = 'reserved'
+      AND expires_at > %(now)s
+    RETURNING id, item_id
+), counted AS (
+    UPDATE studies_item SET judgment_count = judgment_count + 1
+    WHERE id = (SELECT item_id FROM claimed)
+)"""
+JUDGMENT_SQL = """
+    INSERT INTO studies_judgment (
+        item_id, assignment_id, rater_id, judge_group, "order", raw_choice, verdict,
+        turn_labels, comment, time_on_task_ms, too_fast, is_attention_check, raw_response,
+        parse_state, imported_from, created_at)
+    SELECT item_id, id, %(rater)s, %(group)s, %(order)s, %(raw_choice)s, %(verdict)s,
+           %(turn_labels)s, %(comment)s, %(ms)s, %(too_fast)s, %(gold)s, '', '', '', %(now)s
+    FROM claimed
+    RETURNING id"""
+_RECORD = f"WITH {CLAIM_SQL} {JUDGMENT_SQL}"
+
+
+def judgment_params(
+    *,
+    assignment_id: int,
+    rater_id: int,
+    rater_group: str,
+    is_gold: bool,
+    fields: dict[str, Any],
+    comment: str,
+    time_on_task_ms: int,
+    too_fast: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """The parameters of CLAIM_SQL and JUDGMENT_SQL (`fields` from `verdict_fields`)."""
+    return {
+        "now": now,
+        "assignment": assignment_id,
+        "rater": rater_id,
+        "group": rater_group,
+        "order": fields["order"],
+        "raw_choice": fields["raw_choice"],
+        "verdict": fields["verdict"],
+        "turn_labels": Jsonb(fields["turn_labels"]),
+        "comment": comment.strip()[:5000],
+        "ms": max(0, time_on_task_ms),
+        "too_fast": too_fast,
+        "gold": is_gold,
+    }
+
+
+@transaction.atomic
+def judgment_submit(
+    *,
+    assignment: Assignment,
+    rater: Rater,
+    study: Study,
+    choice: str = "",
+    turn_labels: list[str] | None = None,
+    comment: str = "",
+    time_on_task_ms: int | None = None,
+    now: datetime | None = None,
+) -> Judgment | None:
+    """As evalhub.studies.services.judgment_submit, in one statement: None, writing
+    nothing, when the assignment is not this rater's, already submitted or expired;
+    JudgmentInputError for an answer that does not fit the form. The study's dashboards
+    go stale on commit (no save signal fires for raw SQL)."""
+    now = now or timezone.now()
+    item = (
+        Item.objects.select_related("page")
+        .only("is_gold", "study_id", "page__reading_chars", "page__turns")
+        .get(pk=assignment.item_id)
+    )
+    fields = verdict_fields(
+        study.kind, assignment.target_side, choice, turn_labels, len(item.page.turns)
+    )
+    if time_on_task_ms is None:
+        time_on_task_ms = int((now - assignment.reserved_at).total_seconds() * 1000)
+    threshold = too_fast_threshold_ms(item.page.reading_chars, study.config.get("too_fast"))
+    params = judgment_params(
+        assignment_id=assignment.pk, rater_id=rater.pk, rater_group=rater.group,
+        is_gold=item.is_gold, fields=fields, comment=comment, time_on_task_ms=time_on_task_ms,
+        too_fast=time_on_task_ms < threshold, now=now,
+    )  # fmt: skip
+    row = execute(_RECORD, params).fetchone()
+    if row is None:
+        return None
+    study_id = item.study_id
+    transaction.on_commit(lambda: study_stats_invalidate(study_id))
+    return Judgment.objects.get(pk=row[0])
