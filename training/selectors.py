@@ -76,27 +76,25 @@ def run_status(*, run: TrainingRun) -> dict[str, Any]:
         run.job.refresh_from_db()
     if run.selection_job_id:
         run.selection_job.refresh_from_db()
+    checkpoints = run_checkpoints(run=run)
     return {
         "training": job_state(run.job),
         "selection": job_state(run.selection_job),
         "checkpoints": [
             {"epoch": c.epoch, "model": c.model.slug, "dev_score": c.dev_score, "n": c.dev_score_n}
-            for c in run_checkpoints(run=run)
+            for c in checkpoints
         ],
-        "panel": run_panel_state(run=run),
+        "panel": run_panel_state(run=run, checkpoints=checkpoints),
     }
 
 
-def run_panel_state(*, run: TrainingRun) -> dict[str, Any]:
+def run_panel_state(*, run: TrainingRun, checkpoints: list[Checkpoint]) -> dict[str, Any]:
     """What the checkpoints panel shows, compactly: the live page redraws the panel when
-    this changes (a checkpoint saved or scored, a proposal, a choice, a selection state)."""
-    run = TrainingRun.objects.select_related("selection_job").get(pk=run.pk)
+    this changes (a checkpoint saved or scored, a proposal, a choice, a selection state).
+    `run` freshly read, with its selection job; `checkpoints` from run_checkpoints."""
     job = run.selection_job
     return {
-        "checkpoints": [
-            [c.pk, c.dev_score, c.dev_score_n]
-            for c in run.checkpoints.order_by("epoch").only("pk", "dev_score", "dev_score_n")
-        ],
+        "checkpoints": [[c.pk, c.dev_score, c.dev_score_n] for c in checkpoints],
         "proposed": run.proposed_checkpoint_id,
         "chosen": run.chosen_checkpoint_id,
         "selection": [job.pk, job.status, bool(job.error)] if job else None,

@@ -154,7 +154,7 @@ def run_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "selection_form": SelectionForm(),
             "study_form": StudyFromCheckpointForm(),
             "settings_rows": sorted(run.recipe_settings.items()),
-            "panel_state": selectors.run_panel_state(run=run),
+            "panel_state": selectors.run_panel_state(run=run, checkpoints=checkpoints),
         },
     )
 
