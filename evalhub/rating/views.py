@@ -7,14 +7,13 @@ model name, slug or id reaches the browser."""
 from __future__ import annotations
 
 import re
-import secrets
 from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import get_template
 from django.urls import get_script_prefix, reverse
@@ -271,30 +270,10 @@ def _consent_skeleton(kind: str, quota: int, minutes: int) -> tuple[str, ...]:
     return _skeleton("rating/consent.html", _instructions(kind, quota, minutes))
 
 
-_CSRF_INDEX = {char: i for i, char in enumerate(CSRF_ALLOWED_CHARS)}
-_CSRF_BYTES = 256 - 256 % len(CSRF_ALLOWED_CHARS)  # bytes below this map without bias
-
-
-def _csrf_token(request: HttpRequest) -> str:
-    """django.middleware.csrf.get_token: the CSRF secret masked afresh for this page (so
-    that no two pages carry the same token, against BREACH), in Django's format. The mask
-    comes from one read of the system's random source where Django reads it 32 times."""
-    secret = request.META.get("CSRF_COOKIE")
-    draws = [b for b in secrets.token_bytes(48) if b < _CSRF_BYTES][:CSRF_SECRET_LENGTH]
-    if secret is None or len(draws) < CSRF_SECRET_LENGTH:  # no cookie yet, or bad luck
-        return get_token(request)
-    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # renews the cookie, as get_token does
-    n = len(CSRF_ALLOWED_CHARS)
-    mask = [b % n for b in draws]
-    pairs = zip(secret, mask, strict=True)
-    cipher = "".join(CSRF_ALLOWED_CHARS[(_CSRF_INDEX[c] + m) % n] for c, m in pairs)
-    return "".join(CSRF_ALLOWED_CHARS[m] for m in mask) + cipher
-
-
 def _filled(request: HttpRequest, skeleton: tuple[str, ...], values: dict) -> HttpResponse:
     """The page of `skeleton` with `values` (escaped where _ESCAPED says) and a fresh CSRF
     token in its slots."""
-    values["csrf_token"] = _csrf_token(request)
+    values["csrf_token"] = get_token(request)  # masked afresh for each page (BREACH)
     parts = list(skeleton)
     for i in range(1, len(parts), 2):
         value = values[parts[i]]
