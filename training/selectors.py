@@ -55,7 +55,8 @@ def run_curves(*, run: TrainingRun, after_step: int = 0) -> dict[str, list[Any]]
 
 
 def run_status(*, run: TrainingRun) -> dict[str, Any]:
-    """The job states the live page shows beside the curves."""
+    """The job states the live page shows beside the curves. `run` freshly read, with its
+    training and selection jobs."""
 
     def job_state(job: Any) -> dict[str, Any] | None:
         if job is None:
@@ -72,10 +73,6 @@ def run_status(*, run: TrainingRun) -> dict[str, Any]:
             "finished": job.is_finished,
         }
 
-    if run.job_id:
-        run.job.refresh_from_db()
-    if run.selection_job_id:
-        run.selection_job.refresh_from_db()
     checkpoints = run_checkpoints(run=run)
     return {
         "training": job_state(run.job),
