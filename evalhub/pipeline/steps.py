@@ -212,6 +212,7 @@ def step_studies(pipeline: Pipeline) -> StepOutcome:
 
 
 def step_judge(pipeline: Pipeline) -> StepOutcome:
+    from generation.judging.selectors import judge_runs_active
     from generation.judging.services import JudgeRunConflict, judge_run_create
 
     judges = pipeline.params["judges"]
@@ -230,12 +231,7 @@ def step_judge(pipeline: Pipeline) -> StepOutcome:
                     judge=judge, study=study, requested_by=pipeline.created_by, budget_usd=budget
                 )
             except JudgeRunConflict:  # someone already runs it: follow that job
-                job = Job.objects.filter(
-                    kind=Job.Kind.JUDGE,
-                    status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
-                    params__judge_id=judge.pk,
-                    params__study_id=study.pk,
-                ).first()
+                job = judge_runs_active(judge=judge, study=study).first()
             if job is None:  # it finished between the two queries; the next advance looks
                 complete = False
                 continue

@@ -7,6 +7,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import QuerySet
+
+from evalhub.jobs.models import Job
 from evalhub.studies.models import Judge, Judgment, Study
 from generation.judging.config import JudgeConfig, judge_config
 from generation.judging.models import JudgePrice, VerdictCacheEntry
@@ -14,6 +17,16 @@ from generation.judging.planning import BASELINE_FIRST, TARGET_FIRST, WorkUnit, 
 from generation.judging.runner import Price, estimate_tokens_out
 
 INCONSISTENT_PAIR_POLICIES = ("tie", "drop", "keep_both")
+
+
+def judge_runs_active(*, judge: Judge, study: Study) -> QuerySet[Job]:
+    """The runs of `judge` on `study` that are queued or running (at most one, normally)."""
+    return Job.objects.filter(
+        kind=Job.Kind.JUDGE,
+        status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
+        params__judge_id=judge.pk,
+        params__study_id=study.pk,
+    )
 
 
 @dataclass(frozen=True)

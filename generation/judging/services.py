@@ -36,6 +36,7 @@ from generation.judging.selectors import (
     cached_keys,
     judge_price,
     judge_run_estimate,
+    judge_runs_active,
     judged_ok_units,
 )
 from generation.judging.transport import judging_loop
@@ -111,12 +112,7 @@ def judge_run_create(
             f"estimated at ${estimate.cost_usd}, over the budget of ${budget}: "
             f"{estimate.describe()}"
         )
-    active = Job.objects.select_for_update().filter(
-        kind=Job.Kind.JUDGE,
-        status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
-        params__judge_id=judge.pk,
-        params__study_id=study.pk,
-    )
+    active = judge_runs_active(judge=judge, study=study).select_for_update()
     if active.exists():
         raise JudgeRunConflict(
             f"judge {judge.slug!r} is already running on study {study.slug!r} (job {active[0].pk})"
