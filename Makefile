@@ -21,9 +21,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-# Debian's Chromium for the browser tests; never a downloaded browser.
+# Debian's Chromium for the browser tests; never a downloaded browser. axe-core (npm) is
+# injected into the pages those tests visit.
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --silent
 
 demo: $(STAMP)
 	DEBUG=1 PORT=$(PORT) $(PY) -m evalhub.devstack demo -- $(PY) manage.py demo

@@ -15,6 +15,8 @@ from django.test import Client
 # Playwright's sync API runs an event loop in this thread; the ORM calls around it are sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+ROOT = Path(__file__).resolve().parent.parent
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
@@ -61,3 +63,26 @@ def researcher_page(browser, live_server, alice) -> Iterator:
     page.on("pageerror", lambda e: page.problems.append(str(e)))
     yield page
     context.close()
+
+
+def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
+    """Run axe-core (npm, installed by `make browser`) on the page as it is now; return the
+    violations of the given impacts, each with its rule id, help text and failing targets."""
+    if not AXE_JS.exists():
+        pytest.fail("axe-core is needed: npm ci (make browser does it)")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # Evaluated through the DevTools protocol, not a <script> tag: a page's CSP
+        # (no inline script) must not stop the check.
+        page.evaluate(AXE_JS.read_text() + "\n;undefined")
+    result = page.evaluate("async () => await window.axe.run(document)")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"],
+         "targets": [n["target"] for n in v["nodes"]]}
+        for v in result["violations"] if v["impact"] in impacts
+    ]  # fmt: skip
+
+
+def assert_accessible(page) -> None:
+    """No serious or critical axe-core violation on the page (the researcher-page bar)."""
+    violations = axe_violations(page)
+    assert not violations, f"axe-core on {page.url}: {violations}"
