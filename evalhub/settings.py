@@ -104,6 +104,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="evalhub"),
+        # A Redis that hangs must not hold a rater's request for long: every cache user
+        # goes on without it (evalhub.cache_redis.REDIS_ERRORS).
+        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 2.0},
     }
 }
 
