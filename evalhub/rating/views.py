@@ -2,7 +2,9 @@
 the logged-in raters' loop (/rate/<study>/). Thin: find the session, call one service.
 
 Every page a rater gets is built from pre-rendered item pages and opaque tokens only; no
-model name, slug or id reaches the browser."""
+model name, slug or id reaches the browser. Each page runs once more on a new database
+connection if its connection was lost (evalhub.reconnect): every write it makes is guarded
+by the session's state and the assignment token, so a re-run writes nothing twice."""
 
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from evalhub.rating.services import (
     session_start_crowd,
     session_start_user,
 )
+from evalhub.reconnect import rerun_once_if_disconnected
 from evalhub.studies.models import Study
 from evalhub.studies.services import JudgmentInputError
 
@@ -101,6 +104,7 @@ def _rate_limited(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
+@rerun_once_if_disconnected
 def crowd_entry(request: HttpRequest, slug: str) -> HttpResponse:
     """The Prolific link. Starts (or resumes) the participant's one session, keeps its token
     in a cookie and moves on to a clean URL, so the participant id leaves the address bar."""
@@ -145,6 +149,7 @@ def _next_url(session: RaterSession) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@rerun_once_if_disconnected
 def crowd_consent(request: HttpRequest, slug: str) -> HttpResponse:
     """Consent and instructions, in LIMA's wording; agreeing reserves the first item."""
     session = _crowd_session(request, slug)
@@ -177,6 +182,7 @@ def _instructions(kind: str, quota: int, minutes: int) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
+@rerun_once_if_disconnected
 def crowd_rate(request: HttpRequest, slug: str) -> HttpResponse:
     """The rating loop: GET shows the live item (a refresh shows the same one); POST
     records the answer and redirects to the next item or the completion page."""
@@ -322,6 +328,7 @@ def _turn_count(request: HttpRequest) -> int:
 
 
 @require_http_methods(["GET"])
+@rerun_once_if_disconnected
 def crowd_done(request: HttpRequest, slug: str) -> HttpResponse:
     """The end: back to Prolific with the completion code, or the screen-out code after two
     failed attention checks."""
@@ -350,6 +357,7 @@ def crowd_done(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rerun_once_if_disconnected
 def author_rate(request: HttpRequest, slug: str) -> HttpResponse:
     """Authors and other logged-in raters rate here, without Prolific or attention checks."""
     study = study_for_entry(slug=slug)

@@ -21,6 +21,7 @@ from psycopg.types.json import Jsonb, JsonbLoader
 from psycopg.types.numeric import Int8BinaryDumper
 
 from evalhub.dashboards.cache import study_stats_invalidate
+from evalhub.reconnect import rerun_once_if_disconnected
 from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
 from evalhub.studies.services import (
     sweep_now_and_then,
@@ -49,6 +50,7 @@ def connection_configure(sender: Any, connection: BaseDatabaseWrapper, **kwargs:
             cursor.execute("SET plan_cache_mode = force_generic_plan")
 
 
+@rerun_once_if_disconnected
 def execute(sql: str, params: dict[str, Any]) -> psycopg.Cursor:
     """Run `sql` as a prepared statement on Django's connection (in its transaction, if
     any) and return the cursor holding the result. PostgreSQL only.
@@ -57,7 +59,11 @@ def execute(sql: str, params: dict[str, Any]) -> psycopg.Cursor:
     (see `connection_configure`), so it is planned as the index lookup it is, whatever
     the statistics say: those of a just-launched study's empty tables would make a
     sequential scan look cheaper, and keep it as the tables grow. Errors come out as
-    Django's database exceptions and mark the connection as Django's own cursors do."""
+    Django's database exceptions and mark the connection as Django's own cursors do.
+
+    Outside a transaction, a statement whose connection was lost runs once more on a new
+    connection, where its statements are prepared again (see evalhub.reconnect: every
+    statement of the rating loop is guarded so that running it twice writes once)."""
     connection.ensure_connection()
     raw = connection.connection
     kept = getattr(connection, "_pool_cursor", None)
