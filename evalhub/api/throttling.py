@@ -12,12 +12,23 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from evalhub.cache_redis import REDIS_ERRORS, redis_unavailable
+
 
 class TokenRateThrottle(SimpleRateThrottle):
     scope = "token"
 
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        """Counted in the cache; with Redis down every request is let through (a warning is
+        logged once a minute): the API must not fail because its rate counter did."""
+        try:
+            return super().allow_request(request, view)
+        except REDIS_ERRORS as exc:
+            redis_unavailable("API throttle", exc)
+            return True
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         if request.auth is not None and hasattr(request.auth, "key"):

@@ -86,8 +86,8 @@ def execute(sql: str, params: dict[str, Any]) -> psycopg.Cursor:
         raw.execute("SET enable_seqscan = off")
         try:
             cursor.execute(sql, params, prepare=True)
-        finally:  # in a failed transaction, its rollback undoes the SET
-            if raw.info.transaction_status != TransactionStatus.INERROR:
+        finally:  # in a failed transaction, its rollback undoes the SET (a lost one, all)
+            if not raw.closed and raw.info.transaction_status != TransactionStatus.INERROR:
                 raw.execute("RESET enable_seqscan")
         planned.add(sql)
         return cursor

@@ -46,6 +46,14 @@
       choose(current(), Number(e.key));
     }
   });
+  // Back on this page from the browser's cache (the answer's request failed: a server that
+  // died mid-request): Enter sends it again; the server records it at most once.
+  window.addEventListener("pageshow", function (e) {
+    if (!e.persisted) return;
+    sent = false;
+    var button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = false;
+  });
   form.addEventListener("submit", function (e) {
     var missing = groups.some(function (g) { return !answered(g); });
     if (missing) { e.preventDefault(); sent = false; return; }
