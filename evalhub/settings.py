@@ -8,6 +8,9 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("EVALHUB_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -105,8 +108,14 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="evalhub"),
         # A Redis that hangs must not hold a rater's request for long: every cache user
-        # goes on without it (evalhub.cache_redis.REDIS_ERRORS).
-        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 2.0},
+        # goes on without it (evalhub.cache_redis.REDIS_ERRORS). One immediate retry on a
+        # new connection: after a Redis restart, every pooled connection fails once.
+        "OPTIONS": {
+            "socket_connect_timeout": 1.0,
+            "socket_timeout": 2.0,
+            "retry": Retry(NoBackoff(), 1),
+            "retry_on_error": [RedisConnectionError],
+        },
     }
 }
 
