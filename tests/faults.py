@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -87,7 +88,7 @@ class WebServer:
     def __init__(self, redis_url: str, workers: int = 2) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        static = Path(tempfile.mkdtemp(prefix="evalhub-static-"))
+        self.var_dir = static = Path(tempfile.mkdtemp(prefix="evalhub-static-"))
         self.env = {
             **os.environ, "REDIS_URL": redis_url,
             "DATABASE_URL": f"{database_url_for_workers()}?application_name={WEB_APPLICATION_NAME}",
@@ -186,6 +187,7 @@ def private_redis() -> Iterator[PrivateRedis]:
     server.start()
     yield server
     server.stop(save=False)
+    shutil.rmtree(server.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +196,7 @@ def web(private_redis: PrivateRedis, django_db_setup: None) -> Iterator[WebServe
     server.start()
     yield server
     server.stop()
+    shutil.rmtree(server.var_dir, ignore_errors=True)
 
 
 def wait_for_workers(web: WebServer, timeout: float = 60) -> None:
