@@ -303,6 +303,7 @@
     const source = document.getElementById("results-data");
     let data = JSON.parse(source.textContent);
     const form = document.getElementById("filters");
+    form.addEventListener("submit", (event) => event.preventDefault());
     const endpoint = settings().endpoint;
     const every = 1000 * Number(settings().poll || 5);
     let query = filterQuery(form);
