@@ -89,7 +89,7 @@ def _first_outputs(prompts: list[Prompt], model_ids: list[int]) -> dict[tuple[in
     return found
 
 
-def _gold_count(study: Study, real: int, prompts: int) -> int:
+def gold_item_count(study: Study, real: int, prompts: int) -> int:
     """Enough distinct gold items for any session to meet its checks, and the study's rate
     of the real items; never more than there are prompts to build them from."""
     rate = study.attention_check_rate
@@ -99,7 +99,7 @@ def _gold_count(study: Study, real: int, prompts: int) -> int:
     return min(prompts, wanted)
 
 
-def _build_items(
+def study_items_build(
     study: Study, prompts: list[Prompt], baselines: list[Any]
 ) -> tuple[list[tuple[Item, dict[str, Any]]], list[RowProblem], list[str]]:
     """Unsaved (Item, page fields) pairs, real then gold, the problems that stop launch, and
@@ -147,7 +147,7 @@ def _build_items(
 
     # Gold items reuse real prompts, picked by a seed from the slug so launch is repeatable.
     rng = random.Random(study.slug)
-    gold_prompts = rng.sample(prompts, k=_gold_count(study, len(built), len(prompts)))
+    gold_prompts = rng.sample(prompts, k=gold_item_count(study, len(built), len(prompts)))
     for n, prompt in enumerate(gold_prompts):
         mine = outputs[(prompt.pk, target.pk)]
         seed = rng.randrange(2**31)
@@ -264,7 +264,7 @@ def study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
     prompts = list(study.prompt_set.prompts.order_by("position", "id"))
     problems = _settings_problems(study, baselines, prompts)
     built, output_problems, left_out = (
-        ([], [], []) if problems else _build_items(study, prompts, baselines)
+        ([], [], []) if problems else study_items_build(study, prompts, baselines)
     )
     problems += output_problems
     if problems:
