@@ -29,6 +29,7 @@
       fields.forEach((name) => { const el = form.elements[name]; if (el && el.value !== "") query.append(name, el.value); });
       form.querySelectorAll("input[name=baselines]:checked").forEach((el) => query.append("baselines", el.value));
       const error = document.getElementById("plan-error");
+      if (!form.elements.prompt_set.value || !form.elements.target_model.value) { error.hidden = true; return; }
       try {
         const response = await fetch(form.dataset.planUrl + "?" + query, { headers: { Accept: "application/json" } });
         const plan = await response.json();
