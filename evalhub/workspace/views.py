@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from evalhub.accounts.decorators import researcher_required
@@ -77,7 +78,10 @@ def judges(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Judge {judge.slug} registered.")
-            return redirect(request.GET.get("next") or "workspace:judges")
+            after = request.GET.get("next", "")
+            if not url_has_allowed_host_and_scheme(after, allowed_hosts={request.get_host()}):
+                after = "workspace:judges"
+            return redirect(after or "workspace:judges")
     context = {"judges": Judge.objects.order_by("slug"), "form": form, "nav_section": "judges"}
     return render(request, "workspace/judges.html", context)
 

@@ -169,13 +169,14 @@ def test_a_researcher_runs_a_whole_study_in_the_browser(
     page.click("#preview-link")
     visit_checked(page)
     assert "nothing you do here is recorded" in page.text_content(".preview-banner")
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     for _ in QUESTIONS:
         page.wait_for_selector("#rate-form")
         visit_checked(page)
         page.keyboard.press("1")
-        page.keyboard.press("Enter")
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
     visit_checked(page)
     shot(page, "05-preview-done")
     assert not Judgment.objects.exists() and not Study.objects.get().items.exists()
@@ -201,12 +202,17 @@ def test_a_researcher_runs_a_whole_study_in_the_browser(
     rater.goto(participant)
     visit_checked(rater)
     rater.wait_for_function("document.activeElement && document.activeElement.type === 'submit'")
-    rater.keyboard.press("Enter")
-    for _ in QUESTIONS:
+    with rater.expect_navigation():
+        rater.keyboard.press("Enter")
+    for n, _ in enumerate(QUESTIONS):
         rater.wait_for_selector("#rate-form")
         visit_checked(rater)
         rater.keyboard.press("1")
-        rater.keyboard.press("Enter")
+        if n == len(QUESTIONS) - 1:
+            rater.keyboard.press("Enter")
+        else:
+            with rater.expect_navigation():
+                rater.keyboard.press("Enter")
     rater.wait_for_url(f"{PROLIFIC}**", timeout=10_000)
     assert "cc=LIMA2023" in rater.url
     rater_context.close()
