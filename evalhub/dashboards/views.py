@@ -33,9 +33,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_GET
 @researcher_required
 def study_page(request: HttpRequest, slug: str) -> HttpResponse:
-    study = get_object_or_404(
-        Study.objects.select_related("target_model", "prompt_set"), slug=slug
-    )
+    study = get_object_or_404(Study.objects.select_related("target_model", "prompt_set"), slug=slug)
     results = study_results(study, **_filters(request))
     context = {"study": study, "results": results, "poll_seconds": POLL_SECONDS}
     return render(request, "dashboards/study.html", context)
