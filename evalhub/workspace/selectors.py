@@ -68,6 +68,22 @@ def study_monitor(*, study: Study, now: Any = None) -> dict[str, Any]:
     }
 
 
+MONITOR_CACHE_SECONDS = 2
+
+
+def study_monitor_cached(*, study: Study) -> dict[str, Any]:
+    """study_monitor, computed at most once per MONITOR_CACHE_SECONDS per study however
+    many researcher tabs poll it (the page polls every 3 s)."""
+    from django.core.cache import cache
+
+    key = f"workspace:monitor:{study.pk}"
+    found = cache.get(key)
+    if found is None:
+        found = study_monitor(study=study)
+        cache.set(key, found, MONITOR_CACHE_SECONDS)
+    return found
+
+
 def prolific_urls(*, study: Study, base_url: str) -> dict[str, str]:
     """The study URL to give Prolific (with its {{%...%}} placeholders) and the completion
     URL to paste into Prolific; `base_url` is this site's scheme and host."""

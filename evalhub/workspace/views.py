@@ -209,7 +209,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @researcher_required
 def study_monitor(request: HttpRequest, slug: str) -> JsonResponse:
     study = get_object_or_404(Study.objects.only("id", "status", "raters_per_item"), slug=slug)
-    response = JsonResponse(selectors.study_monitor(study=study))
+    response = JsonResponse(selectors.study_monitor_cached(study=study))
     response["Cache-Control"] = "no-store"
     return response
 
