@@ -68,6 +68,14 @@ def study_monitor(*, study: Study, now: Any = None) -> dict[str, Any]:
     }
 
 
+def judge_runs_of_study(*, study: Study, limit: int = 10) -> list[Any]:
+    """The study's latest LLM judge runs (jobs), newest first."""
+    from evalhub.jobs.models import Job
+
+    runs = Job.objects.filter(kind=Job.Kind.JUDGE, params__study_id=study.pk)
+    return list(runs.order_by("-id")[:limit])
+
+
 MONITOR_CACHE_SECONDS = 2
 
 

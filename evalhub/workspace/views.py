@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from evalhub.accounts.decorators import researcher_required
 from evalhub.dashboards.selectors import studies_overview, study_results
 from evalhub.importing import InputError
-from evalhub.jobs.models import Job
 from evalhub.outputs.models import ModelEntry
 from evalhub.outputs.selectors import models_with_output_counts
 from evalhub.prompts.selectors import prompt_sets_with_counts
@@ -184,8 +183,6 @@ def study_new_plan(request: HttpRequest) -> JsonResponse:
 @require_GET
 @researcher_required
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    from generation.judging.selectors import judge_runs_active
-
     study = _study(slug)
     base = request.build_absolute_uri("/").rstrip("/")
     context = {
@@ -194,12 +191,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "monitor": selectors.study_monitor(study=study),
         "urls": selectors.prolific_urls(study=study, base_url=base),
         "judge_form": JudgeRunForm(),
-        "judge_runs": Job.objects.filter(kind=Job.Kind.JUDGE, params__study_id=study.pk).order_by(
-            "-id"
-        )[:10],
-        "has_active_runs": any(
-            judge_runs_active(judge=j, study=study).exists() for j in study.judges.all()
-        ),
+        "judge_runs": selectors.judge_runs_of_study(study=study),
         "nav_section": "studies",
     }
     return render(request, "workspace/study.html", context)

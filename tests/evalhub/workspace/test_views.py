@@ -225,3 +225,22 @@ def test_the_monitor_and_results_export(researcher, models):
     export = researcher.get(reverse("workspace:study_results", args=[STUDY["slug"]]))
     assert "attachment" in export["Content-Disposition"]
     assert json.loads(export.content)["target_model"] == "lima"
+
+
+def test_the_admin_launches_and_closes_studies(client, models):
+    from django.contrib.auth import get_user_model
+
+    from evalhub.studies.services import study_create
+
+    admin_user = get_user_model().objects.create_superuser("root", password="root-pass-1")
+    client.force_login(admin_user)
+    study = study_create(
+        slug="s1", name="S1", prompt_set=models[0].outputs.first().prompt.prompt_set,
+        target_model=models[0], baselines=[models[1]], attention_check_rate=0.0,
+    )  # fmt: skip
+    url = reverse("admin:studies_study_changelist")
+    client.post(url, {"action": "study_launched", "_selected_action": [study.pk]})
+    study.refresh_from_db()
+    assert study.status == "launched" and study.config["prompts_left_out"] == ["q3"]
+    client.post(url, {"action": "study_closed", "_selected_action": [study.pk]})
+    assert Study.objects.get().status == "closed"
