@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "evalhub.jobs",
     "evalhub.demo",
     "evalhub.dashboards",
+    "evalhub.workspace",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -134,6 +135,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Files uploaded in the workspace wait here between their preview and their import job.
+UPLOAD_DIR = VAR_DIR / "uploads"
 STATICFILES_DIRS = [BASE_DIR / "evalhub" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

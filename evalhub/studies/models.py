@@ -237,7 +237,11 @@ class Judgment(models.Model):
                 name="judgment_by_rater_or_judge",
             ),
         ]
-        indexes = [models.Index(fields=["item", "judge_group"])]
+        indexes = [
+            models.Index(fields=["item", "judge_group"]),
+            # The live monitor counts the last minutes' judgments: a short range scan.
+            models.Index(fields=["created_at"], name="judgment_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"judgment {self.pk} by {self.judge_group}"

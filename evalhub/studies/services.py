@@ -89,7 +89,7 @@ def _first_outputs(prompts: list[Prompt], model_ids: list[int]) -> dict[tuple[in
     return found
 
 
-def _gold_count(study: Study, real: int, prompts: int) -> int:
+def gold_item_count(study: Study, real: int, prompts: int) -> int:
     """Enough distinct gold items for any session to meet its checks, and the study's rate
     of the real items; never more than there are prompts to build them from."""
     rate = study.attention_check_rate
@@ -99,23 +99,26 @@ def _gold_count(study: Study, real: int, prompts: int) -> int:
     return min(prompts, wanted)
 
 
-def _build_items(
+def study_items_build(
     study: Study, prompts: list[Prompt], baselines: list[Any]
-) -> tuple[list[tuple[Item, dict[str, Any]]], list[RowProblem]]:
-    """Unsaved (Item, page fields) pairs, real then gold, or the problems that stop launch."""
+) -> tuple[list[tuple[Item, dict[str, Any]]], list[RowProblem], list[str]]:
+    """Unsaved (Item, page fields) pairs, real then gold, the problems that stop launch, and
+    the external ids of the prompts left out because a chosen model has no output for them."""
     target = study.target_model
     pairwise = study.kind == Study.Kind.PAIRWISE
     models = [target, *baselines] if pairwise else [target]
     outputs = _first_outputs(prompts, [m.pk for m in models])
     problems: list[RowProblem] = []
-    for prompt in prompts:
-        lacking = [m.slug for m in models if (prompt.pk, m.pk) not in outputs]
-        if lacking:
-            problems.append(
-                RowProblem(0, f"prompt {prompt.external_id}: no output from {', '.join(lacking)}")
-            )
-    if problems:
-        return [], problems
+    # A prompt some chosen model never answered is left out; the rest still make a study.
+    left_out = [p.external_id for p in prompts if any((p.pk, m.pk) not in outputs for m in models)]
+    covered = [p for p in prompts if all((p.pk, m.pk) in outputs for m in models)]
+    if not covered:
+        names = ", ".join(m.slug for m in models)
+        message = (
+            f"no prompt of {study.prompt_set.slug} has an output from every chosen model ({names})"
+        )
+        return [], [RowProblem(0, message, "target_model")], left_out
+    prompts = covered
 
     built: list[tuple[Item, dict[str, Any]]] = []
     for prompt in prompts:
@@ -140,11 +143,11 @@ def _build_items(
             page = content.single_page(prompt, content.output_html(mine), mine.text)
             built.append((Item(study=study, prompt=prompt, target_output=mine), page))
     if problems:
-        return [], problems
+        return [], problems, left_out
 
     # Gold items reuse real prompts, picked by a seed from the slug so launch is repeatable.
     rng = random.Random(study.slug)
-    gold_prompts = rng.sample(prompts, k=_gold_count(study, len(built), len(prompts)))
+    gold_prompts = rng.sample(prompts, k=gold_item_count(study, len(built), len(prompts)))
     for n, prompt in enumerate(gold_prompts):
         mine = outputs[(prompt.pk, target.pk)]
         seed = rng.randrange(2**31)
@@ -162,10 +165,15 @@ def _build_items(
             item.gold_answer = Judgment.Verdict.FAIL
             page = content.single_page(prompt, render_untrusted_markdown(broken), broken)
         built.append((item, page))
-    return built, []
+    return built, [], left_out
 
 
-def _config(study: Study, baselines: list[Any], built: list[tuple[Item, dict[str, Any]]]) -> dict:
+def _config(
+    study: Study,
+    baselines: list[Any],
+    built: list[tuple[Item, dict[str, Any]]],
+    left_out: list[str],
+) -> dict:
     gold = sum(item.is_gold for item, _ in built)
     digest = hashlib.sha256(
         json.dumps(
@@ -196,6 +204,8 @@ def _config(study: Study, baselines: list[Any], built: list[tuple[Item, dict[str
         "inconsistent_pair_policy": study.inconsistent_pair_policy,
         "too_fast": TOO_FAST,
         "items": {"real": len(built) - gold, "gold": gold, "sha256": digest},
+        # Prompts without an output from every chosen model, by external id.
+        "prompts_left_out": left_out,
     }
 
 
@@ -206,14 +216,43 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 @transaction.atomic
+def study_create(
+    *,
+    slug: str,
+    name: str,
+    prompt_set: Any,
+    target_model: Any,
+    kind: str = Study.Kind.PAIRWISE,
+    baselines: list[Any] | None = None,
+    judges: list[Any] | None = None,
+    created_by: AbstractBaseUser | None = None,
+    **settings: Any,
+) -> Study:
+    """A draft study; `settings` are Study fields (raters_per_item, attention_check_rate,
+    session_quota, reservation_seconds, completion_code, screenout_code,
+    inconsistent_pair_policy). The web form and the API both create studies here."""
+    if Study.objects.filter(slug=slug).exists():
+        raise InputError([RowProblem(0, f"a study {slug} already exists", "slug")])
+    study = Study.objects.create(
+        slug=slug, name=name, kind=kind, prompt_set=prompt_set, target_model=target_model,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+        **settings,
+    )  # fmt: skip
+    study.baselines.set(baselines or [])
+    study.judges.set(judges or [])
+    return study
+
+
+@transaction.atomic
 def study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
     """Freeze a draft study's config (stored with its sha256) and make its items.
 
     pairwise: one item per prompt and baseline (target vs baseline), each needing both
     outputs (sample 0); absolute and likert: one item per prompt with the target's output;
     dialogue: one item per prompt whose assistant turns are each rated. Gold attention-check
-    items are added at the study's rate. Raises InputError listing every prompt that lacks
-    an output (nothing is written), StudyStateError unless the study is a draft."""
+    items are added at the study's rate. Prompts lacking an output from a chosen model are
+    left out and listed in config["prompts_left_out"]. Raises InputError when no prompt is
+    left or a setting is wrong (nothing is written), StudyStateError unless it is a draft."""
     study = (
         Study.objects.select_for_update()
         .select_related("prompt_set", "target_model")
@@ -224,7 +263,9 @@ def study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
     baselines = list(study.baselines.order_by("slug")) if study.kind == Study.Kind.PAIRWISE else []
     prompts = list(study.prompt_set.prompts.order_by("position", "id"))
     problems = _settings_problems(study, baselines, prompts)
-    built, output_problems = ([], []) if problems else _build_items(study, prompts, baselines)
+    built, output_problems, left_out = (
+        ([], [], []) if problems else study_items_build(study, prompts, baselines)
+    )
     problems += output_problems
     if problems:
         raise InputError(problems, source=f"study {study.slug} cannot launch")
@@ -237,12 +278,15 @@ def study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
         ],
         batch_size=500,
     )
-    study.config = _config(study, baselines, built)
+    study.config = _config(study, baselines, built, left_out)
     study.config_hash = config_hash(study.config)
     study.status = Study.Status.LAUNCHED
     study.launched_at = timezone.now()
     study.save(update_fields=["config", "config_hash", "status", "launched_at"])
-    log.info("study %s launched by %s: %s items", study.slug, by or "system", len(items))
+    log.info(
+        "study %s launched by %s: %s items, %s prompts left out",
+        study.slug, by or "system", len(items), len(left_out),
+    )  # fmt: skip
     return study
 
 
@@ -261,6 +305,19 @@ def study_close(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
     study.closed_at = timezone.now()
     study.save(update_fields=["status", "closed_at"])
     log.info("study %s closed by %s", study.slug, by or "system")
+    return study
+
+
+@transaction.atomic
+def study_reopen(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
+    """Reopen a closed study: its items go back in the pool (same frozen config)."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status != Study.Status.CLOSED:
+        raise StudyStateError(f"study {study.slug} is {study.status}; only a closed one reopens")
+    study.status = Study.Status.LAUNCHED
+    study.closed_at = None
+    study.save(update_fields=["status", "closed_at"])
+    log.info("study %s reopened by %s", study.slug, by or "system")
     return study
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -16,21 +13,7 @@ from evalhub.api.errors import Conflict
 from evalhub.api.serializers import StudySerializer
 from evalhub.api.views.common import check_query, error_responses, get_or_404
 from evalhub.studies.models import Study
-
-
-def _study_create(*, fields: dict[str, Any], by: Any) -> Study:
-    """The studies app's study_create when it has one; until then the plain rows."""
-    from evalhub.studies import services
-
-    create = getattr(services, "study_create", None)
-    if create is not None:
-        return create(**fields, created_by=by)
-    with transaction.atomic():
-        baselines, judges = fields.pop("baselines", []), fields.pop("judges", [])
-        study = Study.objects.create(**fields, created_by=by)
-        study.baselines.set(baselines)
-        study.judges.set(judges)
-    return study
+from evalhub.studies.services import study_create
 
 
 class StudyListCreate(generics.ListAPIView):
@@ -57,7 +40,7 @@ class StudyListCreate(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         body = StudySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        study = _study_create(fields=dict(body.validated_data), by=request.user)
+        study = study_create(**body.validated_data, created_by=request.user)
         return Response(
             StudySerializer(study).data,
             status=status.HTTP_201_CREATED,
@@ -92,8 +75,9 @@ class _StudyTransition(APIView):
 
 @extend_schema(
     summary="Launch a study",
-    description="Freezes and hashes its config and makes its items; 409 unless it is a draft "
-    "that can be launched (e.g. outputs missing).",
+    description="Freezes and hashes its config and makes its items; prompts lacking an output "
+    "from a chosen model are left out (listed in `config.prompts_left_out`). 400 when no "
+    "prompt is left; 409 unless it is a draft.",
     request=None,
     responses={200: StudySerializer, **error_responses(400, 409)},
 )

@@ -37,6 +37,44 @@
     };
   }
 
+  // Paper size: a two-column figure at 150 px per inch (6.7 x 3.3 in); PNG at 3x (450 dpi).
+  const PAPER = { width: 1000, height: 500 };
+
+  /* Every figure downloads as SVG or PNG, redrawn at paper size on white with larger type. */
+  async function exportFigure(el, format) {
+    const layout = Object.assign({}, el.layout, {
+      width: PAPER.width, height: Math.max(PAPER.height, el.layout.height || 0),
+      paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff",
+      font: Object.assign({}, FONT, { size: 16 }),
+    });
+    const url = await Plotly.toImage({ data: el.data, layout: layout },
+      { format: format, width: layout.width, height: layout.height, scale: format === "png" ? 3 : 1 });
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = (settings().exportName || "evalhub") + "-" + el.id.replace(/^chart-/, "") + "." + format;
+    document.body.append(link);
+    link.click();
+    link.remove();
+  }
+
+  function exportButtons(el) {
+    if (el.dataset.exports) return;
+    el.dataset.exports = "1";
+    const bar = document.createElement("div");
+    bar.className = "chart-actions";
+    ["svg", "png"].forEach((format) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button";
+      button.dataset.export = format;
+      button.textContent = format.toUpperCase();
+      button.setAttribute("aria-label", "Download " + el.id.replace(/^chart-/, "") + " as " + format.toUpperCase());
+      button.addEventListener("click", () => exportFigure(el, format));
+      bar.append(button);
+    });
+    el.before(bar);
+  }
+
   function draw(id, traces, layout) {
     const el = document.getElementById(id);
     if (!el) return;
@@ -45,6 +83,7 @@
     if (card) card.classList.toggle("is-empty", empty);
     if (empty) { Plotly.purge(el); return; }
     Plotly.react(el, traces, baseLayout(layout), config(id));
+    exportButtons(el);
   }
 
   /* LIMA Figure 1 / 2: stacked win / tie / loss per baseline, judge groups side by side. */
@@ -303,6 +342,7 @@
     const source = document.getElementById("results-data");
     let data = JSON.parse(source.textContent);
     const form = document.getElementById("filters");
+    form.addEventListener("submit", (event) => event.preventDefault());
     const endpoint = settings().endpoint;
     const every = 1000 * Number(settings().poll || 5);
     let query = filterQuery(form);
