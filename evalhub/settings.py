@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "evalhub.jobs",
     "evalhub.demo",
     "evalhub.dashboards",
+    "evalhub.crowd",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
