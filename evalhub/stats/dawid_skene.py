@@ -57,7 +57,7 @@ def dawid_skene(
         warnings.simplefilter("ignore", Pandas4Warning)
         model = DawidSkene(n_iter=n_iter, tol=tol).fit(frame)
     classes = np.arange(n_classes)
-    proba = model.probas_.reindex(columns=classes, fill_value=0.0)
+    proba = model.probas_.reindex(columns=classes, fill_value=0.0).sort_index()
     priors = model.priors_.reindex(classes, fill_value=0.0).to_numpy(dtype=np.float64)
     # errors_: rows (worker, given label), columns true label. A rater's reliability is
     # the chance their label is the true one: sum over classes of prior x P(c | c).
@@ -66,7 +66,7 @@ def dawid_skene(
     true = errors.index.get_level_values(2).to_numpy()
     same = given == true
     weighted = errors[same] * priors[true[same].astype(np.intp)]
-    reliability = weighted.groupby(level=0).sum()
+    reliability = weighted.groupby(level=0).sum().sort_index()
     return DawidSkeneResult(
         items=proba.index.to_numpy(dtype=np.int64),
         label=model.labels_.reindex(proba.index).to_numpy(dtype=np.int64),

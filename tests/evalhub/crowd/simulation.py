@@ -3,7 +3,7 @@
 
 Kinds: "honest" (the planted truth 85% of the time, else the opposite side), "random"
 (A, B or tie uniformly), "left" (always the left answer) and "fast" (random, and far too
-fast). The truth: the target wins an item with probability TRUTH_WIN, else it loses."""
+fast). The truth of an item: the target loses, ties or wins with the shares TRUTH."""
 
 from __future__ import annotations
 
@@ -15,11 +15,16 @@ import numpy as np
 from evalhub.rating.models import ItemPage, RaterSession
 from evalhub.studies.models import Item, Judgment, Rater, Study
 
-TRUTH_WIN = 0.7
+TRUTH = (0.25, 0.15, 0.6)  # loss, tie, win
 HONEST_ACCURACY = 0.85
-# What an honest rater's judgments share as wins, on average: the planted truth seen
-# through their 15% of mistakes.
-HONEST_WIN_SHARE = TRUTH_WIN * HONEST_ACCURACY + (1 - TRUTH_WIN) * (1 - HONEST_ACCURACY)
+
+
+def honest_win_share(truth_win_share: float) -> float:
+    """What honest raters' judgments share as wins, on average, where the planted truth has
+    the target win this share of items: the truth seen through their 15% of mistakes
+    (spread evenly over the two other verdicts)."""
+    mistakes = (1 - HONEST_ACCURACY) / 2
+    return truth_win_share * HONEST_ACCURACY + (1 - truth_win_share) * mistakes
 
 
 def simulate(
@@ -31,7 +36,7 @@ def simulate(
     items = np.array(
         Item.objects.filter(study=study, is_gold=False).order_by("id").values_list("id", flat=True)
     )
-    truth_win = rng.random(items.size) < TRUTH_WIN
+    truth = rng.choice(3, size=items.size, p=TRUTH)
     made: dict[str, list[int]] = {}
     judgments: list[Judgment] = []
     for kind, count in kinds.items():
@@ -47,10 +52,12 @@ def simulate(
             picked = rng.choice(items.size, size=per_rater, replace=False)
             sides = rng.choice(np.array(["A", "B"]), size=per_rater)
             for idx, side in zip(picked.tolist(), sides.tolist(), strict=True):
+                other = "B" if side == "A" else "A"
                 if kind == "honest":
-                    right = rng.random() < HONEST_ACCURACY
-                    target_wins = truth_win[idx] == right
-                    choice = side if target_wins else ("B" if side == "A" else "A")
+                    said = int(truth[idx])
+                    if rng.random() >= HONEST_ACCURACY:
+                        said = (said + int(rng.integers(1, 3))) % 3
+                    choice = (other, "tie", side)[said]
                 elif kind == "left":
                     choice = "A"
                 else:
@@ -78,4 +85,4 @@ def planted_truth_win_share(study: Study, seed: int = 0) -> float:
     """The share of real items where the planted truth has the target win."""
     rng = np.random.default_rng(seed)
     n = Item.objects.filter(study=study, is_gold=False).count()
-    return float((rng.random(n) < TRUTH_WIN).mean())
+    return float((rng.choice(3, size=n, p=TRUTH) == 2).mean())
