@@ -135,10 +135,12 @@ def _exclude(
     )
     RaterSession.objects.filter(pk__in=[s.pk for s in sessions]).update(excluded_at=now)
     judged = Judgment.objects.filter(item__study=study, rater_id__in=ids, excluded=False)
-    rows = list(judged.values_list("rater_id", "item_id"))
+    rows = list(judged.values_list("rater_id", "item_id", "assignment_id"))
     judged.update(excluded=True)
-    _move_taken([item for _, item in rows] + [item for _, item in released], -1)
-    per_rater = Counter(r for r, _ in rows)
+    # Only judgments made through the pool count in `taken` (imported ones never did).
+    pooled = [item for _, item, assignment in rows if assignment is not None]
+    _move_taken(pooled + [item for _, item in released], -1)
+    per_rater = Counter(r for r, _, _ in rows)
     RaterExclusion.objects.bulk_create(
         RaterExclusion(study=study, rater_id=r, action=RaterExclusion.Action.EXCLUDE,
                        reason=reason.strip(), judgments=per_rater[r], by=by)
@@ -171,10 +173,10 @@ def _include(
         return ExclusionOutcome([], 0)
     RaterSession.objects.filter(pk__in=[s.pk for s in sessions]).update(excluded_at=None)
     judged = Judgment.objects.filter(item__study=study, rater_id__in=ids, excluded=True)
-    rows = list(judged.values_list("rater_id", "item_id"))
+    rows = list(judged.values_list("rater_id", "item_id", "assignment_id"))
     judged.update(excluded=False)
-    _move_taken([item for _, item in rows], +1)
-    per_rater = Counter(r for r, _ in rows)
+    _move_taken([item for _, item, assignment in rows if assignment is not None], +1)
+    per_rater = Counter(r for r, _, _ in rows)
     RaterExclusion.objects.bulk_create(
         RaterExclusion(study=study, rater_id=r, action=RaterExclusion.Action.INCLUDE,
                        reason=reason.strip(), judgments=per_rater[r], by=by)

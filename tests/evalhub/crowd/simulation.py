@@ -11,9 +11,10 @@ import secrets
 from collections import Counter
 
 import numpy as np
+from django.utils import timezone
 
 from evalhub.rating.models import ItemPage, RaterSession
-from evalhub.studies.models import Item, Judgment, Rater, Study
+from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
 
 TRUTH = (0.25, 0.15, 0.6)  # loss, tie, win
 HONEST_ACCURACY = 0.85
@@ -39,6 +40,8 @@ def simulate(
     truth = rng.choice(3, size=items.size, p=TRUTH)
     made: dict[str, list[int]] = {}
     judgments: list[Judgment] = []
+    assignments: list[Assignment] = []
+    now = timezone.now()
     for kind, count in kinds.items():
         for _ in range(count):
             rater = Rater.objects.create(
@@ -68,11 +71,24 @@ def simulate(
                     if kind == "fast"
                     else int(rng.integers(15_000, 90_000))
                 )
+                assignment = Assignment(
+                    item_id=int(items[idx]),
+                    rater=rater,
+                    target_side=side,
+                    status="submitted",
+                    reserved_at=now,
+                    expires_at=now,
+                    submitted_at=now,
+                )
+                assignments.append(assignment)
                 judgments.append(Judgment(
-                    item_id=int(items[idx]), rater=rater, judge_group="crowd",
+                    item_id=int(items[idx]), rater=rater, judge_group="crowd", assignment=assignment,
                     order="target_first" if side == "A" else "baseline_first", raw_choice=choice,
                     verdict=verdict, time_on_task_ms=ms, too_fast=kind == "fast",
                 ))  # fmt: skip
+    Assignment.objects.bulk_create(assignments, batch_size=2000)
+    for judgment in judgments:  # the assignment ids, known now
+        judgment.assignment_id = judgment.assignment.pk
     Judgment.objects.bulk_create(judgments, batch_size=2000)
     per_item = Counter(j.item_id for j in judgments)
     for item_id, n in per_item.items():
