@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from evalhub.crowd.models import RaterExclusion
 from evalhub.dashboards.cache import study_stats_invalidate
-from evalhub.importing import RowProblem
+from evalhub.importing import InputError, RowProblem
 from evalhub.rating.models import ItemPage, RaterSession
 from evalhub.rating.services import participant_hash
 from evalhub.studies.models import Assignment, Judgment, Study
@@ -40,12 +40,9 @@ MAX_PROLIFIC_ROWS = 100_000
 PARTICIPANT_COLUMNS = ("Participant id", "participant_id", "Participant ID", "PROLIFIC_PID")
 
 
-class CrowdInputError(ValueError):
-    """Bad input for a crowd-quality action; `problems` name the row and field."""
-
-    def __init__(self, problems: list[RowProblem], message: str) -> None:
-        super().__init__(message)
-        self.problems = problems
+class CrowdInputError(InputError):
+    """Bad input for a crowd-quality action: CrowdInputError(problems, source), each
+    problem naming its row and field."""
 
 
 class CrowdStateError(ValueError):
