@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Value
+from django.db.models import Value
 from django.db.models.functions import Coalesce, Length
 from django.utils import timezone
 from numpy.typing import NDArray
@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 from evalhub.dashboards.cache import cached_stats
 from evalhub.dashboards.selectors.frames import LLM_PREFIX, array_agg, as_list
 from evalhub.dashboards.selectors.jsonable import jsonable
+from evalhub.dashboards.selectors.reliability import excluded_counts, reliability_fit
 from evalhub.rating.models import RaterSession
-from evalhub.stats.dawid_skene import dawid_skene
 from evalhub.stats.raters import (
     DEFAULT_RULES,
     PAIRWISE_TIE,
@@ -194,9 +194,12 @@ def compute_raters_table(study: Study) -> dict[str, Any]:
     has_session = np.isin(rater_ids, [s[0] for s in sessions])
     failed[has_session] = [s[2] for s in sessions]
     failed = np.minimum(failed, table.checks)
-    fit = dawid_skene(item_code[real], code[real], judged.verdict[real], n_classes=3)
+    fit, current = reliability_fit(study)
     reliability = np.full(n, np.nan)
-    reliability[fit.raters] = fit.reliability
+    if fit is not None and fit.rater_ids.size:
+        pos = np.minimum(np.searchsorted(rater_ids, fit.rater_ids), max(n - 1, 0))
+        known = rater_ids[pos] == fit.rater_ids if n else np.zeros(0, dtype=bool)
+        reliability[pos[known]] = fit.reliability[known]
     llm = {
         group: agreement_with_reference(code[real], judged.verdict[real], ref[item_code[real]], n)
         for group, ref in _llm_references(study, item_ids, scale).items()
@@ -237,7 +240,8 @@ def compute_raters_table(study: Study) -> dict[str, Any]:
             "rules": rules,
             "llm_groups": sorted(llm),
             "raters": rows,
-            "excluded": excluded_summary(study),
+            "excluded": excluded_counts(study),
+            "reliability_current": current,
         }
     )
 
@@ -270,15 +274,6 @@ def rows_sorted(
     missing = [r for r in picked if r.get(key) is None]
     present.sort(key=lambda r: r[key], reverse=sort.startswith("-"))
     return present + missing
-
-
-def excluded_summary(study: Study) -> dict[str, int]:
-    """{"raters": raters excluded now, "judgments": their judgments left out}."""
-    found = Judgment.objects.filter(item__study=study, excluded=True).aggregate(
-        judgments=Count("id"), raters=Count("rater_id", distinct=True)
-    )
-    raters = RaterSession.objects.filter(study=study, excluded_at__isnull=False).count()
-    return {"raters": max(raters, found["raters"]), "judgments": found["judgments"]}
 
 
 def flagged_rater_ids(study: Study) -> list[int]:

@@ -27,7 +27,7 @@ from evalhub.dashboards.views import researcher_required
 from evalhub.studies.models import Study
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-SHOWN = {"all": None, "flagged": True, "excluded": None}
+SHOWN_ROWS = 500  # a page of thousands of rows is unreadable: sort or filter to find others
 # (key, heading, format): "int", "ms", "share", "float" or "text".
 COLUMNS = [
     ("rater", "Rater", "int"), ("status", "Status", "text"), ("judgments", "Judgments", "int"),
@@ -82,7 +82,7 @@ def _page(
             "cells": [_shown(row[key], fmt) for key, _, fmt in COLUMNS]
             + [_shown(row["llm_agreement"].get(g), "share") for g in table["llm_groups"]],
         }
-        for row in rows
+        for row in rows[:SHOWN_ROWS]
     ]  # fmt: skip
     downloads = None
     if prolific is not None:
@@ -94,6 +94,7 @@ def _page(
         ]  # fmt: skip
     context = {
         "study": study, "table": table, "headings": headings, "rows": shown_rows, "sort": sort,
+        "n_rows": len(rows), "n_hidden": max(0, len(rows) - SHOWN_ROWS),
         "show": show, "n_flagged": sum(r["flagged"] for r in table["raters"]),
         "history": RaterExclusion.objects.filter(study=study).select_related("by")[:20],
         "prolific": prolific, "downloads": downloads, "error": error,
