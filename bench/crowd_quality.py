@@ -158,6 +158,9 @@ def main() -> None:
     parser.add_argument("--per-rater", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3, help="cold and Dawid-Skene runs")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print cProfile of one cold table compute"
+    )
     args = parser.parse_args()
 
     _, url = scratch_url()
@@ -202,6 +205,17 @@ def main() -> None:
             raters_table(study)
 
         cold_table()  # imports (crowd-kit), connection
+        if args.profile:
+            import cProfile
+            import pstats
+
+            from evalhub.crowd.selectors import compute_raters_table
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            compute_raters_table(study)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
         cold = timed(cold_table, args.repeat)
         warm = timed(lambda: raters_table(study), 20)
         client = Client()

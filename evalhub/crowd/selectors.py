@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from evalhub.dashboards.cache import cached_stats
 from evalhub.dashboards.selectors.frames import LLM_PREFIX, array_agg, as_list
 from evalhub.dashboards.selectors.jsonable import jsonable
-from evalhub.dashboards.selectors.reliability import excluded_counts, reliability_fit
+from evalhub.dashboards.selectors.reliability import reliability_fit
 from evalhub.rating.models import RaterSession
 from evalhub.stats.raters import (
     DEFAULT_RULES,
@@ -72,20 +72,21 @@ def human_judgments(study: Study) -> HumanJudgments:
     """Every judgment of `study` by a rater, read as one row of aligned arrays."""
     scale = scale_of(study)
     found = {
-        # Aliases apart from the field names (an aggregate may not shadow one).
+        # Aliases apart from the field names (an aggregate may not shadow one). Unordered:
+        # aggregates of one scan see the rows in the same order, and numpy sorts by id.
         name.removeprefix("all_"): as_list(value)
         for name, value in Judgment.objects.filter(item__study=study, rater__isnull=False)
         .aggregate(
-            all_id=array_agg("id", ordered=True),
-            all_rater=array_agg("rater_id", ordered=True),
-            all_item=array_agg("item_id", ordered=True),
-            all_raw_choice=array_agg("raw_choice", ordered=True),
-            all_verdict=array_agg("verdict", ordered=True),
-            all_is_check=array_agg("is_attention_check", ordered=True),
-            all_time_ms=array_agg(Coalesce("time_on_task_ms", Value(-1)), ordered=True),
-            all_too_fast=array_agg("too_fast", ordered=True),
-            all_comment_chars=array_agg(Length("comment"), ordered=True),
-            all_excluded=array_agg("excluded", ordered=True),
+            all_id=array_agg("id"),
+            all_rater=array_agg("rater_id"),
+            all_item=array_agg("item_id"),
+            all_raw_choice=array_agg("raw_choice"),
+            all_verdict=array_agg("verdict"),
+            all_is_check=array_agg("is_attention_check"),
+            all_time_ms=array_agg(Coalesce("time_on_task_ms", Value(-1))),
+            all_too_fast=array_agg("too_fast"),
+            all_comment_chars=array_agg(Length("comment")),
+            all_excluded=array_agg("excluded"),
         )
         .items()
     }
@@ -208,42 +209,50 @@ def compute_raters_table(study: Study) -> dict[str, Any]:
     flags = rater_flags(table, rules, failed, reliability)
     excluded_judgments = np.bincount(code[judged.excluded], minlength=n)
     now = timezone.now()
+    # Columns as plain lists (NaN as None) and rows zipped from them: a Python object per
+    # rater, never one per judgment, and no per-value conversion afterwards.
+    columns = {
+        "excluded_judgments": excluded_judgments, "judgments": table.judgments,
+        "time_median_ms": table.time_median_ms, "time_p10_ms": table.time_p10_ms,
+        "too_fast_share": table.too_fast_share, "checks_passed": table.checks - failed,
+        "checks_failed": failed, "agreement": table.agreement,
+        "tie_discounted_agreement": table.tie_discounted_agreement,
+        "left_share": table.left_share, "longest_run": table.longest_run,
+        "comments": table.comments, "reliability": reliability,
+    }  # fmt: skip
+    lists = {name: _plain(values) for name, values in columns.items()}
+    llm_lists = {g: _plain(values) for g, values in llm.items()}
+    flag_lists = {name: hit.tolist() for name, hit in flags.items()}
     rows = []
-    for i, rater_id in enumerate(rater_ids.tolist()):
+    for i, rater_id in enumerate(rater_ids.tolist()):  # one row per rater
         found = session_of.get(rater_id)
-        row = {
+        flagged = [name for name, hit in flag_lists.items() if hit[i]]
+        rows.append({
             "rater": rater_id,
             "group": found[5] if found else "",
             "status": _display_status(found[1], found[4], now) if found else "imported",
             "excluded": bool(found and found[3] is not None),
-            "excluded_judgments": int(excluded_judgments[i]),
-            "judgments": int(table.judgments[i]),
-            "time_median_ms": table.time_median_ms[i],
-            "time_p10_ms": table.time_p10_ms[i],
-            "too_fast_share": table.too_fast_share[i],
-            "checks_passed": int(table.checks[i] - failed[i]),
-            "checks_failed": int(failed[i]),
-            "agreement": table.agreement[i],
-            "tie_discounted_agreement": table.tie_discounted_agreement[i],
-            "llm_agreement": {g: values[i] for g, values in llm.items()},
-            "left_share": table.left_share[i],
-            "longest_run": int(table.longest_run[i]),
-            "comments": int(table.comments[i]),
-            "reliability": reliability[i],
-            "flags": [name for name, hit in flags.items() if hit[i]],
-        }
-        row["flagged"] = bool(row["flags"])
-        rows.append(row)
-    return jsonable(
-        {
-            "scale": scale,
-            "rules": rules,
-            "llm_groups": sorted(llm),
-            "raters": rows,
-            "excluded": excluded_counts(study),
-            "reliability_current": current,
-        }
-    )
+            **{name: values[i] for name, values in lists.items()},
+            "llm_agreement": {g: values[i] for g, values in llm_lists.items()},
+            "flags": flagged,
+            "flagged": bool(flagged),
+        })  # fmt: skip
+    excluded = code[judged.excluded]
+    return {
+        "scale": scale,
+        "rules": jsonable(rules),
+        "llm_groups": sorted(llm),
+        "raters": rows,
+        "excluded": {"raters": int(np.unique(excluded).size), "judgments": int(excluded.size)},
+        "reliability_current": current,
+    }
+
+
+def _plain(values: NDArray) -> list[Any]:
+    """numpy values as a list of Python numbers, NaN as None."""
+    if values.dtype.kind == "f":
+        return [None if v != v else v for v in values.tolist()]  # NaN != NaN
+    return values.tolist()
 
 
 def raters_table(study: Study) -> dict[str, Any]:
