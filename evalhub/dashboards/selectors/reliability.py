@@ -43,14 +43,6 @@ FIT_TTL_SECONDS = 7 * 24 * 3600
 REFIT_LOCK_SECONDS = 600
 
 
-def excluded_counts(study: Study) -> dict[str, int]:
-    """{"raters", "judgments"}: excluded raters' judgments left out of every result."""
-    found = Judgment.objects.filter(item__study=study, excluded=True).aggregate(
-        judgments=Count("id"), raters=Count("rater_id", distinct=True)
-    )
-    return {"raters": found["raters"], "judgments": found["judgments"]}
-
-
 def _verdicts(study: Study) -> Q:
     classes = SCALES[study.kind][0]
     return counted_judgments(Q(item__study=study, rater__isnull=False, verdict__in=classes)) & ~Q(
@@ -58,15 +50,33 @@ def _verdicts(study: Study) -> Q:
     )
 
 
-def fit_fingerprint(study: Study) -> str:
-    """What the study's fit depends on, read in one aggregate: valid human verdicts (count
-    and last id) and excluded judgments (count)."""
-    found = Judgment.objects.filter(item__study=study).aggregate(
+def judgment_counts(study: Study) -> dict[str, Any]:
+    """In one aggregate: the valid human verdicts (count, last id) the fit depends on, and
+    the excluded raters and judgments left out of every result."""
+    excluded = {
+        "excluded_judgments": Count("id", filter=Q(excluded=True)),
+        "excluded_raters": Count("rater_id", filter=Q(excluded=True), distinct=True),
+    }
+    if study.kind not in SCALES:  # no fit for this kind of study
+        found = Judgment.objects.filter(item__study=study).aggregate(**excluded)
+        return {**found, "valid": 0, "last": None}
+    return Judgment.objects.filter(item__study=study).aggregate(
         valid=Count("id", filter=_verdicts(study)),
         last=Max("id", filter=_verdicts(study)),
-        excluded=Count("id", filter=Q(excluded=True)),
+        **excluded,
     )
-    return f"{found['valid']}:{found['last']}:{found['excluded']}"
+
+
+def excluded_counts(study: Study, counts: dict[str, Any] | None = None) -> dict[str, int]:
+    """{"raters", "judgments"}: excluded raters' judgments left out of every result."""
+    counts = counts or judgment_counts(study)
+    return {"raters": counts["excluded_raters"], "judgments": counts["excluded_judgments"]}
+
+
+def fit_fingerprint(study: Study, counts: dict[str, Any] | None = None) -> str:
+    """What the study's fit depends on (see judgment_counts), as a cache key part."""
+    counts = counts or judgment_counts(study)
+    return f"{counts['valid']}:{counts['last']}:{counts['excluded_judgments']}"
 
 
 @dataclass(frozen=True)
@@ -116,12 +126,15 @@ def reliability_fit_compute(study: Study) -> ReliabilityFit | None:
     return fit
 
 
-def reliability_fit(study: Study) -> tuple[ReliabilityFit | None, bool]:
+def reliability_fit(
+    study: Study, counts: dict[str, Any] | None = None
+) -> tuple[ReliabilityFit | None, bool]:
     """The study's Dawid-Skene fit and whether it is for the current data (see the module
-    docstring: a stale fit queues a refit; a study never fitted is fitted now)."""
+    docstring: a stale fit queues a refit; a study never fitted is fitted now). `counts`:
+    judgment_counts, when the caller has them."""
     if study.kind not in SCALES:
         return None, True
-    fingerprint = fit_fingerprint(study)
+    fingerprint = fit_fingerprint(study, counts)
     fit = cache.get(_key(study.pk, fingerprint))
     if fit is not None:
         return fit, True
@@ -144,7 +157,9 @@ def _shares(classes: NDArray, names: tuple[str, ...]) -> dict[str, float]:
     return {name: counts[c] / total for c, name in enumerate(names)}
 
 
-def aggregation_block(study: Study, items: ItemTable, in_scope: NDArray) -> dict[str, Any]:
+def aggregation_block(
+    study: Study, items: ItemTable, in_scope: NDArray, counts: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """{"method", "current" (the fit is for the data shown), "rows"}: per baseline
     (pairwise) or model (Fail / Pass / Excellent), over the in-scope items with human
     verdicts, the shares of per-item majority votes and of Dawid-Skene labels (plus
@@ -168,7 +183,7 @@ def aggregation_block(study: Study, items: ItemTable, in_scope: NDArray) -> dict
     pos = items.index_of(item_ids)
     keep = in_scope[pos]
     majority = majority_vote(pos[keep], label[keep], items.ids.size, 3, tie_class=tie)
-    fit, current = reliability_fit(study)
+    fit, current = reliability_fit(study, counts)
     block["current"] = current
     if fit is None or not fit.item_ids.size:
         return block

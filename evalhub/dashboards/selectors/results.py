@@ -25,7 +25,11 @@ from evalhub.dashboards.selectors.frames import (
 from evalhub.dashboards.selectors.jsonable import jsonable
 from evalhub.dashboards.selectors.leaderboard import leaderboard_from_coded_battles
 from evalhub.dashboards.selectors.pairs import OrderPairs, combine_llm_orders
-from evalhub.dashboards.selectors.reliability import aggregation_block, excluded_counts
+from evalhub.dashboards.selectors.reliability import (
+    aggregation_block,
+    excluded_counts,
+    judgment_counts,
+)
 from evalhub.dashboards.selectors.slices import win_tie_loss_slices
 from evalhub.stats import (
     agreement_matrix,
@@ -221,11 +225,12 @@ def compute_study_results(
         "bias": {"position": [], "swap_consistency": [], "length": []},
         "progress": progress,
         "llm_pair_policy": study.inconsistent_pair_policy or "tie",
-        "excluded": excluded_counts(study),
-        "aggregation": {"method": "", "rows": []},
+        "aggregation": {"method": "", "current": True, "rows": []},
     }
+    counts = judgment_counts(study)
+    body["excluded"] = excluded_counts(study, counts)
     if not groups or any(not g.startswith(LLM_PREFIX) for g in groups):
-        body["aggregation"] = aggregation_block(study, items, in_scope)
+        body["aggregation"] = aggregation_block(study, items, in_scope, counts)
     if study.kind == Study.Kind.PAIRWISE:
         raw = table.take(
             (table.verdict >= -1) & (table.verdict <= 1) & (items.baseline_model[table.item] != "")
