@@ -21,6 +21,7 @@ wrapping costs at most 10%).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import secrets
 import statistics
@@ -267,9 +268,12 @@ def main() -> None:
         ours()
         theirs()
         ds_ours, ds_theirs = [], []
-        for _ in range(args.ds_repeat):  # interleaved, so drift hits both alike
-            ds_ours += timed(ours, 1)
-            ds_theirs += timed(theirs, 1)
+        for k in range(args.ds_repeat):
+            # Interleaved, in alternating order, each after a full collection: drift and
+            # the previous fit's garbage fall on both alike.
+            for fn, into in ((ours, ds_ours), (theirs, ds_theirs))[:: 1 if k % 2 else -1]:
+                gc.collect()
+                into += timed(fn, 1)
         same = dawid_skene(item, rater, label, n_classes=3)
         fit = DawidSkene(n_iter=N_ITER, tol=TOL).fit(
             pd.DataFrame({"task": item, "worker": rater, "label": label})

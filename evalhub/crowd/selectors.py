@@ -29,10 +29,6 @@ from evalhub.studies.models import Judgment, Study
 
 PAIRWISE_CLASSES = {"baseline": 0, "tie": 1, "target": 2}
 LABEL_CLASSES = {"fail": 0, "pass": 1, "excellent": 2}
-CLASS_NAMES = {
-    "pairwise": ("loss", "tie", "win"),
-    "label": ("fail", "pass", "excellent"),
-}
 SORTABLE = (
     "rater", "status", "judgments", "time_median_ms", "time_p10_ms", "too_fast_share",
     "checks_passed", "checks_failed", "agreement", "tie_discounted_agreement", "left_share",

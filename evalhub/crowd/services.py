@@ -69,7 +69,7 @@ def _retrying_deadlocks(action: Any, **kwargs: Any) -> Any:
     raise AssertionError("unreachable")
 
 
-def _check(study: Study, rater_ids: list[int], reason: str, by: Any) -> list[RaterSession]:
+def _check(study: Study, rater_ids: list[int], reason: str) -> list[RaterSession]:
     if study.status != Study.Status.LAUNCHED:
         raise CrowdStateError(
             f"study {study.slug} is {study.status}; raters are excluded or included only "
@@ -112,7 +112,7 @@ def _move_taken(item_ids: list[int], sign: int) -> None:
 def _exclude(
     *, study: Study, rater_ids: list[int], reason: str, by: AbstractBaseUser | None
 ) -> ExclusionOutcome:
-    sessions = [s for s in _check(study, rater_ids, reason, by) if s.excluded_at is None]
+    sessions = [s for s in _check(study, rater_ids, reason) if s.excluded_at is None]
     now = timezone.now()
     ids = [s.rater_id for s in sessions]
     if not ids:
@@ -164,7 +164,7 @@ def raters_exclude(
 def _include(
     *, study: Study, rater_ids: list[int], reason: str, by: AbstractBaseUser | None
 ) -> ExclusionOutcome:
-    sessions = [s for s in _check(study, rater_ids, reason, by) if s.excluded_at is not None]
+    sessions = [s for s in _check(study, rater_ids, reason) if s.excluded_at is not None]
     ids = [s.rater_id for s in sessions]
     if not ids:
         return ExclusionOutcome([], 0)
