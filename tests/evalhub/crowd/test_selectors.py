@@ -3,6 +3,7 @@
 import pytest
 
 from evalhub.crowd.selectors import raters_table, rows_sorted
+from evalhub.studies.models import Item, Judge, Judgment
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +41,21 @@ def test_it_sorts_and_filters(crowd_study):
     assert [r["rater"] for r in flagged] == sorted(made["random"] + made["left"] + made["fast"])
     with pytest.raises(ValueError, match="sort: unknown column 'nope'"):
         rows_sorted(rows, sort="nope")
+
+
+def test_agreement_with_an_llm_judge_counts_its_two_orders_as_one_verdict(crowd_study):
+    study, _ = crowd_study
+    judge = Judge.objects.create(slug="gpt", name="gpt", model="gpt", base_url="http://x/v1",
+                                 template="lima_pairwise")  # fmt: skip
+    # The judge says "target" on every item, in both orders.
+    Judgment.objects.bulk_create(
+        Judgment(item=item, judge=judge, judge_group="llm:gpt", verdict="target", order=order,
+                 parse_state="ok")
+        for item in Item.objects.filter(study=study, is_gold=False)
+        for order in ("target_first", "baseline_first")
+    )  # fmt: skip
+    table = raters_table(study)
+    assert table["llm_groups"] == ["llm:gpt"]
+    for row in table["raters"]:
+        wins = Judgment.objects.filter(rater_id=row["rater"], verdict="target").count()
+        assert row["llm_agreement"]["llm:gpt"] == pytest.approx(wins / 60)
