@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "evalhub.demo",
     "evalhub.dashboards",
     "evalhub.workspace",
+    "evalhub.crowd",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",

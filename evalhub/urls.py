@@ -11,6 +11,7 @@ urlpatterns = [
     path("jobs/", include("evalhub.jobs.urls")),
     path("generation/", include("generation.urls")),
     path("training/", include("training.urls")),
+    path("dashboards/studies/<slug:slug>/raters/", include("evalhub.crowd.urls")),
     path("dashboards/", include("evalhub.dashboards.urls")),
     path("", include("evalhub.workspace.urls")),
     path("", include("evalhub.rating.urls")),

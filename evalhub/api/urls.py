@@ -3,7 +3,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from evalhub.api.views import judgments, models, outputs, prompts, runs, studies
+from evalhub.api.views import judgments, models, outputs, prompts, raters, runs, studies
 from evalhub.api.views.common import api_not_found
 
 app_name = "api"
@@ -30,6 +30,22 @@ v1 = [
         "studies/<slug:slug>/judgments/import/",
         judgments.JudgmentImport.as_view(),
         name="study-judgments-import",
+    ),
+    path("studies/<slug:slug>/raters/", raters.RaterList.as_view(), name="study-raters"),
+    path(
+        "studies/<slug:slug>/raters/exclude/",
+        raters.RaterExclude.as_view(),
+        name="study-raters-exclude",
+    ),
+    path(
+        "studies/<slug:slug>/raters/include/",
+        raters.RaterInclude.as_view(),
+        name="study-raters-include",
+    ),
+    path(
+        "studies/<slug:slug>/raters/prolific/",
+        raters.ProlificMatch.as_view(),
+        name="study-raters-prolific",
     ),
     path("judge-runs/", runs.JudgeRunCreate.as_view(), name="judge-runs"),
     path("generation-runs/", runs.GenerationRunCreate.as_view(), name="generation-runs"),

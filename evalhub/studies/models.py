@@ -100,6 +100,9 @@ class Study(models.Model):
     completion_code = models.CharField(max_length=100, blank=True)
     screenout_code = models.CharField(max_length=100, blank=True)
     inconsistent_pair_policy = models.CharField(max_length=20, default="tie")
+    # Crowd-quality thresholds and the Prolific bonus rule (evalhub.crowd.rules), each key
+    # optional: what is missing takes its default.
+    quality_rules = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     config = models.JSONField(default=dict, blank=True)
     config_hash = models.CharField(max_length=64, blank=True)
@@ -222,6 +225,9 @@ class Judgment(models.Model):
     tokens_out = models.PositiveIntegerField(null=True, blank=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     imported_from = models.CharField(max_length=200, blank=True)
+    # Set while the rater is excluded (evalhub.crowd): kept and exported, left out of every
+    # result and of the item's quota. A database default, so raw inserts need not name it.
+    excluded = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,7 +14,7 @@ EXPORT_FIELDS = [
     "judge_group", "rater_id", "judge", "target_model", "baseline_model", "order",
     "target_side", "raw_choice", "verdict", "score", "turn_labels", "comment",
     "time_on_task_ms", "too_fast", "is_attention_check", "parse_state", "tokens_in",
-    "tokens_out", "cost_usd", "created_at",
+    "tokens_out", "cost_usd", "excluded", "created_at",
 ]  # fmt: skip
 
 
@@ -60,6 +60,7 @@ def judgments_export_rows(*, study: Study | None = None) -> Iterator[dict[str, A
             "tokens_in": j.tokens_in,
             "tokens_out": j.tokens_out,
             "cost_usd": str(j.cost_usd) if j.cost_usd is not None else None,
+            "excluded": j.excluded,  # an excluded rater's: left out of every result
             "created_at": j.created_at.isoformat(),
         }
 

@@ -25,6 +25,11 @@ from evalhub.dashboards.selectors.frames import (
 from evalhub.dashboards.selectors.jsonable import jsonable
 from evalhub.dashboards.selectors.leaderboard import leaderboard_from_coded_battles
 from evalhub.dashboards.selectors.pairs import OrderPairs, combine_llm_orders
+from evalhub.dashboards.selectors.reliability import (
+    aggregation_block,
+    excluded_counts,
+    judgment_counts,
+)
 from evalhub.dashboards.selectors.slices import win_tie_loss_slices
 from evalhub.stats import (
     agreement_matrix,
@@ -220,7 +225,12 @@ def compute_study_results(
         "bias": {"position": [], "swap_consistency": [], "length": []},
         "progress": progress,
         "llm_pair_policy": study.inconsistent_pair_policy or "tie",
+        "aggregation": {"method": "", "current": True, "rows": []},
     }
+    counts = judgment_counts(study)
+    body["excluded"] = excluded_counts(study, counts)
+    if not groups or any(not g.startswith(LLM_PREFIX) for g in groups):
+        body["aggregation"] = aggregation_block(study, items, in_scope, counts)
     if study.kind == Study.Kind.PAIRWISE:
         raw = table.take(
             (table.verdict >= -1) & (table.verdict <= 1) & (items.baseline_model[table.item] != "")
@@ -279,6 +289,8 @@ def study_results(
     agreement (matrix over judge groups), labels and labels_by_category (Fail/Pass/Excellent
     shares with Wilson intervals), likert (mean with t-interval, plus "bootstrap"),
     leaderboard, bias (position, swap_consistency, length), progress, llm_pair_policy,
+    excluded ({"raters", "judgments"} left out of every result: excluded raters),
+    aggregation (per baseline or model: majority-vote and Dawid-Skene shares over items),
     computed_at. LLM pairwise verdicts in both orders are combined per item under the
     study's inconsistent_pair_policy. groups: only these judge groups; category: only items
     whose prompt has this category.

@@ -293,6 +293,10 @@
   function summary(data) {
     const el = document.getElementById("updated");
     if (el) el.textContent = `${data.n_judgments} judgments · updated ${new Date().toLocaleTimeString()}`;
+    const excluded = document.getElementById("excluded-note");
+    if (excluded && data.excluded) {
+      excluded.textContent = `${data.excluded.raters} raters excluded (${data.excluded.judgments} judgments)`;
+    }
     const status = document.getElementById("study-status");
     if (status) { status.textContent = data.status; status.dataset.status = data.status; }
   }
