@@ -83,6 +83,15 @@ class Study(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PAIRWISE)
+    # What raters and judges are asked; frozen (slug, version, hash) into `config` at launch.
+    # A study that names none gets its kind's LIMA preset at launch.
+    instrument = models.ForeignKey(
+        "instruments.Instrument",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="studies",
+    )
     prompt_set = models.ForeignKey(
         "prompts.PromptSet", on_delete=models.PROTECT, related_name="studies"
     )
