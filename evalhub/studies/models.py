@@ -17,6 +17,8 @@ class Judge(models.Model):
         LIMA_LIKERT = "lima_likert", "LIMA Likert helpfulness (1-6)"
         FAIL_PASS_EXCELLENT = "fail_pass_excellent", "Fail / Pass / Excellent"
         CUSTOM = "custom", "Custom"
+        # Asks each study's own instrument: its question and choices, its judge template.
+        INSTRUMENT = "instrument", "The study's instrument"
 
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
