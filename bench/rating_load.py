@@ -9,9 +9,12 @@ peer figure: Label Studio 1.23.2 on this kind of machine, same cycle (50 raters,
 4 gunicorn workers): 12.5 annotations/s, p95 4.5 s.
 
     .venv/bin/python bench/rating_load.py [--raters 50] [--seconds 20] [--workers 4]
+        [--instrument lima-pairwise|arena-hard-5point|arena-4way]
 
-It makes (and drops at the end) its own database `evalhub_bench` on DATABASE_URL's server
-(default postgres://postgres@127.0.0.1:5432)."""
+The study asks `--instrument` (a pairwise preset; default LIMA's 3-way form) and the raters
+answer in its choices, read from each page. It makes (and drops at the end) its own database
+(`--database`, default `evalhub_bench`) on DATABASE_URL's server (default
+postgres://postgres@127.0.0.1:5432)."""
 
 from __future__ import annotations
 
@@ -27,12 +30,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote_from_bytes as quote
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER = ("Label Studio 1.23.2", 12.5, 4.5)  # annotations/s, p95 seconds
 TOKEN = re.compile(rb'name="a" value="([^"]+)"')
 CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+CHOICE = re.compile(rb'name="choice" value="([^"]+)"')
+BENCH_DB = "evalhub_bench"
 ANSWER = """Here is a careful answer to question {n}.
 
 ## Steps
@@ -64,7 +70,7 @@ def psql(server: str, sql: str) -> None:
     )  # fmt: skip
 
 
-def setup_database(env: dict[str, str], prompts: int, quota: int) -> None:
+def setup_database(env: dict[str, str], prompts: int, quota: int, instrument: str) -> None:
     """Migrate the bench database and launch a pairwise study with `prompts` items."""
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0", "--skip-checks"],
                    cwd=ROOT, env=env, check=True)  # fmt: skip
@@ -75,6 +81,7 @@ from evalhub.outputs.models import Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Study
 from evalhub.studies.services import study_launch
+from evalhub.instruments.selectors import instrument_latest
 ps = PromptSet.objects.create(slug="bench", name="bench")
 ps_prompts = Prompt.objects.bulk_create([Prompt(prompt_set=ps, external_id=f"b{{n}}",
     text=f"Question {{n}}: how should I plan a small project?", position=n)
@@ -87,7 +94,8 @@ for p in ps_prompts:
 Output.objects.bulk_create(rows, batch_size=1000)
 study = Study.objects.create(slug="bench", name="bench", prompt_set=ps, target_model=target,
     raters_per_item=3, attention_check_rate=0.1, session_quota={quota},
-    completion_code="BENCHDONE", screenout_code="BENCHOUT")
+    completion_code="BENCHDONE", screenout_code="BENCHOUT",
+    instrument=instrument_latest(slug={instrument!r}))
 study.baselines.set([base])
 study_launch(study=study)
 from django.db import connection
@@ -124,7 +132,7 @@ def postgres_pids(server: str) -> list[int]:
     out = subprocess.run(
         ["psql", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432), "-U",
          u.username or "postgres", "-d", "postgres", "-Atc",
-         "SELECT pid FROM pg_stat_activity WHERE datname = 'evalhub_bench'"],
+         f"SELECT pid FROM pg_stat_activity WHERE datname = '{BENCH_DB}'"],  # noqa: S608
         capture_output=True, text=True,
     ).stdout  # fmt: skip
     return [int(p) for p in out.split()]
@@ -192,8 +200,8 @@ async def rater(n: int, port: int, stats: Stats, stop: float) -> None:
                 stats.server_errors += 1
                 continue
             token, csrf = TOKEN.search(page).group(1), CSRF.search(page).group(1)
-            choice = rng.choice(["A", "B", "tie"])
-            body = b"a=%s&choice=%s&csrfmiddlewaretoken=%s" % (token, choice.encode(), csrf)
+            choice = rng.choice(CHOICE.findall(page))  # the instrument's own choices
+            body = b"a=%s&choice=%s&csrfmiddlewaretoken=%s" % (token, quote(choice), csrf)
             t2 = time.perf_counter()
             status, headers, _ = await http(port, "POST", location, cookies, body)
             t3 = time.perf_counter()
@@ -261,13 +269,17 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=3000)
     parser.add_argument("--quota", type=int, default=20)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--instrument", default="lima-pairwise")
+    parser.add_argument("--database", default=BENCH_DB)
     args = parser.parse_args()
+    global BENCH_DB
+    BENCH_DB = args.database
 
     server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     u = urlparse(server)
-    db_url = f"{u.scheme}://{u.netloc}/evalhub_bench"
-    psql(server, "DROP DATABASE IF EXISTS evalhub_bench WITH (FORCE)")
-    psql(server, "CREATE DATABASE evalhub_bench")
+    db_url = f"{u.scheme}://{u.netloc}/{BENCH_DB}"
+    psql(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    psql(server, f"CREATE DATABASE {BENCH_DB}")
     # A person needs seconds per item; the simulated raters answer at once, so the
     # per-participant limit is lifted for the bench (it is tested in tests/evalhub/rating).
     env = {**os.environ, "DATABASE_URL": db_url, "DEBUG": "0", "SECRET_KEY": "bench-only-key",
@@ -278,8 +290,9 @@ def main() -> None:
     port = free_port()
     gunicorn = None
     try:
-        print(f"setting up: {args.prompts} pairwise items, k=3, quota {args.quota}", flush=True)
-        setup_database(env, args.prompts, args.quota)
+        print(f"setting up: {args.prompts} pairwise items, k=3, quota {args.quota}, "
+              f"instrument {args.instrument}", flush=True)  # fmt: skip
+        setup_database(env, args.prompts, args.quota, args.instrument)
         gunicorn = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "bench.rating_wsgi", "--preload",
              "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "--backlog", "2048",
@@ -305,7 +318,7 @@ def main() -> None:
             gunicorn.wait(timeout=30)
     checks = invariants(env)
     if not args.keep_db:
-        psql(server, "DROP DATABASE IF EXISTS evalhub_bench WITH (FORCE)")
+        psql(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
     lat = sorted(stats.latencies)
     rate = stats.judgments / stats.elapsed
