@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from evalhub.importing import InputError, RowProblem
 from evalhub.instruments.definitions import STUDY_KINDS, AnswerError, Definition
+from evalhub.instruments.selectors import definition_of
 from evalhub.instruments.services import instrument_for_study_kind
 from evalhub.outputs.models import Output
 from evalhub.outputs.rendering import render_untrusted_markdown
@@ -383,8 +384,6 @@ def verdict_fields(
 
 def study_definition(study: Study) -> Definition:
     """The definition of the instrument a launched study asks (cached per process)."""
-    from evalhub.instruments.selectors import definition_of
-
     return definition_of(
         study.instrument_id, (study.config.get("instrument") or {}).get("content_hash")
     )

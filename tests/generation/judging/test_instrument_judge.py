@@ -42,7 +42,7 @@ def instrument_judge(base_url: str, mode: str = "guided_choice") -> Judge:
     return judge_register(
         slug=f"tiny-instrument-{mode}", name="Tiny judge asking the study's instrument",
         model="tiny", base_url=base_url, template=Judge.Template.INSTRUMENT,
-        params={"seed": 0, "backoff_base_s": 0.05, "samples": 1}, verdict_mode=mode,
+        params={"backoff_base_s": 0.05, "samples": 1}, verdict_mode=mode,
     )  # fmt: skip
 
 
