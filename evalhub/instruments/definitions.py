@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -265,6 +266,11 @@ def definition_from_data(data: dict[str, Any]) -> Definition:
             errors["judge_template"] = (
                 f"needs exactly the slots {sorted(wanted)}; found {sorted(slots)}"
             )
+    for text_field in ("name", "intro", "question", "judge_template", "credit"):
+        if "\x00" in str(data.get(text_field) or ""):
+            errors[text_field] = "must not contain NUL characters"
+    if len(name) > 200:
+        errors["name"] = "at most 200 characters"
     if errors:
         raise DefinitionError(errors)
     return Definition(
@@ -284,8 +290,10 @@ def _choice(item: Any, i: int, kind: Any, errors: dict[str, str]) -> Choice | No
     if not isinstance(key, int) or isinstance(key, bool) or not 1 <= key <= 9:
         errors[f"{at}.key"] = "must be a whole number from 1 to 9"
     label = str(item.get("label") or "").strip()
-    if not label or "\n" in label:
+    if not label or "\n" in label or "\x00" in label:
         errors[f"{at}.label"] = "must be one non-empty line"
+    if "\x00" in str(item.get("definition") or ""):
+        errors[f"{at}.definition"] = "must not contain NUL characters"
     value = str(item.get("value") or "")
     if not _VALUE.match(value):
         errors[f"{at}.value"] = "1-20 characters: letters, digits, _ . = < > + -"
@@ -295,12 +303,14 @@ def _choice(item: Any, i: int, kind: Any, errors: dict[str, str]) -> Choice | No
         if side not in SIDES:
             errors[f"{at}.side"] = "must map to A, B or tie (the side it prefers as shown)"
         weight = item.get("weight", 1)
-        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0:
+        if (not isinstance(weight, int | float) or isinstance(weight, bool)
+                or not math.isfinite(weight) or weight <= 0):  # fmt: skip
             errors[f"{at}.weight"] = "must be a positive number"
             weight = 1.0
     elif kind == SCALE:
         score = item.get("score")
-        if not isinstance(score, int | float) or isinstance(score, bool):
+        number = isinstance(score, int | float) and not isinstance(score, bool)
+        if not number or not math.isfinite(score):
             errors[f"{at}.score"] = "a scale choice needs a number"
             score = None
     if any(k.startswith(at) for k in errors):
