@@ -201,7 +201,7 @@ async def rater(n: int, port: int, stats: Stats, stop: float) -> None:
                 continue
             token, csrf = TOKEN.search(page).group(1), CSRF.search(page).group(1)
             choice = rng.choice(CHOICE.findall(page))  # the instrument's own choices
-            body = b"a=%s&choice=%s&csrfmiddlewaretoken=%s" % (token, quote(choice), csrf)
+            body = b"a=%s&choice=%s&csrfmiddlewaretoken=%s" % (token, quote(choice).encode(), csrf)
             t2 = time.perf_counter()
             status, headers, _ = await http(port, "POST", location, cookies, body)
             t3 = time.perf_counter()
@@ -261,6 +261,7 @@ async def drive(
 
 
 def main() -> None:
+    global BENCH_DB  # psql helpers below read it
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raters", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20)
@@ -272,7 +273,6 @@ def main() -> None:
     parser.add_argument("--instrument", default="lima-pairwise")
     parser.add_argument("--database", default=BENCH_DB)
     args = parser.parse_args()
-    global BENCH_DB
     BENCH_DB = args.database
 
     server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
