@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import os
 import random
 import re
@@ -30,8 +31,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote_from_bytes as quote
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER = ("Label Studio 1.23.2", 12.5, 4.5)  # annotations/s, p95 seconds
@@ -200,7 +200,8 @@ async def rater(n: int, port: int, stats: Stats, stop: float) -> None:
                 stats.server_errors += 1
                 continue
             token, csrf = TOKEN.search(page).group(1), CSRF.search(page).group(1)
-            choice = rng.choice(CHOICE.findall(page))  # the instrument's own choices
+            # The instrument's own choices, as a browser reads the attribute ("A&gt;&gt;B").
+            choice = html.unescape(rng.choice(CHOICE.findall(page)).decode())
             body = b"a=%s&choice=%s&csrfmiddlewaretoken=%s" % (token, quote(choice).encode(), csrf)
             t2 = time.perf_counter()
             status, headers, _ = await http(port, "POST", location, cookies, body)
