@@ -91,6 +91,7 @@ def test_arena_hard_results_give_the_weighted_win_rate_beside_the_plain_one(make
     # By hand: strong wins count 3 times, a tie half: (3 + 3 + 0.5 + 0) / (3 + 3 + 1 + 1).
     assert rate["weighted_win_rate"] == pytest.approx(6.5 / 8)
     assert rate["win_rate"] == pytest.approx(2.5 / 4)
+    assert results["instrument_agreement"]["alpha_level"] == "ordinal"  # the instrument's levels
     assert results["instrument"]["slug"] == "arena-hard-5point"
     assert results["instrument"]["version"] == 1
     (pairwise,) = results["pairwise"]  # today's key, unchanged: 2 wins, 1 tie, 1 loss
@@ -137,6 +138,10 @@ def test_results_give_label_distributions_and_scale_means(make_study, slug, rows
     results = compute_study_results(study)
     counts, _ = shares(results)
     assert counts == expected
+    levels = {"safety": "nominal", "lima-pairwise": "nominal"}.get(slug, "ordinal")
+    if slug == "likert-helpfulness":
+        levels = "interval"
+    assert results["instrument_agreement"]["alpha_level"] == levels
     if slug == "likert-helpfulness":
         (mean,) = results["likert"]
         assert mean["mean"] == pytest.approx(5.0) and mean["low"] < 5.0 < mean["high"]
