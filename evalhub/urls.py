@@ -14,6 +14,7 @@ urlpatterns = [
     path("dashboards/studies/<slug:slug>/raters/", include("evalhub.crowd.urls")),
     path("dashboards/", include("evalhub.dashboards.urls")),
     path("", include("evalhub.workspace.urls")),
+    path("instruments/", include("evalhub.instruments.urls")),
     path("", include("evalhub.rating.urls")),
     path("api/", include("evalhub.api.urls")),
 ]

@@ -8,6 +8,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from evalhub.instruments.definitions import STUDY_KINDS
+from evalhub.instruments.models import Instrument
 from evalhub.jobs.models import Job
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
@@ -154,6 +156,47 @@ class OutputImportResultSerializer(serializers.Serializer):
 # --- studies, judges, jobs ------------------------------------------------------------
 
 
+class InstrumentSerializer(serializers.ModelSerializer):
+    """An instrument version. On create, the definition is checked by
+    evalhub.instruments.definitions (field errors name e.g. `choices[1].key`)."""
+
+    slug = serializers.SlugField(max_length=100)
+    kind = serializers.CharField()
+    choices = serializers.JSONField()
+    verdict_schema = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Instrument
+        fields = [
+            "slug", "version", "name", "kind", "levels", "intro", "question", "choices",
+            "gold_choice", "comment", "judge_template", "credit", "content_hash",
+            "is_preset", "verdict_schema", "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["version", "content_hash", "is_preset", "created_at"]
+        extra_kwargs = {"question": {"allow_blank": True}, "name": {"required": True}}
+
+    def get_verdict_schema(self, obj: Instrument) -> dict[str, Any]:
+        return obj.definition.verdict_schema()
+
+
+@extend_schema_field({"type": "string", "description": "instrument slug (newest version)"})
+class InstrumentField(serializers.Field):
+    """An instrument named by slug: its newest version."""
+
+    default_error_messages = {"missing": "no instrument {slug!r}"}
+
+    def to_internal_value(self, data: Any) -> Instrument:
+        from evalhub.instruments.selectors import instrument_latest
+
+        found = instrument_latest(slug=str(data)) if isinstance(data, str) else None
+        if found is None:
+            self.fail("missing", slug=data)
+        return found
+
+    def to_representation(self, value: Instrument) -> str:
+        return value.slug
+
+
 class StudySerializer(serializers.ModelSerializer):
     prompt_set = serializers.SlugRelatedField(slug_field="slug", queryset=PromptSet.objects)
     target_model = serializers.SlugRelatedField(slug_field="slug", queryset=ModelEntry.objects)
@@ -168,11 +211,14 @@ class StudySerializer(serializers.ModelSerializer):
     session_quota = serializers.IntegerField(min_value=1, max_value=10_000, default=20)
     reservation_seconds = serializers.IntegerField(min_value=60, max_value=86_400, default=900)
     item_count = serializers.SerializerMethodField()
+    instrument = InstrumentField(required=False, allow_null=True)
+    instrument_version = serializers.SerializerMethodField()
 
     class Meta:
         model = Study
         fields = [
-            "slug", "name", "kind", "status", "prompt_set", "target_model", "baselines",
+            "slug", "name", "kind", "instrument", "instrument_version", "status",
+            "prompt_set", "target_model", "baselines",
             "judges", "raters_per_item", "attention_check_rate", "session_quota",
             "reservation_seconds", "completion_code", "screenout_code", "config_hash",
             "item_count", "created_at", "launched_at", "closed_at",
@@ -182,7 +228,20 @@ class StudySerializer(serializers.ModelSerializer):
     def get_item_count(self, obj: Study) -> int:
         return obj.items.filter(is_gold=False).count()
 
+    def get_instrument_version(self, obj: Study) -> int | None:
+        return obj.instrument.version if obj.instrument_id else None
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instrument = attrs.get("instrument")
+        if instrument is not None:
+            kinds = STUDY_KINDS[instrument.kind]
+            if "kind" not in self.initial_data:  # the instrument says what the study is
+                attrs["kind"] = kinds[0]
+            elif attrs.get("kind") not in kinds:
+                raise serializers.ValidationError(
+                    {"instrument": [f"a {instrument.kind} instrument runs a study of kind "
+                                    f"{' or '.join(kinds)}, not {attrs.get('kind')!r}"]}
+                )  # fmt: skip
         target = attrs.get("target_model")
         if target is not None and target in attrs.get("baselines", []):
             raise serializers.ValidationError({"baselines": ["must not include the target model"]})

@@ -3,7 +3,16 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from evalhub.api.views import judgments, models, outputs, prompts, raters, runs, studies
+from evalhub.api.views import (
+    instruments,
+    judgments,
+    models,
+    outputs,
+    prompts,
+    raters,
+    runs,
+    studies,
+)
 from evalhub.api.views.common import api_not_found
 
 app_name = "api"
@@ -16,6 +25,8 @@ v1 = [
     path("models/", models.ModelListCreate.as_view(), name="models"),
     path("models/<slug:slug>/", models.ModelDetail.as_view(), name="model"),
     path("judges/", models.JudgeListCreate.as_view(), name="judges"),
+    path("instruments/", instruments.InstrumentListCreate.as_view(), name="instruments"),
+    path("instruments/<slug:slug>/", instruments.InstrumentDetail.as_view(), name="instrument"),
     path("studies/", studies.StudyListCreate.as_view(), name="studies"),
     path("studies/<slug:slug>/", studies.StudyDetail.as_view(), name="study"),
     path("studies/<slug:slug>/launch/", studies.StudyLaunch.as_view(), name="study-launch"),

@@ -25,6 +25,13 @@ from evalhub.stats.bradley_terry import (
     win_probability,
 )
 from evalhub.stats.chain import ChainScores, chain_best, chain_scores
+from evalhub.stats.choices import (
+    ChoiceShare,
+    ChoiceShares,
+    WeightedWinRate,
+    choice_shares,
+    weighted_win_rate,
+)
 from evalhub.stats.length_bias import (
     LengthBinnedWinRate,
     LengthControlledWinRate,
@@ -52,6 +59,8 @@ __all__ = [
     "AgreementMatrix",
     "BradleyTerryLeaderboard",
     "ChainScores",
+    "ChoiceShare",
+    "ChoiceShares",
     "Interval",
     "LabelDistribution",
     "LabelShare",
@@ -61,12 +70,14 @@ __all__ = [
     "PositionBias",
     "SamplePlan",
     "SwapConsistency",
+    "WeightedWinRate",
     "WinTieLoss",
     "agreement_matrix",
     "battle_cell_counts",
     "bradley_terry_leaderboard",
     "chain_best",
     "chain_scores",
+    "choice_shares",
     "cohen_kappa",
     "exact_power",
     "judge_agreement",
@@ -83,6 +94,7 @@ __all__ = [
     "sign_test_p_value",
     "swap_consistency",
     "tie_discounted_agreement",
+    "weighted_win_rate",
     "wilson_interval",
     "win_probability",
     "win_rate_by_length",

@@ -17,6 +17,8 @@ class Judge(models.Model):
         LIMA_LIKERT = "lima_likert", "LIMA Likert helpfulness (1-6)"
         FAIL_PASS_EXCELLENT = "fail_pass_excellent", "Fail / Pass / Excellent"
         CUSTOM = "custom", "Custom"
+        # Asks each study's own instrument: its question and choices, its judge template.
+        INSTRUMENT = "instrument", "The study's instrument"
 
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
@@ -83,6 +85,15 @@ class Study(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PAIRWISE)
+    # What raters and judges are asked; frozen (slug, version, hash) into `config` at launch.
+    # A study that names none gets its kind's LIMA preset at launch.
+    instrument = models.ForeignKey(
+        "instruments.Instrument",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="studies",
+    )
     prompt_set = models.ForeignKey(
         "prompts.PromptSet", on_delete=models.PROTECT, related_name="studies"
     )

@@ -24,6 +24,7 @@ from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.reconnect import rerun_once_if_disconnected
 from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
 from evalhub.studies.services import (
+    study_definition,
     sweep_now_and_then,
     too_fast_threshold_ms,
     verdict_fields,
@@ -211,11 +212,12 @@ claimed AS (
 )"""
 JUDGMENT_SQL = """
     INSERT INTO studies_judgment (
-        item_id, assignment_id, rater_id, judge_group, "order", raw_choice, verdict,
+        item_id, assignment_id, rater_id, judge_group, "order", raw_choice, verdict, score,
         turn_labels, comment, time_on_task_ms, too_fast, is_attention_check, raw_response,
         parse_state, imported_from, created_at)
     SELECT item_id, id, %(rater)s, %(group)s, %(order)s, %(raw_choice)s, %(verdict)s,
-           %(turn_labels)s, %(comment)s, %(ms)s, %(too_fast)s, %(gold)s, '', '', '', %(now)s
+           %(score)s::double precision, %(turn_labels)s, %(comment)s, %(ms)s, %(too_fast)s,
+           %(gold)s, '', '', '', %(now)s
     FROM claimed
     RETURNING id"""
 _RECORD = f"WITH {CLAIM_SQL} {JUDGMENT_SQL}"
@@ -242,6 +244,7 @@ def judgment_params(
         "order": fields["order"],
         "raw_choice": fields["raw_choice"],
         "verdict": fields["verdict"],
+        "score": fields["score"],
         "turn_labels": Jsonb(fields["turn_labels"]),
         "comment": comment.strip()[:5000],
         "ms": max(0, time_on_task_ms),
@@ -273,8 +276,9 @@ def judgment_submit(
         .get(pk=assignment.item_id)
     )
     fields = verdict_fields(
-        study.kind, assignment.target_side, choice, turn_labels, len(item.page.turns)
-    )
+        study_definition(study), study.kind, assignment.target_side, choice, turn_labels,
+        len(item.page.turns), comment,
+    )  # fmt: skip
     if time_on_task_ms is None:
         time_on_task_ms = int((now - assignment.reserved_at).total_seconds() * 1000)
     threshold = too_fast_threshold_ms(item.page.reading_chars, study.config.get("too_fast"))

@@ -14,14 +14,14 @@ EXPORT_FIELDS = [
     "judge_group", "rater_id", "judge", "target_model", "baseline_model", "order",
     "target_side", "raw_choice", "verdict", "score", "turn_labels", "comment",
     "time_on_task_ms", "too_fast", "is_attention_check", "parse_state", "tokens_in",
-    "tokens_out", "cost_usd", "excluded", "created_at",
+    "tokens_out", "cost_usd", "excluded", "created_at", "instrument", "instrument_version",
 ]  # fmt: skip
 
 
 def judgments_export_rows(*, study: Study | None = None) -> Iterator[dict[str, Any]]:
     """One flat dict per judgment (fields EXPORT_FIELDS), streamed in id order."""
     qs = Judgment.objects.select_related(
-        "item__study",
+        "item__study__instrument",
         "item__prompt",
         "item__target_output__model",
         "item__baseline_output__model",
@@ -62,6 +62,9 @@ def judgments_export_rows(*, study: Study | None = None) -> Iterator[dict[str, A
             "cost_usd": str(j.cost_usd) if j.cost_usd is not None else None,
             "excluded": j.excluded,  # an excluded rater's: left out of every result
             "created_at": j.created_at.isoformat(),
+            # What the judgment answered: the study's instrument version (frozen at launch).
+            "instrument": instrument.slug if (instrument := item.study.instrument) else "",
+            "instrument_version": instrument.version if instrument else None,
         }
 
 

@@ -23,6 +23,9 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from evalhub.importing import InputError, RowProblem
+from evalhub.instruments.definitions import STUDY_KINDS, AnswerError, Definition
+from evalhub.instruments.selectors import definition_of
+from evalhub.instruments.services import instrument_for_study_kind
 from evalhub.outputs.models import Output
 from evalhub.outputs.rendering import render_untrusted_markdown
 from evalhub.prompts.models import Prompt
@@ -37,8 +40,6 @@ MAX_ATTENTION_FAILURES = 2
 # An answer faster than this is flagged (never blocked): a floor, or reading every
 # character shown at `chars_per_second`, about four times a careful reading pace.
 TOO_FAST = {"floor_ms": 3000, "chars_per_second": 80}
-PAIRWISE_CHOICES = {"A", "B", "tie"}
-LABELS = {"fail", "pass", "excellent"}
 # Expired reservations go back to the pool at least this often, per web process.
 SWEEP_EVERY_SECONDS = 5.0
 _last_sweep: dict[int, float] = {}
@@ -75,6 +76,12 @@ def _settings_problems(
         problems.append(RowProblem(0, "a pairwise study needs at least one baseline", "baselines"))
     if not prompts:
         problems.append(RowProblem(0, f"prompt set {study.prompt_set.slug} is empty", "prompt_set"))
+    instrument = study.instrument
+    if instrument is not None and study.kind not in STUDY_KINDS[instrument.kind]:
+        problems.append(
+            RowProblem(0, f"instrument {instrument.slug} ({instrument.kind}) cannot run a "
+                       f"{study.kind} study", "instrument")
+        )  # fmt: skip
     return problems
 
 
@@ -93,7 +100,8 @@ def gold_item_count(study: Study, real: int, prompts: int) -> int:
     """Enough distinct gold items for any session to meet its checks, and the study's rate
     of the real items; never more than there are prompts to build them from."""
     rate = study.attention_check_rate
-    if rate <= 0 or study.kind == Study.Kind.LIKERT:
+    # Gold answers are written in the instrument's own choices; one with none has no checks.
+    if rate <= 0 or not study.instrument.definition.gold_answer:
         return 0
     wanted = max(2, math.ceil(real * rate), math.ceil(study.session_quota * rate) + 1)
     return min(prompts, wanted)
@@ -148,21 +156,20 @@ def study_items_build(
     # Gold items reuse real prompts, picked by a seed from the slug so launch is repeatable.
     rng = random.Random(study.slug)
     gold_prompts = rng.sample(prompts, k=gold_item_count(study, len(built), len(prompts)))
+    gold_answer = study.instrument.definition.gold_answer
     for n, prompt in enumerate(gold_prompts):
         mine = outputs[(prompt.pk, target.pk)]
         seed = rng.randrange(2**31)
         broken = content.broken_text(mine.text, seed=seed)
         item = Item(study=study, prompt=prompt, target_output=mine, is_gold=True)
+        item.gold_answer = gold_answer
         if pairwise:
-            item.gold_answer = Judgment.Verdict.TARGET
             page = content.pairwise_page(prompt, mine, render_untrusted_markdown(broken), broken)
         elif study.kind == Study.Kind.DIALOGUE:
-            item.gold_answer = Judgment.Verdict.FAIL
             page = content.dialogue_page(
                 prompt, content.dialogue_turns(prompt, mine) or [], broken_seed=seed + n
             )
         else:
-            item.gold_answer = Judgment.Verdict.FAIL
             page = content.single_page(prompt, render_untrusted_markdown(broken), broken)
         built.append((item, page))
     return built, [], left_out
@@ -184,6 +191,11 @@ def _config(
         "schema": CONFIG_SCHEMA,
         "study": study.slug,
         "kind": study.kind,
+        "instrument": {
+            "slug": study.instrument.slug,
+            "version": study.instrument.version,
+            "content_hash": study.instrument.content_hash,
+        },
         "prompt_set": study.prompt_set.slug,
         "target": study.target_model.slug,
         "baselines": [b.slug for b in baselines],
@@ -254,12 +266,14 @@ def study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
     left out and listed in config["prompts_left_out"]. Raises InputError when no prompt is
     left or a setting is wrong (nothing is written), StudyStateError unless it is a draft."""
     study = (
-        Study.objects.select_for_update()
-        .select_related("prompt_set", "target_model")
+        Study.objects.select_for_update(of=("self",))
+        .select_related("prompt_set", "target_model", "instrument")
         .get(pk=study.pk)
     )
     if study.status != Study.Status.DRAFT:
         raise StudyStateError(f"study {study.slug} is {study.status}; only a draft can launch")
+    if study.instrument is None:
+        study.instrument = instrument_for_study_kind(study.kind)
     baselines = list(study.baselines.order_by("slug")) if study.kind == Study.Kind.PAIRWISE else []
     prompts = list(study.prompt_set.prompts.order_by("position", "id"))
     problems = _settings_problems(study, baselines, prompts)
@@ -282,7 +296,7 @@ def study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
     study.config_hash = config_hash(study.config)
     study.status = Study.Status.LAUNCHED
     study.launched_at = timezone.now()
-    study.save(update_fields=["config", "config_hash", "status", "launched_at"])
+    study.save(update_fields=["instrument", "config", "config_hash", "status", "launched_at"])
     log.info(
         "study %s launched by %s: %s items, %s prompts left out",
         study.slug, by or "system", len(items), len(left_out),
@@ -408,31 +422,28 @@ def too_fast_threshold_ms(reading_chars: int, policy: dict[str, Any] | None = No
 
 
 def verdict_fields(
-    kind: str, target_side: str, choice: str, labels: list[str] | None, turns: int
+    definition: Definition,
+    kind: str,
+    target_side: str,
+    choice: str,
+    labels: list[str] | None,
+    turns: int,
+    comment: str = "",
 ) -> dict[str, Any]:
-    """raw_choice, verdict, order and turn_labels of an answer to a `kind` study's item shown
-    with the target on `target_side` (`turns`: a dialogue's turn count); JudgmentInputError
-    names the bad field."""
-    if kind == Study.Kind.PAIRWISE:
-        if choice not in PAIRWISE_CHOICES:
-            raise JudgmentInputError("choice", "pick A, B or tie")
-        if choice == "tie":
-            verdict = Judgment.Verdict.TIE
-        else:
-            target_chosen = choice == target_side
-            verdict = Judgment.Verdict.TARGET if target_chosen else Judgment.Verdict.BASELINE
-        order = Judgment.Order.TARGET_FIRST if target_side == "A" else Judgment.Order.BASELINE_FIRST
-        return {"raw_choice": choice, "verdict": verdict, "order": order, "turn_labels": []}
-    if kind == Study.Kind.DIALOGUE:
-        labels = labels or []
-        if len(labels) != turns or any(label not in LABELS for label in labels):
-            raise JudgmentInputError("turn_labels", f"label each of the {turns} turns")
-        return {"raw_choice": ",".join(labels), "turn_labels": labels, "verdict": "",
-                "order": Judgment.Order.SINGLE}  # fmt: skip
-    if choice not in LABELS:
-        raise JudgmentInputError("choice", "pick Fail, Pass or Excellent")
-    return {"raw_choice": choice, "verdict": choice, "order": Judgment.Order.SINGLE,
-            "turn_labels": []}  # fmt: skip
+    """raw_choice, verdict, score, order and turn_labels of an answer, in the instrument's
+    choices, to a `kind` study's item shown with the target on `target_side` (`turns`: a
+    dialogue's turn count); JudgmentInputError names the bad field."""
+    try:
+        return definition.answer_fields(kind, target_side, choice, labels, turns, comment)
+    except AnswerError as exc:
+        raise JudgmentInputError(exc.field, str(exc).split(": ", 1)[1]) from exc
+
+
+def study_definition(study: Study) -> Definition:
+    """The definition of the instrument a launched study asks (cached per process)."""
+    return definition_of(
+        study.instrument_id, (study.config.get("instrument") or {}).get("content_hash")
+    )
 
 
 def gold_answer_given(gold_answer: str, verdict: str, turn_labels: list[str]) -> bool:
@@ -488,8 +499,9 @@ def submit_in_transaction(
     item = assignment.item
     page = item.page
     fields = verdict_fields(
-        study.kind, assignment.target_side, choice, turn_labels, len(page.turns)
-    )
+        study_definition(study), study.kind, assignment.target_side, choice, turn_labels,
+        len(page.turns), comment,
+    )  # fmt: skip
     claimed = Assignment.objects.filter(
         pk=assignment.pk, rater=rater, status=Assignment.Status.RESERVED, expires_at__gt=now
     ).update(status=Assignment.Status.SUBMITTED, submitted_at=now)

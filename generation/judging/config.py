@@ -24,11 +24,14 @@ from typing import Any
 
 from generation.judging.instruments import (
     FINAL_LINE_SUFFIX,
+    INSTRUMENT,
     JSON_SUFFIX,
     LIKERT,
+    UNBOUND,
     Instrument,
     builtin_instrument,
     custom_instrument,
+    study_instrument,
 )
 from generation.judging.verdicts import FINAL_LINE, JSON_SCHEMA, VERDICT_MODES
 
@@ -133,8 +136,10 @@ def judge_config_from_fields(
     custom_template: str,
     params: dict[str, Any],
     verdict_mode: str,
+    instrument: Instrument | None = None,
 ) -> JudgeConfig:
-    """Validate and resolve a judge's fields. Raises JudgeConfigError naming the field."""
+    """Validate and resolve a judge's fields. Raises JudgeConfigError naming the field.
+    instrument: the study's (template "instrument" only; None: not bound to a study)."""
     if not model:
         raise JudgeConfigError("model: required")
     if not base_url.startswith(("http://", "https://")):
@@ -147,7 +152,14 @@ def judge_config_from_fields(
     if unknown:
         raise JudgeConfigError(f"params: unknown keys {sorted(unknown)}")
     try:
-        if template == "custom":
+        if template == INSTRUMENT:
+            if custom_template or "scale" in params or "choices" in params:
+                raise JudgeConfigError(
+                    "custom_template/params.scale/choices: an instrument judge asks the "
+                    "study's instrument"
+                )
+            instrument = instrument or UNBOUND
+        elif template == "custom":
             instrument = custom_instrument(
                 custom_template, scale=params.get("scale"), choices=params.get("choices")
             )
@@ -203,9 +215,17 @@ def _default_max_tokens(verdict_mode: str, instrument: Instrument) -> int:
     return longest + (32 if verdict_mode == JSON_SCHEMA else 8)
 
 
-def judge_config(judge: Any) -> JudgeConfig:
-    """Resolve a `studies.Judge` row."""
+def judge_config(judge: Any, study: Any = None) -> JudgeConfig:
+    """Resolve a `studies.Judge` row; an "instrument" judge is bound to `study`'s
+    instrument when one is given."""
+    instrument = None
+    if judge.template == INSTRUMENT and study is not None:
+        try:
+            instrument = study_instrument(study)
+        except ValueError as exc:
+            raise JudgeConfigError(str(exc)) from exc
     return judge_config_from_fields(
+        instrument=instrument,
         model=judge.model,
         base_url=judge.base_url,
         api_key_env=judge.api_key_env,

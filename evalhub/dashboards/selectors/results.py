@@ -22,6 +22,7 @@ from evalhub.dashboards.selectors.frames import (
     item_table,
     judgment_table,
 )
+from evalhub.dashboards.selectors.instrument import instrument_results
 from evalhub.dashboards.selectors.jsonable import jsonable
 from evalhub.dashboards.selectors.leaderboard import leaderboard_from_coded_battles
 from evalhub.dashboards.selectors.pairs import OrderPairs, combine_llm_orders
@@ -261,6 +262,7 @@ def compute_study_results(
         if len(scored):
             body["likert"] = _likert(items, scored)
             body["agreement"] = _agreement(scored, "likert")
+    body.update(instrument_results(study, groups=groups, category=category))
     body["computed_at"] = datetime.now(UTC).isoformat()
     return body
 
@@ -291,9 +293,14 @@ def study_results(
     leaderboard, bias (position, swap_consistency, length), progress, llm_pair_policy,
     excluded ({"raters", "judgments"} left out of every result: excluded raters),
     aggregation (per baseline or model: majority-vote and Dawid-Skene shares over items),
-    computed_at. LLM pairwise verdicts in both orders are combined per item under the
-    study's inconsistent_pair_policy. groups: only these judge groups; category: only items
-    whose prompt has this category.
+    computed_at; and in the study's instrument: instrument (slug, version, content_hash,
+    kind, levels, choices), choices (per baseline or model x judge group: the share of each
+    choice, pairwise from the target's side, with Wilson intervals), weighted_win_rate
+    (pairwise: plain and Arena-Hard weighted win rate, with a bootstrap interval for the
+    weighted one), instrument_agreement (agreement matrix over the instrument's choices at
+    its level: nominal, ordinal or interval). LLM pairwise verdicts in both orders are
+    combined per item under the study's inconsistent_pair_policy. groups: only these judge
+    groups; category: only items whose prompt has this category.
     """
     chosen = sorted(set(groups)) if groups else None
     variant = {"groups": chosen, "category": category or ""}

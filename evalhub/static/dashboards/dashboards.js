@@ -318,7 +318,45 @@
     });
   }
 
+  /* The study's own instrument: one stacked bar per slice and judge group, a segment per
+   * choice (pairwise from the target's side, so "both bad" shows as its own share). */
+  const CHOICE_COLORS = ["#3f6fa6", "#7fa3cc", "#c4cad3", "#e3b48f", "#d39064", "#c96a6a", "#5a9e6f", "#9a7fc0", "#8c8c8c"];
+  function choiceBars(rows, instrument) {
+    if (!rows.length || !instrument) return draw("chart-choices", []);
+    const slice = (r) => `${r.baseline ?? r.model} · ${r.judge_group}`;
+    const names = rows.map(slice);
+    draw("chart-choices", instrument.choices.map((c, i) => ({
+      type: "bar", orientation: "h", name: c.label, y: names,
+      x: rows.map((r) => r.shares[i].share), marker: { color: CHOICE_COLORS[i % CHOICE_COLORS.length] },
+      hovertemplate: rows.map((r) => `${slice(r)}<br>${c.label}: ${pct1(r.shares[i].share)} (${r.shares[i].count} of ${r.n})`
+        + `<br>Wilson 95% [${pct1(r.shares[i].wilson.low)}, ${pct1(r.shares[i].wilson.high)}]<extra></extra>`),
+    })), {
+      barmode: "stack", height: 110 + 36 * rows.length,
+      xaxis: { range: [0, 1], tickformat: ".0%", gridcolor: COLORS.grid },
+      yaxis: { autorange: "reversed", automargin: true },
+    });
+  }
+
+  function weightedWinRates(rows) {
+    const table = document.getElementById("weighted-win-rate");
+    if (!table) return;
+    const body = table.querySelector("tbody");
+    body.replaceChildren(...rows.map((r) => {
+      const tr = document.createElement("tr");
+      [r.baseline, r.judge_group, String(r.n), pct1(r.win_rate), pct1(r.weighted_win_rate),
+        r.interval ? `[${pct1(r.interval.low)}, ${pct1(r.interval.high)}]` : "–"].forEach((text, i) => {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (i >= 2) td.className = "num";
+        tr.appendChild(td);
+      });
+      return tr;
+    }));
+  }
+
   function renderStudy(data) {
+    choiceBars(data.choices || [], data.instrument);
+    weightedWinRates(data.weighted_win_rate || []);
     syncGroups(data);
     winTieLoss(data.pairwise || []);
     agreement(data.agreement);
