@@ -35,7 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-ALPACA_PYTHON = ROOT / "bench" / ".venv-alpaca-eval" / "bin" / "python"
+
+from bench.alpaca_venv import ALPACA_PYTHON, ensure_alpaca_venv  # noqa: E402
 
 
 # --- the fixed-latency endpoint ----------------------------------------------------------
@@ -147,17 +148,6 @@ def alpaca(n: int, salt: str) -> None:
     seconds = time.perf_counter() - started
     done = sum(1 for a in annotated if a.get("preference") is not None)
     print(json.dumps({"judgments": done, "seconds": seconds}))
-
-
-def ensure_alpaca_venv() -> Path:
-    """Create bench/.venv-alpaca-eval with alpaca-eval 0.6.6 if it is missing."""
-    if not ALPACA_PYTHON.exists():
-        venv = ALPACA_PYTHON.parent.parent
-        print(f"creating {venv.relative_to(ROOT)} (one-off) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(ALPACA_PYTHON), "-m", "pip", "install", "-q", "alpaca-eval==0.6.6"],
-                       check=True)  # fmt: skip
-    return ALPACA_PYTHON
 
 
 def run_alpaca(base: str, n: int, salt: str) -> dict:

@@ -1,0 +1,371 @@
+"""AlpacaEval 2's length-controlled (LC) win rate, fitted the way the alpaca-eval package fits it.
+
+Per model (judged against one baseline), a logistic GLM of the soft preference p_i = P(model
+better) on three features, with no separate intercept column:
+
+    logit p_i = phi * tanh(delta_i / sd(delta)) + psi * difficulty_i + theta * 1
+
+delta_i = len(baseline) - len(model) in characters (AlpacaEval's sign: `std_delta_len`),
+sd is the sample standard deviation (ddof=1) over the model's rows, difficulty_i is the
+instruction difficulty of prompt i. The coefficients minimise
+
+    ||w||_1 + C * sum_i [ p_i * log(1 + e^-z_i) + (1 - p_i) * log(1 + e^z_i) ]
+
+(liblinear's L1 logistic objective on the package's duplicated 0/1 rows weighted p and 1-p),
+with C chosen from logspace(-4, 4, 10) by 5-fold grouped cross-validation on the mean soft log
+loss (the first C with the best summed fold score), then refitted on every row with that C.
+Folds follow scikit-learn's GroupKFold for equal-sized groups (greedy, lightest fold first).
+LC = mean_i sigmoid(psi * difficulty_i + theta): the predicted preference with no length
+difference.
+
+Formulas, named as in alpaca-eval's GLM_INFO:
+- "length_controlled_v1": the three features above. alpaca-eval also adds rows from two
+  "gamed" baselines downloaded from its own data set (weight 0.2); EvalHub has no such rows,
+  so its v1 fit is the package's fit on the same features with those rows absent.
+- "length_controlled_minimal": tanh(delta/sd) + 1 (no difficulty term), for when fewer than
+  MIN_MODELS_FOR_DIFFICULTY models share the baseline, prompt set and judge.
+
+Instruction difficulty follows alpaca-eval's notebooks/instruction_difficulty.ipynb: one joint
+fit over every model of per-model length slopes, per-model intercepts and a per-prompt term
+(the first prompt fixed at 0), same penalty and CV; the per-prompt terms are the difficulty.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import minimize
+from scipy.special import expit
+
+FORMULA_V1 = "length_controlled_v1"
+FORMULA_MINIMAL = "length_controlled_minimal"
+MIN_MODELS_FOR_DIFFICULTY = 3
+CS = np.logspace(-4, 4, 10)  # LogisticRegressionCV's default Cs=10 grid
+N_SPLITS = 5
+_LOG_CLIP = 1e-15  # alpaca-eval's logloss clips predictions here
+
+
+def group_folds(n_rows: int, n_splits: int = N_SPLITS) -> NDArray[np.intp]:
+    """Test-fold index per row, as GroupKFold assigns one group per row (all of size 2)."""
+    if n_rows < n_splits:
+        raise ValueError(f"need at least {n_splits} judged rows per model, got {n_rows}")
+    sizes = np.full(n_rows, 2)
+    order = np.argsort(sizes)[::-1]  # the same tie order GroupKFold gets from numpy
+    folds = np.empty(n_rows, dtype=np.intp)
+    folds[order] = np.arange(n_rows) % n_splits  # equal weights: greedy == round robin
+    return folds
+
+
+def _soft_loss(z: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
+    # p * log(1 + e^-z) + (1 - p) * log(1 + e^z), with one logaddexp
+    return np.logaddexp(0.0, z) - p * z
+
+
+def _logits(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """x: (B, k, n) columns, w: (B, k) -> (B, n)."""
+    return np.matmul(w[:, None, :], x)[:, 0, :]
+
+
+def l1_soft_logistic(
+    x: NDArray[np.float64],
+    p: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    c: NDArray[np.float64],
+    start: NDArray[np.float64] | None = None,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-9,
+) -> NDArray[np.float64]:
+    """Batched minimiser of ||w||_1 + C * sum_i weight_i * soft_loss(x_i . w, p_i).
+
+    x: (B, k, n) feature columns; p, weight: (B, n); c: (B,). Returns (B, k). Proximal
+    Newton: each step minimises the L1 term plus the quadratic model of the loss exactly
+    (k is small), then halves the step until the objective drops enough. A problem stops
+    when its predicted decrease falls below tol relative to its objective.
+    """
+    b, k, _ = x.shape
+    w = np.zeros((b, k)) if start is None else start.copy()
+    cw = c[:, None] * weight
+    pairs = [(j, m) for j in range(k) for m in range(j, k)]
+    # Products of feature columns, fixed across iterations: the Hessian is their weighted sum.
+    xx = np.stack([x[:, j, :] * x[:, m, :] for j, m in pairs], axis=1)
+    current = _objective(x, p, cw, w)
+    idx = np.arange(b)
+    for _ in range(max_iter):
+        if idx.size == 0:
+            break
+        whole = idx.size == b  # views, not copies, while every problem is still running
+        xa = x if whole else x[idx]
+        xxa = xx if whole else xx[idx]
+        pa = p if whole else p[idx]
+        cwa = cw if whole else cw[idx]
+        wa = w[idx]
+        q = expit(_logits(xa, wa))
+        grad = np.matmul(xa, (cwa * (q - pa))[:, :, None])[:, :, 0]
+        flat = np.matmul(xxa, (cwa * q * (1 - q))[:, :, None])[:, :, 0]
+        hess = np.empty((idx.size, k, k))
+        for col, (j, m) in enumerate(pairs):
+            hess[:, j, m] = hess[:, m, j] = flat[:, col]
+        d = _l1_newton_direction(grad, hess, wa)
+        decrease = (grad * d).sum(1) + np.abs(wa + d).sum(1) - np.abs(wa).sum(1)
+        base = current[idx]
+        step = np.ones(idx.size)
+        trial = _objective(xa, pa, cwa, wa + d)
+        for _halving in range(30):
+            bad = np.flatnonzero(trial > base + 1e-4 * step * decrease + 1e-13 * np.abs(base))
+            if not bad.size:
+                break
+            step[bad] *= 0.5
+            moved_to = wa[bad] + step[bad, None] * d[bad]
+            trial[bad] = _objective(xa[bad], pa[bad], cwa[bad], moved_to)
+        w[idx] = wa + step[:, None] * d
+        current[idx] = trial
+        idx = idx[-decrease > tol * (1.0 + np.abs(base))]
+    return w
+
+
+def _l1_newton_direction(
+    grad: NDArray[np.float64], hess: NDArray[np.float64], w: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """argmin_d grad.d + d.H.d / 2 + ||w + d||_1, exactly, for a batch of small k.
+
+    Tries every sign pattern of u = w + d (3^k of them): on a pattern the problem is a linear
+    solve; the best sign-consistent candidate is the minimum (the problem is convex). Exact
+    solves matter here: coordinate descent crawls when tanh(length) and the intercept are
+    nearly collinear.
+    """
+    b, k = w.shape
+    scale = np.diagonal(hess, axis1=1, axis2=2).max(1)
+    h = hess + (1e-9 * scale + 1e-12)[:, None, None] * np.eye(k)  # keeps solves regular
+    best_d = np.zeros_like(w)
+    best_q = np.full(b, np.inf)
+    for pattern in itertools.product((-1.0, 0.0, 1.0), repeat=k):
+        sign = np.array(pattern)
+        free = np.flatnonzero(sign)
+        fixed = np.flatnonzero(sign == 0)
+        d = np.zeros_like(w)
+        d[:, fixed] = -w[:, fixed]
+        if free.size:
+            rhs = (
+                -(grad[:, free] + sign[free])
+                - np.matmul(h[:, free][:, :, fixed], d[:, fixed, None])[:, :, 0]
+            )
+            d[:, free] = np.linalg.solve(h[:, free][:, :, free], rhs[:, :, None])[:, :, 0]
+        u = w + d
+        ok = np.all(u[:, free] * sign[free] >= 0, axis=1)
+        q = (grad * d).sum(1) + 0.5 * np.einsum("bk,bkl,bl->b", d, hess, d) + np.abs(u).sum(1)
+        better = ok & (q < best_q)
+        best_q[better], best_d[better] = q[better], d[better]
+    return best_d
+
+
+def _objective(
+    x: NDArray[np.float64], p: NDArray[np.float64], cw: NDArray[np.float64], coef: NDArray
+) -> NDArray[np.float64]:
+    return np.abs(coef).sum(1) + (cw * _soft_loss(_logits(x, coef), p)).sum(1)
+
+
+@dataclass(frozen=True, slots=True)
+class LengthControlledFit:
+    """LC win rates for models against one baseline (index-aligned with `models`).
+
+    formula: FORMULA_V1 or FORMULA_MINIMAL. win_rate: mean preference (AlpacaEval's
+    `win_rate`, 0..1). length_controlled: LC (0..1). c: the chosen inverse penalty.
+    coefficients: (M, 3) length slope (AlpacaEval sign: delta = baseline - model),
+    difficulty slope (0 under the minimal formula) and intercept.
+    """
+
+    models: tuple[str, ...]
+    formula: str
+    n: NDArray[np.int64]
+    win_rate: NDArray[np.float64]
+    length_controlled: NDArray[np.float64]
+    c: NDArray[np.float64]
+    coefficients: NDArray[np.float64]
+
+
+def _check(preference: ArrayLike, length_diff: ArrayLike) -> tuple[NDArray, NDArray]:
+    p = np.asarray(preference, dtype=np.float64)
+    d = np.asarray(length_diff, dtype=np.float64)
+    if p.shape != d.shape or p.ndim != 1:
+        raise ValueError("preference and length_diff must be aligned 1-d arrays")
+    bad = np.flatnonzero(~np.isfinite(p) | (p < 0) | (p > 1))
+    if bad.size:
+        raise ValueError(f"preference row {bad[0]} is {p[bad[0]]}: must be in [0, 1]")
+    bad = np.flatnonzero(~np.isfinite(d))
+    if bad.size:
+        raise ValueError(f"length_diff row {bad[0]} is not finite")
+    return p, d
+
+
+def length_controlled_fit(
+    preference: ArrayLike,
+    length_diff: ArrayLike,
+    model_ids: ArrayLike,
+    difficulty: ArrayLike | None = None,
+) -> LengthControlledFit:
+    """Fit AlpacaEval's LC GLM separately for each model (see module docstring).
+
+    preference: (n,) P(model better than baseline) per judged row, ties 0.5; length_diff:
+    (n,) len(model) - len(baseline) in characters; model_ids: (n,) labels; difficulty: (n,)
+    instruction difficulty of each row's prompt (None: the minimal formula).
+    All models are fitted together in one batch, which is what makes 200 models fast.
+    """
+    p, diff = _check(preference, length_diff)
+    labels = np.asarray(model_ids)
+    if labels.shape != p.shape:
+        raise ValueError("model_ids must be aligned with preference")
+    hard = None if difficulty is None else np.asarray(difficulty, dtype=np.float64)
+    if hard is not None and (hard.shape != p.shape or not np.all(np.isfinite(hard))):
+        raise ValueError("difficulty must be finite and aligned with preference")
+    names, model = np.unique(labels, return_inverse=True)
+    model = model.reshape(-1)
+    m = names.size
+    counts = np.bincount(model, minlength=m)
+    width = int(counts.max()) if m else 0
+    # Rows of model j sit at [j, 0:counts[j]] in padded (M, width) arrays; padding has weight 0.
+    order = np.argsort(model, kind="stable")
+    slot = np.arange(p.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    rows, cols = model[order], slot
+    present = np.zeros((m, width), dtype=bool)
+    present[rows, cols] = True
+    pp = np.zeros((m, width))
+    pp[rows, cols] = p[order]
+    delta = np.zeros((m, width))
+    delta[rows, cols] = -diff[order]  # AlpacaEval's len(baseline) - len(model)
+    sd = np.array([np.std(delta[j, : counts[j]], ddof=1) if counts[j] > 1 else 0.0
+                   for j in range(m)])  # fmt: skip
+    scaled = np.divide(delta, sd[:, None], out=np.zeros_like(delta), where=sd[:, None] > 0)
+    # Columns: tanh(length), [difficulty,] intercept.
+    x = np.zeros((m, 2 if hard is None else 3, width))
+    x[:, 0, :] = np.tanh(scaled)
+    if hard is not None:
+        x[rows, 1, cols] = hard[order]
+    x[:, -1, :] = present
+
+    folds = np.full((m, width), -1)
+    for j in range(m):
+        folds[j, : counts[j]] = group_folds(int(counts[j]))
+    # CV: every (model, fold) pair is one problem; walk C upwards, warm-starting each step.
+    xb = np.repeat(x, N_SPLITS, axis=0)
+    pb = np.repeat(pp, N_SPLITS, axis=0)
+    fold_of = np.tile(np.arange(N_SPLITS), m)
+    test = np.repeat(folds, N_SPLITS, axis=0) == fold_of[:, None]
+    train = np.repeat(present, N_SPLITS, axis=0) & ~test
+    scores = np.zeros((m, CS.size))
+    coef = None
+    for ci, c in enumerate(CS):
+        coef = l1_soft_logistic(xb, pb, train.astype(float), np.full(m * N_SPLITS, c), coef)
+        q = np.clip(expit(_logits(xb, coef)), _LOG_CLIP, 1 - _LOG_CLIP)
+        loss = -(pb * np.log(q) + (1 - pb) * np.log(1 - q))
+        mean_loss = (loss * test).sum(1) / test.sum(1)
+        scores[:, ci] = -mean_loss.reshape(m, N_SPLITS).sum(1)
+    best = np.argmax(scores, axis=1)
+    chosen = CS[best]
+    final = l1_soft_logistic(x, pp, present.astype(float), chosen)
+    no_length = expit(_logits(x[:, 1:, :], final[:, 1:]))
+    if hard is None:  # report the difficulty slope as 0 so both formulas share a shape
+        final = np.stack([final[:, 0], np.zeros(m), final[:, 1]], axis=1)
+    lc = (no_length * present).sum(1) / counts
+    return LengthControlledFit(
+        models=tuple(str(s) for s in names),
+        formula=FORMULA_MINIMAL if hard is None else FORMULA_V1,
+        n=counts.astype(np.int64),
+        win_rate=(pp * present).sum(1) / counts,
+        length_controlled=lc,
+        c=chosen,
+        coefficients=final,
+    )
+
+
+def _joint_design(
+    p: NDArray[np.float64],
+    scaled_tanh: NDArray[np.float64],
+    model: NDArray[np.intp],
+    prompt: NDArray[np.intp],
+    n_models: int,
+    n_prompts: int,
+) -> tuple[int, object]:
+    """Objective pieces of the joint fit: params [slope_m..., bias_m..., prompt_1.., one]."""
+    n_params = 2 * n_models + (n_prompts - 1) + 1
+
+    def logits(w: NDArray[np.float64]) -> NDArray[np.float64]:
+        prompt_term = np.concatenate([[0.0], w[2 * n_models : 2 * n_models + n_prompts - 1]])
+        return w[model] * scaled_tanh + w[n_models + model] + prompt_term[prompt] + w[-1]
+
+    def grad_of(resid: NDArray[np.float64]) -> NDArray[np.float64]:
+        g = np.empty(n_params)
+        g[:n_models] = np.bincount(model, weights=resid * scaled_tanh, minlength=n_models)
+        g[n_models : 2 * n_models] = np.bincount(model, weights=resid, minlength=n_models)
+        g[2 * n_models : -1] = np.bincount(prompt, weights=resid, minlength=n_prompts)[1:]
+        g[-1] = resid.sum()
+        return g
+
+    return n_params, (logits, grad_of)
+
+
+def _joint_l1_fit(
+    p: NDArray[np.float64], weight: NDArray[np.float64], c: float, n_params: int, pieces: object,
+    start: NDArray[np.float64] | None,
+) -> NDArray[np.float64]:  # fmt: skip
+    logits, grad_of = pieces  # type: ignore[misc]
+
+    # L1 through the split w = u - v with u, v >= 0: smooth and bounded, so L-BFGS-B applies.
+    def f(uv: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        w = uv[:n_params] - uv[n_params:]
+        z = logits(w)
+        value = float(uv.sum() + c * np.sum(weight * _soft_loss(z, p)))
+        g = c * grad_of(weight * (expit(z) - p))
+        return value, np.concatenate([1.0 + g, 1.0 - g])
+
+    x0 = np.zeros(2 * n_params)
+    if start is not None:
+        x0[:n_params], x0[n_params:] = np.maximum(start, 0), np.maximum(-start, 0)
+    bounds = [(0.0, None)] * (2 * n_params)
+    result = minimize(f, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-9})  # fmt: skip
+    return result.x[:n_params] - result.x[n_params:]
+
+
+def instruction_difficulty(
+    preference: ArrayLike, length_diff: ArrayLike, model_ids: ArrayLike, prompt_ids: ArrayLike
+) -> tuple[NDArray, NDArray[np.float64]]:
+    """Per-prompt difficulty from the joint fit over every model (see module docstring).
+
+    Returns (prompt labels sorted, difficulty per label); the first label's difficulty is 0.
+    Length is standardised per model as in the per-model fit. Raises when fewer than
+    MIN_MODELS_FOR_DIFFICULTY models are given.
+    """
+    p, diff = _check(preference, length_diff)
+    models = np.asarray(model_ids)
+    prompts = np.asarray(prompt_ids)
+    if models.shape != p.shape or prompts.shape != p.shape:
+        raise ValueError("model_ids and prompt_ids must be aligned with preference")
+    names, model = np.unique(models, return_inverse=True)
+    prompt_names, prompt = np.unique(prompts, return_inverse=True)
+    model, prompt = model.reshape(-1), prompt.reshape(-1)
+    if names.size < MIN_MODELS_FOR_DIFFICULTY:
+        raise ValueError(
+            f"instruction difficulty needs {MIN_MODELS_FOR_DIFFICULTY} models, got {names.size}"
+        )
+    delta = -diff
+    sd = np.array([np.std(delta[model == j], ddof=1) for j in range(names.size)])
+    scaled = np.tanh(np.divide(delta, sd[model], out=np.zeros_like(delta), where=sd[model] > 0))
+    n_params, pieces = _joint_design(p, scaled, model, prompt, names.size, prompt_names.size)
+    folds = group_folds(p.size)
+    logits = pieces[0]  # type: ignore[index]
+    scores = np.zeros(CS.size)
+    starts: list[NDArray[np.float64] | None] = [None] * N_SPLITS
+    for ci, c in enumerate(CS):
+        for f in range(N_SPLITS):
+            test = folds == f
+            starts[f] = _joint_l1_fit(p, (~test).astype(float), c, n_params, pieces, starts[f])
+            q = np.clip(expit(logits(starts[f])[test]), _LOG_CLIP, 1 - _LOG_CLIP)
+            scores[ci] -= float(np.mean(-(p[test] * np.log(q) + (1 - p[test]) * np.log(1 - q))))
+    best = float(CS[int(np.argmax(scores))])
+    w = _joint_l1_fit(p, np.ones_like(p), best, n_params, pieces, None)
+    difficulty = np.concatenate([[0.0], w[2 * names.size : 2 * names.size + prompt_names.size - 1]])
+    return prompt_names, difficulty
