@@ -11,6 +11,7 @@ class Judge(models.Model):
         GUIDED_CHOICE = "guided_choice", "Guided choice (vLLM structured outputs)"
         JSON_SCHEMA = "json_schema", "JSON schema"
         FINAL_LINE = "final_line", "Parse the final verdict line"
+        WEIGHTED = "weighted", "Weighted: P(verdict) from the verdict token's logprobs"
 
     class Template(models.TextChoices):
         LIMA_PAIRWISE = "lima_pairwise", "LIMA pairwise"
