@@ -3,7 +3,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from evalhub.api.views import judgments, models, outputs, prompts, runs, studies
+from evalhub.api.views import judges, judgments, models, outputs, prompts, runs, studies
 from evalhub.api.views.common import api_not_found
 
 app_name = "api"
@@ -32,6 +32,7 @@ v1 = [
         name="study-judgments-import",
     ),
     path("judge-runs/", runs.JudgeRunCreate.as_view(), name="judge-runs"),
+    path("judge-leaderboard/", judges.JudgeLeaderboard.as_view(), name="judge-leaderboard"),
     path("generation-runs/", runs.GenerationRunCreate.as_view(), name="generation-runs"),
     path("jobs/", runs.JobList.as_view(), name="jobs"),
     path("jobs/<int:job_id>/", runs.JobDetail.as_view(), name="job"),
