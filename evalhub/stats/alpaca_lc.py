@@ -185,6 +185,18 @@ class LengthControlledFit:
     length_controlled: NDArray[np.float64]
     c: NDArray[np.float64]
     coefficients: NDArray[np.float64]
+    extreme_change: NDArray[np.bool_]
+
+
+def is_extreme_change(raw: ArrayLike, lc: ArrayLike) -> NDArray[np.bool_]:
+    """alpaca-eval's warning that the GLM may have failed: LC (0..1) moved from the raw win
+    rate by more than 10 points and more than a quarter of the room on that side. It fires
+    when length is (nearly) the same sign on every row, so tanh(length) and the intercept
+    cannot be told apart and the LC is not identified."""
+    old, new = 100 * np.asarray(raw, dtype=float), 100 * np.asarray(lc, dtype=float)
+    too_small = new < np.minimum(old - old / 4, old - 10)
+    too_large = new > np.maximum(old + (100 - old) / 4, old + 10)
+    return too_small | too_large
 
 
 def _check(preference: ArrayLike, length_diff: ArrayLike) -> tuple[NDArray, NDArray]:
@@ -270,14 +282,16 @@ def length_controlled_fit(
     if hard is None:  # report the difficulty slope as 0 so both formulas share a shape
         final = np.stack([final[:, 0], np.zeros(m), final[:, 1]], axis=1)
     lc = (no_length * present).sum(1) / counts
+    raw = (pp * present).sum(1) / counts
     return LengthControlledFit(
         models=tuple(str(s) for s in names),
         formula=FORMULA_MINIMAL if hard is None else FORMULA_V1,
         n=counts.astype(np.int64),
-        win_rate=(pp * present).sum(1) / counts,
+        win_rate=raw,
         length_controlled=lc,
         c=chosen,
         coefficients=final,
+        extreme_change=is_extreme_change(raw, lc),
     )
 
 

@@ -92,6 +92,11 @@ def length_controlled_for(study: Study, baseline: str, judge_group: str) -> dict
         if fit.formula == FORMULA_MINIMAL
         else f"instruction difficulty from {len(models)} models judged against {baseline}"
     )
+    if fit.extreme_change[0]:
+        note += (
+            "; far from the raw win rate, which alpaca-eval flags as a likely GLM failure "
+            "(length differences of one sign leave length and the intercept confounded)"
+        )
     return jsonable(
         {
             "baseline": baseline,
@@ -103,6 +108,7 @@ def length_controlled_for(study: Study, baseline: str, judge_group: str) -> dict
             "win_rate": float(fit.win_rate[0]),
             "length_controlled_win_rate": float(fit.length_controlled[0]),
             "c": float(fit.c[0]),
+            "extreme_change": bool(fit.extreme_change[0]),
             "length_coefficient": float(fit.coefficients[0, 0]),
             "difficulty_coefficient": float(fit.coefficients[0, 1]),
             "intercept": float(fit.coefficients[0, 2]),

@@ -225,7 +225,7 @@
           `${pct1(w.win_rate)} ± ${pct1(w.standard_error)}`,
           `${pct1(w.interval.low)} to ${pct1(w.interval.high)}`,
           lc ? pct1(lc.length_controlled_win_rate) : "n/a",
-          lc ? lc.formula : "too few judgments",
+          lc ? lc.formula + (lc.extreme_change ? " (likely GLM failure)" : "") : "too few judgments",
         ];
         cells.forEach((v, k) => {
           const td = document.createElement("td"); td.textContent = v;

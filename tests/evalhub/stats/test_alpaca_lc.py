@@ -16,6 +16,7 @@ from evalhub.stats.alpaca_lc import (
     FORMULA_V1,
     group_folds,
     instruction_difficulty,
+    is_extreme_change,
     length_controlled_fit,
 )
 
@@ -87,6 +88,10 @@ def test_it_says_which_row_is_bad() -> None:
         length_controlled_fit([0.5, 0.2, 1.5, 0.1, 0.3], [1, 2, 3, 4, 5], ["a"] * 5)
     with pytest.raises(ValueError, match="needs 3 models"):
         instruction_difficulty([0.5] * 10, [1.0] * 10, ["a", "b"] * 5, list(range(10)))
+
+
+def test_it_flags_what_alpaca_eval_flags_as_extreme() -> None:
+    assert is_extreme_change([0.36, 0.36, 0.30], [0.0, 0.5, 0.35]).tolist() == [True, True, False]
 
 
 def test_folds_follow_group_kfold_round_robin() -> None:
