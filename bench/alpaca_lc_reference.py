@@ -8,7 +8,8 @@ alpaca_eval.metrics.glm_winrate._get_featurized_data does (std_delta_len = len(b
 len(model) over its sample sd; the given difficulty instead of the downloaded one; no gamed
 baselines), turns them into a design matrix with the package's make_dmatrix_for_model, fits
 with the package's fit_LogisticRegressionCV and predicts at std_delta_len = 0.
-Prints one JSON object: {"lc": {model: LC}, "c": {model: C}, "seconds": fit time}.
+Prints one JSON object: {"lc": {model: LC}, "c": {model: C}, "seconds": fit time,
+"cpu_seconds": its CPU time}.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def main(path: str) -> None:
     formula = V1 if has_difficulty else MINIMAL
     models = data["model_ids"]
     lc, chosen = {}, {}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for name in np.unique(models):
         rows = models == name
         delta = pd.Series(-data["length_diff"][rows])
@@ -45,8 +46,8 @@ def main(path: str) -> None:
         model = fit_LogisticRegressionCV(train, "preference", is_ytrue_proba=True, n_splits=5)
         lc[str(name)] = float(model.predict_proba(test)[:, 1].mean())
         chosen[str(name)] = float(model.C_[0])
-    seconds = time.perf_counter() - started
-    print(json.dumps({"lc": lc, "c": chosen, "seconds": seconds}))
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    print(json.dumps({"lc": lc, "c": chosen, "seconds": seconds, "cpu_seconds": cpu_seconds}))
 
 
 if __name__ == "__main__":

@@ -59,14 +59,33 @@ def group_folds(n_rows: int, n_splits: int = N_SPLITS) -> NDArray[np.intp]:
     return folds
 
 
-def _soft_loss(z: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
-    # p * log(1 + e^-z) + (1 - p) * log(1 + e^z), with one logaddexp
-    return np.logaddexp(0.0, z) - p * z
+def _loss_and_probability(
+    z: NDArray[np.float64], p: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per row: p * log(1 + e^-z) + (1 - p) * log(1 + e^z), and sigmoid(z), from one exp."""
+    e = np.exp(-np.abs(z))
+    loss = np.maximum(z, 0.0) + np.log1p(e) - p * z
+    inv = 1.0 / (1.0 + e)
+    return loss, np.where(z >= 0, inv, e * inv)
 
 
 def _logits(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
     """x: (B, k, n) columns, w: (B, k) -> (B, n)."""
     return np.matmul(w[:, None, :], x)[:, 0, :]
+
+
+def _evaluate(
+    x: NDArray[np.float64], p: NDArray[np.float64], cw: NDArray[np.float64], coef: NDArray
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(objective per problem, sigmoid of the logits) at coef."""
+    loss, q = _loss_and_probability(_logits(x, coef), p)
+    return np.abs(coef).sum(1) + (cw * loss).sum(1), q
+
+
+def column_products(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(B, k(k+1)/2, n) products of feature column pairs j <= m: the Hessian's ingredients."""
+    k = x.shape[1]
+    return np.stack([x[:, j, :] * x[:, m, :] for j in range(k) for m in range(j, k)], axis=1)
 
 
 def l1_soft_logistic(
@@ -76,23 +95,24 @@ def l1_soft_logistic(
     c: NDArray[np.float64],
     start: NDArray[np.float64] | None = None,
     *,
+    products: NDArray[np.float64] | None = None,
     max_iter: int = 100,
     tol: float = 1e-9,
 ) -> NDArray[np.float64]:
     """Batched minimiser of ||w||_1 + C * sum_i weight_i * soft_loss(x_i . w, p_i).
 
-    x: (B, k, n) feature columns; p, weight: (B, n); c: (B,). Returns (B, k). Proximal
-    Newton: each step minimises the L1 term plus the quadratic model of the loss exactly
-    (k is small), then halves the step until the objective drops enough. A problem stops
-    when its predicted decrease falls below tol relative to its objective.
+    x: (B, k, n) feature columns; p, weight: (B, n); c: (B,); products: column_products(x)
+    when the caller already has it. Returns (B, k). Proximal Newton: each step minimises the
+    L1 term plus the quadratic model of the loss exactly (k is small), then halves the step
+    until the objective drops enough. A problem stops when its predicted decrease falls below
+    tol relative to its objective.
     """
     b, k, _ = x.shape
     w = np.zeros((b, k)) if start is None else start.copy()
     cw = c[:, None] * weight
     pairs = [(j, m) for j in range(k) for m in range(j, k)]
-    # Products of feature columns, fixed across iterations: the Hessian is their weighted sum.
-    xx = np.stack([x[:, j, :] * x[:, m, :] for j, m in pairs], axis=1)
-    current = _objective(x, p, cw, w)
+    xx = column_products(x) if products is None else products
+    current, q_all = _evaluate(x, p, cw, w)
     idx = np.arange(b)
     for _ in range(max_iter):
         if idx.size == 0:
@@ -102,8 +122,8 @@ def l1_soft_logistic(
         xxa = xx if whole else xx[idx]
         pa = p if whole else p[idx]
         cwa = cw if whole else cw[idx]
+        q = q_all if whole else q_all[idx]
         wa = w[idx]
-        q = expit(_logits(xa, wa))
         grad = np.matmul(xa, (cwa * (q - pa))[:, :, None])[:, :, 0]
         flat = np.matmul(xxa, (cwa * q * (1 - q))[:, :, None])[:, :, 0]
         hess = np.empty((idx.size, k, k))
@@ -113,18 +133,38 @@ def l1_soft_logistic(
         decrease = (grad * d).sum(1) + np.abs(wa + d).sum(1) - np.abs(wa).sum(1)
         base = current[idx]
         step = np.ones(idx.size)
-        trial = _objective(xa, pa, cwa, wa + d)
+        trial, q_trial = _evaluate(xa, pa, cwa, wa + d)
         for _halving in range(30):
             bad = np.flatnonzero(trial > base + 1e-4 * step * decrease + 1e-13 * np.abs(base))
             if not bad.size:
                 break
             step[bad] *= 0.5
             moved_to = wa[bad] + step[bad, None] * d[bad]
-            trial[bad] = _objective(xa[bad], pa[bad], cwa[bad], moved_to)
+            trial[bad], q_trial[bad] = _evaluate(xa[bad], pa[bad], cwa[bad], moved_to)
         w[idx] = wa + step[:, None] * d
         current[idx] = trial
+        if whole:
+            q_all = q_trial
+        else:
+            q_all[idx] = q_trial
         idx = idx[-decrease > tol * (1.0 + np.abs(base))]
     return w
+
+
+def _pattern_step(
+    grad: NDArray[np.float64], h: NDArray[np.float64], w: NDArray[np.float64], sign: NDArray
+) -> NDArray[np.float64]:
+    """The quadratic model's minimiser with u = w + d held to one sign pattern (0: u_j = 0)."""
+    free, fixed = np.flatnonzero(sign), np.flatnonzero(sign == 0)
+    d = np.zeros_like(w)
+    d[:, fixed] = -w[:, fixed]
+    if free.size:
+        rhs = (
+            -(grad[:, free] + sign[free])
+            - np.matmul(h[:, free][:, :, fixed], d[:, fixed, None])[:, :, 0]
+        )
+        d[:, free] = np.linalg.solve(h[:, free][:, :, free], rhs[:, :, None])[:, :, 0]
+    return d
 
 
 def _l1_newton_direction(
@@ -132,40 +172,48 @@ def _l1_newton_direction(
 ) -> NDArray[np.float64]:
     """argmin_d grad.d + d.H.d / 2 + ||w + d||_1, exactly, for a batch of small k.
 
-    Tries every sign pattern of u = w + d (3^k of them): on a pattern the problem is a linear
-    solve; the best sign-consistent candidate is the minimum (the problem is convex). Exact
-    solves matter here: coordinate descent crawls when tanh(length) and the intercept are
-    nearly collinear.
+    First the sign pattern of w is tried and kept where it meets the optimality conditions
+    (signs hold; |slope| <= 1 on zero coordinates), which is most problems after a step or
+    two. The rest try every sign pattern of u = w + d (3^k of them): on a pattern the problem
+    is a linear solve; the best sign-consistent candidate is the minimum (the problem is
+    convex). Exact solves matter here: coordinate descent crawls when tanh(length) and the
+    intercept are nearly collinear.
     """
     b, k = w.shape
     scale = np.diagonal(hess, axis1=1, axis2=2).max(1)
     h = hess + (1e-9 * scale + 1e-12)[:, None, None] * np.eye(k)  # keeps solves regular
     best_d = np.zeros_like(w)
-    best_q = np.full(b, np.inf)
+    settled = np.zeros(b, dtype=bool)
+    signs = np.sign(w)
+    codes = ((signs + 1) * 3 ** np.arange(k)).sum(1)
+    for code in np.unique(codes):
+        rows = np.flatnonzero(codes == code)
+        sign = signs[rows[0]]
+        d = _pattern_step(grad[rows], h[rows], w[rows], sign)
+        u = w[rows] + d
+        slope = grad[rows] + np.matmul(hess[rows], d[:, :, None])[:, :, 0]
+        zero = sign == 0
+        ok = np.all(u[:, ~zero] * sign[~zero] >= 0, axis=1) & np.all(
+            np.abs(slope[:, zero]) <= 1 + 1e-9, axis=1
+        )
+        best_d[rows[ok]], settled[rows[ok]] = d[ok], True
+    rest = np.flatnonzero(~settled)
+    if rest.size == 0:
+        return best_d
+    g, hr, wr, hs = grad[rest], h[rest], w[rest], hess[rest]
+    best_q = np.full(rest.size, np.inf)
+    found = np.zeros_like(wr)
     for pattern in itertools.product((-1.0, 0.0, 1.0), repeat=k):
         sign = np.array(pattern)
         free = np.flatnonzero(sign)
-        fixed = np.flatnonzero(sign == 0)
-        d = np.zeros_like(w)
-        d[:, fixed] = -w[:, fixed]
-        if free.size:
-            rhs = (
-                -(grad[:, free] + sign[free])
-                - np.matmul(h[:, free][:, :, fixed], d[:, fixed, None])[:, :, 0]
-            )
-            d[:, free] = np.linalg.solve(h[:, free][:, :, free], rhs[:, :, None])[:, :, 0]
-        u = w + d
+        d = _pattern_step(g, hr, wr, sign)
+        u = wr + d
         ok = np.all(u[:, free] * sign[free] >= 0, axis=1)
-        q = (grad * d).sum(1) + 0.5 * np.einsum("bk,bkl,bl->b", d, hess, d) + np.abs(u).sum(1)
+        q = (g * d).sum(1) + 0.5 * np.einsum("bk,bkl,bl->b", d, hs, d) + np.abs(u).sum(1)
         better = ok & (q < best_q)
-        best_q[better], best_d[better] = q[better], d[better]
+        best_q[better], found[better] = q[better], d[better]
+    best_d[rest] = found
     return best_d
-
-
-def _objective(
-    x: NDArray[np.float64], p: NDArray[np.float64], cw: NDArray[np.float64], coef: NDArray
-) -> NDArray[np.float64]:
-    return np.abs(coef).sum(1) + (cw * _soft_loss(_logits(x, coef), p)).sum(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,13 +315,22 @@ def length_controlled_fit(
     fold_of = np.tile(np.arange(N_SPLITS), m)
     test = np.repeat(folds, N_SPLITS, axis=0) == fold_of[:, None]
     train = np.repeat(present, N_SPLITS, axis=0) & ~test
+    # Each problem's test rows gathered to the front (padded, masked): scoring reads only them.
+    test_n = test.sum(1)
+    test_pos = np.argsort(~test, axis=1, kind="stable")[:, : int(test_n.max())]
+    test_mask = np.arange(test_pos.shape[1])[None, :] < test_n[:, None]
+    x_test = np.take_along_axis(xb, test_pos[:, None, :], axis=2)
+    p_test = np.take_along_axis(pb, test_pos, axis=1)
     scores = np.zeros((m, CS.size))
     coef = None
+    products = column_products(xb)
     for ci, c in enumerate(CS):
-        coef = l1_soft_logistic(xb, pb, train.astype(float), np.full(m * N_SPLITS, c), coef)
-        q = np.clip(expit(_logits(xb, coef)), _LOG_CLIP, 1 - _LOG_CLIP)
-        loss = -(pb * np.log(q) + (1 - pb) * np.log(1 - q))
-        mean_loss = (loss * test).sum(1) / test.sum(1)
+        coef = l1_soft_logistic(
+            xb, pb, train.astype(float), np.full(m * N_SPLITS, c), coef, products=products
+        )
+        q = np.clip(expit(_logits(x_test, coef)), _LOG_CLIP, 1 - _LOG_CLIP)
+        loss = -(p_test * np.log(q) + (1 - p_test) * np.log(1 - q))
+        mean_loss = (loss * test_mask).sum(1) / test_n
         scores[:, ci] = -mean_loss.reshape(m, N_SPLITS).sum(1)
     best = np.argmax(scores, axis=1)
     chosen = CS[best]
@@ -331,8 +388,9 @@ def _joint_l1_fit(
     def f(uv: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         w = uv[:n_params] - uv[n_params:]
         z = logits(w)
-        value = float(uv.sum() + c * np.sum(weight * _soft_loss(z, p)))
-        g = c * grad_of(weight * (expit(z) - p))
+        loss, q = _loss_and_probability(z, p)
+        value = float(uv.sum() + c * np.sum(weight * loss))
+        g = c * grad_of(weight * (q - p))
         return value, np.concatenate([1.0 + g, 1.0 - g])
 
     x0 = np.zeros(2 * n_params)
