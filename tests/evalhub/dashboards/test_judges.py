@@ -59,3 +59,31 @@ def test_the_page_and_the_api_show_the_board(planted, client, alice):
     assert {r["judge_group"] for r in api.json()["judges"]} == {"llm:copycat", "llm:coin"}
     schema = client.get("/api/schema/?format=json")
     assert "/api/v1/judge-leaderboard/" in schema.json()["paths"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_board_page_sorts_in_a_browser(researcher_page, live_server, study_builder):
+    from tests.browser import assert_accessible
+
+    _study, items = study_builder(slug="judged-live", baselines=BASELINES, n_prompts=20)
+    rng = random.Random(1)
+    human = {b: rng.choices(["target", "tie", "baseline"], k=20) for b in BASELINES}
+    add_human(items, human)
+    add_llm(items, human, slug="copycat")
+    add_llm(items, {b: rng.choices(["target", "tie", "baseline"], k=20) for b in BASELINES},
+            slug="coin")  # fmt: skip
+    page = researcher_page
+    page.goto(f"{live_server.url}/dashboards/judges/")
+    rows = page.locator("#judge-board-rows tr")
+    rows.first.wait_for()
+    assert rows.count() == 2
+    assert rows.first.locator("td").first.text_content() == "llm:copycat"
+    assert "judged-live" in rows.first.locator("td").nth(1).text_content()
+    # Sorting by accuracy twice puts the worse judge first.
+    button = page.locator("button.sort[data-key='agreement.accuracy']")
+    button.click()
+    button.click()
+    assert rows.first.locator("td").first.text_content() == "llm:coin"
+    assert_accessible(page)
+    assert page.problems == []

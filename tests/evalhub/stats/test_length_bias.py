@@ -1,4 +1,4 @@
-"""Win rate by length difference and the length-controlled win rate."""
+"""Win rate by length difference."""
 
 import numpy as np
 
