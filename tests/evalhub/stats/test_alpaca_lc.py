@@ -91,7 +91,9 @@ def test_it_says_which_row_is_bad() -> None:
 
 
 def test_it_flags_what_alpaca_eval_flags_as_extreme() -> None:
-    assert is_extreme_change([0.36, 0.36, 0.30], [0.0, 0.5, 0.35]).tolist() == [True, True, False]
+    # 36% -> 50% stays inside max(36 + 64 / 4, 36 + 10) = 52%; 55% does not.
+    got = is_extreme_change([0.36, 0.36, 0.36, 0.30], [0.0, 0.5, 0.55, 0.35]).tolist()
+    assert got == [True, False, True, False]
 
 
 def test_folds_follow_group_kfold_round_robin() -> None:
