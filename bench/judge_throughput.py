@@ -177,7 +177,8 @@ def run_alpaca(base: str, n: int, salt: str) -> dict:
 # --- ours ----------------------------------------------------------------------------------
 def bench_database_url() -> str:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/evalhub")
-    return base.rsplit("/", 1)[0] + "/evalhub_bench_judge"
+    name = os.environ.get("BENCH_JUDGE_DB", "evalhub_bench_judge")  # one per concurrent run
+    return base.rsplit("/", 1)[0] + "/" + name
 
 
 def prepare_django() -> None:
