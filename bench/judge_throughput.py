@@ -187,11 +187,10 @@ def prepare_django() -> None:
     url = bench_database_url()
     admin = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin.replace("postgres://", "postgresql://"), autocommit=True) as c:
-        exists = c.execute(
-            "select 1 from pg_database where datname='evalhub_bench_judge'"
-        ).fetchone()
+        name = url.rsplit("/", 1)[1]
+        exists = c.execute("select 1 from pg_database where datname=%s", [name]).fetchone()
         if not exists:
-            c.execute("create database evalhub_bench_judge")
+            c.execute(f'create database "{name}"')
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
