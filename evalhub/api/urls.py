@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from evalhub.api.views import (
     instruments,
+    judges,
     judgments,
     models,
     outputs,
@@ -59,6 +60,7 @@ v1 = [
         name="study-raters-prolific",
     ),
     path("judge-runs/", runs.JudgeRunCreate.as_view(), name="judge-runs"),
+    path("judge-leaderboard/", judges.JudgeLeaderboard.as_view(), name="judge-leaderboard"),
     path("generation-runs/", runs.GenerationRunCreate.as_view(), name="generation-runs"),
     path("jobs/", runs.JobList.as_view(), name="jobs"),
     path("jobs/<int:job_id>/", runs.JobDetail.as_view(), name="job"),

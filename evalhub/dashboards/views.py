@@ -32,6 +32,14 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @researcher_required
+def judges_page(request: HttpRequest) -> HttpResponse:
+    from evalhub.dashboards.selectors.judges import judge_leaderboard
+
+    return render(request, "dashboards/judges.html", {"rows": judge_leaderboard()})
+
+
+@require_GET
+@researcher_required
 def study_page(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study.objects.select_related("target_model", "prompt_set"), slug=slug)
     results = study_results(study, **_filters(request))

@@ -15,6 +15,7 @@ from evalhub.stats.agreement import (
     krippendorff_alpha_from_counts,
     tie_discounted_agreement,
 )
+from evalhub.stats.alpaca_lc import LengthControlledFit, length_controlled_fit
 from evalhub.stats.bias import PositionBias, SwapConsistency, position_bias, swap_consistency
 from evalhub.stats.bootstrap import Interval
 from evalhub.stats.bradley_terry import (
@@ -32,12 +33,7 @@ from evalhub.stats.choices import (
     choice_shares,
     weighted_win_rate,
 )
-from evalhub.stats.length_bias import (
-    LengthBinnedWinRate,
-    LengthControlledWinRate,
-    length_controlled_win_rate,
-    win_rate_by_length,
-)
+from evalhub.stats.length_bias import LengthBinnedWinRate, win_rate_by_length
 from evalhub.stats.likert import LikertMean, likert_mean
 from evalhub.stats.outcomes import (
     WinTieLoss,
@@ -65,7 +61,7 @@ __all__ = [
     "LabelDistribution",
     "LabelShare",
     "LengthBinnedWinRate",
-    "LengthControlledWinRate",
+    "LengthControlledFit",
     "LikertMean",
     "PositionBias",
     "SamplePlan",
@@ -85,7 +81,7 @@ __all__ = [
     "krippendorff_alpha_from_counts",
     "label_distribution",
     "label_distributions_by",
-    "length_controlled_win_rate",
+    "length_controlled_fit",
     "likert_mean",
     "normal_power",
     "position_bias",

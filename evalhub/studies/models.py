@@ -11,6 +11,7 @@ class Judge(models.Model):
         GUIDED_CHOICE = "guided_choice", "Guided choice (vLLM structured outputs)"
         JSON_SCHEMA = "json_schema", "JSON schema"
         FINAL_LINE = "final_line", "Parse the final verdict line"
+        WEIGHTED = "weighted", "Weighted: P(verdict) from the verdict token's logprobs"
 
     class Template(models.TextChoices):
         LIMA_PAIRWISE = "lima_pairwise", "LIMA pairwise"
@@ -224,6 +225,10 @@ class Judgment(models.Model):
     raw_choice = models.CharField(max_length=100, blank=True)
     verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
     score = models.FloatField(null=True, blank=True)
+    # Pairwise only, when the judge gave a probability rather than just a verdict:
+    # P(target better than baseline) in [0, 1] (a logprob-weighted judge, an imported
+    # AlpacaEval `preference` - 1 seen from the target). The verdict is kept beside it.
+    preference = models.FloatField(null=True, blank=True)
     turn_labels = models.JSONField(default=list, blank=True)
     comment = models.TextField(blank=True)
     time_on_task_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -244,6 +249,10 @@ class Judgment(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(preference__isnull=True) | Q(preference__gte=0, preference__lte=1),
+                name="judgment_preference_is_a_probability",
+            ),
             models.UniqueConstraint(
                 fields=["judge", "item", "order"],
                 condition=Q(judge__isnull=False),

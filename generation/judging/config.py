@@ -16,6 +16,7 @@ Judge.params keys (all optional):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -33,7 +34,14 @@ from generation.judging.instruments import (
     custom_instrument,
     study_instrument,
 )
-from generation.judging.verdicts import FINAL_LINE, JSON_SCHEMA, VERDICT_MODES
+from generation.judging.verdicts import (
+    FINAL_LINE,
+    JSON_SCHEMA,
+    VERDICT_MODES,
+    WEIGHTED,
+    WEIGHTED_CHOICES,
+    WEIGHTED_SUFFIX,
+)
 
 SAMPLING_PARAMS = {
     "temperature", "max_tokens", "top_p", "seed", "samples", "scale", "choices", "extra_body"
@@ -77,6 +85,8 @@ class JudgeConfig:
             return FINAL_LINE_SUFFIX
         if self.verdict_mode == JSON_SCHEMA:
             return JSON_SUFFIX
+        if self.verdict_mode == WEIGHTED:
+            return WEIGHTED_SUFFIX
         return ""
 
     @property
@@ -171,6 +181,10 @@ def judge_config_from_fields(
             instrument = builtin_instrument(template)
     except ValueError as exc:
         raise JudgeConfigError(str(exc)) from exc
+    if verdict_mode == WEIGHTED:
+        if instrument.scale != "pairwise":
+            raise JudgeConfigError("verdict_mode: 'weighted' judges pairwise templates only")
+        instrument = dataclasses.replace(instrument, choices=dict(WEIGHTED_CHOICES))
 
     is_likert = instrument.scale == LIKERT
     sampling: dict[str, Any] = {
@@ -211,6 +225,8 @@ def _default_max_tokens(verdict_mode: str, instrument: Instrument) -> int:
     # token is at least one byte, so the byte length bounds it whatever the tokenizer.
     if verdict_mode == FINAL_LINE:
         return 1024
+    if verdict_mode == WEIGHTED:
+        return 1  # one verdict token; its logprobs carry the answer
     longest = max(len(choice.encode()) for choice in instrument.choices)
     return longest + (32 if verdict_mode == JSON_SCHEMA else 8)
 

@@ -207,7 +207,7 @@
     });
   }
 
-  function bias(panel) {
+  function bias(panel, full) {
     const pos = panel.position || [];
     draw("chart-position", pos.length ? [{
       type: "scatter", mode: "markers", y: pos.map((r) => r.judge_group), x: pos.map((r) => r.first_win_rate),
@@ -254,15 +254,26 @@
     const lcTable = document.getElementById("length-controlled");
     if (lcTable) {
       lcTable.innerHTML = "";
-      length.forEach((r) => r.studies.forEach((baseline, i) => {
+      const lcOf = {};
+      (full.length_controlled || []).forEach((r) => { lcOf[`${r.judge_group}|${r.baseline}`] = r; });
+      (full.weighted || []).forEach((w) => {
+        const lc = lcOf[`${w.judge_group}|${w.baseline}`];
         const tr = document.createElement("tr");
-        [r.judge_group, baseline, pct1(r.raw_win_rate[i]), pct1(r.length_controlled_win_rate[i])].forEach((v, k) => {
+        const cells = [
+          w.judge_group, w.baseline, pct1(w.discrete_win_rate),
+          `${pct1(w.win_rate)} ± ${pct1(w.standard_error)}`,
+          `${pct1(w.interval.low)} to ${pct1(w.interval.high)}`,
+          lc ? pct1(lc.length_controlled_win_rate) : "n/a",
+          lc ? lc.formula + (lc.extreme_change ? " (likely GLM failure)" : "") : "too few judgments",
+        ];
+        cells.forEach((v, k) => {
           const td = document.createElement("td"); td.textContent = v;
-          if (k >= 2) td.className = "num";
+          if (k >= 2 && k <= 5) td.className = "num";
+          if (k === 6 && lc) td.title = lc.formula_note;
           tr.appendChild(td);
         });
         lcTable.appendChild(tr);
-      }));
+      });
     }
   }
 
@@ -364,7 +375,7 @@
     labelBars("chart-labels-category", data.labels_by_category || [], "category");
     likert(data.likert || []);
     leaderboard("chart-leaderboard", data.leaderboard);
-    bias(data.bias || {});
+    bias(data.bias || {}, data);
     progress(data.progress);
     summary(data);
   }
