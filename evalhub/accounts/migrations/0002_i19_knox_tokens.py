@@ -18,11 +18,12 @@ def move_tokens(apps, schema_editor):
         cursor.execute(f"SELECT key, user_id, created FROM {OLD_TABLE}")  # noqa: S608
         rows = cursor.fetchall()
     for key, user_id, created in rows:
-        token = AuthToken.objects.create(
-            digest=hash_token(key), token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH],
-            user_id=user_id, expiry=None,
-        )
-        AuthToken.objects.filter(pk=token.pk).update(created=created)
+        digest = hash_token(key)
+        AuthToken.objects.bulk_create([AuthToken(
+            digest=digest, token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH], user_id=user_id,
+            expiry=None,
+        )])
+        AuthToken.objects.filter(pk=digest).update(created=created)  # not auto_now_add's
     schema_editor.execute(f"DROP TABLE {OLD_TABLE}")
 
 

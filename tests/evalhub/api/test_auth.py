@@ -8,6 +8,7 @@ from django.test import override_settings
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.settings import api_settings
+from rest_framework.test import APIClient
 
 from evalhub.accounts.services import user_create
 
@@ -124,3 +125,23 @@ def test_bulk_submissions_have_their_own_tighter_rate(api, eval_set):
         second = api.post(url, body, content_type="application/x-ndjson")
         assert (first.status_code, second.status_code) == (201, 429)
         assert api.get(url).status_code == 200  # reads are not counted as bulk
+
+
+def test_failed_tokens_are_throttled_per_address(alice):
+    from evalhub.accounts.services import api_token_create
+
+    _, good = api_token_create(user=alice)
+    here, there = "203.0.113.9", "198.51.100.9"
+
+    def call(token: str, address: str):
+        client = APIClient(REMOTE_ADDR=address)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        return client.get("/api/v1/jobs/")
+
+    with override_settings(API_TOKEN_FAILURE_LIMIT=3):
+        assert [call("f" * 64, here).status_code for _ in range(3)] == [401] * 3
+        # The address is now refused, with the right token too (no oracle for a guesser).
+        refused = call(good, here)
+        assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+        assert 0 < int(refused["Retry-After"]) <= 601
+        assert call(good, there).status_code == 200  # another address is not
