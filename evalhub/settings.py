@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from csp.constants import NONE, SELF
+from csp.constants import NONE, SELF, UNSAFE_HASHES
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -164,12 +164,16 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 # Nothing from elsewhere and nothing inline: scripts and styles are our static files (plotly
 # as its strict bundle, Swagger UI from the sidecar). Styles set from JS (element.style) are
 # allowed by CSP; style="" attributes and <style> elements are not. img data: is for the
-# Swagger UI's icons and plotly's image export.
+# Swagger UI's icons and plotly's image export. The one hash is of the empty string: plotly
+# resets a colour bar's fills with style="", which applies nothing; any other style attribute
+# is refused.
+EMPTY_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [NONE],
         "script-src": [SELF],
         "style-src": [SELF],
+        "style-src-attr": [UNSAFE_HASHES, EMPTY_STYLE_HASH],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
