@@ -2,7 +2,10 @@
 (SHA-512 digests only). Existing keys keep working: each becomes a knox token with the
 digest of the same key, and the old table, which holds the raw keys, is dropped."""
 
+from datetime import UTC, datetime
+
 from django.db import migrations
+from django.utils.dateparse import parse_datetime
 from knox.crypto import hash_token
 from knox.settings import CONSTANTS
 
@@ -18,6 +21,10 @@ def move_tokens(apps, schema_editor):
         cursor.execute(f"SELECT key, user_id, created FROM {OLD_TABLE}")  # noqa: S608
         rows = cursor.fetchall()
     for key, user_id, created in rows:
+        if isinstance(created, str):  # SQLite's raw rows
+            created = parse_datetime(created)
+        if isinstance(created, datetime) and created.tzinfo is None:  # stored in UTC
+            created = created.replace(tzinfo=UTC)
         digest = hash_token(key)
         AuthToken.objects.bulk_create([AuthToken(
             digest=digest, token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH], user_id=user_id,
