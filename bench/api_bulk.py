@@ -177,8 +177,10 @@ def _browser_upload(port: int, user, body: bytes) -> tuple[float, float, int, ob
 def main() -> None:
     maintenance_url, bench_url = _database_urls()
     _recreate_database(maintenance_url)
+    # Plain HTTP on loopback: no HTTPS redirect, no secure-only cookies.
     env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "SECRET_KEY": "bench-only",
-           "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}  # fmt: skip
+           "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
+           "SECURE_SSL_REDIRECT": "0", "SECURE_COOKIES": "0"}  # fmt: skip
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
     import django
@@ -186,16 +188,15 @@ def main() -> None:
     django.setup()
     import httpx
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
-    from evalhub.accounts.services import user_create
+    from evalhub.accounts.services import api_token_create, user_create
     from evalhub.devstack import free_port
     from evalhub.outputs.services import output_fields, outputs_import
     from evalhub.prompts.services import prompts_import
 
     call_command("migrate", verbosity=0)
     user = user_create(username="bench", password=secrets.token_hex(16), role="researcher")
-    token = Token.objects.create(user=user).key
+    token = api_token_create(user=user)[1]
     prompt_rows = [
         (p + 1, {"id": f"p{p}", "text": f"Prompt number {p}: explain topic {p}?"})
         for p in range(N_PROMPTS)

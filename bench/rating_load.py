@@ -359,7 +359,9 @@ def main() -> None:
            "DJANGO_SETTINGS_MODULE": "evalhub.settings",
            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
            "CACHE_KEY_PREFIX": "bench", "RATING_RATE_LIMIT_PER_MINUTE": "100000",
-           "LOG_LEVEL": "WARNING", "PYTHONWARNINGS": "ignore::UserWarning"}  # fmt: skip
+           "LOG_LEVEL": "WARNING", "PYTHONWARNINGS": "ignore::UserWarning",
+           # Plain HTTP on loopback: no HTTPS redirect, no secure-only cookies.
+           "SECURE_SSL_REDIRECT": "0", "SECURE_COOKIES": "0"}  # fmt: skip
     redis = None
     if args.faults:
         redis = PrivateRedis()

@@ -5,7 +5,6 @@ once at import, so settings (and tests' overrides) take effect without a restart
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from rest_framework.request import Request
@@ -13,6 +12,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from evalhub.cache_redis import REDIS_ERRORS, redis_unavailable
+from evalhub.accounts.addresses import client_address
 
 
 class TokenRateThrottle(SimpleRateThrottle):
@@ -30,10 +30,13 @@ class TokenRateThrottle(SimpleRateThrottle):
             redis_unavailable("API throttle", exc)
             return True
 
+    def get_ident(self, request: Request) -> str:
+        return client_address(request._request)
+
     def get_cache_key(self, request: Request, view: Any) -> str:
-        if request.auth is not None and hasattr(request.auth, "key"):
-            # Hashed so the cache never holds a usable credential.
-            ident = "t" + hashlib.sha256(request.auth.key.encode()).hexdigest()[:32]
+        if request.auth is not None and hasattr(request.auth, "digest"):
+            # The token's stored digest: the cache never holds a usable credential.
+            ident = "t" + request.auth.digest[:32]
         elif request.user and request.user.is_authenticated:
             ident = f"u{request.user.pk}"
         else:

@@ -1,7 +1,8 @@
-"""/api/schema/ (OpenAPI), /api/docs/ (Swagger UI, assets served by us), /api/v1/..."""
+"""/api/schema/ (OpenAPI), /api/docs/ (Swagger UI, assets served by us; its start-up script
+is a separate request, /api/docs/?script, as the CSP allows no inline script), /api/v1/..."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from evalhub.api.views import (
     instruments,
@@ -69,7 +70,7 @@ v1 = [
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("v1/", include(v1)),
     re_path(r"^.*$", api_not_found),
 ]

@@ -49,15 +49,10 @@ from evalhub.studies.services import JudgmentInputError
 
 COOKIE = "rs"
 ENTRY_LIMIT_PER_MINUTE = 30
-# Rating pages load nothing from elsewhere: no remote images, scripts or styles.
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    response["Content-Security-Policy"] = CSP
+    # The Content-Security-Policy is the site's one policy (settings, django-csp).
     response["Cache-Control"] = "no-store"
     # Same-origin: the CSRF check needs our own Origin; other sites learn nothing.
     response["Referrer-Policy"] = "same-origin"

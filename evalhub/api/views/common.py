@@ -16,13 +16,14 @@ from evalhub.api.serializers import ErrorSerializer
 
 _ERROR_TEXT = {
     400: "Bad input; `problems` names each row and field.",
-    401: "No or invalid token (send `Authorization: Token <key>`).",
+    401: "No, invalid, expired or revoked token (send `Authorization: Token <key>`).",
     403: "The account is not a researcher.",
     404: "No such resource.",
     409: "The resource is not in a state that allows this.",
     413: "The body is over the size or row limit.",
     415: "Unsupported Content-Type.",
-    429: "Too many requests for this token; see Retry-After.",
+    429: "Too many requests for this token, or too many failed tokens from this address; "
+    "see Retry-After.",
 }
 BIGINT_MAX = 2**63 - 1
 

@@ -415,6 +415,8 @@
         }
       } catch (err) { /* the next poll tries again */ }
     }
+    // The filters apply as they change; Enter in the form must not reload the page.
+    form.addEventListener("submit", (event) => event.preventDefault());
     form.addEventListener("change", () => {
       query = filterQuery(form);
       history.replaceState(null, "", "?" + query);
@@ -429,6 +431,10 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    // Progress bars carry their width as data-pct: the CSP allows no style attribute.
+    document.querySelectorAll(".progress > span[data-pct]").forEach((bar) => {
+      bar.style.width = bar.dataset.pct + "%";
+    });
     if (document.getElementById("results-data")) startStudy();
     else startOverview();
   });

@@ -4,16 +4,16 @@ and a small pairwise setup: a prompt set, a target, a baseline and their outputs
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from evalhub.accounts.services import api_token_create
 from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, PromptSetFactory
 
 
 def client_for(user) -> APIClient:
     client = APIClient()
     if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[1]}")
     return client
 
 

@@ -15,7 +15,6 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
-from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -25,6 +24,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from evalhub.accounts.services import api_token_create
 from evalhub.jobs.models import Job
 from evalhub.studies.models import Item, Judgment
 from evalhub.studies.services import study_launch
@@ -72,7 +72,7 @@ def seeded(alice) -> dict[str, Any]:
     for item, verdict in zip(items, ["target", "tie", "baseline"], strict=True):
         Judgment.objects.create(item=item, judge_group="crowd", verdict=verdict)
     job = Job.objects.create(kind="judge", queue="judge", requested_by=alice)
-    return {"token": Token.objects.create(user=alice).key, "job_id": job.pk}
+    return {"token": api_token_create(user=alice)[1], "job_id": job.pk}
 
 
 def _known_path_values(path: str, seeded: dict[str, Any]) -> dict[str, Any]:
