@@ -12,6 +12,7 @@ urlpatterns = [
     path("generation/", include("generation.urls")),
     path("training/", include("training.urls")),
     path("dashboards/", include("evalhub.dashboards.urls")),
+    path("live/", include("evalhub.live.urls")),
     path("", include("evalhub.rating.urls")),
     path("api/", include("evalhub.api.urls")),
 ]
