@@ -267,7 +267,7 @@ def turn_open(*, session: RaterSession, token: str, text: str) -> list[OpenedTur
     if conversation is None or conversation.status != Conversation.Status.ACTIVE:
         raise LiveInputError("This conversation is over. Please reload the page.", status=409)
     live = conversation.study.live
-    if over_limit(f"live:{session.pk}", limit=live.messages_per_minute):
+    if over_limit(f"live:{session.token}", limit=live.messages_per_minute):
         raise LiveInputError("That was very fast. Please wait a moment before sending.", 429)
     text = _check_prompt(live, text)
     turns = list(conversation.turns.exclude(status=Turn.Status.FAILED).order_by("index"))
@@ -277,7 +277,9 @@ def turn_open(*, session: RaterSession, token: str, text: str) -> list[OpenedTur
     if live.mode == LiveStudy.Mode.CONVERSATION and any(not t.label for t in turns):
         raise LiveInputError("Please rate the last answer before sending a new message.", 409)
     if len(done) >= live.max_turns:
-        raise LiveInputError(f"This conversation has reached its {live.max_turns} turns.", 409)
+        raise LiveInputError(
+            f"This conversation has reached its limit of {live.max_turns} messages.", 409
+        )
     index = len(done)
     sides = [("A", conversation.left)]
     if conversation.right is not None:

@@ -3,6 +3,8 @@ real `vllm serve` under two served model names, results read back from the dashb
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.test import Client
 
@@ -14,6 +16,7 @@ from evalhub.studies.models import Judgment
 from tests.browser import assert_accessible
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 # Counts text nodes added under each answer: one per streamed piece.
 COUNT_UPDATES = """() => {
@@ -71,8 +74,9 @@ def test_a_participant_holds_a_three_turn_live_conversation_by_keyboard(
         assert page.evaluate("window.__updates.A") >= 3, "the answer arrived in one piece"
         assert not page.query_selector(".streaming")
         _assert_no_names(page.content(), two_models)
-        if turn == 0:
+        if turn == 1:
             assert_accessible(page)
+            page.screenshot(path=str(SCREENSHOTS / "live-conversation.png"), full_page=True)
         page.keyboard.press(key)
         if turn < 2:
             page.wait_for_selector("#composer:not([hidden])")
@@ -126,6 +130,8 @@ def test_two_participants_run_battles_until_every_pair_has_its_count(
             updates = page.evaluate("window.__updates")
             assert updates["A"] >= 3 and updates["B"] >= 3, updates
             _assert_no_names(page.content(), models)
+            if battle == 0 and n == 1:
+                page.screenshot(path=str(SCREENSHOTS / "live-battle.png"), full_page=True)
             with page.expect_navigation():
                 page.keyboard.press("123"[(battle + n) % 3])
             assert page.url.endswith("/done/" if battle == 2 else "/chat/")
