@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import secrets
+import string
 import subprocess
 import sys
 import time
@@ -91,7 +92,7 @@ def _percentile(values: list[float], q: float) -> float:
 async def _ours(base: str, slug: str, cookie: str, conv: str) -> tuple[float, int]:
     import httpx
 
-    csrf = secrets.token_urlsafe(24)[:32]
+    csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
     headers = {"X-CSRFToken": csrf, "Cookie": f"ls={cookie}; csrftoken={csrf}"}
     first, pieces = None, 0
     async with httpx.AsyncClient(timeout=300) as client:

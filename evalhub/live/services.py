@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -28,6 +29,7 @@ PAIRWISE_VOTES = {"A", "B", "tie"}
 # Sampling for live turns when the model entry sets none: LIMA's decoding, shorter answers
 # (a rater waits for each one).
 LIVE_MAX_TOKENS = 512
+STALE_STREAM = timedelta(minutes=10)
 
 
 class LiveInputError(ValueError):
@@ -270,6 +272,10 @@ def turn_open(*, session: RaterSession, token: str, text: str) -> list[OpenedTur
     if over_limit(f"live:{session.token}", limit=live.messages_per_minute):
         raise LiveInputError("That was very fast. Please wait a moment before sending.", 429)
     text = _check_prompt(live, text)
+    # A turn still "streaming" long after any answer could take lost its web process.
+    conversation.turns.filter(
+        status=Turn.Status.STREAMING, started_at__lt=timezone.now() - STALE_STREAM
+    ).update(status=Turn.Status.FAILED, error="no outcome: its web process stopped")
     turns = list(conversation.turns.exclude(status=Turn.Status.FAILED).order_by("index"))
     if any(t.status == Turn.Status.STREAMING for t in turns):
         raise LiveInputError("Please wait for the answer to finish.", status=409)

@@ -69,3 +69,21 @@ def test_bad_messages_are_refused_and_write_nothing():
     with pytest.raises(LiveInputError, match="over"):
         turn_open(session=session, token="not-a-token", text="hi")
     assert Conversation.objects.get(token=token).status == "active"
+
+
+def test_a_turn_left_streaming_by_a_dead_web_process_stops_blocking_the_rater():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    study = live_study_create(slug="stale", name="Stale", mode="conversation",
+                              models=[_model("s1")])  # fmt: skip
+    session = _session(study, "stale1")
+    conversation = conversation_start(session=session)
+    (opened,) = turn_open(session=session, token=conversation.token, text="first")
+    with pytest.raises(LiveInputError, match="wait for the answer"):
+        turn_open(session=session, token=conversation.token, text="again")
+    Turn.objects.filter(pk=opened.turn_id).update(started_at=timezone.now() - timedelta(hours=1))
+    (retried,) = turn_open(session=session, token=conversation.token, text="again")
+    assert Turn.objects.get(pk=opened.turn_id).status == "failed"
+    assert retried.messages == [{"role": "user", "content": "again"}] and retried.side == "A"
