@@ -3,8 +3,8 @@ uvicorn workers serving evalhub.asgi, the Procfile's web-live) against the real 
 of the tiny model, and the same requests with the `openai` client streaming straight from the
 same server, in the same run, rounds interleaved.
 
-Prints, for each path: tokens/s (streamed pieces over the round's wall time, summed over
-rounds) and time to first token (p50/p95, from sending the request to the first piece of
+Prints, for each path: tokens/s (completion tokens, as the endpoint counted them, over the
+rounds' wall time) and time to first token (p50/p95, from sending the request to the first piece of
 text); then `ratio:` ours / direct (goal >= 0.9) and the TTFT EvalHub adds at p95 (goal
 < 30 ms).
 
@@ -84,6 +84,14 @@ def _sessions(study, n: int) -> list[tuple[str, str]]:
     return made
 
 
+def _tokens(conversations: list[str]) -> int:
+    """Completion tokens of these conversations' turns, from their provenance."""
+    from evalhub.live.models import Turn
+
+    turns = Turn.objects.filter(conversation__token__in=conversations, status="done")
+    return sum(t.provenance.get("completion_tokens", 0) for t in turns)
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -110,7 +118,7 @@ async def _ours(base: str, slug: str, cookie: str, conv: str) -> tuple[float, in
 
 
 async def _direct(client, model: str, max_tokens: int) -> tuple[float, int]:
-    first, pieces = None, 0
+    first, tokens = None, 0
     sent = time.perf_counter()
     stream = await client.chat.completions.create(
         model=model, messages=[{"role": "user", "content": PROMPT}], stream=True,
@@ -119,12 +127,13 @@ async def _direct(client, model: str, max_tokens: int) -> tuple[float, int]:
         extra_body={"repetition_penalty": 1.2},
     )  # fmt: skip
     async for chunk in stream:
+        if chunk.usage is not None:
+            tokens = chunk.usage.completion_tokens
         for choice in chunk.choices:
             if choice.delta and choice.delta.content:
-                pieces += 1
                 if first is None:
                     first = time.perf_counter() - sent
-    return first or float("nan"), pieces
+    return first or float("nan"), tokens
 
 
 async def _round(jobs) -> tuple[float, list[float], int]:
@@ -206,6 +215,8 @@ def main() -> None:
                     else:
                         jobs = [_direct(direct, "tiny", args.max_tokens) for _ in range(n)]
                     wall, ttfts, pieces = await _round(jobs)
+                    if path == "ours":  # tokens as the endpoint counted them, like direct's
+                        pieces = await asyncio.to_thread(_tokens, [t for _, t in sessions])
                     totals[path][0] += wall
                     totals[path][1] += pieces
                     totals[path][2].extend(ttfts)

@@ -12,11 +12,12 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 
 from evalhub.live.services import ModelSpec, OpenedTurn, turn_fail, turn_finish
 from evalhub.outputs.rendering import render_untrusted_markdown
@@ -27,6 +28,7 @@ FAILED_MESSAGE = (
 )
 LEFT_MESSAGE = "the rater left before the answer finished"
 
+T = TypeVar("T")
 _clients: dict[tuple[str, str], Any] = {}
 _gates: dict[tuple[int, str], asyncio.Semaphore] = {}
 
@@ -58,6 +60,18 @@ def _gate(spec: ModelSpec) -> asyncio.Semaphore:
     return gate
 
 
+async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`fn` on one of the executor's threads, not the one shared thread: concurrent raters
+    do not queue behind each other. Django manages no connection there, so stale ones are
+    closed first, as at the start of a request."""
+
+    def call() -> T:
+        close_old_connections()
+        return fn(*args, **kwargs)
+
+    return await sync_to_async(call, thread_sensitive=False)()
+
+
 def frame(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
@@ -71,8 +85,8 @@ class TurnFailed(Exception):
 
 
 async def _stream_side(opened: OpenedTurn, queue: asyncio.Queue) -> tuple[str, dict[str, Any]]:
-    """Stream one side into `queue` as (side, text) deltas; return the whole text and the
-    turn's provenance. Raises TurnFailed."""
+    """Stream one side into `queue` as ("delta", side, text); return the whole text and
+    the turn's provenance. Raises TurnFailed."""
     from openai import OpenAIError
 
     spec, sampling = opened.spec, opened.spec.sampling
@@ -109,7 +123,7 @@ async def _stream_side(opened: OpenedTurn, queue: asyncio.Queue) -> tuple[str, d
                         if first is None:
                             first = time.perf_counter()
                         parts.append(delta)
-                        queue.put_nowait((opened.side, delta))
+                        queue.put_nowait(("delta", opened.side, delta))
                 if chunk.model:
                     provenance["response_model"] = chunk.model
         except (OpenAIError, OSError, ValueError) as exc:
@@ -126,39 +140,47 @@ async def _stream_side(opened: OpenedTurn, queue: asyncio.Queue) -> tuple[str, d
     return "".join(parts), provenance
 
 
+async def _side_outcome(opened: OpenedTurn, queue: asyncio.Queue) -> None:
+    """Stream one side, then put its outcome in the queue after its last delta:
+    ("ok", side, (text, provenance)) or ("failed", side, TurnFailed)."""
+    try:
+        queue.put_nowait(("ok", opened.side, await _stream_side(opened, queue)))
+    except TurnFailed as exc:
+        queue.put_nowait(("failed", opened.side, exc))
+
+
 async def turn_frames(opened: list[OpenedTurn]) -> AsyncIterator[bytes]:
     """The frames of one turn, both sides streamed at the same time; writes the turn's
-    outcome (finished, or failed on every side) before the last frame."""
+    outcome (finished, or failed on every side) before the last frame. Deltas that arrive
+    together go out as one frame per side (fewer writes when the rater's link is slow)."""
     queue: asyncio.Queue = asyncio.Queue()
-    tasks = {asyncio.create_task(_stream_side(o, queue)): o for o in opened}
+    by_side = {o.side: o for o in opened}
+    tasks = [asyncio.create_task(_side_outcome(o, queue)) for o in opened]
     results: dict[int, tuple[str, dict[str, Any]]] = {}
     failure: TurnFailed | None = None
     recorded = False
     try:
-        yield frame("start", {"sides": [o.side for o in opened]})
-        pending = set(tasks)
-        while pending or not queue.empty():
-            if queue.empty():
-                getter = asyncio.ensure_future(queue.get())
-                done, _ = await asyncio.wait({getter, *pending}, return_when="FIRST_COMPLETED")
-                if getter in done:
-                    queue.put_nowait(getter.result())
-                else:
-                    getter.cancel()
-                for task in done - {getter}:
-                    pending.discard(task)
-                    try:
-                        results[tasks[task].turn_id] = task.result()
-                    except TurnFailed as exc:
-                        failure = failure or exc
-                        results[tasks[task].turn_id] = (exc.text, exc.provenance)
-                if failure is not None:
-                    break
+        yield frame("start", {"sides": list(by_side)})
+        remaining = len(opened)
+        while remaining and failure is None:
+            batch = [await queue.get()]
             while not queue.empty():
-                side, text = queue.get_nowait()
-                yield frame("delta", {"side": side, "text": text})
+                batch.append(queue.get_nowait())
+            pieces: dict[str, list[str]] = {}
+            for kind, side, value in batch:
+                if kind == "delta":
+                    pieces.setdefault(side, []).append(value)
+                    continue
+                remaining -= 1
+                if kind == "ok":
+                    results[by_side[side].turn_id] = value
+                else:
+                    failure = failure or value
+                    results[by_side[side].turn_id] = (value.text, value.provenance)
+            for side, texts in pieces.items():
+                yield frame("delta", {"side": side, "text": "".join(texts)})
         if failure is not None:
-            for task in pending:
+            for task in tasks:
                 task.cancel()
             await _fail(opened, results, repr(failure))
             recorded = True
@@ -166,9 +188,7 @@ async def turn_frames(opened: list[OpenedTurn]) -> AsyncIterator[bytes]:
         else:
             for o in opened:
                 text, provenance = results[o.turn_id]
-                await sync_to_async(turn_finish)(
-                    turn_id=o.turn_id, text=text, provenance=provenance
-                )
+                await in_thread(turn_finish, turn_id=o.turn_id, text=text, provenance=provenance)
             recorded = True
             for o in opened:
                 html = render_untrusted_markdown(results[o.turn_id][0])
@@ -184,7 +204,8 @@ async def turn_frames(opened: list[OpenedTurn]) -> AsyncIterator[bytes]:
 async def _fail(
     opened: list[OpenedTurn], results: dict[int, tuple[str, dict[str, Any]]], error: str
 ) -> None:
-    await sync_to_async(turn_fail)(
+    await in_thread(
+        turn_fail,
         turn_ids=[o.turn_id for o in opened],
         error=error,
         texts={k: v[0] for k, v in results.items()},

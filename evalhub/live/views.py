@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, user_passes_test
 from django.http import (
@@ -38,9 +37,7 @@ from evalhub.live.services import (
     conversation_start,
     live_session_consent,
     turn_label,
-    turn_open,
 )
-from evalhub.live.streaming import turn_frames
 from evalhub.rating import instruments
 from evalhub.rating.limits import over_limit
 from evalhub.rating.models import RaterSession
@@ -165,24 +162,13 @@ def _json_error(exc: LiveInputError) -> JsonResponse:
     return JsonResponse({"error": str(exc)}, status=exc.status)
 
 
-async def send(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    """POST the rater's message; the answer (both answers in a battle) streams back as
-    server-sent events. Refusals answer JSON {"error"} with 4xx, before anything streams."""
-    if request.method != "POST":
-        return JsonResponse({"error": "POST a message"}, status=405)
-    session = await sync_to_async(_session)(request, slug)
-    if session is None or session.is_finished:
-        return JsonResponse({"error": "We could not find your session."}, status=403)
-    try:
-        opened = await sync_to_async(turn_open)(
-            session=session, token=token, text=request.POST.get("text", "")
-        )
-    except LiveInputError as exc:
-        return _json_error(exc)
-    response = StreamingHttpResponse(turn_frames(opened), content_type="text/event-stream")
-    response["Cache-Control"] = "no-store"
-    response["X-Accel-Buffering"] = "no"  # nginx: pass frames on as they come
-    return response
+def send_needs_asgi(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """The answer endpoint is served by evalhub.asgi (evalhub.live.stream_app), in front of
+    Django; a request that reaches Django came through the WSGI server."""
+    return JsonResponse(
+        {"error": "Live answers stream from the ASGI server (evalhub.asgi); route /live/ there."},
+        status=501,
+    )
 
 
 def _finished(request: HttpRequest, slug: str, finished) -> JsonResponse:
