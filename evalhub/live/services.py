@@ -231,14 +231,6 @@ def _spec(model: ModelEntry, limits: dict[str, Any]) -> ModelSpec:
     )  # fmt: skip
 
 
-def _history(conversation: Conversation, side: str) -> list[dict[str, str]]:
-    messages: list[dict[str, str]] = []
-    for turn in conversation.turns.filter(side=side, status=Turn.Status.DONE).order_by("index"):
-        messages += [{"role": "user", "content": turn.user_text},
-                     {"role": "assistant", "content": turn.assistant_text}]  # fmt: skip
-    return messages
-
-
 def _check_prompt(live: LiveStudy, text: str) -> str:
     text = text.replace("\x00", "").strip()
     if not text:
@@ -256,28 +248,36 @@ def _check_prompt(live: LiveStudy, text: str) -> str:
 
 
 @transaction.atomic
-def turn_open(*, session: RaterSession, token: str, text: str) -> list[OpenedTurn]:
+def turn_open(*, session_token: str, slug: str, token: str, text: str) -> list[OpenedTurn]:
     """Check the rater's message and open the next turn: one streaming Turn row per side.
-    Refuses (LiveInputError) a message that is empty, too long, blocked or over the
-    session's rate, a turn while one streams or is unlabelled, and a turn past max_turns."""
+    The rater is named by their session cookie in study `slug`. Refuses (LiveInputError)
+    an unknown or finished session, a message that is empty, too long, blocked or over
+    the session's rate, a turn while one streams or is unlabelled, and one past max_turns.
+    A few statements in all: it stands between the rater and the first token."""
     conversation = (
         Conversation.objects.select_for_update(of=("self",))
-        .select_related("left", "right", "study__live")
-        .filter(token=token, session=session)
+        .select_related("session", "left", "right", "study__live")
+        .filter(token=token, session__token=session_token, study__slug=slug)
         .first()
     )
-    if conversation is None or conversation.status != Conversation.Status.ACTIVE:
+    if conversation is None or conversation.session.is_finished:
+        raise LiveInputError("We could not find your session. Please reload the page.", 403)
+    if conversation.status != Conversation.Status.ACTIVE:
         raise LiveInputError("This conversation is over. Please reload the page.", status=409)
     live = conversation.study.live
-    if over_limit(f"live:{session.token}", limit=live.messages_per_minute):
+    if over_limit(f"live:{session_token}", limit=live.messages_per_minute):
         raise LiveInputError("That was very fast. Please wait a moment before sending.", 429)
     text = _check_prompt(live, text)
-    # A turn still "streaming" long after any answer could take lost its web process.
-    conversation.turns.filter(
-        status=Turn.Status.STREAMING, started_at__lt=timezone.now() - STALE_STREAM
-    ).update(status=Turn.Status.FAILED, error="no outcome: its web process stopped")
     turns = list(conversation.turns.exclude(status=Turn.Status.FAILED).order_by("index"))
-    if any(t.status == Turn.Status.STREAMING for t in turns):
+    streaming = [t for t in turns if t.status == Turn.Status.STREAMING]
+    # A turn still "streaming" long after any answer could take lost its web process.
+    stale = [t.pk for t in streaming if t.started_at < timezone.now() - STALE_STREAM]
+    if stale:
+        Turn.objects.filter(pk__in=stale).update(
+            status=Turn.Status.FAILED, error="no outcome: its web process stopped"
+        )
+        turns = [t for t in turns if t.pk not in stale]
+    if len(stale) < len(streaming):
         raise LiveInputError("Please wait for the answer to finish.", status=409)
     done = sorted({t.index for t in turns})
     if live.mode == LiveStudy.Mode.CONVERSATION and any(not t.label for t in turns):
@@ -286,19 +286,23 @@ def turn_open(*, session: RaterSession, token: str, text: str) -> list[OpenedTur
         raise LiveInputError(
             f"This conversation has reached its limit of {live.max_turns} messages.", 409
         )
-    index = len(done)
     sides = [("A", conversation.left)]
     if conversation.right is not None:
         sides.append(("B", conversation.right))
-    limits = live.model_limits or {}
+    rows = Turn.objects.bulk_create(
+        [Turn(conversation=conversation, index=len(done), side=side, user_text=text)
+         for side, _ in sides]
+    )  # fmt: skip
     opened = []
-    for side, model in sides:
-        spec = _spec(model, limits)
-        seed = secrets.randbelow(2**31)
-        messages = [*_history(conversation, side), {"role": "user", "content": text}]
-        turn = Turn.objects.create(conversation=conversation, index=index, side=side,
-                                   user_text=text)  # fmt: skip
-        opened.append(OpenedTurn(turn.pk, side, spec, messages, seed))
+    for row, (side, model) in zip(rows, sides, strict=True):
+        history: list[dict[str, str]] = []
+        for turn in turns:
+            if turn.side == side:
+                history += [{"role": "user", "content": turn.user_text},
+                            {"role": "assistant", "content": turn.assistant_text}]  # fmt: skip
+        messages = [*history, {"role": "user", "content": text}]
+        spec = _spec(model, live.model_limits or {})
+        opened.append(OpenedTurn(row.pk, side, spec, messages, secrets.randbelow(2**31)))
     return opened
 
 

@@ -19,7 +19,6 @@ from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 from django.middleware.csrf import CsrfViewMiddleware
 
-from evalhub.live.selectors import session_for_cookie
 from evalhub.live.services import LiveInputError, turn_open
 from evalhub.live.streaming import in_thread, turn_frames
 
@@ -87,17 +86,11 @@ async def live_send_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if refused:
         await _json(send, 403 if refused == "csrf" else 400, {"error": "Please reload the page."})
         return
-    token = request.COOKIES.get(COOKIE)
-    session = (
-        await in_thread(session_for_cookie, token=token, slug=match["slug"]) if token else None
-    )
-    if session is None or session.is_finished:
-        await _json(send, 403, {"error": "We could not find your session."})
-        return
     try:
         opened = await in_thread(
-            turn_open, session=session, token=match["token"], text=request.POST.get("text", "")
-        )
+            turn_open, session_token=request.COOKIES.get(COOKIE, ""), slug=match["slug"],
+            token=match["token"], text=request.POST.get("text", ""),
+        )  # fmt: skip
     except LiveInputError as exc:
         await _json(send, exc.status, {"error": str(exc)})
         return

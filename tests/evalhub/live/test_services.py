@@ -63,11 +63,11 @@ def test_bad_messages_are_refused_and_write_nothing():
                 ("a bad word here", 422, "cannot be sent"), ("fine", 429, "wait a moment")]  # fmt: skip
     for text, status, words in refusals:
         with pytest.raises(LiveInputError, match=words) as caught:
-            turn_open(session=session, token=token, text=text)
+            turn_open(session_token=session.token, slug=study.slug, token=token, text=text)
         assert caught.value.status == status
     assert not Turn.objects.exists()
-    with pytest.raises(LiveInputError, match="over"):
-        turn_open(session=session, token="not-a-token", text="hi")
+    with pytest.raises(LiveInputError, match="could not find your session"):
+        turn_open(session_token=session.token, slug=study.slug, token="nope", text="hi")
     assert Conversation.objects.get(token=token).status == "active"
 
 
@@ -80,10 +80,14 @@ def test_a_turn_left_streaming_by_a_dead_web_process_stops_blocking_the_rater():
                               models=[_model("s1")])  # fmt: skip
     session = _session(study, "stale1")
     conversation = conversation_start(session=session)
-    (opened,) = turn_open(session=session, token=conversation.token, text="first")
+    (opened,) = turn_open(
+        session_token=session.token, slug="stale", token=conversation.token, text="first"
+    )
     with pytest.raises(LiveInputError, match="wait for the answer"):
-        turn_open(session=session, token=conversation.token, text="again")
+        turn_open(session_token=session.token, slug="stale", token=conversation.token, text="again")
     Turn.objects.filter(pk=opened.turn_id).update(started_at=timezone.now() - timedelta(hours=1))
-    (retried,) = turn_open(session=session, token=conversation.token, text="again")
+    (retried,) = turn_open(
+        session_token=session.token, slug="stale", token=conversation.token, text="again"
+    )
     assert Turn.objects.get(pk=opened.turn_id).status == "failed"
     assert retried.messages == [{"role": "user", "content": "again"}] and retried.side == "A"
