@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "generation.judging",
     "training",
     "evalhub.pipeline",
+    "evalhub.live",
 ]
 
 MIDDLEWARE = [
@@ -316,3 +317,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "PATH_CONVERTER_OVERRIDES": {"slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}},
 }
+
+# Live studies (evalhub.live): streams per model per web process, and the read timeout of a
+# live answer's stream.
+LIVE_MODEL_CONCURRENCY = env.int("LIVE_MODEL_CONCURRENCY", default=32)
+LIVE_STREAM_TIMEOUT_SECONDS = env.float("LIVE_STREAM_TIMEOUT_SECONDS", default=120.0)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("dashboards/", include("evalhub.dashboards.urls")),
     path("", include("evalhub.workspace.urls")),
     path("instruments/", include("evalhub.instruments.urls")),
+    path("live/", include("evalhub.live.urls")),
     path("", include("evalhub.rating.urls")),
     path("api/", include("evalhub.api.urls")),
 ]

@@ -158,7 +158,8 @@ def generation_worker(
 @pytest.fixture(scope="session")
 def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
     """A real vLLM OpenAI-compatible server (what `vllm serve` runs) of the tiny model on
-    loopback; yields its /v1 base URL. The served model name is "tiny"."""
+    loopback; yields its /v1 base URL. The served model names are "tiny" and "tiny-b" (two
+    aliases of the same weights, for tests that need two models; responses say "tiny")."""
     import httpx
 
     from evalhub.devstack import free_port
@@ -171,7 +172,7 @@ def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
     popen = subprocess.Popen(
         [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
          str(tiny_model_dir), "--host", "127.0.0.1", "--port", str(port),
-         "--served-model-name", "tiny", "--max-model-len", "2048",
+         "--served-model-name", "tiny", "tiny-b", "--max-model-len", "2048",
          "--gpu-memory-utilization", "0.3", "--seed", "0",
          # Compact JSON: otherwise a random model pads JSON-schema answers with whitespace
          # up to max_tokens. Guided choice is unaffected.
