@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from evalhub.cache_redis import REDIS_ERRORS, redis_unavailable
 from evalhub.accounts.addresses import client_address
+from evalhub.cache_redis import REDIS_ERRORS, redis_unavailable
 
 
 class TokenRateThrottle(SimpleRateThrottle):

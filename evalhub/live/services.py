@@ -23,9 +23,10 @@ from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.rating.limits import over_limit
 from evalhub.rating.models import RaterSession
 from evalhub.studies.models import Item, Judgment, Study
-from evalhub.studies.services import LABELS, config_hash
+from evalhub.studies.services import config_hash
 
-PAIRWISE_VOTES = {"A", "B", "tie"}
+PAIRWISE_VOTES = {"A", "B", "tie"}  # LIMA's 3-way vote
+LABELS = {"fail", "pass", "excellent"}  # LIMA's turn labels
 # Sampling for live turns when the model entry sets none: LIMA's decoding, shorter answers
 # (a rater waits for each one).
 LIVE_MAX_TOKENS = 512

@@ -7,6 +7,7 @@ after it only when the study reveals models)."""
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from evalhub.accounts.roles import is_researcher
+from evalhub.instruments.definitions import definition_from_data, preset_data
 from evalhub.live.selectors import (
     chat_state,
     conversations_export,
@@ -38,20 +40,17 @@ from evalhub.live.services import (
     live_session_consent,
     turn_label,
 )
-from evalhub.rating import instruments
 from evalhub.rating.limits import over_limit
 from evalhub.rating.models import RaterSession
 from evalhub.rating.services import SessionInputError, participant_hash, session_start_crowd
-from evalhub.rating.views import CSP, ENTRY_LIMIT_PER_MINUTE
+from evalhub.rating.views import ENTRY_LIMIT_PER_MINUTE
 from evalhub.studies.models import Study
 
 COOKIE = "ls"
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    response["Content-Security-Policy"] = CSP.replace(
-        "default-src 'none'", "default-src 'none'; connect-src 'self'"
-    )
+    # The site's CSP (evalhub.content_security) already allows the stream's connect-src 'self'.
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "same-origin"
     return response
@@ -114,6 +113,23 @@ def entry(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+@lru_cache(maxsize=1)
+def _lima_words() -> dict:
+    """LIMA's words from its presets: the 3-way vote of battles and the Fail / Pass /
+    Excellent turn labels of conversations."""
+    presets = preset_data()
+    pairwise = definition_from_data(presets["lima-pairwise"])
+    absolute = definition_from_data(presets["lima-fail-pass-excellent"])
+    return {
+        "intro": pairwise.intro,
+        "credit": pairwise.credit,
+        "question": pairwise.question,
+        "choices": [(c.value, c.label) for c in pairwise.choices],
+        "absolute_question": absolute.question,
+        "labels": [(c.value, c.label, c.definition) for c in absolute.choices],
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def consent(request: HttpRequest, slug: str) -> HttpResponse:
     session = _session(request, slug)
@@ -125,9 +141,7 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
         return _see(_next_url(session))
     live = session.study.live
     context = {"mode": live.mode, "quota": session.quota, "max_turns": live.max_turns,
-               "labels": instruments.LABELS, "choices": instruments.PAIRWISE_CHOICES,
-               "intro": instruments.PAIRWISE_INTRO, "credit": instruments.CREDIT,
-               "max_chars": live.max_prompt_chars}  # fmt: skip
+               **_lima_words(), "max_chars": live.max_prompt_chars}  # fmt: skip
     return _private(render(request, "live/consent.html", context))
 
 
@@ -151,10 +165,7 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
         "max_chars": session.study.live.max_prompt_chars,
     }  # fmt: skip
     context = {**state, "page": page, "n": session.done + 1, "done": session.done,
-               "total": session.quota, "labels": instruments.LABELS,
-               "choices": instruments.PAIRWISE_CHOICES,
-               "question": instruments.PAIRWISE_QUESTION,
-               "absolute_question": instruments.ABSOLUTE_QUESTION}  # fmt: skip
+               "total": session.quota, **_lima_words()}  # fmt: skip
     return _private(render(request, "live/chat.html", context))
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 
+from evalhub.instruments.definitions import STUDY_KINDS
+from evalhub.instruments.selectors import instrument_choices_for_form, instrument_latest
 from evalhub.outputs.models import ModelEntry
 from evalhub.prompts.models import PromptSet
 from evalhub.studies.models import Judge, Study
@@ -36,6 +38,10 @@ class StudyForm(forms.Form):
     slug = forms.SlugField(max_length=100)
     name = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=Study.Kind.choices, initial=Study.Kind.PAIRWISE)
+    instrument = forms.ChoiceField(
+        required=False,
+        help_text="What raters and the LLM judge are asked; blank: the kind's LIMA form.",
+    )
     prompt_set = forms.ModelChoiceField(
         queryset=PromptSet.objects.order_by("slug"), to_field_name="slug"
     )
@@ -72,8 +78,19 @@ class StudyForm(forms.Form):
         help_text="Not saved; the power planner's prompts-needed figure uses it.",
     )  # fmt: skip
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        presets = [("", "The kind's LIMA form"), *instrument_choices_for_form()]
+        self.fields["instrument"].choices = presets
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        slug = data.get("instrument")
+        instrument = instrument_latest(slug=slug) if slug else None
+        data["instrument"] = instrument
+        if instrument is not None and data.get("kind") not in STUDY_KINDS[instrument.kind]:
+            kinds = " or ".join(STUDY_KINDS[instrument.kind])
+            self.add_error("instrument", f"a {instrument.kind} instrument runs a {kinds} study")
         target, baselines = data.get("target_model"), data.get("baselines") or []
         if target is not None and target in baselines:
             self.add_error("baselines", "must not include the target model")
@@ -86,7 +103,8 @@ class StudyForm(forms.Form):
         d = self.cleaned_data
         fields = {k: d[k] for k in ("slug", "name", "kind", "prompt_set", "target_model",
                                     "raters_per_item", "attention_check_rate", "session_quota",
-                                    "completion_code", "screenout_code")}  # fmt: skip
+                                    "completion_code", "screenout_code",
+                                    "instrument")}  # fmt: skip
         fields["baselines"] = list(d["baselines"]) if d["kind"] == Study.Kind.PAIRWISE else []
         fields["reservation_seconds"] = d["reservation_minutes"] * 60
         return fields
