@@ -93,6 +93,8 @@ class WebServer:
             **os.environ, "REDIS_URL": redis_url,
             "DATABASE_URL": f"{database_url_for_workers()}?application_name={WEB_APPLICATION_NAME}",
             "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY, "EVALHUB_VAR_DIR": str(static),
+            # Plain HTTP on loopback: no HTTPS redirect, no secure-only cookies.
+            "SECURE_SSL_REDIRECT": "0", "SECURE_COOKIES": "0",
             "DJANGO_SETTINGS_MODULE": "evalhub.settings", "LOG_LEVEL": "WARNING",
         }  # fmt: skip
         self.workers = workers

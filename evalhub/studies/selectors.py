@@ -78,6 +78,7 @@ def study_plan(
     attention_check_rate: float,
     session_quota: int,
     interval_width: float = 0.1,
+    instrument: Any = None,
 ) -> dict[str, Any]:
     """What launching this study would make, before anything is saved: each chosen model's
     coverage of the prompt set, the prompts left out (lacking an output from a chosen
@@ -112,7 +113,14 @@ def study_plan(
     left_out = [ext for pk, ext in prompts if any(pk not in answered[m.pk] for m in models)]
     covered = len(prompts) - len(left_out)
     real = covered * (len(baselines) if pairwise else 1)
-    probe = Study(kind=kind, attention_check_rate=attention_check_rate, session_quota=session_quota)
+    from evalhub.instruments.services import instrument_for_study_kind
+
+    probe = Study(
+        kind=kind,
+        attention_check_rate=attention_check_rate,
+        session_quota=session_quota,
+        instrument=instrument or instrument_for_study_kind(kind),
+    )
     gold = gold_item_count(probe, real, covered) if covered else 0
     widths = [round(0.02 * i, 2) for i in range(2, 26)]
     return {

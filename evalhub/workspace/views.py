@@ -135,6 +135,7 @@ def _plan(form: StudyForm) -> dict[str, Any]:
         attention_check_rate=d["attention_check_rate"],
         session_quota=d["session_quota"],
         interval_width=d.get("interval_width") or 0.1,
+        instrument=d.get("instrument"),
     )
 
 

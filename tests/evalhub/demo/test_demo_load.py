@@ -1,4 +1,5 @@
 import pytest
+from django.http import HttpRequest
 
 from evalhub.demo.services import BASELINES, DEMO_STUDY, TARGET, demo_load
 from evalhub.outputs.models import Output
@@ -42,7 +43,9 @@ def test_the_demo_researcher_creates_and_launches_a_study_in_the_workspace(clien
     from evalhub.studies.models import Study
 
     demo_load()
-    assert client.login(username=DEMO_RESEARCHER[0], password=DEMO_RESEARCHER[1])
+    assert client.login(
+        request=HttpRequest(), username=DEMO_RESEARCHER[0], password=DEMO_RESEARCHER[1]
+    )
     assert b"nav-links" in client.get(reverse("workspace:studies")).content
     form = {
         "slug": "my-study", "name": "Mine", "kind": "pairwise", "prompt_set": DEMO_SET,

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.http import HttpRequest
 from django.test import Client
 
 from evalhub.demo.services import DEMO_STUDY, demo_load
@@ -14,7 +15,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rating_path")]
 
 def logged_in(user, password):
     client = Client()
-    assert client.login(username=user.username, password=password)
+    assert client.login(request=HttpRequest(), username=user.username, password=password)
     return client
 
 

@@ -1,6 +1,8 @@
 """Today's LIMA studies keep byte-identical rater pages now that instruments are data: the
 golden copies in golden/ were rendered by the code before instruments were rows (pairwise,
-Fail / Pass / Excellent, dialogue; the pre-rendered skeletons and the full template)."""
+Fail / Pass / Excellent, dialogue; the pre-rendered skeletons and the full template), then
+rewritten once for the workspace's accessibility changes only (an `h1` per form, the shell's
+empty `content_top` block)."""
 
 from pathlib import Path
 
