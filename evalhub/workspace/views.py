@@ -14,6 +14,7 @@ from evalhub.accounts.decorators import researcher_required
 from evalhub.dashboards.selectors import studies_overview, study_results
 from evalhub.importing import InputError
 from evalhub.instruments.definitions import REQUIRED
+from evalhub.instruments.services import instrument_for_study_kind
 from evalhub.outputs.models import ModelEntry
 from evalhub.outputs.selectors import models_with_output_counts
 from evalhub.prompts.selectors import prompt_sets_with_counts
@@ -255,6 +256,8 @@ def study_preview(request: HttpRequest, slug: str, step: str = "consent") -> Htt
     """The study exactly as a rater sees it: consent, a few items of each kind, the done
     page. Posting an answer only moves on: nothing is reserved, recorded or counted."""
     study = _study(slug)
+    if study.instrument is None:  # a draft that names none asks its kind's LIMA preset
+        study.instrument = instrument_for_study_kind(study.kind)
     pages = selectors.study_preview_pages(study=study)
     base = {"preview": True, "preview_exit": f"/studies/{study.slug}/"}
     if step == "consent":

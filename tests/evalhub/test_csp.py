@@ -182,11 +182,17 @@ def test_researcher_pages_and_the_admin_have_no_csp_violation(
                              progress_done=4)  # fmt: skip
     base = live_server.url
     pages = [
-        ("/dashboards/", "document.querySelector('.progress > span[data-pct]').style.width !== ''"),
+        ("/dashboards/", "document.querySelector('progress.meter') !== null"),
         (f"/dashboards/studies/{study.slug}/", "document.querySelectorAll('.js-plotly-plot').length >= 7"),
-        (f"/jobs/{job.pk}/", "document.getElementById('job-bar').style.width === '40%'"),
+        (f"/jobs/{job.pk}/", "document.getElementById('job-progress').value === 4"),
         (f"/training/runs/{training_run.slug}/", "document.getElementById('chart-loss').data?.[0].x.length === 3"),
         ("/generation/", None),
+        ("/studies/", None),
+        (f"/studies/{study.slug}/", None),
+        ("/studies/new/", None),
+        ("/instruments/", None),
+        ("/dashboards/judges/", None),
+        (f"/dashboards/studies/{study.slug}/raters/", None),
         ("/accounts/tokens/", None),
         (f"/rate/{study.slug}/", None),
         ("/admin/", None),
@@ -196,7 +202,7 @@ def test_researcher_pages_and_the_admin_have_no_csp_violation(
     ]  # fmt: skip
     for path, ready in pages:
         visit(page, base + path, ready)
-        if path.startswith("/dashboards/studies/"):
+        if path == f"/dashboards/studies/{study.slug}/":
             # Hover labels are drawn on demand, with their own styles.
             page.hover("#chart-wtl .point >> nth=0", force=True)
             settle(page, "document.querySelector('#chart-wtl .hoverlayer .hovertext')")
@@ -204,7 +210,9 @@ def test_researcher_pages_and_the_admin_have_no_csp_violation(
             assert_accessible(page)
         assert violations == [], (path, *violations)
     # Every other researcher page the links lead to (jobs, training, whatever is added).
-    visited = crawl(page, base, ["/", "/dashboards/", "/jobs/", "/training/", "/generation/"])
+    visited = crawl(
+        page, base, ["/", "/studies/", "/dashboards/", "/jobs/", "/training/", "/generation/"]
+    )
     assert {"/dashboards/", "/jobs/", "/training/"} <= set(visited)
     assert f"/training/runs/{training_run.slug}/" in visited and f"/jobs/{job.pk}/" in visited
     assert violations == [], violations
