@@ -84,11 +84,17 @@ def study_monitor_cached(*, study: Study) -> dict[str, Any]:
     many researcher tabs poll it (the page polls every 3 s)."""
     from django.core.cache import cache
 
+    from evalhub.cache_redis import REDIS_ERRORS, redis_unavailable
+
     key = f"workspace:monitor:{study.pk}"
-    found = cache.get(key)
-    if found is None:
+    try:
+        found = cache.get(key)
+        if found is None:
+            found = study_monitor(study=study)
+            cache.set(key, found, MONITOR_CACHE_SECONDS)
+    except REDIS_ERRORS as exc:  # Redis down: every poll computes, none fails
+        redis_unavailable("workspace monitor cache", exc)
         found = study_monitor(study=study)
-        cache.set(key, found, MONITOR_CACHE_SECONDS)
     return found
 
 

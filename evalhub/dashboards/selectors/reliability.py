@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.db.models import Count, Max, Q
 from numpy.typing import NDArray
 
+from evalhub.cache_redis import REDIS_ERRORS, redis_unavailable
 from evalhub.dashboards.selectors.frames import (
     LLM_PREFIX,
     ItemTable,
@@ -121,8 +122,11 @@ def reliability_fit_compute(study: Study) -> ReliabilityFit | None:
     fitted = dawid_skene(item_ids, rater_ids, label, n_classes=3)
     fit = ReliabilityFit(fingerprint, fitted.items, fitted.label, fitted.proba, fitted.raters,
                          fitted.reliability)  # fmt: skip
-    cache.set(_key(study.pk, fingerprint), fit, FIT_TTL_SECONDS)
-    cache.set(_key(study.pk, "latest"), fit, FIT_TTL_SECONDS)
+    try:
+        cache.set(_key(study.pk, fingerprint), fit, FIT_TTL_SECONDS)
+        cache.set(_key(study.pk, "latest"), fit, FIT_TTL_SECONDS)
+    except REDIS_ERRORS as exc:  # the fit is still right, only not kept
+        redis_unavailable("Dawid-Skene fit cache", exc)
     return fit
 
 
@@ -135,13 +139,19 @@ def reliability_fit(
     if study.kind not in SCALES:
         return None, True
     fingerprint = fit_fingerprint(study, counts)
-    fit = cache.get(_key(study.pk, fingerprint))
+    try:
+        fit = cache.get(_key(study.pk, fingerprint))
+        latest = None if fit is not None else cache.get(_key(study.pk, "latest"))
+        refit = f"dashboards:dawid-skene-refit:{study.pk}:{fingerprint}"
+        queue = fit is None and latest is not None and cache.add(refit, 1, REFIT_LOCK_SECONDS)
+    except REDIS_ERRORS as exc:  # Redis down: slower (fitted now), never broken
+        redis_unavailable("Dawid-Skene fit cache", exc)
+        return reliability_fit_compute(study), True
     if fit is not None:
         return fit, True
-    latest = cache.get(_key(study.pk, "latest"))
     if latest is None:
         return reliability_fit_compute(study), True
-    if cache.add(f"dashboards:dawid-skene-refit:{study.pk}:{fingerprint}", 1, REFIT_LOCK_SECONDS):
+    if queue:
         from evalhub.dashboards.tasks import dawid_skene_refit  # tasks import selectors
 
         try:
