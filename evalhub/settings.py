@@ -205,7 +205,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["evalhub.api.permissions.IsResearcher"],
+    # Researchers only; then the query string is checked against the operation's schema.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "evalhub.api.permissions.IsResearcher",
+        "evalhub.api.permissions.DocumentedQueryOnly",
+    ],
     "DEFAULT_PARSER_CLASSES": ["evalhub.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["evalhub.api.throttling.TokenRateThrottle"],
@@ -216,7 +220,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "evalhub.api.pagination.ApiPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "evalhub.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "evalhub.api.schema.StrictAutoSchema",
 }
 # Ordinary API bodies are capped like form posts (DATA_UPLOAD_MAX_MEMORY_SIZE); the bulk
 # endpoints (outputs, judgment import) read their body themselves up to these limits.
@@ -235,4 +239,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "PATH_CONVERTER_OVERRIDES": {"slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "evalhub.api.schema.postprocess_contract",
+    ],
 }
