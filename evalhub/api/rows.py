@@ -179,6 +179,8 @@ class Prop:
             return f"must have at least {self.min_length} character(s)"
         if self.max_length is not None and len(value) > self.max_length:
             return f"must have at most {self.max_length} characters"
+        if "\x00" in value:
+            return "must not contain a NUL character"
         if self.pattern and not _compiled(self.pattern).search(value):
             if self.pattern == NOT_BLANK:
                 return "must not be blank"

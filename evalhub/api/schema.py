@@ -137,6 +137,37 @@ _link((f"{V1}/judge-runs/", "post", ("202",)), **_JOB_NEXT)
 _link((f"{V1}/generation-runs/", "post", ("202",)), **_JOB_NEXT)
 
 
+# Request examples: the README's walkthrough (schemathesis's examples phase sends them).
+EXAMPLES: dict[tuple[str, str], Any] = {
+    (f"{V1}/prompt-sets/", "post"): {
+        "slug": "demo",
+        "name": "Demo prompts",
+        "prompts": [
+            {"id": "q1", "text": "How do I boil an egg?", "category": "advice"},
+            {"id": "q2", "text": "Write a haiku about the sea.", "category": "creative"},
+        ],
+    },
+    (f"{V1}/models/", "post"): {"slug": "my-model", "kind": "external"},
+    (f"{V1}/studies/", "post"): {
+        "slug": "demo-study",
+        "name": "Demo",
+        "kind": "pairwise",
+        "prompt_set": "demo",
+        "target_model": "my-model",
+        "baselines": ["baseline-7b"],
+        "raters_per_item": 3,
+    },
+    (f"{V1}/judges/", "post"): {
+        "slug": "tiny-judge",
+        "model": "tiny",
+        "base_url": "http://127.0.0.1:8001/v1",
+        "template": "lima_pairwise",
+    },
+    (f"{V1}/judge-runs/", "post"): {"judge": "tiny-judge", "study": "demo-study"},
+    (f"{V1}/generation-runs/", "post"): {"model": "my-model", "prompt_set": "demo"},
+}
+
+
 def postprocess_contract(
     result: dict[str, Any], generator: Any, request: Any, public: bool
 ) -> dict[str, Any]:
@@ -156,6 +187,10 @@ def postprocess_contract(
                     schema.setdefault("minLength", 1)
                     if not ({"enum", "pattern", "format"} & set(schema)):
                         schema["pattern"] = NO_NUL
+    for (path, method), example in EXAMPLES.items():
+        body = paths.get(path, {}).get(method, {}).get("requestBody", {})
+        for media_type in body.get("content", {}).values():
+            media_type["example"] = example
     for (path, method, status), targets in LINKS.items():
         response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
         if response is None:

@@ -17,6 +17,7 @@ from evalhub.api.strict import (
     StrictFloatField,
     StrictIntegerField,
     StrictJSONObjectField,
+    StrictManyRelatedField,
     StrictSerializer,
     StrictSlugField,
     StrictSlugRelatedField,
@@ -66,9 +67,9 @@ class PromptRowsField(serializers.Field):
         rows: list[Row] = []
         for number, row in enumerate(data, start=1):
             if not isinstance(row, dict):
-                raise InvalidRows([RowProblem(number, "must be an object", "prompts")])
+                raise InvalidRows([RowProblem(number, "must be an object")])
             rows.append((number, row))
-        PROMPT_ROWS.check(rows, field_prefix="prompts.")
+        PROMPT_ROWS.check(rows)
         return rows
 
     def to_representation(self, value: Any) -> Any:
@@ -242,7 +243,7 @@ class _StudyCreateBase(StrictSerializer):
         "description": "slugs of the models the target is compared with",
     }
 )
-class BaselinesField(serializers.ManyRelatedField):
+class BaselinesField(StrictManyRelatedField):
     def to_internal_value(self, data: Any) -> list[Any]:
         if isinstance(data, list) and not data:
             raise serializers.ValidationError("must name at least one baseline")

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
 
 # Validation error codes meaning "well-formed, but the stored data says no": the exception
 # handler answers 409 when every problem of a request has one of them (evalhub.api.errors).
@@ -122,9 +123,23 @@ class StrictJSONObjectField(serializers.DictField):
     """Any JSON object (the parser refuses a NUL character anywhere in it)."""
 
 
+class StrictManyRelatedField(serializers.ManyRelatedField):
+    """A JSON array of references (DRF's own takes any iterable, an object included)."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if not isinstance(data, list):
+            _type_error(self, "a list")
+        return super().to_internal_value(data)
+
+
 class StrictSlugRelatedField(serializers.SlugRelatedField):
     """A row named by its slug. An unknown slug is a 409 (code does_not_exist), not a 400:
     the request is well-formed, the row is just not there."""
+
+    @classmethod
+    def many_init(cls, *args: Any, **kwargs: Any) -> StrictManyRelatedField:
+        many = {key: kwargs[key] for key in kwargs if key in MANY_RELATION_KWARGS}
+        return StrictManyRelatedField(child_relation=cls(*args, **kwargs), **many)
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str):

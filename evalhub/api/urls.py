@@ -42,5 +42,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("v1/", include(v1)),
-    re_path(r"(?s)^.*$", api_not_found),  # any path, newlines included
+    re_path(r"^[\s\S]*$", api_not_found),  # any path, newlines included
 ]

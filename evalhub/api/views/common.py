@@ -54,6 +54,9 @@ def get_or_404(queryset: QuerySet | type[Model], what: str, **lookup: Any) -> An
 def check_query(serializer_class: type[serializers.Serializer], request: Any) -> dict[str, Any]:
     """Validated query parameters (errors use the API's error shape, field = parameter)."""
     serializer = serializer_class(data=request.query_params)
+    for field in serializer.fields.values():
+        if isinstance(field, serializers.CharField):
+            field.trim_whitespace = False  # what was sent is what is checked, never trimmed
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
