@@ -34,7 +34,8 @@ JSON_COMPONENTS: dict[str, Any] = {
             {"type": "string", "pattern": NO_NUL},
             {"type": "number"},
             {"type": "boolean"},
-            {"type": "array", "items": {"$ref": f"#/components/schemas/{JSON_VALUE}"}},
+            # Items unconstrained: client generators cannot follow a self-referencing array.
+            {"type": "array", "items": {}},
             {"$ref": f"#/components/schemas/{JSON_OBJECT}"},
         ],
     },
