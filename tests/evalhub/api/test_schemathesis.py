@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[3]
 SEED = 18
-MAX_EXAMPLES = 5  # per operation and phase: ~3,000 cases in all, a few minutes on two cores
+MAX_EXAMPLES = 4  # per operation and phase: ~3,500 cases in all, a few minutes on two cores
 MIN_CASES = 1000
 
 
