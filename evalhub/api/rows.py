@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalhub.api.strict import JSON_OBJECT, JSON_VALUE, NO_NUL
+from evalhub.api.strict import JSON_OBJECT, JSON_VALUE, NO_NUL, free_json_problem
 from evalhub.importing import InputError, Row, RowProblem
 
 BIGINT_MAX = 2**63 - 1
@@ -123,7 +123,7 @@ class Prop:
     def problem(self, value: Any) -> str | None:
         kind = self.kind
         if kind == "any":
-            return None
+            return free_json_problem(value)
         if kind == "string":
             if not isinstance(value, str):
                 return "must be a string"
@@ -141,8 +141,7 @@ class Prop:
         if kind == "object":
             if not isinstance(value, dict):
                 return "must be an object"
-            where = unstorable_path(value)
-            return None if where is None else f"{where}: holds a NUL character"
+            return free_json_problem(value)
         if kind == "strings":
             if not isinstance(value, list):
                 return "must be a list of strings"

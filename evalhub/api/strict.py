@@ -34,8 +34,20 @@ JSON_COMPONENTS: dict[str, Any] = {
             {"type": "string", "pattern": NO_NUL},
             {"type": "number"},
             {"type": "boolean"},
-            # Items unconstrained: client generators cannot follow a self-referencing array.
-            {"type": "array", "items": {}},
+            # An array holds no array directly: client generators cannot follow an array
+            # that refers back to this union, so the schema and the server both refuse one.
+            {
+                "type": "array",
+                "items": {
+                    "nullable": True,
+                    "anyOf": [
+                        {"type": "string", "pattern": NO_NUL},
+                        {"type": "number"},
+                        {"type": "boolean"},
+                        {"$ref": f"#/components/schemas/{JSON_OBJECT}"},
+                    ],
+                },
+            },
             {"$ref": f"#/components/schemas/{JSON_OBJECT}"},
         ],
     },
@@ -120,8 +132,45 @@ class StrictURLField(serializers.URLField):
         return super().to_internal_value(data)
 
 
+def free_json_problem(value: Any, path: str = "") -> str | None:
+    """What breaks the schema's StorableJsonValue in a free-form JSON value, as
+    "path: message", or None: a NUL character or lone surrogate in a string or key, or an
+    array directly inside an array."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"{path}: holds a NUL character".lstrip(": ")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"{path}: holds a lone surrogate".lstrip(": ")
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found = free_json_problem(key, where) or free_json_problem(item, where)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            where = f"{path}.{index}" if path else str(index)
+            if isinstance(item, list):
+                return f"{where}: an array may not hold an array directly"
+            found = free_json_problem(item, where)
+            if found:
+                return found
+    return None
+
+
 class StrictJSONObjectField(serializers.DictField):
-    """Any JSON object (the parser refuses a NUL character anywhere in it)."""
+    """Any JSON object the schema's StorableJsonObject allows (free_json_problem)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value = super().to_internal_value(data)
+        problem = free_json_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
 
 
 class StrictManyRelatedField(serializers.ManyRelatedField):
