@@ -28,10 +28,12 @@ from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Judge, Study
 
-# Text that is not only whitespace; an http(s) URL; an environment variable's name.
+# Text that is not only whitespace; an http(s) URL (no brackets in the host part, so no IPv6
+# literal: URL parsers refuse a stray one); an environment variable's name.
 NOT_BLANK_VALIDATOR = SchemaPattern(NOT_BLANK, "must not be blank")
 HTTP_URL_VALIDATOR = SchemaPattern(
-    "^https?://[^\\u0000-\\u0020/?#]+[^\\u0000-\\u0020]*$", "must be an http(s) URL"
+    "^https?://[^\\u0000-\\u0020/?#\\[\\]@]+([/?#][^\\u0000-\\u0020]*)?$",
+    "must be an http(s) URL",
 )
 ENV_NAME_VALIDATOR = SchemaPattern("^[A-Za-z_][A-Za-z0-9_]*$", "must be a variable name")
 
