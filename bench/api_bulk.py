@@ -10,6 +10,12 @@ model_outputs.json shape (instruction / output / generator), 10 models x 5,000 p
 Prints rows per second and the worker's peak RSS (VmHWM) against the goal (>= 5,000 rows/s,
 < 500 MB), and, measured in the same run, the named peer: the same rows through
 outputs_import in-process (no HTTP, no JSON), so the ratio is what the API layer costs.
+
+The browser path is measured beside it: the same 50,000 rows (new generator names) as a
+file through the workspace's upload form (multipart, logged-in session, CSRF), its preview,
+then the confirmed import job on a real Celery worker (solo pool). Its rate is rows over
+preview seconds plus the job's run time; its peak RSS is the larger of the web worker's
+and the Celery worker's.
 It also prints the markdown rendering time per output, which outputs_import spends once
 per row (evalhub.outputs.services.output_fields)."""
 
@@ -100,11 +106,81 @@ def _start_gunicorn(env: dict[str, str], port: int) -> tuple[subprocess.Popen, i
     return server, worker.pid
 
 
+def _start_celery(env: dict[str, str]) -> subprocess.Popen:
+    from evalhub.celery import app
+
+    name = f"bench-{os.getpid()}@bench"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "evalhub", "worker", "-P", "solo", "-Q",
+         "default", "-n", name, "-l", "warning", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if app.control.ping(destination=[name], timeout=0.5):
+            return worker
+    worker.kill()
+    raise RuntimeError("the celery worker did not answer")
+
+
+def _browser_upload(port: int, user, body: bytes) -> tuple[float, float, int, object]:
+    """The workspace upload form, as a browser posts it: (preview seconds, job seconds,
+    rows previewed, job)."""
+    import re
+
+    import httpx
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from evalhub.jobs.models import Job
+
+    session = SessionStore()
+    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = (
+        str(user.pk),
+        settings.AUTHENTICATION_BACKENDS[0],
+    )
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(
+        base_url=base, cookies={"sessionid": session.session_key}, timeout=900
+    ) as web:
+        form = web.get("/uploads/")
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        started = time.perf_counter()
+        preview = web.post(
+            "/uploads/",
+            data={"csrfmiddlewaretoken": csrf, "kind": "outputs", "prompt_set": "bench"},
+            files={"file": ("model_outputs.json", body, "application/json")},
+            headers={"Referer": f"{base}/uploads/"},
+        )
+        preview_seconds = time.perf_counter() - started
+        token = re.search(r"/uploads/([0-9a-f]{32})/import/", preview.text)
+        assert token, preview.text[-3000:]
+        rows = int(re.search(r'id="preview-rows">(\d+)<', preview.text).group(1))
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', preview.text).group(1)
+        confirmed = web.post(
+            f"/uploads/{token.group(1)}/import/", data={"csrfmiddlewaretoken": csrf},
+            headers={"Referer": f"{base}/uploads/"},
+        )  # fmt: skip
+        assert confirmed.status_code == 302, confirmed.text[-2000:]
+    job = Job.objects.get(pk=int(confirmed.headers["Location"].rstrip("/").split("/")[-1]))
+    deadline = time.monotonic() + 900
+    while not job.is_finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    return preview_seconds, (job.finished_at - job.started_at).total_seconds(), rows, job
+
+
 def main() -> None:
     maintenance_url, bench_url = _database_urls()
     _recreate_database(maintenance_url)
+    # Plain HTTP on loopback: no HTTPS redirect, no secure-only cookies.
     env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "SECRET_KEY": "bench-only",
-           "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}  # fmt: skip
+           "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
+           "SECURE_SSL_REDIRECT": "0", "SECURE_COOKIES": "0"}  # fmt: skip
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
     import django
@@ -112,16 +188,15 @@ def main() -> None:
     django.setup()
     import httpx
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
-    from evalhub.accounts.services import user_create
+    from evalhub.accounts.services import api_token_create, user_create
     from evalhub.devstack import free_port
     from evalhub.outputs.services import output_fields, outputs_import
     from evalhub.prompts.services import prompts_import
 
     call_command("migrate", verbosity=0)
     user = user_create(username="bench", password=secrets.token_hex(16), role="researcher")
-    token = Token.objects.create(user=user).key
+    token = api_token_create(user=user)[1]
     prompt_rows = [
         (p + 1, {"id": f"p{p}", "text": f"Prompt number {p}: explain topic {p}?"})
         for p in range(N_PROMPTS)
@@ -149,6 +224,20 @@ def main() -> None:
     result = response.json()
     assert response.status_code == 201 and result["created"] == N_PROMPTS * N_MODELS, result
 
+    # The browser path: the same rows under new model names, through the upload form.
+    upload_body = json.dumps(_rows(random.Random(0), suffix=" upload")).encode()
+    celery = _start_celery(env)
+    server, worker_pid = _start_gunicorn(env, port := free_port())
+    try:
+        preview_s, job_s, previewed, job = _browser_upload(port, user, upload_body)
+        upload_peak_mb = max(_peak_rss_mb(worker_pid), _peak_rss_mb(celery.pid))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        celery.terminate()
+        celery.wait(timeout=30)
+    assert previewed == N_PROMPTS * N_MODELS and job.result["created"] == previewed, job.result
+
     # The peer: the same service in-process on the same data, new model names.
     peer_rows = list(enumerate(_rows(random.Random(0), suffix=" peer"), start=1))
     started = time.perf_counter()
@@ -169,6 +258,12 @@ def main() -> None:
           f"(goal >= {GOAL_ROWS_PER_S:,}: {api_rate / GOAL_ROWS_PER_S:.2f}x of goal)")  # fmt: skip
     print(f"server peak RSS: {peak_mb:.0f} MB (worker idle before: {rss_before:.0f} MB; "
           f"goal < {GOAL_PEAK_MB} MB)")  # fmt: skip
+    upload_rate = rows / (preview_s + job_s)
+    print(f"browser upload (form + preview {preview_s:.1f} s, import job {job_s:.1f} s): "
+          f"{upload_rate:,.0f} rows/s (goal >= {GOAL_ROWS_PER_S:,}: "
+          f"{upload_rate / GOAL_ROWS_PER_S:.2f}x of goal); peak RSS {upload_peak_mb:.0f} MB "
+          f"(goal < {GOAL_PEAK_MB} MB)")  # fmt: skip
+    print(f"ratio: browser upload / API = {upload_rate / api_rate:.2f}")
     print(f"peer, outputs_import in-process: {peer_seconds:.1f} s = {peer_rate:,.0f} rows/s; "
           f"API / peer = {api_rate / peer_rate:.2f}")  # fmt: skip
     print(f"markdown rendering (output_fields): {render_us:.0f} us per output = "

@@ -15,6 +15,14 @@ warm and cold, against the goals: warm < 300 ms, cold < 2 s. The named peer, mea
 same run, is the raw read of the judgments the cold path needs (values_list of every row,
 no stats): `ratio` = cold JSON / that read. The tables are ANALYZEd after the bulk load, as
 autovacuum would. --profile adds a cProfile of one cold compute (own time, top 12).
+
+The workspace's study page (/studies/<slug>/, with the live monitor) and the monitor's poll
+(/studies/<slug>/monitor.json) are timed too, with 50 raters holding live reservations and
+the judgments spread over the last day (so a few hundred fall in the monitor's 5-minute
+window). Goals: page warm < 300 ms; poll < 20 ms of server time. The poll's numbers are
+cached for 2 s per study, so it is timed both as a request (mostly cache hits, as a page
+polling every 3 s with a few tabs open would see) and as its uncached queries. Its peer is the
+dashboard's own warm JSON poll: `ratio: monitor poll / dashboard poll`.
 """
 
 from __future__ import annotations
@@ -112,8 +120,33 @@ def build(n_prompts: int, n_baselines: int) -> object:
                 rows.append(Judgment(item=item, judge=judge, judge_group=f"llm:{judge.slug}",
                                      verdict=v, order=order, parse_state="ok"))  # fmt: skip
     Judgment.objects.bulk_create(rows, batch_size=10_000)
+    live_raters(study, raters[:50], items[:50])
     study_stats_invalidate(study.pk)
     return study
+
+
+def live_raters(study: object, raters: list, items: list) -> None:
+    """50 raters mid-session (a live reservation each), and the judgments spread over the
+    last day, as the monitor would find them."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from evalhub.rating.models import RaterSession
+    from evalhub.studies.models import Assignment
+
+    now = timezone.now()
+    assignments = Assignment.objects.bulk_create(
+        [Assignment(item=item, rater=rater, reserved_at=now, expires_at=now + timedelta(minutes=15))
+         for rater, item in zip(raters, items, strict=True)])  # fmt: skip
+    RaterSession.objects.bulk_create(
+        [RaterSession(token=f"bench-{a.pk}", study=study, rater=a.rater, quota=20, assignment=a,
+                      consented_at=now) for a in assignments])  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE studies_judgment SET created_at = now() - (id % 86400) * interval '1 second'"
+        )
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -188,9 +221,10 @@ def main() -> None:
             call_command("migrate", verbosity=0)
             study = build(args.prompts, args.baselines)
         # What autovacuum does within a minute of a bulk load; without planner statistics
-        # Postgres guesses ~10 judgments and sorts 100k rows on disk to group them.
+        # Postgres guesses ~10 judgments and sorts 100k rows on disk to group them (and the
+        # created_at index would still list every judgment's pre-update version).
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE")
         n = Judgment.objects.filter(item__study=study).count()
         print(f"built: {n:,} judgments on {study.items.count():,} items "
               f"({args.prompts} prompts x {args.baselines} baselines) in "
@@ -227,6 +261,15 @@ def main() -> None:
                 "item_id", "judge_group", "verdict", "order", "score"))  # fmt: skip
 
         peer = timed(raw_read, args.cold_repeat)
+        workspace_page, monitor = "/studies/bench/", "/studies/bench/monitor.json"
+        get(workspace_page)
+        warm_workspace = timed(lambda: get(workspace_page), args.warm_repeat)
+        get(monitor)
+        polls = timed(lambda: get(monitor), args.warm_repeat)
+        sample = client.get(monitor).json()
+        from evalhub.workspace.selectors import study_monitor
+
+        server_polls = timed(lambda: study_monitor(study=study), args.warm_repeat)
         if args.profile:
             profile_cold(study)
         connection.close()
@@ -237,6 +280,14 @@ def main() -> None:
         summary("  cold JSON", cold_data, 2.0)
         summary("  peer: raw values_list read", peer, 2.0)
         print(f"ratio: {statistics.median(cold_data) / statistics.median(peer):.2f}")
+        print(f"workspace study page with the live monitor ({sample['active_raters']} raters "
+              f"active, {sample['judgments_per_minute']} judgments/min):")  # fmt: skip
+        summary("  warm study page", warm_workspace, 0.3)
+        summary("  monitor poll, request (2 s cache)", polls, 0.02)
+        summary("  monitor poll, uncached queries", server_polls, 0.02)
+        summary("  peer: dashboard warm JSON poll", warm_data, 0.3)
+        print(f"ratio: monitor poll / dashboard poll = "
+              f"{statistics.median(polls) / statistics.median(warm_data):.2f}")  # fmt: skip
     finally:
         from django.db import connections
 

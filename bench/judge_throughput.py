@@ -16,7 +16,11 @@ a fixed 500 ms latency, our judge run versus AlpacaEval's default annotator, in 
 - Ours runs with 200 requests in flight (the judge's `concurrency` param), the figure the
   issue's bare-client reference used; AlpacaEval runs with its own default.
 
-Prints judgments/s for each, the duplicate call count of each, and `ratio: X` last.
+- Ours again in weighted mode (one verdict token with top_logprobs; the endpoint answers
+  "A"/"B" with logprobs to our weighted prompt, "m"/"M" to AlpacaEval's).
+
+Prints judgments/s for each, the duplicate call count of each, the ratio of each of our modes
+to AlpacaEval, and `ratio: X` last (the slower of our two modes).
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-ALPACA_PYTHON = ROOT / "bench" / ".venv-alpaca-eval" / "bin" / "python"
+
+from bench.alpaca_venv import ALPACA_PYTHON, ensure_alpaca_venv  # noqa: E402
 
 
 # --- the fixed-latency endpoint ----------------------------------------------------------
@@ -82,11 +87,14 @@ class Endpoint:
     def completion(request: dict, digest: str) -> bytes:
         choices = (request.get("structured_outputs") or {}).get("choice")
         # Guided choice: answer one allowed option. Otherwise answer like AlpacaEval's
-        # gpt-4-turbo classifier: one token, "m" or "M", with top logprobs.
-        content = choices[int(digest[:4], 16) % len(choices)] if choices else "m"
+        # gpt-4-turbo classifier: one token, "m" or "M", with top logprobs; our weighted
+        # judge asks for "A" or "B" (its prompt ends with WEIGHTED_SUFFIX's wording).
+        ours_weighted = "Reply with one letter only" in json.dumps(request.get("messages"))
+        letters = ("A", "B") if ours_weighted else ("m", "M")
+        content = choices[int(digest[:4], 16) % len(choices)] if choices else letters[0]
         top = [
-            {"token": "m", "bytes": [109], "logprob": -0.4},
-            {"token": "M", "bytes": [77], "logprob": -1.1},
+            {"token": letters[0], "bytes": list(letters[0].encode()), "logprob": -0.4},
+            {"token": letters[1], "bytes": list(letters[1].encode()), "logprob": -1.1},
         ]
         logprobs = {"content": [{**top[0], "top_logprobs": top}]} if not choices else None
         return json.dumps(
@@ -149,17 +157,6 @@ def alpaca(n: int, salt: str) -> None:
     print(json.dumps({"judgments": done, "seconds": seconds}))
 
 
-def ensure_alpaca_venv() -> Path:
-    """Create bench/.venv-alpaca-eval with alpaca-eval 0.6.6 if it is missing."""
-    if not ALPACA_PYTHON.exists():
-        venv = ALPACA_PYTHON.parent.parent
-        print(f"creating {venv.relative_to(ROOT)} (one-off) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(ALPACA_PYTHON), "-m", "pip", "install", "-q", "alpaca-eval==0.6.6"],
-                       check=True)  # fmt: skip
-    return ALPACA_PYTHON
-
-
 def run_alpaca(base: str, n: int, salt: str) -> dict:
     env = {
         **os.environ,
@@ -180,7 +177,8 @@ def run_alpaca(base: str, n: int, salt: str) -> dict:
 # --- ours ----------------------------------------------------------------------------------
 def bench_database_url() -> str:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/evalhub")
-    return base.rsplit("/", 1)[0] + "/evalhub_bench_judge"
+    name = os.environ.get("BENCH_JUDGE_DB", "evalhub_bench_judge")  # one per concurrent run
+    return base.rsplit("/", 1)[0] + "/" + name
 
 
 def prepare_django() -> None:
@@ -189,11 +187,10 @@ def prepare_django() -> None:
     url = bench_database_url()
     admin = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin.replace("postgres://", "postgresql://"), autocommit=True) as c:
-        exists = c.execute(
-            "select 1 from pg_database where datname='evalhub_bench_judge'"
-        ).fetchone()
+        name = url.rsplit("/", 1)[1]
+        exists = c.execute("select 1 from pg_database where datname=%s", [name]).fetchone()
         if not exists:
-            c.execute("create database evalhub_bench_judge")
+            c.execute(f'create database "{name}"')
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
@@ -207,7 +204,7 @@ def prepare_django() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def run_ours(base: str, n: int, salt: str) -> dict:
+def run_ours(base: str, n: int, salt: str, *, verdict_mode: str = "guided_choice") -> dict:
     from evalhub.jobs.models import Job
     from evalhub.outputs.models import ModelEntry, Output
     from evalhub.prompts.models import Prompt, PromptSet
@@ -240,7 +237,7 @@ def run_ours(base: str, n: int, salt: str) -> dict:
     )
     judge = judge_register(
         slug=f"bench-{salt}", name="bench", model="judge", base_url=f"{base}/v1",
-        template=Judge.Template.LIMA_PAIRWISE,
+        template=Judge.Template.LIMA_PAIRWISE, verdict_mode=verdict_mode,
         # Limits far above what we reach, so the shared Redis limiter is in the path.
         params={"concurrency": 200, "rpm": 1_000_000, "tpm": 1_000_000_000, "timeout_s": 30},
     )  # fmt: skip
@@ -252,7 +249,8 @@ def run_ours(base: str, n: int, salt: str) -> dict:
     result = judge_job_run(job)
     seconds = time.perf_counter() - started
     ok = Judgment.objects.filter(judge=judge, parse_state="ok").count()
-    return {"judgments": ok, "seconds": seconds, "result": result}
+    with_p = Judgment.objects.filter(judge=judge, preference__isnull=False).count()
+    return {"judgments": ok, "with_preference": with_p, "seconds": seconds, "result": result}
 
 
 def main() -> None:
@@ -292,6 +290,15 @@ def main() -> None:
             f"{ours_rate:.1f} judgments/s; calls {ours_stats['calls']}, "
             f"duplicate calls {ours_stats['duplicates']}"
         )
+        weighted = run_ours(base, args.n, f"{salt}w", verdict_mode="weighted")
+        weighted_stats = endpoint_stats(base, reset=True)
+        weighted_rate = weighted["judgments"] / weighted["seconds"]
+        print(
+            f"evalhub weighted judge run: {weighted['judgments']} judgments "
+            f"({weighted['with_preference']} with P(target better)) in "
+            f"{weighted['seconds']:.2f} s = {weighted_rate:.1f} judgments/s; calls "
+            f"{weighted_stats['calls']}, duplicate calls {weighted_stats['duplicates']}"
+        )
         alp = run_alpaca(base, args.n, salt)
         alp_stats = endpoint_stats(base, reset=True)
         alp_rate = alp["judgments"] / alp["seconds"]
@@ -300,8 +307,10 @@ def main() -> None:
             f"{alp['seconds']:.2f} s = {alp_rate:.1f} judgments/s; calls {alp_stats['calls']}, "
             f"duplicate calls {alp_stats['duplicates']}"
         )
-        print(f"duplicate calls: {ours_stats['duplicates']}")
-        print(f"ratio: {ours_rate / alp_rate:.1f}")
+        print(f"duplicate calls: {ours_stats['duplicates'] + weighted_stats['duplicates']}")
+        print(f"ratio (guided choice): {ours_rate / alp_rate:.1f}")
+        print(f"ratio (weighted): {weighted_rate / alp_rate:.1f}")
+        print(f"ratio: {min(ours_rate, weighted_rate) / alp_rate:.1f}")
     finally:
         server.terminate()
         server.wait(10)

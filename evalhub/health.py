@@ -1,12 +1,24 @@
-"""/healthz: database and broker status as JSON, 200 when both answer, 503 otherwise."""
+"""/healthz: what answers and what is degraded, as JSON.
+
+PostgreSQL is the source of truth: without it nothing works, and only then is the answer
+503, so a load balancer takes the web tier out. Redis is the broker and the cache; without
+it raters go on (rate limits fail open, results are computed uncached, jobs wait queued in
+PostgreSQL), so a Redis outage is reported as "degraded" with 200."""
 
 from __future__ import annotations
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from evalhub.cache_redis import cache_redis_client
+
+_TIMEOUT_S = 1.0  # a health check that hangs is as bad as one that fails
 
 
 def _database_ok() -> tuple[bool, str]:
@@ -15,12 +27,31 @@ def _database_ok() -> tuple[bool, str]:
             cursor.execute("SELECT 1")
         return True, connection.vendor
     except Exception as exc:  # any failure means "not healthy", with the reason
+        connection.close()  # a broken connection must not serve the next request
         return False, f"{type(exc).__name__}: {exc}"
 
 
 def _broker_ok() -> tuple[bool, str]:
     try:
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2)
+        client = redis.Redis.from_url(
+            settings.CELERY_BROKER_URL, socket_timeout=_TIMEOUT_S,
+            socket_connect_timeout=_TIMEOUT_S, retry=Retry(NoBackoff(), 0),
+        )  # fmt: skip
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return True, "redis"
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+def _cache_ok() -> tuple[bool, str]:
+    try:
+        client = cache_redis_client()
+        if client is None:
+            cache.get("healthz")
+            return True, "cache"
         client.ping()
         return True, "redis"
     except Exception as exc:
@@ -29,14 +60,19 @@ def _broker_ok() -> tuple[bool, str]:
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    db_ok, db_detail = _database_ok()
-    broker_ok, broker_detail = _broker_ok()
-    ok = db_ok and broker_ok
+    checks = {
+        "database": _database_ok(),
+        "broker": _broker_ok(),
+        "cache": _cache_ok(),
+    }
+    db_ok = checks["database"][0]
+    degraded = [name for name, (ok, _) in checks.items() if not ok]
+    status = "unavailable" if not db_ok else "degraded" if degraded else "ok"
     return JsonResponse(
         {
-            "status": "ok" if ok else "unavailable",
-            "database": {"ok": db_ok, "detail": db_detail},
-            "broker": {"ok": broker_ok, "detail": broker_detail},
+            "status": status,
+            "degraded": degraded,
+            **{name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
         },
-        status=200 if ok else 503,
+        status=200 if db_ok else 503,
     )

@@ -5,6 +5,8 @@ them to one service, so the checks are written once."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -86,6 +88,37 @@ def parse_rows(text: str) -> list[Row]:
     return parse_json_array(text) if text.lstrip().startswith("[") else parse_jsonl(text)
 
 
+def parse_csv(text: str) -> list[Row]:
+    """Rows of a CSV with a header line, numbered by their line in the file (the first
+    data row is line 2). Empty cells are left out; a whole-number sample_index becomes
+    an int."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not any(name.strip() for name in reader.fieldnames):
+        raise InputError.single(0, "the input is empty")
+    rows: list[Row] = []
+    for record in reader:
+        if None in record:
+            raise InputError.single(reader.line_num, "more cells than the header has names")
+        row = {k.strip(): v for k, v in record.items() if k and v not in (None, "")}
+        if not row:
+            continue
+        if isinstance(row.get("sample_index"), str) and row["sample_index"].isdigit():
+            row["sample_index"] = int(row["sample_index"])
+        rows.append((reader.line_num, row))
+    if not rows:
+        raise InputError.single(0, "the input is empty")
+    return rows
+
+
+def parse_file(text: str, filename: str = "") -> tuple[str, list[Row]]:
+    """(syntax, rows) of an uploaded file: "csv" by its .csv name, else "json" for a JSON
+    array and "jsonl" for JSON Lines."""
+    if filename.lower().endswith(".csv"):
+        return "csv", parse_csv(text)
+    rows = parse_rows(text)
+    return ("json" if text.lstrip().startswith("[") else "jsonl"), rows
+
+
 def read_rows(path: str | Path) -> list[Row]:
     path = Path(path)
     try:
@@ -106,3 +139,13 @@ def iter_text_field(row: int, data: dict[str, Any], name: str) -> Iterator[RowPr
         yield RowProblem(row, "is missing", name)
     elif not isinstance(value, str) or not value.strip():
         yield RowProblem(row, "must be a non-empty string", name)
+
+
+def read_file_rows(path: str | Path, filename: str = "") -> tuple[str, list[Row]]:
+    """parse_file on a file on disk; `filename` (default: the path's) decides CSV."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError.single(0, f"cannot read file ({exc})", source=path.name) from None
+    return parse_file(text, filename or path.name)

@@ -4,10 +4,15 @@ Every setting has a safe default for the demo: SQLite under var/, Redis on local
 Production (DEBUG off) refuses to start without SECRET_KEY.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_HASHES
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("EVALHUB_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -40,13 +45,17 @@ INSTALLED_APPS = [
     "evalhub.accounts",
     "evalhub.prompts",
     "evalhub.outputs",
+    "evalhub.instruments",
     "evalhub.studies",
     "evalhub.rating",
     "evalhub.jobs",
     "evalhub.demo",
     "evalhub.dashboards",
+    "evalhub.workspace",
+    "evalhub.crowd",
+    "axes",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "evalhub.api",
@@ -54,6 +63,7 @@ INSTALLED_APPS = [
     "generation.judging",
     "training",
     "evalhub.pipeline",
+    "evalhub.live",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +75,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "evalhub.content_security.CSPMiddleware",  # django-csp's, the policy built once
+    # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "evalhub.urls"
@@ -104,12 +117,26 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="evalhub"),
+        # A Redis that hangs must not hold a rater's request for long: every cache user
+        # goes on without it (evalhub.cache_redis.REDIS_ERRORS). One immediate retry on a
+        # new connection: after a Redis restart, every pooled connection fails once.
+        "OPTIONS": {
+            "socket_connect_timeout": 1.0,
+            "socket_timeout": 2.0,
+            "retry": Retry(NoBackoff(), 1),
+            "retry_on_error": [RedisConnectionError],
+        },
     }
 }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+# django-axes checks the lock-out first, then the ordinary password check runs.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
@@ -122,6 +149,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Files uploaded in the workspace wait here between their preview and their import job.
+UPLOAD_DIR = VAR_DIR / "uploads"
 STATICFILES_DIRS = [BASE_DIR / "evalhub" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -133,12 +162,58 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# Behind a reverse proxy that terminates TLS.
-if env.bool("BEHIND_PROXY", default=False):
+# --- HTTPS and the deploy checks (`manage.py check --deploy`) ----------------------------
+# Production (DEBUG off) is HTTPS-only by default; each setting can be turned off for a
+# plain-HTTP host on loopback (a benchmark), never needed behind a TLS proxy.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+if BEHIND_PROXY:  # a reverse proxy that terminates TLS and appends to X-Forwarded-For
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+# An hour by default: a mistake undoes itself soon; raise it to 31536000 once HTTPS is sure.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+
+# --- Content-Security-Policy (django-csp), one policy for every page ------------------------
+# Nothing from elsewhere and nothing inline: scripts and styles are our static files (plotly
+# as its strict bundle, Swagger UI from the sidecar). Styles set from JS (element.style) are
+# allowed by CSP; style="" attributes and <style> elements are not. img data: is for the
+# Swagger UI's icons and plotly's image export. The one hash is of the empty string: plotly
+# resets a colour bar's fills with style="", which applies nothing; any other style attribute
+# is refused.
+EMPTY_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_HASHES, EMPTY_STYLE_HASH],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- Login throttling (django-axes, attempts kept in the database) -------------------------
+# An (account, address) pair is locked after LOGIN_FAILURE_LIMIT failures, for
+# LOGIN_COOLOFF_MINUTES after the last one; an admin unlocks it sooner (admin > Axes >
+# Access attempts, or `manage.py axes_reset_username NAME`).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "evalhub.accounts.addresses.client_address"
+AXES_LOCKOUT_CALLABLE = "evalhub.accounts.views.login_locked_out"
+# Proxies in front of the app that each append one X-Forwarded-For entry
+# (evalhub.accounts.addresses: the address logins and API tokens are counted by).
+PROXY_COUNT = env.int("PROXY_COUNT", default=1 if BEHIND_PROXY else 0)
 
 # Keyed hash for crowd participant ids: raw Prolific ids are never stored.
 RATER_ID_HASH_KEY = env.str("RATER_ID_HASH_KEY", default=SECRET_KEY)
@@ -195,14 +270,14 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # One line per judge or generation HTTP call drowns the worker logs.
-    "loggers": {name: {"level": "WARNING"} for name in ("httpx", "httpcore", "openai")},
+    # One line per judge or generation HTTP call drowns the worker logs (axes: per login).
+    "loggers": {name: {"level": "WARNING"} for name in ("httpx", "httpcore", "openai", "axes")},
 }
 
 # --- HTTP API (evalhub.api) -------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "evalhub.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Researchers only; then the query string is checked against the operation's schema.
@@ -222,6 +297,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "evalhub.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "evalhub.api.schema.StrictAutoSchema",
 }
+# API tokens (django-rest-knox): only a SHA-512 of each token is stored. Tokens made without
+# an expiry (`create_api_token` without --expires-days, the tokens page's "never") never expire.
+REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Token"}
+# Failed API tokens per address: after this many in the window, the address gets 429.
+API_TOKEN_FAILURE_LIMIT = env.int("API_TOKEN_FAILURE_LIMIT", default=20)
+API_TOKEN_FAILURE_WINDOW_SECONDS = env.int("API_TOKEN_FAILURE_WINDOW_SECONDS", default=600)
 # Ordinary API bodies are capped like form posts (DATA_UPLOAD_MAX_MEMORY_SIZE); the bulk
 # endpoints (outputs, judgment import) read their body themselves up to these limits.
 API_BULK_MAX_BYTES = env.int("API_BULK_MAX_BYTES", default=50 * 1024 * 1024)
@@ -246,3 +327,8 @@ SPECTACULAR_SETTINGS = {
         "evalhub.api.schema.postprocess_contract",
     ],
 }
+
+# Live studies (evalhub.live): streams per model per web process, and the read timeout of a
+# live answer's stream.
+LIVE_MODEL_CONCURRENCY = env.int("LIVE_MODEL_CONCURRENCY", default=32)
+LIVE_STREAM_TIMEOUT_SECONDS = env.float("LIVE_STREAM_TIMEOUT_SECONDS", default=120.0)

@@ -11,7 +11,11 @@ urlpatterns = [
     path("jobs/", include("evalhub.jobs.urls")),
     path("generation/", include("generation.urls")),
     path("training/", include("training.urls")),
+    path("dashboards/studies/<slug:slug>/raters/", include("evalhub.crowd.urls")),
     path("dashboards/", include("evalhub.dashboards.urls")),
+    path("", include("evalhub.workspace.urls")),
+    path("instruments/", include("evalhub.instruments.urls")),
+    path("live/", include("evalhub.live.urls")),
     path("", include("evalhub.rating.urls")),
     path("api/", include("evalhub.api.urls")),
 ]

@@ -8,7 +8,7 @@ from evalhub.accounts.roles import is_researcher
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Researchers land on the dashboards; raters rate through their study links only."""
+    """Researchers land on the workspace; raters rate through their study links only."""
     if not is_researcher(request.user):
         raise PermissionDenied("This page is for researchers.")
-    return redirect("dashboards:overview")
+    return redirect("workspace:studies")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from evalhub.jobs.views import researcher_required
+from evalhub.accounts.decorators import researcher_required
 from generation.forms import GenerationRunForm
 from generation.sampling import LIMA_DEFAULTS
 from generation.services import generation_run_create
@@ -13,7 +13,7 @@ from generation.services import generation_run_create
 
 @researcher_required
 def generation_start(request: HttpRequest) -> HttpResponse:
-    form = GenerationRunForm(request.POST or None)
+    form = GenerationRunForm(request.POST or None, initial=request.GET.dict())
     if request.method == "POST" and form.is_valid():
         try:
             job = generation_run_create(

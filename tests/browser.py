@@ -46,10 +46,14 @@ def browser() -> Iterator:
 @pytest.fixture
 def researcher_page(browser, live_server, alice) -> Iterator:
     """A page logged in as alice that can reach only the live server; console errors and
-    uncaught exceptions are collected in page.problems."""
+    uncaught exceptions are collected in page.problems.
+
+    Playwright's wait_for_function evaluates its predicate with eval() in the page, which
+    our CSP (no 'unsafe-eval') refuses, so this page bypasses the CSP; tests/evalhub/
+    test_csp.py checks the policy on every page, in a context that enforces it."""
     client = Client()
     client.force_login(alice)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     host = urlparse(live_server.url)
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                           "domain": host.hostname, "path": "/"}])  # fmt: skip

@@ -158,7 +158,8 @@ def generation_worker(
 @pytest.fixture(scope="session")
 def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
     """A real vLLM OpenAI-compatible server (what `vllm serve` runs) of the tiny model on
-    loopback; yields its /v1 base URL. The served model name is "tiny"."""
+    loopback; yields its /v1 base URL. The served model names are "tiny" and "tiny-b" (two
+    aliases of the same weights, for tests that need two models; responses say "tiny")."""
     import httpx
 
     from evalhub.devstack import free_port
@@ -171,7 +172,7 @@ def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
     popen = subprocess.Popen(
         [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
          str(tiny_model_dir), "--host", "127.0.0.1", "--port", str(port),
-         "--served-model-name", "tiny", "--max-model-len", "2048",
+         "--served-model-name", "tiny", "tiny-b", "--max-model-len", "2048",
          "--gpu-memory-utilization", "0.3", "--seed", "0",
          # Compact JSON: otherwise a random model pads JSON-schema answers with whitespace
          # up to max_tokens. Guided choice is unaffected.
@@ -189,10 +190,13 @@ def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
         except httpx.HTTPError:
             return False
 
-    wait_until(ready, timeout=300, interval=1)
-    yield f"{base}/v1"
-    popen.terminate()
     try:
-        popen.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        popen.kill()
+        # A loaded machine starts it slowly; VLLM_START_TIMEOUT_S gives it longer.
+        wait_until(ready, timeout=float(os.environ.get("VLLM_START_TIMEOUT_S", 300)), interval=1)
+        yield f"{base}/v1"
+    finally:  # also when it never came up: no server is left behind
+        popen.terminate()
+        try:
+            popen.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            popen.kill()

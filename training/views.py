@@ -3,18 +3,12 @@ selection. Views validate, call one service and render."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from evalhub.accounts.roles import is_researcher
+from evalhub.accounts.decorators import researcher_required
 from evalhub.importing import InputError, parse_rows
 from training import selectors, services
 from training.forms import (
@@ -27,17 +21,6 @@ from training.forms import (
 from training.models import Checkpoint, TrainingDataset, TrainingRun
 from training.recipes import RecipeSettings
 from training.services.selection import PAIRWISE_SCALE
-
-
-def researcher_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_researcher(request.user):
-            raise PermissionDenied("researchers only")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @researcher_required

@@ -23,6 +23,8 @@ from evalhub.api.strict import (
     StrictSlugRelatedField,
 )
 from evalhub.importing import Row, RowProblem
+from evalhub.instruments.definitions import STUDY_KINDS
+from evalhub.instruments.models import Instrument
 from evalhub.jobs.models import Job
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
@@ -194,6 +196,60 @@ class OutputImportResultSerializer(serializers.Serializer):
 # --- studies, judges, jobs ------------------------------------------------------------
 
 
+class InstrumentSerializer(serializers.ModelSerializer):
+    """An instrument version. On create, the definition is checked by
+    evalhub.instruments.definitions (field errors name e.g. `choices[1].key`)."""
+
+    slug = serializers.SlugField(max_length=100)
+    kind = serializers.CharField()
+    choices = serializers.JSONField()
+    verdict_schema = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Instrument
+        fields = [
+            "slug", "version", "name", "kind", "levels", "intro", "question", "choices",
+            "gold_choice", "comment", "judge_template", "credit", "content_hash",
+            "is_preset", "verdict_schema", "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["version", "content_hash", "is_preset", "created_at"]
+        extra_kwargs = {"question": {"allow_blank": True}, "name": {"required": True}}
+
+    def get_verdict_schema(self, obj: Instrument) -> dict[str, Any]:
+        return obj.definition.verdict_schema()
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": SLUG_PATTERN,
+        "maxLength": 100,
+        "description": "instrument slug (its newest version)",
+    }
+)
+class InstrumentField(serializers.Field):
+    """An instrument named by slug: its newest version. Like StrictSlugRelatedField, an
+    unknown slug is a 409 (does_not_exist): the request is well-formed."""
+
+    default_error_messages = {
+        "type": "must be a string (a slug)",
+        "does_not_exist": "no instrument {slug!r}",
+    }
+
+    def to_internal_value(self, data: Any) -> Instrument:
+        from evalhub.instruments.selectors import instrument_latest
+
+        if not isinstance(data, str):
+            self.fail("type")
+        found = instrument_latest(slug=data)
+        if found is None:
+            self.fail("does_not_exist", slug=data)
+        return found
+
+    def to_representation(self, value: Instrument) -> str:
+        return value.slug
+
+
 class StudySerializer(serializers.ModelSerializer):
     """A study, as the API answers it."""
 
@@ -202,11 +258,14 @@ class StudySerializer(serializers.ModelSerializer):
     baselines = serializers.SlugRelatedField(slug_field="slug", read_only=True, many=True)
     judges = serializers.SlugRelatedField(slug_field="slug", read_only=True, many=True)
     item_count = serializers.SerializerMethodField()
+    instrument = InstrumentField(read_only=True, allow_null=True)
+    instrument_version = serializers.SerializerMethodField()
 
     class Meta:
         model = Study
         fields = [
-            "slug", "name", "kind", "status", "prompt_set", "target_model", "baselines",
+            "slug", "name", "kind", "instrument", "instrument_version", "status",
+            "prompt_set", "target_model", "baselines",
             "judges", "raters_per_item", "attention_check_rate", "session_quota",
             "reservation_seconds", "completion_code", "screenout_code", "config_hash",
             "item_count", "created_at", "launched_at", "closed_at",
@@ -214,6 +273,9 @@ class StudySerializer(serializers.ModelSerializer):
 
     def get_item_count(self, obj: Study) -> int:
         return obj.items.filter(is_gold=False).count()
+
+    def get_instrument_version(self, obj: Study) -> int | None:
+        return obj.instrument.version if obj.instrument_id else None
 
 
 class _StudyCreateBase(StrictSerializer):
@@ -230,6 +292,17 @@ class _StudyCreateBase(StrictSerializer):
     reservation_seconds = StrictIntegerField(min_value=60, max_value=86_400, required=False)
     completion_code = StrictCharField(max_length=100, required=False, allow_blank=True)
     screenout_code = StrictCharField(max_length=100, required=False, allow_blank=True)
+    instrument = InstrumentField(required=False, allow_null=True)
+
+    def validate_instrument(self, value: Instrument | None) -> Instrument | None:
+        kind = self.initial_data.get("kind") if isinstance(self.initial_data, dict) else None
+        if value is not None and kind not in STUDY_KINDS[value.kind]:
+            kinds = " or ".join(STUDY_KINDS[value.kind])
+            raise serializers.ValidationError(
+                f"a {value.kind} instrument runs a study of kind {kinds}, not {kind!r}",
+                code="conflict",
+            )
+        return value
 
     def validate_slug(self, value: str) -> str:
         if Study.objects.filter(slug=value).exists():

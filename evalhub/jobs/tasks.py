@@ -8,7 +8,7 @@ from celery import shared_task
 from evalhub.jobs import services
 from evalhub.jobs.handlers import handler_for
 from evalhub.jobs.models import Job
-from evalhub.pipeline.services import pipeline_nudge_after
+from evalhub.jobs.signals import job_finished
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def job_run(job_id: int) -> None:
         )
     else:
         services.job_succeed(job_id=job_id, result=result or {})
-    pipeline_nudge_after(job_id=job_id)  # a pipeline waiting on this job goes on
+    job_finished.send(sender=Job, job_id=job_id)  # e.g. a pipeline waiting on it goes on
 
 
 @shared_task(name="jobs.sweep_stale")

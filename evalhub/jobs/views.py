@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from evalhub.accounts.roles import is_researcher
+from evalhub.accounts.decorators import researcher_required
 from evalhub.jobs import selectors, services
 from evalhub.jobs.models import Job
-
-
-def researcher_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_researcher(request.user):
-            raise PermissionDenied("researchers only")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def job_status_payload(job: Job) -> dict[str, Any]:

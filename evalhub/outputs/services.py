@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 from django.utils.text import slugify
 
-from evalhub.importing import InputError, Row, RowProblem, read_rows
+from evalhub.importing import InputError, Row, RowProblem, read_file_rows
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import PromptSet
 
@@ -81,28 +82,44 @@ class _PromptIndex:
         )
 
 
-@transaction.atomic
-def outputs_import(
+@dataclass
+class OutputImportPlan:
+    """What an outputs import would write, found without writing: the outputs to create,
+    how many are unchanged, the models it would create, rows per model named, and every
+    problem (sorted by row)."""
+
+    to_create: list[tuple[tuple[int, str, int], dict[str, Any]]]
+    unchanged: int
+    new_models: dict[str, ModelEntry]
+    models_named: dict[str, int]
+    problems: list[RowProblem]
+
+
+def _model_slug(row: dict[str, Any], model: ModelEntry | None) -> tuple[str | None, Any]:
+    raw_model = row.get("model", row.get("generator"))
+    if raw_model is None:
+        return (model.slug if model is not None else None), None
+    return slugify(str(raw_model))[:100], raw_model
+
+
+def outputs_import_plan(
     *,
     prompt_set: PromptSet,
     rows: list[Row],
     model: ModelEntry | None = None,
     create_missing_models: bool = True,
-) -> OutputImportResult:
-    """Add outputs for prompts of `prompt_set`.
-
-    A row is {"output" | "text", and one of "prompt_id" | "external_id" | "instruction",
-    optionally "model" | "generator", "sample_index", "provenance", "turns"}. `model`, when
-    given, is used for rows that name none. Every row is checked first; an unknown or
-    missing prompt, an unknown model (unless created), a row repeated in the input, or a
-    different text for an output that already exists raises InputError and writes nothing.
-    Re-submitting identical outputs is allowed and counted as unchanged."""
+) -> OutputImportPlan:
+    """Check and plan an outputs import (rows as in outputs_import); reads only."""
     index = _PromptIndex(prompt_set)
     models = {m.slug: m for m in ModelEntry.objects.all()}
     problems: list[RowProblem] = []
     planned: dict[tuple[int, str, int], tuple[int, dict[str, Any]]] = {}
-    new_models: list[str] = []
+    new_models: dict[str, ModelEntry] = {}
+    named: dict[str, int] = {}
     for number, row in rows:
+        slug, raw_model = _model_slug(row, model)
+        if slug:
+            named[slug] = named.get(slug, 0) + 1
         text = row.get("output", row.get("text"))
         if not isinstance(text, str):
             problems.append(RowProblem(number, "is missing or not a string", "output"))
@@ -111,11 +128,9 @@ def outputs_import(
         if problem:
             problems.append(problem)
             continue
-        raw_model = row.get("model", row.get("generator"))
-        if raw_model is None and model is None:
+        if slug is None:
             problems.append(RowProblem(number, "is missing", "model"))
             continue
-        slug = model.slug if raw_model is None else slugify(str(raw_model))[:100]
         if not slug:
             problems.append(RowProblem(number, "must name a model", "model"))
             continue
@@ -124,7 +139,7 @@ def outputs_import(
                 problems.append(RowProblem(number, f"unknown model {slug!r}", "model"))
                 continue
             models[slug] = ModelEntry(slug=slug, name=str(raw_model), kind=ModelEntry.Kind.EXTERNAL)
-            new_models.append(slug)
+            new_models[slug] = models[slug]
         sample = row.get("sample_index", 0)
         if not isinstance(sample, int) or isinstance(sample, bool) or not 0 <= sample < 1000:
             problems.append(RowProblem(number, "must be an integer from 0 to 999", "sample_index"))
@@ -171,12 +186,37 @@ def outputs_import(
                 )
             continue
         to_create.append((key, fields))
-    if problems:
-        problems.sort(key=lambda p: p.row)
-        raise InputError(problems)
+    problems.sort(key=lambda p: p.row)
+    return OutputImportPlan(to_create, unchanged, new_models, named, problems)
 
-    for slug in new_models:
-        models[slug].save()
+
+@transaction.atomic
+def outputs_import(
+    *,
+    prompt_set: PromptSet,
+    rows: list[Row],
+    model: ModelEntry | None = None,
+    create_missing_models: bool = True,
+    plan: OutputImportPlan | None = None,
+) -> OutputImportResult:
+    """Add outputs for prompts of `prompt_set`.
+
+    A row is {"output" | "text", and one of "prompt_id" | "external_id" | "instruction",
+    optionally "model" | "generator", "sample_index", "provenance", "turns"}. `model`, when
+    given, is used for rows that name none. Every row is checked first; an unknown or
+    missing prompt, an unknown model (unless created), a row repeated in the input, or a
+    different text for an output that already exists raises InputError and writes nothing.
+    Re-submitting identical outputs is allowed and counted as unchanged. `plan`, from
+    outputs_import_plan on the same rows, saves checking them twice."""
+    plan = plan or outputs_import_plan(
+        prompt_set=prompt_set, rows=rows, model=model, create_missing_models=create_missing_models
+    )
+    if plan.problems:
+        raise InputError(plan.problems)
+    for new_model in plan.new_models.values():
+        new_model.save()
+    slugs = {slug for (_, slug, _), _ in plan.to_create}
+    models = {m.slug: m for m in ModelEntry.objects.filter(slug__in=slugs)}
     Output.objects.bulk_create(
         [
             Output(
@@ -187,20 +227,38 @@ def outputs_import(
                 turns=fields["turns"],
                 **output_fields(fields["text"]),
             )
-            for (prompt_id, slug, sample), fields in to_create
+            for (prompt_id, slug, sample), fields in plan.to_create
         ],
         batch_size=2000,
     )
     return OutputImportResult(
-        created=len(to_create), unchanged=unchanged, models_created=new_models
+        created=len(plan.to_create), unchanged=plan.unchanged, models_created=list(plan.new_models)
     )
 
 
 def outputs_import_job(job: Any) -> dict[str, Any]:
-    """Job handler: import outputs from a file on the worker's disk (params: path,
-    prompt_set, model). Safe to run twice: a second run finds every row unchanged."""
+    """Job handler: import a file on the worker's disk (params: path, prompt_set, and
+    model, or what="prompts" with name). The file is checked, then written in one
+    transaction, with progress at each stage. Safe to run twice: a second outputs run
+    finds every row unchanged. A workspace upload's file is removed once imported."""
+    from evalhub.jobs.services import job_progress
+    from evalhub.prompts.services import prompts_import
+
     params = job.params
-    prompt_set = PromptSet.objects.get(slug=params["prompt_set"])
-    model = ModelEntry.objects.get(slug=params["model"]) if params.get("model") else None
-    result = outputs_import(prompt_set=prompt_set, rows=read_rows(params["path"]), model=model)
-    return {"created": result.created, "unchanged": result.unchanged}
+    _, rows = read_file_rows(params["path"], params.get("filename", ""))
+    job_progress(job_id=job.pk, done=0, total=len(rows), note=f"read {len(rows)} rows; checking")
+    if params.get("what") == "prompts":
+        result = prompts_import(slug=params["prompt_set"], rows=rows, name=params.get("name", ""))
+        outcome = {"prompt_set": result.prompt_set.slug, "created": result.created}
+    else:
+        prompt_set = PromptSet.objects.get(slug=params["prompt_set"])
+        with transaction.atomic():  # a model named by the upload form is made with its outputs
+            model = model_register(slug=params["model"]) if params.get("model") else None
+            imported = outputs_import(prompt_set=prompt_set, rows=rows, model=model)
+        outcome = {"created": imported.created, "unchanged": imported.unchanged}
+        if imported.models_created:
+            outcome["models_created"] = imported.models_created
+    job_progress(job_id=job.pk, done=len(rows), note=f"imported {len(rows)} rows")
+    if params.get("remove_after"):
+        Path(params["path"]).unlink(missing_ok=True)
+    return outcome

@@ -79,22 +79,17 @@ def prompt_fields_from_row(
     return _prompt_from_plain(number, row)
 
 
-@transaction.atomic
-def prompts_import(
-    *, slug: str, rows: list[Row], name: str = "", description: str = ""
-) -> PromptImportResult:
-    """Create the prompt set `slug` if needed and add every row as a prompt.
-
-    All rows are checked before anything is written; any problem (bad row, an id that
-    appears twice or already exists in the set) raises InputError and writes nothing."""
-    prompt_set, _ = PromptSet.objects.get_or_create(
-        slug=slug, defaults={"name": name or slug, "description": description}
+def prompts_import_plan(
+    *, slug: str, rows: list[Row]
+) -> tuple[list[dict[str, Any]], list[RowProblem]]:
+    """Check every row of a prompt import into set `slug` (new or existing); reads only.
+    Returns the prompts' fields in file order and the problems found."""
+    existing = set(
+        Prompt.objects.filter(prompt_set__slug=slug).values_list("external_id", flat=True)
     )
-    existing = set(prompt_set.prompts.values_list("external_id", flat=True))
-    next_position = prompt_set.prompts.count()
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
-    prompts: list[Prompt] = []
+    planned: list[dict[str, Any]] = []
     for number, row in rows:
         fields, row_problems = prompt_fields_from_row(number, row)
         problems.extend(row_problems)
@@ -118,10 +113,30 @@ def prompts_import(
             )
             continue
         seen[external_id] = number
-        prompts.append(
-            Prompt(prompt_set=prompt_set, position=next_position + len(prompts), **fields)
-        )
+        planned.append(fields)
+    return planned, problems
+
+
+@transaction.atomic
+def prompts_import(
+    *, slug: str, rows: list[Row], name: str = "", description: str = ""
+) -> PromptImportResult:
+    """Create the prompt set `slug` if needed and add every row as a prompt.
+
+    All rows are checked before anything is written; any problem (bad row, an id that
+    appears twice or already exists in the set) raises InputError and writes nothing."""
+    planned, problems = prompts_import_plan(slug=slug, rows=rows)
     if problems:
         raise InputError(problems)
-    Prompt.objects.bulk_create(prompts, batch_size=2000)
-    return PromptImportResult(prompt_set=prompt_set, created=len(prompts))
+    prompt_set, _ = PromptSet.objects.get_or_create(
+        slug=slug, defaults={"name": name or slug, "description": description}
+    )
+    next_position = prompt_set.prompts.count()
+    Prompt.objects.bulk_create(
+        [
+            Prompt(prompt_set=prompt_set, position=next_position + n, **fields)
+            for n, fields in enumerate(planned)
+        ],
+        batch_size=2000,
+    )
+    return PromptImportResult(prompt_set=prompt_set, created=len(planned))

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from evalhub.dashboards.cache import study_stats_invalidate
+from evalhub.instruments.selectors import definition_of
 from evalhub.rating import services
 from evalhub.rating.models import RaterSession
 from evalhub.rating.selectors import SessionKey, rating_view
@@ -72,7 +73,7 @@ _READ = """
 SELECT s.id, s.status, s.done, s.quota, s.attention_failures, s.gold_positions,
        s.assignment_token, s.rater_id, r."group", s.limit_window, s.limit_count,
        st.id, st.status, st.kind, st.raters_per_item, st.reservation_seconds,
-       st.config -> 'too_fast',
+       st.config -> 'too_fast', st.instrument_id, st.config #>> '{{instrument,content_hash}}',
        a.id, a.status, a.reserved_at, a.expires_at, a.target_side,
        p.reading_chars, p.is_gold, jsonb_array_length(p.turns), i.gold_answer
 FROM rating_ratersession s
@@ -199,6 +200,7 @@ def _answer_sql(
     (session_id, status, done, quota, failures, gold_positions, live_token, rater_id, group,
      limit_window, limit_count,
      study_id, study_status, kind, k, reservation_seconds, too_fast_policy,
+     instrument_id, instrument_hash,
      assignment_id, assignment_status, reserved_at, expires_at, target_side,
      reading_chars, is_gold, turns, gold_answer) = row  # fmt: skip
     window, count = limit_counted(limit_window, limit_count, now)
@@ -216,7 +218,10 @@ def _answer_sql(
         execute(_COUNT, counted)
         return AnswerOutcome(finished=status != RaterSession.Status.ACTIVE, recorded=False)
     try:
-        fields = verdict_fields(kind, target_side, choice, turn_labels, turns or 0)
+        definition = definition_of(instrument_id, instrument_hash)
+        fields = verdict_fields(
+            definition, kind, target_side, choice, turn_labels, turns or 0, comment
+        )
     except JudgmentInputError as exc:
         execute(_COUNT, counted)
         return exc

@@ -1,7 +1,10 @@
 """A per-participant rate limit on Redis: a fixed one-minute window, one round trip
 (a pipeline would cost more CPU to build than it saves). Used for entries, before there is
 a session; answers are counted on their session's row (evalhub.rating.services
-.limit_counted), which the answer writes anyway."""
+.limit_counted), which the answer writes anyway.
+
+It fails open: with Redis down nobody is limited (a warning is logged once a minute), since
+a participant turned away is lost, and the limit only guards against floods."""
 
 from __future__ import annotations
 
@@ -9,13 +12,22 @@ import time
 
 from django.core.cache import cache
 
-from evalhub.cache_redis import cache_redis_client
+from evalhub.cache_redis import REDIS_ERRORS, cache_redis_client, redis_unavailable
 
 
 def over_limit(key: str, *, limit: int, window_s: int = 60) -> bool:
-    """Count one event for `key`; True when this window already had `limit` of them."""
+    """Count one event for `key`; True when this window already had `limit` of them.
+    False, counting nothing, while Redis is unreachable."""
     if limit <= 0:
         return False
+    try:
+        return _count(key, limit=limit, window_s=window_s)
+    except REDIS_ERRORS as exc:
+        redis_unavailable("rate limit", exc)
+        return False
+
+
+def _count(key: str, *, limit: int, window_s: int) -> bool:
     window = int(time.time() // window_s)
     name = cache.make_and_validate_key(f"rl:{key}:{window}")
     client = cache_redis_client()

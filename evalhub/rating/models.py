@@ -56,6 +56,7 @@ class RaterSession(models.Model):
         COMPLETED = "completed", "Completed"
         SCREENED_OUT = "screened_out", "Screened out (attention checks)"
         EXHAUSTED = "exhausted", "No items left"
+        EXCLUDED = "excluded", "Ended by exclusion"
 
     # Every answer rewrites the row: the fewer indexes it has, the cheaper that is, and with
     # none on the columns an answer changes the rewrite is a heap-only (HOT) update. So the
@@ -90,6 +91,8 @@ class RaterSession(models.Model):
     limit_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # While set, the rater is excluded from the study's results (evalhub.crowd).
+    excluded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -67,6 +67,9 @@ class RatingView:
     target_html: str
     baseline_html: str
     turns: list
+    # The study's instrument version and its frozen content hash (see definition_of).
+    instrument_id: int | None = None
+    instrument_hash: str | None = None
 
     @property
     def is_finished(self) -> bool:
@@ -84,7 +87,8 @@ class RatingView:
 _VIEW = """
 SELECT s.id, s.status, s.consented_at, s.done, s.quota, s.assignment_token,
        st.status, st.kind, a.status, a.expires_at, a.target_side,
-       p.context, p.prompt_html, p.target_html, p.baseline_html, p.turns
+       p.context, p.prompt_html, p.target_html, p.baseline_html, p.turns,
+       st.instrument_id, st.config #>> '{{instrument,content_hash}}'
 FROM rating_ratersession s
 JOIN studies_study st ON st.id = s.study_id
 LEFT JOIN studies_assignment a ON a.id = s.assignment_id
@@ -103,7 +107,7 @@ def rating_view(*, key: SessionKey) -> RatingView | None:
     if row is None:
         return None
     if row[11] is None:  # no assignment: no page
-        return RatingView(*row[:11], [], "", "", "", [])
+        return RatingView(*row[:11], [], "", "", "", [], *row[16:])
     return RatingView(*row)
 
 
@@ -114,12 +118,14 @@ def _rating_view_orm(key: SessionKey) -> RatingView | None:
     study, assignment = session.study, session.assignment
     head = (session.pk, session.status, session.consented_at, session.done, session.quota,
             session.assignment_token, study.status, study.kind)  # fmt: skip
+    instrument = (study.instrument_id, (study.config.get("instrument") or {}).get("content_hash"))
     if assignment is None:
-        return RatingView(*head, None, None, None, [], "", "", "", [])
+        return RatingView(*head, None, None, None, [], "", "", "", [], *instrument)
     page = assignment.item.page
     return RatingView(
         *head, assignment.status, assignment.expires_at, assignment.target_side,
         page.context, page.prompt_html, page.target_html, page.baseline_html, page.turns,
+        *instrument,
     )  # fmt: skip
 
 
@@ -135,7 +141,7 @@ def session_page(*, where: dict[str, Any]) -> RaterSession | None:
 # In the models' field order, as Model.from_db wants a subset of fields.
 SESSION_FIELDS = ["id", "token", "study_id", "rater_id", "quota", "done", "attention_failures",
                   "status", "consented_at", "assignment_id", "assignment_token"]  # fmt: skip
-_STUDY_FIELDS = ["id", "slug", "kind", "raters_per_item", "attention_check_rate",
+_STUDY_FIELDS = ["id", "slug", "kind", "instrument_id", "raters_per_item", "attention_check_rate",
                  "session_quota", "reservation_seconds", "completion_code", "screenout_code",
                  "status"]  # fmt: skip
 _ENTRY = """

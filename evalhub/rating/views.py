@@ -2,7 +2,9 @@
 the logged-in raters' loop (/rate/<study>/). Thin: find the session, call one service.
 
 Every page a rater gets is built from pre-rendered item pages and opaque tokens only; no
-model name, slug or id reaches the browser."""
+model name, slug or id reaches the browser. Each page runs once more on a new database
+connection if its connection was lost (evalhub.reconnect): every write it makes is guarded
+by the session's state and the assignment token, so a re-run writes nothing twice."""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_http_methods
 
-from evalhub.rating import instruments
+from evalhub.instruments.definitions import REQUIRED, Definition
+from evalhub.instruments.selectors import definition_of
 from evalhub.rating.answer import session_answer
 from evalhub.rating.limits import over_limit
 from evalhub.rating.models import RaterSession
@@ -40,20 +43,16 @@ from evalhub.rating.services import (
     session_start_crowd,
     session_start_user,
 )
+from evalhub.reconnect import rerun_once_if_disconnected
 from evalhub.studies.models import Study
 from evalhub.studies.services import JudgmentInputError
 
 COOKIE = "rs"
 ENTRY_LIMIT_PER_MINUTE = 30
-# Rating pages load nothing from elsewhere: no remote images, scripts or styles.
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    response["Content-Security-Policy"] = CSP
+    # The Content-Security-Policy is the site's one policy (settings, django-csp).
     response["Cache-Control"] = "no-store"
     # Same-origin: the CSRF check needs our own Origin; other sites learn nothing.
     response["Referrer-Policy"] = "same-origin"
@@ -101,6 +100,7 @@ def _rate_limited(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
+@rerun_once_if_disconnected
 def crowd_entry(request: HttpRequest, slug: str) -> HttpResponse:
     """The Prolific link. Starts (or resumes) the participant's one session, keeps its token
     in a cookie and moves on to a clean URL, so the participant id leaves the address bar."""
@@ -145,6 +145,7 @@ def _next_url(session: RaterSession) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@rerun_once_if_disconnected
 def crowd_consent(request: HttpRequest, slug: str) -> HttpResponse:
     """Consent and instructions, in LIMA's wording; agreeing reserves the first item."""
     session = _crowd_session(request, slug)
@@ -157,26 +158,42 @@ def crowd_consent(request: HttpRequest, slug: str) -> HttpResponse:
         return _see(_next_url(session))
     if session.consented_at is not None:
         return _see(_next_url(session))
-    instructions = (session.study.kind, session.quota, session.study.reservation_seconds // 60)
+    study = session.study
+    instructions = (study.kind, session.quota, study.reservation_seconds // 60,
+                    study.instrument_id, _frozen_hash(study))  # fmt: skip
     if settings.DEBUG:
         return _page(request, "rating/consent.html", _instructions(*instructions))
     return _filled(request, _consent_skeleton(*instructions), {})
 
 
-def _instructions(kind: str, quota: int, minutes: int) -> dict:
+def _frozen_hash(study: Study) -> str | None:
+    return (study.config.get("instrument") or {}).get("content_hash")
+
+
+def _instrument_context(definition: Definition) -> dict:
+    """What the rater pages show of the study's instrument."""
+    return {
+        "intro": definition.intro,
+        "question": definition.question,
+        "choices": definition.choices,
+        "credit": definition.credit,
+        "comment_required": definition.comment == REQUIRED,
+    }
+
+
+def _instructions(
+    kind: str, quota: int, minutes: int, instrument_id: int, instrument_hash: str | None
+) -> dict:
     return {
         "kind": kind,
         "quota": quota,
-        "intro": instruments.PAIRWISE_INTRO,
-        "question": instruments.PAIRWISE_QUESTION,
-        "choices": instruments.PAIRWISE_CHOICES,
-        "labels": instruments.LABELS,
-        "credit": instruments.CREDIT,
         "minutes": minutes,
+        **_instrument_context(definition_of(instrument_id, instrument_hash)),
     }
 
 
 @require_http_methods(["GET", "POST"])
+@rerun_once_if_disconnected
 def crowd_rate(request: HttpRequest, slug: str) -> HttpResponse:
     """The rating loop: GET shows the live item (a refresh shows the same one); POST
     records the answer and redirects to the next item or the completion page."""
@@ -234,11 +251,7 @@ def _form_context(view: RatingView, here: str) -> dict:
         "a_html": view.target_html if target_left else view.baseline_html,
         "b_html": view.baseline_html if target_left else view.target_html,
         "turns": view.turns,
-        "intro": instruments.PAIRWISE_INTRO,
-        "question": instruments.PAIRWISE_QUESTION,
-        "choices": instruments.PAIRWISE_CHOICES,
-        "labels": instruments.LABELS,
-        "absolute_question": instruments.ABSOLUTE_QUESTION,
+        **_instrument_context(definition_of(view.instrument_id, view.instrument_hash)),
     }
 
 
@@ -258,16 +271,22 @@ def _skeleton(template: str, context: dict) -> tuple[str, ...]:
     return tuple(_SLOTS.split(get_template(template).render(context)))
 
 
-@lru_cache(maxsize=8)
-def _form_skeleton(kind: str) -> tuple[str, ...]:
+@lru_cache(maxsize=64)
+def _form_skeleton(kind: str, instrument_id: int, instrument_hash: str | None) -> tuple[str, ...]:
     marked = {name: _SLOT.format(name) for name in _ESCAPED | {"prompt_html", "a_html", "b_html"}}
-    blank = RatingView(0, "", None, 0, 0, "", "", kind, None, None, "A", [], "", "", "", [])
+    blank = RatingView(0, "", None, 0, 0, "", "", kind, None, None, "A", [], "", "", "", [],
+                       instrument_id, instrument_hash)  # fmt: skip
     return _skeleton("rating/form.html", {**_form_context(blank, ""), **marked})
 
 
 @lru_cache(maxsize=64)
-def _consent_skeleton(kind: str, quota: int, minutes: int) -> tuple[str, ...]:
-    return _skeleton("rating/consent.html", _instructions(kind, quota, minutes))
+def _consent_skeleton(
+    kind: str, quota: int, minutes: int, instrument_id: int, instrument_hash: str | None
+) -> tuple[str, ...]:
+    return _skeleton(
+        "rating/consent.html",
+        _instructions(kind, quota, minutes, instrument_id, instrument_hash),
+    )
 
 
 def _filled(request: HttpRequest, skeleton: tuple[str, ...], values: dict) -> HttpResponse:
@@ -285,7 +304,8 @@ def _form_page(request: HttpRequest, view: RatingView, here: str) -> HttpRespons
     context = _form_context(view, here)
     if view.context or view.kind == Study.Kind.DIALOGUE or settings.DEBUG:
         return _page(request, "rating/form.html", context)
-    return _filled(request, _form_skeleton(view.kind), context)
+    skeleton = _form_skeleton(view.kind, view.instrument_id, view.instrument_hash)
+    return _filled(request, skeleton, context)
 
 
 def _answer(request: HttpRequest, key: SessionKey, here: str, done: str) -> HttpResponse:
@@ -322,6 +342,7 @@ def _turn_count(request: HttpRequest) -> int:
 
 
 @require_http_methods(["GET"])
+@rerun_once_if_disconnected
 def crowd_done(request: HttpRequest, slug: str) -> HttpResponse:
     """The end: back to Prolific with the completion code, or the screen-out code after two
     failed attention checks."""
@@ -350,6 +371,7 @@ def crowd_done(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rerun_once_if_disconnected
 def author_rate(request: HttpRequest, slug: str) -> HttpResponse:
     """Authors and other logged-in raters rate here, without Prolific or attention checks."""
     study = study_for_entry(slug=slug)

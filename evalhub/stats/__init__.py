@@ -15,6 +15,7 @@ from evalhub.stats.agreement import (
     krippendorff_alpha_from_counts,
     tie_discounted_agreement,
 )
+from evalhub.stats.alpaca_lc import LengthControlledFit, length_controlled_fit
 from evalhub.stats.bias import PositionBias, SwapConsistency, position_bias, swap_consistency
 from evalhub.stats.bootstrap import Interval
 from evalhub.stats.bradley_terry import (
@@ -25,12 +26,14 @@ from evalhub.stats.bradley_terry import (
     win_probability,
 )
 from evalhub.stats.chain import ChainScores, chain_best, chain_scores
-from evalhub.stats.length_bias import (
-    LengthBinnedWinRate,
-    LengthControlledWinRate,
-    length_controlled_win_rate,
-    win_rate_by_length,
+from evalhub.stats.choices import (
+    ChoiceShare,
+    ChoiceShares,
+    WeightedWinRate,
+    choice_shares,
+    weighted_win_rate,
 )
+from evalhub.stats.length_bias import LengthBinnedWinRate, win_rate_by_length
 from evalhub.stats.likert import LikertMean, likert_mean
 from evalhub.stats.outcomes import (
     WinTieLoss,
@@ -52,21 +55,25 @@ __all__ = [
     "AgreementMatrix",
     "BradleyTerryLeaderboard",
     "ChainScores",
+    "ChoiceShare",
+    "ChoiceShares",
     "Interval",
     "LabelDistribution",
     "LabelShare",
     "LengthBinnedWinRate",
-    "LengthControlledWinRate",
+    "LengthControlledFit",
     "LikertMean",
     "PositionBias",
     "SamplePlan",
     "SwapConsistency",
+    "WeightedWinRate",
     "WinTieLoss",
     "agreement_matrix",
     "battle_cell_counts",
     "bradley_terry_leaderboard",
     "chain_best",
     "chain_scores",
+    "choice_shares",
     "cohen_kappa",
     "exact_power",
     "judge_agreement",
@@ -74,7 +81,7 @@ __all__ = [
     "krippendorff_alpha_from_counts",
     "label_distribution",
     "label_distributions_by",
-    "length_controlled_win_rate",
+    "length_controlled_fit",
     "likert_mean",
     "normal_power",
     "position_bias",
@@ -83,6 +90,7 @@ __all__ = [
     "sign_test_p_value",
     "swap_consistency",
     "tie_discounted_agreement",
+    "weighted_win_rate",
     "wilson_interval",
     "win_probability",
     "win_rate_by_length",

@@ -219,24 +219,28 @@ def agreement_matrix(
     values: ArrayLike,
     *,
     scale: Scale,
+    categories: tuple[int, ...] | None = None,
+    level: AlphaLevel | None = None,
 ) -> AgreementMatrix:
     """Agreement metrics for all pairs of judge groups, from long-format judgments.
 
     item_ids, group_ids, values: aligned (n,) arrays, one row per judgment (an item may have
     several judgments per group). Groups are sorted. See AgreementMatrix for pairing rules.
-    """
+    categories and level: an instrument's own codes (in its order) and measurement level,
+    instead of the scale's."""
     item_arr, group_arr = np.asarray(item_ids), np.asarray(group_ids)
-    codes = coded_values(values, SCALE_CODES[scale], "values")
+    allowed = categories or SCALE_CODES[scale]
+    codes = coded_values(values, allowed, "values")
     if item_arr.shape != codes.shape or group_arr.shape != codes.shape:
         raise ValueError("item_ids, group_ids and values must be aligned 1-d arrays")
     _, items = np.unique(item_arr, return_inverse=True)
     groups, gcodes = np.unique(group_arr, return_inverse=True)
-    n_items, n_groups, k = int(items.max(initial=-1)) + 1, groups.size, len(SCALE_CODES[scale])
+    n_items, n_groups, k = int(items.max(initial=-1)) + 1, groups.size, len(allowed)
     flat = (gcodes.reshape(-1) * n_items + items.reshape(-1)) * k + codes
     counts = np.bincount(flat, minlength=n_groups * n_items * k).astype(np.float64)
     counts = counts.reshape(n_groups, n_items, k)  # (group, item, category)
     per_item = counts.sum(axis=2)
-    level = SCALE_ALPHA_LEVEL[scale]
+    level = level or SCALE_ALPHA_LEVEL[scale]
     shape = (n_groups, n_groups)
     shared = np.zeros(shape, dtype=np.int64)
     agree, tda_m, kappa_m, alpha_m = (np.full(shape, np.nan) for _ in range(4))
@@ -257,7 +261,7 @@ def agreement_matrix(
                 pooled = cg + ch
             observed, tda, kappa = _confusion_metrics(confusion, scale)
             alpha = krippendorff_alpha_from_counts(
-                pooled, level=level, values=np.array(SCALE_CODES[scale])
+                pooled, level=level, values=np.array(allowed, dtype=np.float64)
             )
             for i, j in ((g, h), (h, g)):
                 shared[i, j] = int(keep.sum())

@@ -161,3 +161,18 @@ def _exact_search(
             return int(ns[hits[0]]), float(powers[hits[0]])
         start = stop
     raise ValueError(f"power {power} not reached within {max_prompts} prompts")
+
+
+def prompts_for_interval_width(
+    width: float | ArrayLike, *, share: float = 0.5, level: float = 0.95
+) -> NDArray[np.int64]:
+    """Prompts needed (one judgment each) for a normal `level` interval of total width
+    `width` on a win share near `share`: n = ceil((2 z)^2 share (1 - share) / width^2).
+    share = 0.5 is the worst case. Widths must lie in (0, 1]."""
+    widths = np.asarray(width, dtype=np.float64)
+    if np.any(widths <= 0.0) or np.any(widths > 1.0):
+        raise ValueError("interval widths must lie in (0, 1]")
+    if not 0.0 < share < 1.0 or not 0.0 < level < 1.0:
+        raise ValueError("share and level must lie in (0, 1)")
+    z = norm.ppf(0.5 + level / 2.0)
+    return np.ceil((2.0 * z) ** 2 * share * (1.0 - share) / widths**2 - 1e-9).astype(np.int64)

@@ -1,6 +1,27 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from evalhub.importing import InputError
 from evalhub.studies.models import Assignment, Item, Judge, Judgment, Rater, Study
+from evalhub.studies.services import StudyStateError, study_close, study_launch, study_reopen
+
+
+def _transition(service, verb: str):
+    """An admin action over the study services (the admin's confirmation page comes with
+    Django's action form)."""
+
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        for study in queryset:
+            try:
+                service(study=study, by=request.user)
+            except (StudyStateError, InputError) as exc:
+                modeladmin.message_user(request, f"{study.slug}: {exc}", messages.ERROR)
+            else:
+                modeladmin.message_user(request, f"{study.slug}: {verb}", messages.SUCCESS)
+
+    action.__name__ = f"study_{verb}"
+    return admin.action(description=f"{verb.capitalize()} the selected studies")(action)
 
 
 @admin.register(Study)
@@ -10,6 +31,11 @@ class StudyAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     filter_horizontal = ["baselines", "judges"]
     readonly_fields = ["config", "config_hash", "launched_at", "closed_at"]
+    actions = [
+        _transition(study_launch, "launched"),
+        _transition(study_close, "closed"),
+        _transition(study_reopen, "reopened"),
+    ]
 
 
 @admin.register(Item)

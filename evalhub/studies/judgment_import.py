@@ -8,7 +8,9 @@ Two row shapes are read:
   "output_1", "output_2", ...}. One generator must be the study's target model and the other
   one of its baselines (names compared as slugs, like outputs_import does). `preference` 1
   or 2 names the better output; 0 or 1.5 is a tie; a weighted preference strictly between
-  1 and 2 counts for the nearer side. generator_1 was shown first.
+  1 and 2 counts for the nearer side. generator_1 was shown first. The continuous value is
+  kept too, as `preference` = P(target better) (pref - 1 when the target is generator_2,
+  2 - pref when it is generator_1; 0.5 for a tie).
 * Ours: the item by "item_id", or by the prompt ("prompt_id" | "external_id" |
   "instruction") plus "baseline" (pairwise) or "model" (single-output studies, default the
   target). The verdict is "verdict": target / baseline / tie for pairwise studies,
@@ -122,10 +124,11 @@ class _RowReader:
         if isinstance(pref, bool) or not isinstance(pref, int | float):
             return None, RowProblem(number, "must be 1, 2, or 0 / 1.5 for a tie", "preference")
         if pref in (0, 1.5):
-            verdict = "tie"
+            verdict, second_better = "tie", 0.5
         elif 1 <= pref <= 2:
             first_won = pref < 1.5
             verdict = "target" if first_won == target_first else "baseline"
+            second_better = float(pref) - 1.0
         else:
             return None, RowProblem(number, "must be 1, 2, or 0 / 1.5 for a tie", "preference")
         prompt_id, problem = self.prompts.find(number, row)
@@ -139,6 +142,7 @@ class _RowReader:
             "item_id": item_id,
             "order": order,
             "verdict": verdict,
+            "preference": 1.0 - second_better if target_first else second_better,
             "raw_choice": json.dumps(pref),
         }, None
 

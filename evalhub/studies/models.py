@@ -11,12 +11,15 @@ class Judge(models.Model):
         GUIDED_CHOICE = "guided_choice", "Guided choice (vLLM structured outputs)"
         JSON_SCHEMA = "json_schema", "JSON schema"
         FINAL_LINE = "final_line", "Parse the final verdict line"
+        WEIGHTED = "weighted", "Weighted: P(verdict) from the verdict token's logprobs"
 
     class Template(models.TextChoices):
         LIMA_PAIRWISE = "lima_pairwise", "LIMA pairwise"
         LIMA_LIKERT = "lima_likert", "LIMA Likert helpfulness (1-6)"
         FAIL_PASS_EXCELLENT = "fail_pass_excellent", "Fail / Pass / Excellent"
         CUSTOM = "custom", "Custom"
+        # Asks each study's own instrument: its question and choices, its judge template.
+        INSTRUMENT = "instrument", "The study's instrument"
 
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
@@ -83,6 +86,15 @@ class Study(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PAIRWISE)
+    # What raters and judges are asked; frozen (slug, version, hash) into `config` at launch.
+    # A study that names none gets its kind's LIMA preset at launch.
+    instrument = models.ForeignKey(
+        "instruments.Instrument",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="studies",
+    )
     prompt_set = models.ForeignKey(
         "prompts.PromptSet", on_delete=models.PROTECT, related_name="studies"
     )
@@ -100,6 +112,9 @@ class Study(models.Model):
     completion_code = models.CharField(max_length=100, blank=True)
     screenout_code = models.CharField(max_length=100, blank=True)
     inconsistent_pair_policy = models.CharField(max_length=20, default="tie")
+    # Crowd-quality thresholds and the Prolific bonus rule (evalhub.crowd.rules), each key
+    # optional: what is missing takes its default.
+    quality_rules = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     config = models.JSONField(default=dict, blank=True)
     config_hash = models.CharField(max_length=64, blank=True)
@@ -210,6 +225,10 @@ class Judgment(models.Model):
     raw_choice = models.CharField(max_length=100, blank=True)
     verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
     score = models.FloatField(null=True, blank=True)
+    # Pairwise only, when the judge gave a probability rather than just a verdict:
+    # P(target better than baseline) in [0, 1] (a logprob-weighted judge, an imported
+    # AlpacaEval `preference` - 1 seen from the target). The verdict is kept beside it.
+    preference = models.FloatField(null=True, blank=True)
     turn_labels = models.JSONField(default=list, blank=True)
     comment = models.TextField(blank=True)
     time_on_task_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -222,11 +241,18 @@ class Judgment(models.Model):
     tokens_out = models.PositiveIntegerField(null=True, blank=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     imported_from = models.CharField(max_length=200, blank=True)
+    # Set while the rater is excluded (evalhub.crowd): kept and exported, left out of every
+    # result and of the item's quota. A database default, so raw inserts need not name it.
+    excluded = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(preference__isnull=True) | Q(preference__gte=0, preference__lte=1),
+                name="judgment_preference_is_a_probability",
+            ),
             models.UniqueConstraint(
                 fields=["judge", "item", "order"],
                 condition=Q(judge__isnull=False),
@@ -237,7 +263,11 @@ class Judgment(models.Model):
                 name="judgment_by_rater_or_judge",
             ),
         ]
-        indexes = [models.Index(fields=["item", "judge_group"])]
+        indexes = [
+            models.Index(fields=["item", "judge_group"]),
+            # The live monitor counts the last minutes' judgments: a short range scan.
+            models.Index(fields=["created_at"], name="judgment_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"judgment {self.pk} by {self.judge_group}"

@@ -21,8 +21,10 @@ from psycopg.types.json import Jsonb, JsonbLoader
 from psycopg.types.numeric import Int8BinaryDumper
 
 from evalhub.dashboards.cache import study_stats_invalidate
+from evalhub.reconnect import rerun_once_if_disconnected
 from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
 from evalhub.studies.services import (
+    study_definition,
     sweep_now_and_then,
     too_fast_threshold_ms,
     verdict_fields,
@@ -49,6 +51,7 @@ def connection_configure(sender: Any, connection: BaseDatabaseWrapper, **kwargs:
             cursor.execute("SET plan_cache_mode = force_generic_plan")
 
 
+@rerun_once_if_disconnected
 def execute(sql: str, params: dict[str, Any]) -> psycopg.Cursor:
     """Run `sql` as a prepared statement on Django's connection (in its transaction, if
     any) and return the cursor holding the result. PostgreSQL only.
@@ -57,7 +60,11 @@ def execute(sql: str, params: dict[str, Any]) -> psycopg.Cursor:
     (see `connection_configure`), so it is planned as the index lookup it is, whatever
     the statistics say: those of a just-launched study's empty tables would make a
     sequential scan look cheaper, and keep it as the tables grow. Errors come out as
-    Django's database exceptions and mark the connection as Django's own cursors do."""
+    Django's database exceptions and mark the connection as Django's own cursors do.
+
+    Outside a transaction, a statement whose connection was lost runs once more on a new
+    connection, where its statements are prepared again (see evalhub.reconnect: every
+    statement of the rating loop is guarded so that running it twice writes once)."""
     connection.ensure_connection()
     raw = connection.connection
     kept = getattr(connection, "_pool_cursor", None)
@@ -80,8 +87,8 @@ def execute(sql: str, params: dict[str, Any]) -> psycopg.Cursor:
         raw.execute("SET enable_seqscan = off")
         try:
             cursor.execute(sql, params, prepare=True)
-        finally:  # in a failed transaction, its rollback undoes the SET
-            if raw.info.transaction_status != TransactionStatus.INERROR:
+        finally:  # in a failed transaction, its rollback undoes the SET (a lost one, all)
+            if not raw.closed and raw.info.transaction_status != TransactionStatus.INERROR:
                 raw.execute("RESET enable_seqscan")
         planned.add(sql)
         return cursor
@@ -205,11 +212,12 @@ claimed AS (
 )"""
 JUDGMENT_SQL = """
     INSERT INTO studies_judgment (
-        item_id, assignment_id, rater_id, judge_group, "order", raw_choice, verdict,
+        item_id, assignment_id, rater_id, judge_group, "order", raw_choice, verdict, score,
         turn_labels, comment, time_on_task_ms, too_fast, is_attention_check, raw_response,
         parse_state, imported_from, created_at)
     SELECT item_id, id, %(rater)s, %(group)s, %(order)s, %(raw_choice)s, %(verdict)s,
-           %(turn_labels)s, %(comment)s, %(ms)s, %(too_fast)s, %(gold)s, '', '', '', %(now)s
+           %(score)s::double precision, %(turn_labels)s, %(comment)s, %(ms)s, %(too_fast)s,
+           %(gold)s, '', '', '', %(now)s
     FROM claimed
     RETURNING id"""
 _RECORD = f"WITH {CLAIM_SQL} {JUDGMENT_SQL}"
@@ -236,6 +244,7 @@ def judgment_params(
         "order": fields["order"],
         "raw_choice": fields["raw_choice"],
         "verdict": fields["verdict"],
+        "score": fields["score"],
         "turn_labels": Jsonb(fields["turn_labels"]),
         "comment": comment.strip()[:5000],
         "ms": max(0, time_on_task_ms),
@@ -267,8 +276,9 @@ def judgment_submit(
         .get(pk=assignment.item_id)
     )
     fields = verdict_fields(
-        study.kind, assignment.target_side, choice, turn_labels, len(item.page.turns)
-    )
+        study_definition(study), study.kind, assignment.target_side, choice, turn_labels,
+        len(item.page.turns), comment,
+    )  # fmt: skip
     if time_on_task_ms is None:
         time_on_task_ms = int((now - assignment.reserved_at).total_seconds() * 1000)
     threshold = too_fast_threshold_ms(item.page.reading_chars, study.config.get("too_fast"))

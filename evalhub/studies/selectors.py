@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from evalhub.outputs.models import Output
+from evalhub.prompts.models import Prompt
 from evalhub.studies.models import Judgment, Study
 
 EXPORT_FIELDS = [
@@ -12,14 +14,14 @@ EXPORT_FIELDS = [
     "judge_group", "rater_id", "judge", "target_model", "baseline_model", "order",
     "target_side", "raw_choice", "verdict", "score", "turn_labels", "comment",
     "time_on_task_ms", "too_fast", "is_attention_check", "parse_state", "tokens_in",
-    "tokens_out", "cost_usd", "created_at",
+    "tokens_out", "cost_usd", "excluded", "created_at", "instrument", "instrument_version",
 ]  # fmt: skip
 
 
 def judgments_export_rows(*, study: Study | None = None) -> Iterator[dict[str, Any]]:
     """One flat dict per judgment (fields EXPORT_FIELDS), streamed in id order."""
     qs = Judgment.objects.select_related(
-        "item__study",
+        "item__study__instrument",
         "item__prompt",
         "item__target_output__model",
         "item__baseline_output__model",
@@ -58,5 +60,73 @@ def judgments_export_rows(*, study: Study | None = None) -> Iterator[dict[str, A
             "tokens_in": j.tokens_in,
             "tokens_out": j.tokens_out,
             "cost_usd": str(j.cost_usd) if j.cost_usd is not None else None,
+            "excluded": j.excluded,  # an excluded rater's: left out of every result
             "created_at": j.created_at.isoformat(),
+            # What the judgment answered: the study's instrument version (frozen at launch).
+            "instrument": instrument.slug if (instrument := item.study.instrument) else "",
+            "instrument_version": instrument.version if instrument else None,
         }
+
+
+def study_plan(
+    *,
+    prompt_set: Any,
+    kind: str,
+    target_model: Any,
+    baselines: list[Any],
+    raters_per_item: int,
+    attention_check_rate: float,
+    session_quota: int,
+    interval_width: float = 0.1,
+) -> dict[str, Any]:
+    """What launching this study would make, before anything is saved: each chosen model's
+    coverage of the prompt set, the prompts left out (lacking an output from a chosen
+    model), items and human judgments needed, and the power planner's prompts needed for a
+    95% interval of `interval_width` on a win share (with the curve over widths)."""
+    from evalhub.stats.power import prompts_for_interval_width
+    from evalhub.studies.services import gold_item_count
+
+    pairwise = kind == Study.Kind.PAIRWISE
+    models = [target_model, *baselines] if pairwise else [target_model]
+    prompts = list(
+        Prompt.objects.filter(prompt_set=prompt_set)
+        .order_by("position", "id")
+        .values_list("id", "external_id")
+    )
+    answered: dict[int, set[int]] = {m.pk: set() for m in models}
+    pairs = (
+        Output.objects.filter(prompt__prompt_set=prompt_set, model__in=models)
+        .values_list("model_id", "prompt_id")
+        .distinct()
+    )
+    for model_id, prompt_id in pairs:
+        answered[model_id].add(prompt_id)
+    coverage = [
+        {
+            "model": m.slug,
+            "outputs": len(answered[m.pk]),
+            "missing": len(prompts) - len(answered[m.pk]),
+        }
+        for m in models
+    ]
+    left_out = [ext for pk, ext in prompts if any(pk not in answered[m.pk] for m in models)]
+    covered = len(prompts) - len(left_out)
+    real = covered * (len(baselines) if pairwise else 1)
+    probe = Study(kind=kind, attention_check_rate=attention_check_rate, session_quota=session_quota)
+    gold = gold_item_count(probe, real, covered) if covered else 0
+    widths = [round(0.02 * i, 2) for i in range(2, 26)]
+    return {
+        "prompts": len(prompts),
+        "covered": covered,
+        "left_out": left_out,
+        "coverage": coverage,
+        "items": real,
+        "gold_items": gold,
+        "judgments_needed": real * raters_per_item,
+        "planner": {
+            "interval_width": interval_width,
+            "prompts_needed": int(prompts_for_interval_width(interval_width)),
+            "widths": widths,
+            "curve": [int(n) for n in prompts_for_interval_width(widths)],
+        },
+    }

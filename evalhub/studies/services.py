@@ -23,6 +23,9 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from evalhub.importing import InputError, RowProblem
+from evalhub.instruments.definitions import STUDY_KINDS, AnswerError, Definition
+from evalhub.instruments.selectors import definition_of
+from evalhub.instruments.services import instrument_for_study_kind
 from evalhub.outputs.models import Output
 from evalhub.outputs.rendering import render_untrusted_markdown
 from evalhub.prompts.models import Prompt
@@ -37,8 +40,6 @@ MAX_ATTENTION_FAILURES = 2
 # An answer faster than this is flagged (never blocked): a floor, or reading every
 # character shown at `chars_per_second`, about four times a careful reading pace.
 TOO_FAST = {"floor_ms": 3000, "chars_per_second": 80}
-PAIRWISE_CHOICES = {"A", "B", "tie"}
-LABELS = {"fail", "pass", "excellent"}
 # Expired reservations go back to the pool at least this often, per web process.
 SWEEP_EVERY_SECONDS = 5.0
 _last_sweep: dict[int, float] = {}
@@ -75,6 +76,12 @@ def _settings_problems(
         problems.append(RowProblem(0, "a pairwise study needs at least one baseline", "baselines"))
     if not prompts:
         problems.append(RowProblem(0, f"prompt set {study.prompt_set.slug} is empty", "prompt_set"))
+    instrument = study.instrument
+    if instrument is not None and study.kind not in STUDY_KINDS[instrument.kind]:
+        problems.append(
+            RowProblem(0, f"instrument {instrument.slug} ({instrument.kind}) cannot run a "
+                       f"{study.kind} study", "instrument")
+        )  # fmt: skip
     return problems
 
 
@@ -89,33 +96,37 @@ def _first_outputs(prompts: list[Prompt], model_ids: list[int]) -> dict[tuple[in
     return found
 
 
-def _gold_count(study: Study, real: int, prompts: int) -> int:
+def gold_item_count(study: Study, real: int, prompts: int) -> int:
     """Enough distinct gold items for any session to meet its checks, and the study's rate
     of the real items; never more than there are prompts to build them from."""
     rate = study.attention_check_rate
-    if rate <= 0 or study.kind == Study.Kind.LIKERT:
+    # Gold answers are written in the instrument's own choices; one with none has no checks.
+    if rate <= 0 or not study.instrument.definition.gold_answer:
         return 0
     wanted = max(2, math.ceil(real * rate), math.ceil(study.session_quota * rate) + 1)
     return min(prompts, wanted)
 
 
-def _build_items(
+def study_items_build(
     study: Study, prompts: list[Prompt], baselines: list[Any]
-) -> tuple[list[tuple[Item, dict[str, Any]]], list[RowProblem]]:
-    """Unsaved (Item, page fields) pairs, real then gold, or the problems that stop launch."""
+) -> tuple[list[tuple[Item, dict[str, Any]]], list[RowProblem], list[str]]:
+    """Unsaved (Item, page fields) pairs, real then gold, the problems that stop launch, and
+    the external ids of the prompts left out because a chosen model has no output for them."""
     target = study.target_model
     pairwise = study.kind == Study.Kind.PAIRWISE
     models = [target, *baselines] if pairwise else [target]
     outputs = _first_outputs(prompts, [m.pk for m in models])
     problems: list[RowProblem] = []
-    for prompt in prompts:
-        lacking = [m.slug for m in models if (prompt.pk, m.pk) not in outputs]
-        if lacking:
-            problems.append(
-                RowProblem(0, f"prompt {prompt.external_id}: no output from {', '.join(lacking)}")
-            )
-    if problems:
-        return [], problems
+    # A prompt some chosen model never answered is left out; the rest still make a study.
+    left_out = [p.external_id for p in prompts if any((p.pk, m.pk) not in outputs for m in models)]
+    covered = [p for p in prompts if all((p.pk, m.pk) in outputs for m in models)]
+    if not covered:
+        names = ", ".join(m.slug for m in models)
+        message = (
+            f"no prompt of {study.prompt_set.slug} has an output from every chosen model ({names})"
+        )
+        return [], [RowProblem(0, message, "target_model")], left_out
+    prompts = covered
 
     built: list[tuple[Item, dict[str, Any]]] = []
     for prompt in prompts:
@@ -140,32 +151,36 @@ def _build_items(
             page = content.single_page(prompt, content.output_html(mine), mine.text)
             built.append((Item(study=study, prompt=prompt, target_output=mine), page))
     if problems:
-        return [], problems
+        return [], problems, left_out
 
     # Gold items reuse real prompts, picked by a seed from the slug so launch is repeatable.
     rng = random.Random(study.slug)
-    gold_prompts = rng.sample(prompts, k=_gold_count(study, len(built), len(prompts)))
+    gold_prompts = rng.sample(prompts, k=gold_item_count(study, len(built), len(prompts)))
+    gold_answer = study.instrument.definition.gold_answer
     for n, prompt in enumerate(gold_prompts):
         mine = outputs[(prompt.pk, target.pk)]
         seed = rng.randrange(2**31)
         broken = content.broken_text(mine.text, seed=seed)
         item = Item(study=study, prompt=prompt, target_output=mine, is_gold=True)
+        item.gold_answer = gold_answer
         if pairwise:
-            item.gold_answer = Judgment.Verdict.TARGET
             page = content.pairwise_page(prompt, mine, render_untrusted_markdown(broken), broken)
         elif study.kind == Study.Kind.DIALOGUE:
-            item.gold_answer = Judgment.Verdict.FAIL
             page = content.dialogue_page(
                 prompt, content.dialogue_turns(prompt, mine) or [], broken_seed=seed + n
             )
         else:
-            item.gold_answer = Judgment.Verdict.FAIL
             page = content.single_page(prompt, render_untrusted_markdown(broken), broken)
         built.append((item, page))
-    return built, []
+    return built, [], left_out
 
 
-def _config(study: Study, baselines: list[Any], built: list[tuple[Item, dict[str, Any]]]) -> dict:
+def _config(
+    study: Study,
+    baselines: list[Any],
+    built: list[tuple[Item, dict[str, Any]]],
+    left_out: list[str],
+) -> dict:
     gold = sum(item.is_gold for item, _ in built)
     digest = hashlib.sha256(
         json.dumps(
@@ -176,6 +191,11 @@ def _config(study: Study, baselines: list[Any], built: list[tuple[Item, dict[str
         "schema": CONFIG_SCHEMA,
         "study": study.slug,
         "kind": study.kind,
+        "instrument": {
+            "slug": study.instrument.slug,
+            "version": study.instrument.version,
+            "content_hash": study.instrument.content_hash,
+        },
         "prompt_set": study.prompt_set.slug,
         "target": study.target_model.slug,
         "baselines": [b.slug for b in baselines],
@@ -196,6 +216,8 @@ def _config(study: Study, baselines: list[Any], built: list[tuple[Item, dict[str
         "inconsistent_pair_policy": study.inconsistent_pair_policy,
         "too_fast": TOO_FAST,
         "items": {"real": len(built) - gold, "gold": gold, "sha256": digest},
+        # Prompts without an output from every chosen model, by external id.
+        "prompts_left_out": left_out,
     }
 
 
@@ -206,25 +228,60 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 @transaction.atomic
+def study_create(
+    *,
+    slug: str,
+    name: str,
+    prompt_set: Any,
+    target_model: Any,
+    kind: str = Study.Kind.PAIRWISE,
+    baselines: list[Any] | None = None,
+    judges: list[Any] | None = None,
+    created_by: AbstractBaseUser | None = None,
+    **settings: Any,
+) -> Study:
+    """A draft study; `settings` are Study fields (raters_per_item, attention_check_rate,
+    session_quota, reservation_seconds, completion_code, screenout_code,
+    inconsistent_pair_policy, instrument). The web form and the API both create studies here."""
+    if Study.objects.filter(slug=slug).exists():
+        raise InputError([RowProblem(0, f"a study {slug} already exists", "slug")])
+    # A study that names no instrument asks its kind's LIMA preset (its preview shows it).
+    settings["instrument"] = settings.get("instrument") or instrument_for_study_kind(kind)
+    study = Study.objects.create(
+        slug=slug, name=name, kind=kind, prompt_set=prompt_set, target_model=target_model,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+        **settings,
+    )  # fmt: skip
+    study.baselines.set(baselines or [])
+    study.judges.set(judges or [])
+    return study
+
+
+@transaction.atomic
 def study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
     """Freeze a draft study's config (stored with its sha256) and make its items.
 
     pairwise: one item per prompt and baseline (target vs baseline), each needing both
     outputs (sample 0); absolute and likert: one item per prompt with the target's output;
     dialogue: one item per prompt whose assistant turns are each rated. Gold attention-check
-    items are added at the study's rate. Raises InputError listing every prompt that lacks
-    an output (nothing is written), StudyStateError unless the study is a draft."""
+    items are added at the study's rate. Prompts lacking an output from a chosen model are
+    left out and listed in config["prompts_left_out"]. Raises InputError when no prompt is
+    left or a setting is wrong (nothing is written), StudyStateError unless it is a draft."""
     study = (
-        Study.objects.select_for_update()
-        .select_related("prompt_set", "target_model")
+        Study.objects.select_for_update(of=("self",))
+        .select_related("prompt_set", "target_model", "instrument")
         .get(pk=study.pk)
     )
     if study.status != Study.Status.DRAFT:
         raise StudyStateError(f"study {study.slug} is {study.status}; only a draft can launch")
+    if study.instrument is None:
+        study.instrument = instrument_for_study_kind(study.kind)
     baselines = list(study.baselines.order_by("slug")) if study.kind == Study.Kind.PAIRWISE else []
     prompts = list(study.prompt_set.prompts.order_by("position", "id"))
     problems = _settings_problems(study, baselines, prompts)
-    built, output_problems = ([], []) if problems else _build_items(study, prompts, baselines)
+    built, output_problems, left_out = (
+        ([], [], []) if problems else study_items_build(study, prompts, baselines)
+    )
     problems += output_problems
     if problems:
         raise InputError(problems, source=f"study {study.slug} cannot launch")
@@ -237,12 +294,15 @@ def study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
         ],
         batch_size=500,
     )
-    study.config = _config(study, baselines, built)
+    study.config = _config(study, baselines, built, left_out)
     study.config_hash = config_hash(study.config)
     study.status = Study.Status.LAUNCHED
     study.launched_at = timezone.now()
-    study.save(update_fields=["config", "config_hash", "status", "launched_at"])
-    log.info("study %s launched by %s: %s items", study.slug, by or "system", len(items))
+    study.save(update_fields=["instrument", "config", "config_hash", "status", "launched_at"])
+    log.info(
+        "study %s launched by %s: %s items, %s prompts left out",
+        study.slug, by or "system", len(items), len(left_out),
+    )  # fmt: skip
     return study
 
 
@@ -261,6 +321,19 @@ def study_close(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
     study.closed_at = timezone.now()
     study.save(update_fields=["status", "closed_at"])
     log.info("study %s closed by %s", study.slug, by or "system")
+    return study
+
+
+@transaction.atomic
+def study_reopen(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
+    """Reopen a closed study: its items go back in the pool (same frozen config)."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status != Study.Status.CLOSED:
+        raise StudyStateError(f"study {study.slug} is {study.status}; only a closed one reopens")
+    study.status = Study.Status.LAUNCHED
+    study.closed_at = None
+    study.save(update_fields=["status", "closed_at"])
+    log.info("study %s reopened by %s", study.slug, by or "system")
     return study
 
 
@@ -351,31 +424,28 @@ def too_fast_threshold_ms(reading_chars: int, policy: dict[str, Any] | None = No
 
 
 def verdict_fields(
-    kind: str, target_side: str, choice: str, labels: list[str] | None, turns: int
+    definition: Definition,
+    kind: str,
+    target_side: str,
+    choice: str,
+    labels: list[str] | None,
+    turns: int,
+    comment: str = "",
 ) -> dict[str, Any]:
-    """raw_choice, verdict, order and turn_labels of an answer to a `kind` study's item shown
-    with the target on `target_side` (`turns`: a dialogue's turn count); JudgmentInputError
-    names the bad field."""
-    if kind == Study.Kind.PAIRWISE:
-        if choice not in PAIRWISE_CHOICES:
-            raise JudgmentInputError("choice", "pick A, B or tie")
-        if choice == "tie":
-            verdict = Judgment.Verdict.TIE
-        else:
-            target_chosen = choice == target_side
-            verdict = Judgment.Verdict.TARGET if target_chosen else Judgment.Verdict.BASELINE
-        order = Judgment.Order.TARGET_FIRST if target_side == "A" else Judgment.Order.BASELINE_FIRST
-        return {"raw_choice": choice, "verdict": verdict, "order": order, "turn_labels": []}
-    if kind == Study.Kind.DIALOGUE:
-        labels = labels or []
-        if len(labels) != turns or any(label not in LABELS for label in labels):
-            raise JudgmentInputError("turn_labels", f"label each of the {turns} turns")
-        return {"raw_choice": ",".join(labels), "turn_labels": labels, "verdict": "",
-                "order": Judgment.Order.SINGLE}  # fmt: skip
-    if choice not in LABELS:
-        raise JudgmentInputError("choice", "pick Fail, Pass or Excellent")
-    return {"raw_choice": choice, "verdict": choice, "order": Judgment.Order.SINGLE,
-            "turn_labels": []}  # fmt: skip
+    """raw_choice, verdict, score, order and turn_labels of an answer, in the instrument's
+    choices, to a `kind` study's item shown with the target on `target_side` (`turns`: a
+    dialogue's turn count); JudgmentInputError names the bad field."""
+    try:
+        return definition.answer_fields(kind, target_side, choice, labels, turns, comment)
+    except AnswerError as exc:
+        raise JudgmentInputError(exc.field, str(exc).split(": ", 1)[1]) from exc
+
+
+def study_definition(study: Study) -> Definition:
+    """The definition of the instrument a launched study asks (cached per process)."""
+    return definition_of(
+        study.instrument_id, (study.config.get("instrument") or {}).get("content_hash")
+    )
 
 
 def gold_answer_given(gold_answer: str, verdict: str, turn_labels: list[str]) -> bool:
@@ -431,8 +501,9 @@ def submit_in_transaction(
     item = assignment.item
     page = item.page
     fields = verdict_fields(
-        study.kind, assignment.target_side, choice, turn_labels, len(page.turns)
-    )
+        study_definition(study), study.kind, assignment.target_side, choice, turn_labels,
+        len(page.turns), comment,
+    )  # fmt: skip
     claimed = Assignment.objects.filter(
         pk=assignment.pk, rater=rater, status=Assignment.Status.RESERVED, expires_at__gt=now
     ).update(status=Assignment.Status.SUBMITTED, submitted_at=now)

@@ -16,6 +16,7 @@ Judge.params keys (all optional):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -24,13 +25,23 @@ from typing import Any
 
 from generation.judging.instruments import (
     FINAL_LINE_SUFFIX,
+    INSTRUMENT,
     JSON_SUFFIX,
     LIKERT,
+    UNBOUND,
     Instrument,
     builtin_instrument,
     custom_instrument,
+    study_instrument,
 )
-from generation.judging.verdicts import FINAL_LINE, JSON_SCHEMA, VERDICT_MODES
+from generation.judging.verdicts import (
+    FINAL_LINE,
+    JSON_SCHEMA,
+    VERDICT_MODES,
+    WEIGHTED,
+    WEIGHTED_CHOICES,
+    WEIGHTED_SUFFIX,
+)
 
 SAMPLING_PARAMS = {
     "temperature", "max_tokens", "top_p", "seed", "samples", "scale", "choices", "extra_body"
@@ -74,6 +85,8 @@ class JudgeConfig:
             return FINAL_LINE_SUFFIX
         if self.verdict_mode == JSON_SCHEMA:
             return JSON_SUFFIX
+        if self.verdict_mode == WEIGHTED:
+            return WEIGHTED_SUFFIX
         return ""
 
     @property
@@ -133,8 +146,10 @@ def judge_config_from_fields(
     custom_template: str,
     params: dict[str, Any],
     verdict_mode: str,
+    instrument: Instrument | None = None,
 ) -> JudgeConfig:
-    """Validate and resolve a judge's fields. Raises JudgeConfigError naming the field."""
+    """Validate and resolve a judge's fields. Raises JudgeConfigError naming the field.
+    instrument: the study's (template "instrument" only; None: not bound to a study)."""
     if not model:
         raise JudgeConfigError("model: required")
     if not base_url.startswith(("http://", "https://")):
@@ -147,7 +162,14 @@ def judge_config_from_fields(
     if unknown:
         raise JudgeConfigError(f"params: unknown keys {sorted(unknown)}")
     try:
-        if template == "custom":
+        if template == INSTRUMENT:
+            if custom_template or "scale" in params or "choices" in params:
+                raise JudgeConfigError(
+                    "custom_template/params.scale/choices: an instrument judge asks the "
+                    "study's instrument"
+                )
+            instrument = instrument or UNBOUND
+        elif template == "custom":
             instrument = custom_instrument(
                 custom_template, scale=params.get("scale"), choices=params.get("choices")
             )
@@ -159,6 +181,10 @@ def judge_config_from_fields(
             instrument = builtin_instrument(template)
     except ValueError as exc:
         raise JudgeConfigError(str(exc)) from exc
+    if verdict_mode == WEIGHTED:
+        if instrument.scale != "pairwise":
+            raise JudgeConfigError("verdict_mode: 'weighted' judges pairwise templates only")
+        instrument = dataclasses.replace(instrument, choices=dict(WEIGHTED_CHOICES))
 
     is_likert = instrument.scale == LIKERT
     sampling: dict[str, Any] = {
@@ -199,13 +225,23 @@ def _default_max_tokens(verdict_mode: str, instrument: Instrument) -> int:
     # token is at least one byte, so the byte length bounds it whatever the tokenizer.
     if verdict_mode == FINAL_LINE:
         return 1024
+    if verdict_mode == WEIGHTED:
+        return 1  # one verdict token; its logprobs carry the answer
     longest = max(len(choice.encode()) for choice in instrument.choices)
     return longest + (32 if verdict_mode == JSON_SCHEMA else 8)
 
 
-def judge_config(judge: Any) -> JudgeConfig:
-    """Resolve a `studies.Judge` row."""
+def judge_config(judge: Any, study: Any = None) -> JudgeConfig:
+    """Resolve a `studies.Judge` row; an "instrument" judge is bound to `study`'s
+    instrument when one is given."""
+    instrument = None
+    if judge.template == INSTRUMENT and study is not None:
+        try:
+            instrument = study_instrument(study)
+        except ValueError as exc:
+            raise JudgeConfigError(str(exc)) from exc
     return judge_config_from_fields(
+        instrument=instrument,
         model=judge.model,
         base_url=judge.base_url,
         api_key_env=judge.api_key_env,

@@ -93,6 +93,34 @@ def builtin_instrument(template: str) -> Instrument:
     raise TemplateError(f"unknown template {template!r}")
 
 
+INSTRUMENT = "instrument"
+# The judge scale of each instrument kind (evalhub.instruments.definitions.KINDS).
+SCALE_FOR_INSTRUMENT_KIND = {"pairwise": PAIRWISE, "absolute": LABEL, "scale": LIKERT}
+# An "instrument" judge before it is bound to a study: its registered version covers the
+# model, mode and params; the study's instrument joins the version when it runs.
+UNBOUND = Instrument(INSTRUMENT, "", INSTRUMENT, {"": ""})
+
+
+def study_instrument(study: object) -> Instrument:
+    """The judge's form of the instrument a launched study asks: the same question and
+    choices (or the instrument's own judge template), each choice meaning a side shown, a
+    label or a score."""
+    from evalhub.studies.services import study_definition
+
+    if getattr(study, "instrument_id", None) is None:
+        raise TemplateError(f"study {study}: has no instrument yet; launch it first")
+    definition = study_definition(study)
+    config = getattr(study, "config", None) or {}
+    frozen = config.get("instrument") or {}
+    name = f"{frozen.get('slug', 'instrument')}@v{frozen.get('version', '?')}"
+    return Instrument(
+        name,
+        definition.judge_text(),
+        SCALE_FOR_INSTRUMENT_KIND[definition.kind],
+        definition.judge_meanings(),
+    )
+
+
 def custom_instrument(
     text: str, *, scale: str | None, choices: dict[str, str] | None
 ) -> Instrument:

@@ -30,6 +30,7 @@ class VerdictCacheEntry(models.Model):
     raw_choice = models.CharField(max_length=100)
     verdict = models.CharField(max_length=20, blank=True)
     score = models.FloatField(null=True, blank=True)
+    preference = models.FloatField(null=True, blank=True)  # weighted judges: P(target better)
     raw_response = models.TextField(blank=True)
     tokens_in = models.PositiveIntegerField(default=0)
     tokens_out = models.PositiveIntegerField(default=0)

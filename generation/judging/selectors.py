@@ -90,7 +90,7 @@ def judge_run_estimate(
     *, judge: Judge, study: Study, config: JudgeConfig | None = None
 ) -> RunEstimate:
     """Estimate calls, tokens and USD for judging `study` now (resumes and cache hits free)."""
-    config = config or judge_config(judge)
+    config = config or judge_config(judge, study)
     units = work_units(config, judge, study)
     done = judged_ok_units(judge=judge, study=study)
     todo: list[WorkUnit] = [u for u in units if (u.item_id, u.order) not in done]

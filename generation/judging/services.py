@@ -103,7 +103,7 @@ def judge_run_create(
 ) -> Job:
     """Queue a judge run after estimating it. Refuses (JudgeBudgetExceeded) when the
     estimate exceeds `budget_usd`, and (JudgeRunConflict) while the same run is active."""
-    config = _checked_config(judge)
+    config = _checked_config(judge, study)
     estimate = judge_run_estimate(judge=judge, study=study, config=config)
     budget = Decimal(str(budget_usd)) if budget_usd is not None else None
     if budget is not None and estimate.cost_usd > budget:
@@ -131,7 +131,7 @@ def judge_job_run(job: Job) -> dict[str, Any]:
     """The "judge" job handler. Idempotent: a re-dispatched run resumes where it stopped."""
     judge = Judge.objects.get(pk=job.params["judge_id"])
     study = Study.objects.get(pk=job.params["study_id"])
-    config = _checked_config(judge)
+    config = _checked_config(judge, study)
     price, _ = judge_price(model=config.model)
     units = work_units(config, judge, study)
     done = judged_ok_units(judge=judge, study=study)
@@ -201,7 +201,8 @@ def _drain(
     return batch
 
 
-def _checked_config(judge: Judge) -> JudgeConfig:
+def _checked_config(judge: Judge, study: Study) -> JudgeConfig:
+    """The judge's config for `study`, refused if the judge changed since registration."""
     config = judge_config(judge)
     if judge.version_hash and judge.version_hash != config.version_hash:
         raise JudgeConfigError(
@@ -211,6 +212,8 @@ def _checked_config(judge: Judge) -> JudgeConfig:
     if not judge.version_hash:
         Judge.objects.filter(pk=judge.pk).update(version_hash=config.version_hash)
         judge.version_hash = config.version_hash
+    if judge.template == Judge.Template.INSTRUMENT:
+        return judge_config(judge, study)
     return config
 
 

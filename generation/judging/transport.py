@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import email.utils
+import json
 import os
 import random
 import threading
@@ -249,5 +250,18 @@ async def _attempt(
     contents = []
     for choice in sorted(choices, key=lambda c: getattr(c, "index", 0) or 0):
         message = getattr(choice, "message", None)
-        contents.append(getattr(message, "content", None))
+        content = getattr(message, "content", None)
+        if request.get("top_logprobs"):
+            content = _with_top_logprobs(content, getattr(choice, "logprobs", None))
+        contents.append(content)
     return attempt, contents, None
+
+
+def _with_top_logprobs(content: str | None, logprobs: Any) -> str | None:
+    """Weighted verdicts: the first token's top logprobs travel with the content as JSON (and
+    end up in raw_response, so every probability can be checked)."""
+    tokens = getattr(logprobs, "content", None) or []
+    if not tokens:
+        return content
+    top = {t.token: t.logprob for t in (getattr(tokens[0], "top_logprobs", None) or [])}
+    return json.dumps({"content": content, "top_logprobs": top})

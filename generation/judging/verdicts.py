@@ -6,11 +6,16 @@ Three verdict modes (`Judge.VerdictMode`):
 - final_line: free text, of which only the last non-empty line is read, and it must be one
   choice in full. Verdict phrases or JSON quoted anywhere earlier (for example inside the
   responses being judged) are never looked at, so they cannot steer the verdict.
+- weighted (pairwise only), as AlpacaEval 2's weighted annotators: one verdict token is asked
+  for with `logprobs` and `top_logprobs`; P(A) is the probability mass of the "A" tokens over
+  that of all verdict tokens among the top logprobs. The discrete verdict is the likelier one.
+  Any OpenAI-compatible server that returns logprobs works.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +24,14 @@ from generation.judging.instruments import PAIRWISE, Instrument
 GUIDED_CHOICE = "guided_choice"
 JSON_SCHEMA = "json_schema"
 FINAL_LINE = "final_line"
-VERDICT_MODES = (GUIDED_CHOICE, JSON_SCHEMA, FINAL_LINE)
+WEIGHTED = "weighted"
+VERDICT_MODES = (GUIDED_CHOICE, JSON_SCHEMA, FINAL_LINE, WEIGHTED)
+# Weighted mode's verdict tokens (single letters are one token in every common tokenizer).
+WEIGHTED_CHOICES = {"A": "A", "B": "B"}
+WEIGHTED_SUFFIX = (
+    "\n\nReply with one letter only: A if Answer A is better, B if Answer B is better."
+)
+TOP_LOGPROBS = 20  # the most OpenAI allows, and vLLM's default max_logprobs
 
 # Decoration a model may put around a final answer line: a bullet or quote marker in front,
 # and markdown emphasis or quotes on both sides. One-sided marks are not removed, so a line
@@ -35,6 +47,7 @@ class ParsedAnswer:
     choice: str = ""
     meaning: str = ""
     error: str = ""
+    probability_a: float | None = None  # weighted mode: P(answer A better)
 
     @property
     def ok(self) -> bool:
@@ -46,6 +59,8 @@ def request_extras(mode: str, instrument: Instrument) -> dict[str, Any]:
     choices = list(instrument.choices)
     if mode == GUIDED_CHOICE:
         return {"extra_body": {"structured_outputs": {"choice": choices}}}
+    if mode == WEIGHTED:
+        return {"logprobs": True, "top_logprobs": TOP_LOGPROBS}
     if mode == JSON_SCHEMA:
         schema = {
             "type": "object",
@@ -70,7 +85,39 @@ def parse_answer(mode: str, content: str | None, instrument: Instrument) -> Pars
         return _match(content.strip(), instrument, exact=True)
     if mode == JSON_SCHEMA:
         return _parse_json(content, instrument)
+    if mode == WEIGHTED:
+        return parse_weighted(content, instrument)
     return parse_final_line(content, instrument)
+
+
+def parse_weighted(content: str, instrument: Instrument) -> ParsedAnswer:
+    """content: the transport's JSON {"content": token, "top_logprobs": {token: logprob}}.
+    Tokens are compared stripped and case-sensitively ("a" is not a verdict)."""
+    try:
+        data = json.loads(content)
+        top = {str(k): float(v) for k, v in data["top_logprobs"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ParsedAnswer(error="no top_logprobs in the answer (does the server return them?)")
+    mass: dict[str, float] = {}
+    for token, logprob in top.items():
+        meaning = instrument.choices.get(token.strip())
+        if meaning is not None:
+            mass[meaning] = mass.get(meaning, 0.0) + math.exp(logprob)
+    total = sum(mass.values())
+    if total <= 0:
+        return ParsedAnswer(error=f"no verdict token among the top logprobs: {sorted(top)[:10]}")
+    p_a = mass.get("A", 0.0) / total
+    meaning = "A" if p_a > 0.5 else "B" if p_a < 0.5 else "tie"
+    choice = next((c for c, m in instrument.choices.items() if m == meaning), "tie")
+    return ParsedAnswer(choice=choice, meaning=meaning, probability_a=p_a)
+
+
+def target_preference(answers: list[ParsedAnswer], order: str) -> float | None:
+    """P(target better) from a weighted answer: P(A) when the target was shown first."""
+    p_a = answers[0].probability_a if answers else None
+    if p_a is None:
+        return None
+    return p_a if order == "target_first" else 1.0 - p_a
 
 
 def parse_final_line(content: str, instrument: Instrument) -> ParsedAnswer:

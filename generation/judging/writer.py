@@ -16,7 +16,7 @@ from generation.judging.config import JudgeConfig
 from generation.judging.models import JudgeCall, PairConsistency, VerdictCacheEntry
 from generation.judging.planning import BASELINE_FIRST, TARGET_FIRST, WorkUnit, judge_group_name
 from generation.judging.runner import OK, Price, RequestOutcome
-from generation.judging.verdicts import combine_samples
+from generation.judging.verdicts import combine_samples, target_preference
 
 
 class RunWriter:
@@ -55,6 +55,7 @@ class RunWriter:
                         raw_choice=entry.raw_choice,
                         verdict=entry.verdict,
                         score=entry.score,
+                        preference=entry.preference,
                         raw_response=entry.raw_response,
                         parse_state=OK,
                     )
@@ -92,12 +93,13 @@ class RunWriter:
             self.tokens_out += outcome.tokens_out
             self.cost += cost
             raw_choice = verdict = ""
-            score = None
+            score = preference = None
             for index, unit in enumerate(group):
                 if outcome.state == OK:
                     raw_choice, verdict, score = combine_samples(
                         self.config.instrument, unit.order, outcome.answers
                     )
+                    preference = target_preference(outcome.answers, unit.order)
                 spent = index == 0  # the call is paid once; identical units share it
                 rows.append(
                     self._judgment(
@@ -105,6 +107,7 @@ class RunWriter:
                         raw_choice=raw_choice,
                         verdict=verdict,
                         score=score,
+                        preference=preference,
                         raw_response=outcome.raw_response or outcome.error,
                         parse_state=outcome.state,
                         tokens_in=outcome.tokens_in if spent else 0,
@@ -121,6 +124,7 @@ class RunWriter:
                         raw_choice=raw_choice,
                         verdict=verdict,
                         score=score,
+                        preference=preference,
                         raw_response=outcome.raw_response,
                         tokens_in=outcome.tokens_in,
                         tokens_out=outcome.tokens_out,
@@ -144,7 +148,7 @@ class RunWriter:
         )
 
     def _save(self, rows: list[Judgment]) -> None:
-        fields = ["raw_choice", "verdict", "score", "raw_response", "parse_state",
+        fields = ["raw_choice", "verdict", "score", "preference", "raw_response", "parse_state",
                   "tokens_in", "tokens_out", "cost_usd"]  # fmt: skip
         updates = [r for r in rows if r.pk is not None]
         creates = [r for r in rows if r.pk is None]

@@ -3,15 +3,20 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def test_it_reports_200_when_database_and_broker_answer(client):
+def test_it_reports_200_when_database_broker_and_cache_answer(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok" and body["database"]["ok"] and body["broker"]["ok"]
+    assert body["status"] == "ok" and body["degraded"] == []
+    assert body["database"]["ok"] and body["broker"]["ok"] and body["cache"]["ok"]
 
 
-def test_it_reports_503_when_the_broker_is_down(client, settings):
+def test_it_stays_200_and_says_degraded_when_the_broker_is_down(client, settings):
+    # A load balancer must not take the web tier out because Redis is down.
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["broker"]["ok"] is False
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded" and body["degraded"] == ["broker"]
+    assert body["broker"]["ok"] is False and "ConnectionError" in body["broker"]["detail"]
+    assert body["database"]["ok"] is True

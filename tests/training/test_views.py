@@ -79,7 +79,9 @@ def test_a_run_is_queued_from_the_form_and_its_live_json_has_the_curves(
                                     lr=1e-5, tokens=100, tokens_per_s=50.0, elapsed_s=step,
                                     eta_s=10.0 - step)  # fmt: skip
     page = researcher_client.get(reverse("training:run_detail", args=["my-run"])).content.decode()
-    assert "vendor/plotly.min.js" in page and 'id="chart-loss"' in page and "Cancel run" in page
+    assert (
+        "vendor/plotly-strict.min.js" in page and 'id="chart-loss"' in page and "Cancel run" in page
+    )
     live = researcher_client.get(reverse("training:run_live", args=["my-run"]) + "?after=1").json()
     assert live["curves"]["step"] == [2] and live["curves"]["loss"] == [1.5]
     assert live["training"]["status"] == "queued"
@@ -90,8 +92,8 @@ def test_a_run_is_queued_from_the_form_and_its_live_json_has_the_curves(
 def test_plotly_is_served_from_our_own_static_files(client):
     from django.contrib.staticfiles import finders
 
-    path = finders.find("vendor/plotly.min.js")
-    assert path and "plotly" in open(path, encoding="utf-8").read(2000).lower()
+    path = finders.find("vendor/plotly-strict.min.js")
+    assert path and "plotly.js (strict" in open(path, encoding="utf-8").read(2000)
 
 
 def test_the_run_page_labels_pairwise_scores_and_offers_likert_and_pairwise_judges(

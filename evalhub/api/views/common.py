@@ -16,7 +16,7 @@ from evalhub.api.serializers import ErrorSerializer
 
 _ERROR_TEXT = {
     400: "Bad input; `problems` names each row and field.",
-    401: "No or invalid token (send `Authorization: Token <key>`).",
+    401: "No, invalid, expired or revoked token (send `Authorization: Token <key>`).",
     403: "The account is not a researcher.",
     404: "No such resource.",
     409: "Well-formed, but the stored data says no: an unknown slug or row, a slug already "
@@ -24,7 +24,8 @@ _ERROR_TEXT = {
     "names each row and field.",
     413: "The body is over the size or row limit.",
     415: "Unsupported Content-Type.",
-    429: "Too many requests for this token; see Retry-After.",
+    429: "Too many requests for this token, or too many failed tokens from this address; "
+    "see Retry-After.",
 }
 BIGINT_MAX = 2**63 - 1
 

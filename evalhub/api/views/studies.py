@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -21,21 +18,7 @@ from evalhub.api.serializers import (
 )
 from evalhub.api.views.common import check_query, error_responses, get_or_404
 from evalhub.studies.models import Study
-
-
-def _study_create(*, fields: dict[str, Any], by: Any) -> Study:
-    """The studies app's study_create when it has one; until then the plain rows."""
-    from evalhub.studies import services
-
-    create = getattr(services, "study_create", None)
-    if create is not None:
-        return create(**fields, created_by=by)
-    with transaction.atomic():
-        baselines, judges = fields.pop("baselines", []), fields.pop("judges", [])
-        study = Study.objects.create(**fields, created_by=by)
-        study.baselines.set(baselines)
-        study.judges.set(judges)
-    return study
+from evalhub.studies.services import study_create
 
 
 class StudyListCreate(generics.ListAPIView):
@@ -65,7 +48,7 @@ class StudyListCreate(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         body = discriminated(request.data, "kind", STUDY_CREATE_VARIANTS)
         body.is_valid(raise_exception=True)
-        study = _study_create(fields=dict(body.validated_data), by=request.user)
+        study = study_create(**body.validated_data, created_by=request.user)
         return Response(
             StudySerializer(study).data,
             status=status.HTTP_201_CREATED,
@@ -100,9 +83,10 @@ class _StudyTransition(APIView):
 
 @extend_schema(
     summary="Launch a study",
-    description="Freezes and hashes its config and makes its items; 409 unless it is a draft "
-    "that can be launched (e.g. an empty prompt set, no baselines, outputs missing), naming "
-    "what is wrong.",
+    description="Freezes and hashes its config and makes its items; prompts lacking an output "
+    "from a chosen model are left out (listed in `config.prompts_left_out`). 409 unless it "
+    "is a draft that can be launched (no prompt left, an empty prompt set, no baselines), "
+    "naming what is wrong.",
     request=None,
     responses={200: StudySerializer, **error_responses(409)},
 )

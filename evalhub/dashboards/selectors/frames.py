@@ -52,10 +52,11 @@ def as_list(value: Any) -> list[Any]:
 
 
 def counted_judgments(study_filter: Q) -> Q:
-    """The judgments that count in results: no gold items, attention checks or failed parses."""
+    """The judgments that count in results: no gold items, attention checks, failed parses
+    or judgments of excluded raters."""
     return (
         study_filter
-        & Q(item__is_gold=False, is_attention_check=False)
+        & Q(item__is_gold=False, is_attention_check=False, excluded=False)
         & ~Q(parse_state__in=EXCLUDED_PARSE_STATES)
     )
 

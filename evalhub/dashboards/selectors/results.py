@@ -11,32 +11,40 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from django.db.models import Q
 from numpy.typing import NDArray
 
 from evalhub.dashboards.cache import cached_stats, stats_version
+from evalhub.dashboards.selectors.alpaca_lc import VERDICT_PREFERENCE, length_controlled_for
 from evalhub.dashboards.selectors.frames import (
     LLM_PREFIX,
     NO_CODE,
     ItemTable,
     JudgmentTable,
+    counted_judgments,
     item_table,
     judgment_table,
 )
+from evalhub.dashboards.selectors.instrument import instrument_results
 from evalhub.dashboards.selectors.jsonable import jsonable
 from evalhub.dashboards.selectors.leaderboard import leaderboard_from_coded_battles
 from evalhub.dashboards.selectors.pairs import OrderPairs, combine_llm_orders
+from evalhub.dashboards.selectors.reliability import (
+    aggregation_block,
+    excluded_counts,
+    judgment_counts,
+)
 from evalhub.dashboards.selectors.slices import win_tie_loss_slices
 from evalhub.stats import (
     agreement_matrix,
     label_distributions_by,
-    length_controlled_win_rate,
     likert_mean,
     position_bias,
     swap_consistency,
     win_rate_by_length,
 )
-from evalhub.stats.length_bias import LengthControlledWinRate
-from evalhub.studies.models import Study
+from evalhub.stats.preference import weighted_win_rate
+from evalhub.studies.models import Judgment, Study
 
 ROUNDS = 1000  # bootstrap rounds for shares and means: ample for 95% percentile bounds
 SEED = 0
@@ -127,40 +135,66 @@ def _bias(
         if mine.any():
             sc = swap_consistency(pairs.target_first[mine], pairs.baseline_first[mine])
             swap.append({"judge_group": name, **jsonable(sc)})
-    diff_values, diff_of_item = np.unique(items.length_diff, return_inverse=True)
-    baseline_names, baseline_of_item = np.unique(items.baseline_model, return_inverse=True)
     for code, name in enumerate(combined.group_names):
         rows = combined.group == code
         if not rows.any():
             continue
         diff, verdicts = items.length_diff[combined.item[rows]], combined.verdict[rows]
         binned = win_rate_by_length(verdicts, diff, bins=LENGTH_BINS)
-        lc = _length_controlled(
-            verdicts, combined.item[rows], diff_values, diff_of_item.reshape(-1),
-            baseline_names, baseline_of_item.reshape(-1),
-        )  # fmt: skip
-        length.append({"judge_group": name, "bins": jsonable(binned), **jsonable(lc)})
+        length.append({"judge_group": name, "bins": jsonable(binned)})
     return {"position": position, "swap_consistency": swap, "length": length}
 
 
-def _length_controlled(
-    verdicts: NDArray[np.int64],
-    item: NDArray[np.intp],
-    diff_values: NDArray[np.float64],
-    diff_of_item: NDArray[np.intp],
-    baseline_names: NDArray[np.str_],
-    baseline_of_item: NDArray[np.intp],
-) -> LengthControlledWinRate:
-    """The length GLM (one study per baseline) fitted on unique (baseline, verdict,
-    length_diff) rows with their counts: the same fit as on every judgment, on fewer rows."""
-    n_diffs, n_baselines = max(diff_values.size, 1), max(baseline_names.size, 1)
-    key = (baseline_of_item[item] * n_diffs + diff_of_item[item]) * 3 + (verdicts + 1)
-    unique, counts = np.unique(key, return_counts=True)
-    cell, verdict = unique // 3, unique % 3 - 1
-    baseline, diff = (cell // n_diffs) % n_baselines, cell % n_diffs
-    return length_controlled_win_rate(
-        verdict, diff_values[diff], baseline_names[baseline], weights=counts
+def _weighted(
+    study: Study, items: ItemTable, groups: list[str] | None, in_scope: NDArray[np.bool_]
+) -> list[dict[str, Any]]:
+    """Weighted win rate (AlpacaEval's `win_rate`: the mean preference) per baseline and
+    judge group, over every counted judgment (both orders of an LLM judge each count), next
+    to the discrete preferred rate of the same rows. A judgment without a continuous
+    preference counts 1 / 0.5 / 0 for target / tie / baseline."""
+    query = Judgment.objects.filter(
+        counted_judgments(Q(item__study=study)), verdict__in=list(VERDICT_PREFERENCE)
     )
+    if groups:
+        query = query.filter(judge_group__in=groups)
+    found = list(query.values_list("judge_group", "item_id", "preference", "verdict"))
+    if not found:
+        return []
+    group, item_id, pref, verdict = zip(*found, strict=True)
+    item = items.index_of(np.array(item_id, dtype=np.int64))
+    keep = in_scope[item] & (items.baseline_model[item] != "")
+    discrete = np.array([VERDICT_PREFERENCE[v] for v in verdict])
+    continuous = np.array([np.nan if p is None else p for p in pref], dtype=np.float64)
+    soft = np.where(np.isnan(continuous), discrete, continuous)
+    group_arr, baseline_arr = np.array(group, dtype=str), items.baseline_model[item]
+    out = []
+    for b, g in sorted(
+        set(zip(baseline_arr[keep].tolist(), group_arr[keep].tolist(), strict=True))
+    ):
+        rows = keep & (baseline_arr == b) & (group_arr == g)
+        ww = weighted_win_rate(soft[rows], items.prompt[item[rows]], rounds=ROUNDS, seed=SEED)
+        out.append(
+            {
+                "baseline": b,
+                "judge_group": g,
+                "judge_kind": _kind_of(g),
+                **jsonable(ww),
+                "n_continuous": int(np.isfinite(continuous[rows]).sum()),
+                "discrete_win_rate": float(discrete[rows].mean()),
+            }
+        )
+    return out
+
+
+def _lc_into_length_bias(body: dict[str, Any]) -> None:
+    """bias.length keeps its per-baseline arrays (studies, raw_win_rate,
+    length_controlled_win_rate), now from AlpacaEval's estimator, and names its formula."""
+    for row in body["bias"]["length"]:
+        mine = [lc for lc in body["length_controlled"] if lc["judge_group"] == row["judge_group"]]
+        row["studies"] = [lc["baseline"] for lc in mine]
+        row["raw_win_rate"] = [lc["win_rate"] for lc in mine]
+        row["length_controlled_win_rate"] = [lc["length_controlled_win_rate"] for lc in mine]
+        row["formula"] = [lc["formula"] for lc in mine]
 
 
 def _progress(study: Study, items: ItemTable, in_scope: NDArray, table: JudgmentTable) -> dict:
@@ -218,9 +252,16 @@ def compute_study_results(
         "likert": [],
         "leaderboard": None,
         "bias": {"position": [], "swap_consistency": [], "length": []},
+        "weighted": [],
+        "length_controlled": [],
         "progress": progress,
         "llm_pair_policy": study.inconsistent_pair_policy or "tie",
+        "aggregation": {"method": "", "current": True, "rows": []},
     }
+    counts = judgment_counts(study)
+    body["excluded"] = excluded_counts(study, counts)
+    if not groups or any(not g.startswith(LLM_PREFIX) for g in groups):
+        body["aggregation"] = aggregation_block(study, items, in_scope, counts)
     if study.kind == Study.Kind.PAIRWISE:
         raw = table.take(
             (table.verdict >= -1) & (table.verdict <= 1) & (items.baseline_model[table.item] != "")
@@ -238,6 +279,12 @@ def compute_study_results(
                 model_of[0][combined.item], model_of[1][combined.item], combined.verdict, models
             )
             body["bias"] = _bias(items, raw, combined, pairs)
+        body["weighted"] = _weighted(study, items, groups, in_scope)
+        if not category:  # the GLM is fitted on the whole prompt set, as AlpacaEval does
+            lcs = (length_controlled_for(study, w["baseline"], w["judge_group"])
+                   for w in body["weighted"])  # fmt: skip
+            body["length_controlled"] = [lc for lc in lcs if lc is not None]
+        _lc_into_length_bias(body)
     elif study.kind in (Study.Kind.ABSOLUTE, Study.Kind.DIALOGUE):
         labels = table.take((table.verdict >= 0) & (table.verdict <= 2))
         if len(labels):
@@ -251,6 +298,7 @@ def compute_study_results(
         if len(scored):
             body["likert"] = _likert(items, scored)
             body["agreement"] = _agreement(scored, "likert")
+    body.update(instrument_results(study, groups=groups, category=category))
     body["computed_at"] = datetime.now(UTC).isoformat()
     return body
 
@@ -278,10 +326,22 @@ def study_results(
     prompt-clustered bootstrap intervals, equivalent_or_preferred, sign_test_p_value),
     agreement (matrix over judge groups), labels and labels_by_category (Fail/Pass/Excellent
     shares with Wilson intervals), likert (mean with t-interval, plus "bootstrap"),
-    leaderboard, bias (position, swap_consistency, length), progress, llm_pair_policy,
-    computed_at. LLM pairwise verdicts in both orders are combined per item under the
-    study's inconsistent_pair_policy. groups: only these judge groups; category: only items
-    whose prompt has this category.
+    leaderboard, bias (position, swap_consistency, length), weighted (per baseline x judge
+    group: AlpacaEval's weighted win rate = mean preference, its standard_error and a 95%
+    prompt-clustered interval, n_continuous, discrete_win_rate), length_controlled (per
+    baseline x judge group: AlpacaEval's LC win rate, naming its `formula`:
+    length_controlled_v1 or length_controlled_minimal, with `formula_note`), progress,
+    llm_pair_policy,
+    excluded ({"raters", "judgments"} left out of every result: excluded raters),
+    aggregation (per baseline or model: majority-vote and Dawid-Skene shares over items),
+    computed_at; and in the study's instrument: instrument (slug, version, content_hash,
+    kind, levels, choices), choices (per baseline or model x judge group: the share of each
+    choice, pairwise from the target's side, with Wilson intervals), weighted_win_rate
+    (pairwise: plain and Arena-Hard weighted win rate, with a bootstrap interval for the
+    weighted one), instrument_agreement (agreement matrix over the instrument's choices at
+    its level: nominal, ordinal or interval). LLM pairwise verdicts in both orders are
+    combined per item under the study's inconsistent_pair_policy. groups: only these judge
+    groups; category: only items whose prompt has this category.
     """
     chosen = sorted(set(groups)) if groups else None
     variant = {"groups": chosen, "category": category or ""}

@@ -37,6 +37,44 @@
     };
   }
 
+  // Paper size: a two-column figure at 150 px per inch (6.7 x 3.3 in); PNG at 3x (450 dpi).
+  const PAPER = { width: 1000, height: 500 };
+
+  /* Every figure downloads as SVG or PNG, redrawn at paper size on white with larger type. */
+  async function exportFigure(el, format) {
+    const layout = Object.assign({}, el.layout, {
+      width: PAPER.width, height: Math.max(PAPER.height, el.layout.height || 0),
+      paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff",
+      font: Object.assign({}, FONT, { size: 16 }),
+    });
+    const url = await Plotly.toImage({ data: el.data, layout: layout },
+      { format: format, width: layout.width, height: layout.height, scale: format === "png" ? 3 : 1 });
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = (settings().exportName || "evalhub") + "-" + el.id.replace(/^chart-/, "") + "." + format;
+    document.body.append(link);
+    link.click();
+    link.remove();
+  }
+
+  function exportButtons(el) {
+    if (el.dataset.exports) return;
+    el.dataset.exports = "1";
+    const bar = document.createElement("div");
+    bar.className = "chart-actions";
+    ["svg", "png"].forEach((format) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button";
+      button.dataset.export = format;
+      button.textContent = format.toUpperCase();
+      button.setAttribute("aria-label", "Download " + el.id.replace(/^chart-/, "") + " as " + format.toUpperCase());
+      button.addEventListener("click", () => exportFigure(el, format));
+      bar.append(button);
+    });
+    el.before(bar);
+  }
+
   function draw(id, traces, layout) {
     const el = document.getElementById(id);
     if (!el) return;
@@ -45,6 +83,7 @@
     if (card) card.classList.toggle("is-empty", empty);
     if (empty) { Plotly.purge(el); return; }
     Plotly.react(el, traces, baseLayout(layout), config(id));
+    exportButtons(el);
   }
 
   /* LIMA Figure 1 / 2: stacked win / tie / loss per baseline, judge groups side by side. */
@@ -168,7 +207,7 @@
     });
   }
 
-  function bias(panel) {
+  function bias(panel, full) {
     const pos = panel.position || [];
     draw("chart-position", pos.length ? [{
       type: "scatter", mode: "markers", y: pos.map((r) => r.judge_group), x: pos.map((r) => r.first_win_rate),
@@ -215,15 +254,26 @@
     const lcTable = document.getElementById("length-controlled");
     if (lcTable) {
       lcTable.innerHTML = "";
-      length.forEach((r) => r.studies.forEach((baseline, i) => {
+      const lcOf = {};
+      (full.length_controlled || []).forEach((r) => { lcOf[`${r.judge_group}|${r.baseline}`] = r; });
+      (full.weighted || []).forEach((w) => {
+        const lc = lcOf[`${w.judge_group}|${w.baseline}`];
         const tr = document.createElement("tr");
-        [r.judge_group, baseline, pct1(r.raw_win_rate[i]), pct1(r.length_controlled_win_rate[i])].forEach((v, k) => {
+        const cells = [
+          w.judge_group, w.baseline, pct1(w.discrete_win_rate),
+          `${pct1(w.win_rate)} ± ${pct1(w.standard_error)}`,
+          `${pct1(w.interval.low)} to ${pct1(w.interval.high)}`,
+          lc ? pct1(lc.length_controlled_win_rate) : "n/a",
+          lc ? lc.formula + (lc.extreme_change ? " (likely GLM failure)" : "") : "too few judgments",
+        ];
+        cells.forEach((v, k) => {
           const td = document.createElement("td"); td.textContent = v;
-          if (k >= 2) td.className = "num";
+          if (k >= 2 && k <= 5) td.className = "num";
+          if (k === 6 && lc) td.title = lc.formula_note;
           tr.appendChild(td);
         });
         lcTable.appendChild(tr);
-      }));
+      });
     }
   }
 
@@ -254,6 +304,10 @@
   function summary(data) {
     const el = document.getElementById("updated");
     if (el) el.textContent = `${data.n_judgments} judgments · updated ${new Date().toLocaleTimeString()}`;
+    const excluded = document.getElementById("excluded-note");
+    if (excluded && data.excluded) {
+      excluded.textContent = `${data.excluded.raters} raters excluded (${data.excluded.judgments} judgments)`;
+    }
     const status = document.getElementById("study-status");
     if (status) { status.textContent = data.status; status.dataset.status = data.status; }
   }
@@ -275,7 +329,45 @@
     });
   }
 
+  /* The study's own instrument: one stacked bar per slice and judge group, a segment per
+   * choice (pairwise from the target's side, so "both bad" shows as its own share). */
+  const CHOICE_COLORS = ["#3f6fa6", "#7fa3cc", "#c4cad3", "#e3b48f", "#d39064", "#c96a6a", "#5a9e6f", "#9a7fc0", "#8c8c8c"];
+  function choiceBars(rows, instrument) {
+    if (!rows.length || !instrument) return draw("chart-choices", []);
+    const slice = (r) => `${r.baseline ?? r.model} · ${r.judge_group}`;
+    const names = rows.map(slice);
+    draw("chart-choices", instrument.choices.map((c, i) => ({
+      type: "bar", orientation: "h", name: c.label, y: names,
+      x: rows.map((r) => r.shares[i].share), marker: { color: CHOICE_COLORS[i % CHOICE_COLORS.length] },
+      hovertemplate: rows.map((r) => `${slice(r)}<br>${c.label}: ${pct1(r.shares[i].share)} (${r.shares[i].count} of ${r.n})`
+        + `<br>Wilson 95% [${pct1(r.shares[i].wilson.low)}, ${pct1(r.shares[i].wilson.high)}]<extra></extra>`),
+    })), {
+      barmode: "stack", height: 110 + 36 * rows.length,
+      xaxis: { range: [0, 1], tickformat: ".0%", gridcolor: COLORS.grid },
+      yaxis: { autorange: "reversed", automargin: true },
+    });
+  }
+
+  function weightedWinRates(rows) {
+    const table = document.getElementById("weighted-win-rate");
+    if (!table) return;
+    const body = table.querySelector("tbody");
+    body.replaceChildren(...rows.map((r) => {
+      const tr = document.createElement("tr");
+      [r.baseline, r.judge_group, String(r.n), pct1(r.win_rate), pct1(r.weighted_win_rate),
+        r.interval ? `[${pct1(r.interval.low)}, ${pct1(r.interval.high)}]` : "–"].forEach((text, i) => {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (i >= 2) td.className = "num";
+        tr.appendChild(td);
+      });
+      return tr;
+    }));
+  }
+
   function renderStudy(data) {
+    choiceBars(data.choices || [], data.instrument);
+    weightedWinRates(data.weighted_win_rate || []);
     syncGroups(data);
     winTieLoss(data.pairwise || []);
     agreement(data.agreement);
@@ -283,7 +375,7 @@
     labelBars("chart-labels-category", data.labels_by_category || [], "category");
     likert(data.likert || []);
     leaderboard("chart-leaderboard", data.leaderboard);
-    bias(data.bias || {});
+    bias(data.bias || {}, data);
     progress(data.progress);
     summary(data);
   }
@@ -303,6 +395,7 @@
     const source = document.getElementById("results-data");
     let data = JSON.parse(source.textContent);
     const form = document.getElementById("filters");
+    form.addEventListener("submit", (event) => event.preventDefault());
     const endpoint = settings().endpoint;
     const every = 1000 * Number(settings().poll || 5);
     let query = filterQuery(form);
@@ -322,6 +415,8 @@
         }
       } catch (err) { /* the next poll tries again */ }
     }
+    // The filters apply as they change; Enter in the form must not reload the page.
+    form.addEventListener("submit", (event) => event.preventDefault());
     form.addEventListener("change", () => {
       query = filterQuery(form);
       history.replaceState(null, "", "?" + query);
@@ -336,6 +431,10 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    // Progress bars carry their width as data-pct: the CSP allows no style attribute.
+    document.querySelectorAll(".progress > span[data-pct]").forEach((bar) => {
+      bar.style.width = bar.dataset.pct + "%";
+    });
     if (document.getElementById("results-data")) startStudy();
     else startOverview();
   });

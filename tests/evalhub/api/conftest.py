@@ -15,16 +15,16 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 import requests
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from evalhub.accounts.services import api_token_create
 from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, PromptSetFactory
 
 
 def client_for(user) -> APIClient:
     client = APIClient()
     if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[1]}")
     return client
 
 

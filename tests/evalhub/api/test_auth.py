@@ -1,10 +1,14 @@
 """Who may call the API, the token command, throttling, and the shape of every error."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+from knox.models import AuthToken
 from rest_framework.settings import api_settings
+from rest_framework.test import APIClient
 
 from evalhub.accounts.services import user_create
 
@@ -51,19 +55,35 @@ def test_a_researcher_gets_in(api):
 def test_create_api_token_prints_a_working_token(alice, anon_api, capsys):
     call_command("create_api_token", "alice")
     key = capsys.readouterr().out.strip()
-    assert Token.objects.get(user=alice).key == key
-    call_command("create_api_token", "alice")
-    assert capsys.readouterr().out.strip() == key  # the same token again
+    (token,) = AuthToken.objects.filter(user=alice)
+    assert token.expiry is None and key.startswith(token.token_key)
     anon_api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert anon_api.get("/api/v1/jobs/").status_code == 200
+    # Only a hash is kept, so each call makes (and shows) a new token.
+    call_command("create_api_token", "alice")
+    assert capsys.readouterr().out.strip() != key
+    assert AuthToken.objects.filter(user=alice).count() == 2
 
 
-def test_create_api_token_rotates(alice, capsys):
+def test_create_api_token_rotates(alice, anon_api, capsys):
     call_command("create_api_token", "alice")
     old = capsys.readouterr().out.strip()
     call_command("create_api_token", "alice", "--rotate")
     new = capsys.readouterr().out.strip()
-    assert new != old and not Token.objects.filter(key=old).exists()
+    assert new != old and AuthToken.objects.filter(user=alice).count() == 1
+    anon_api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert anon_api.get("/api/v1/jobs/").status_code == 401
+    anon_api.credentials(HTTP_AUTHORIZATION=f"Token {new}")
+    assert anon_api.get("/api/v1/jobs/").status_code == 200
+
+
+def test_create_api_token_expires_days(alice, capsys):
+    call_command("create_api_token", "alice", "--expires-days", "30")
+    (token,) = AuthToken.objects.filter(user=alice)
+    left = token.expiry - timezone.now()
+    assert timedelta(days=29, hours=23) < left <= timedelta(days=30)
+    with pytest.raises(CommandError, match="--expires-days must be at least 1, not 0"):
+        call_command("create_api_token", "alice", "--expires-days", "0")
 
 
 def test_create_api_token_refuses_raters_and_strangers(bob):
@@ -105,3 +125,23 @@ def test_bulk_submissions_have_their_own_tighter_rate(api, eval_set):
         second = api.post(url, body, content_type="application/x-ndjson")
         assert (first.status_code, second.status_code) == (201, 429)
         assert api.get(url).status_code == 200  # reads are not counted as bulk
+
+
+def test_failed_tokens_are_throttled_per_address(alice):
+    from evalhub.accounts.services import api_token_create
+
+    _, good = api_token_create(user=alice)
+    here, there = "203.0.113.9", "198.51.100.9"
+
+    def call(token: str, address: str):
+        client = APIClient(REMOTE_ADDR=address)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        return client.get("/api/v1/jobs/")
+
+    with override_settings(API_TOKEN_FAILURE_LIMIT=3):
+        assert [call("f" * 64, here).status_code for _ in range(3)] == [401] * 3
+        # The address is now refused, with the right token too (no oracle for a guesser).
+        refused = call(good, here)
+        assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+        assert 0 < int(refused["Retry-After"]) <= 601
+        assert call(good, there).status_code == 200  # another address is not

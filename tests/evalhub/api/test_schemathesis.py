@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from evalhub.accounts.services import api_token_create
 from evalhub.studies.models import Item, Judgment
 from evalhub.studies.services import study_launch
 from tests.factories import (
@@ -50,7 +50,7 @@ def seeded(alice) -> dict[str, Any]:
     items = Item.objects.filter(study=study).order_by("id")
     for item, verdict in zip(items, ["target", "tie", "baseline"], strict=True):
         Judgment.objects.create(item=item, judge_group="crowd", verdict=verdict)
-    return {"token": Token.objects.create(user=alice).key}
+    return {"token": api_token_create(user=alice)[1]}
 
 
 def test_schemathesis_finds_nothing_with_every_check_and_phase(api_server, seeded, tmp_path):

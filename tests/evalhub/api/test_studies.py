@@ -46,12 +46,27 @@ def test_it_creates_launches_and_closes_a_study(api, alice, pair_models):
     assert [s["slug"] for s in listing["results"]] == ["lima-vs-davinci"]
 
 
-def test_a_study_missing_outputs_cannot_launch_and_says_which(api, pair_models, eval_set):
+def test_prompts_missing_an_output_are_left_out_and_the_rest_launch(api, pair_models, eval_set):
     pair_models[1].outputs.filter(prompt__external_id="q2").delete()
     api.post("/api/v1/studies/", STUDY, format="json")
     response = api.post("/api/v1/studies/lima-vs-davinci/launch/")
+    assert response.status_code == 200, response.json()
+    study = Study.objects.get()
+    assert study.status == "launched" and study.config["prompts_left_out"] == ["q2"]
+    real = Item.objects.filter(study=study, is_gold=False)
+    assert sorted(real.values_list("prompt__external_id", flat=True)) == ["q1", "q3"]
+
+
+def test_a_study_left_with_no_prompt_is_refused(api, pair_models, eval_set):
+    pair_models[1].outputs.all().delete()
+    api.post("/api/v1/studies/", STUDY, format="json")
+    response = api.post("/api/v1/studies/lima-vs-davinci/launch/")
     assert response.status_code == 409
-    assert response.json()["problems"][0]["message"] == "prompt q2: no output from davinci"
+    (problem,) = response.json()["problems"]
+    assert problem["message"] == (
+        "no prompt of eval has an output from every chosen model (lima, davinci)"
+    )
+    assert problem["field"] == "target_model"
     assert Study.objects.get().status == "draft" and not Item.objects.exists()
 
 

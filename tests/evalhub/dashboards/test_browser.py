@@ -29,6 +29,10 @@ def test_the_study_page_draws_its_charts_and_follows_new_judgments(
     assert page.locator("#chart-wtl .modebar-btn[data-title='Download plot as SVG']").count() == 1
     # PNG (plotly's own toImage button) and SVG (ours) from the toolbar.
     assert page.locator("#chart-wtl .modebar-btn[data-title^='Download plot']").count() == 2
+    # Weighted and length-controlled win rates per baseline and judge group, formula named.
+    lc_rows = page.locator("#length-controlled tr")
+    assert lc_rows.count() == 10
+    assert "length_controlled_minimal" in lc_rows.first.text_content()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
     assert page.problems == []

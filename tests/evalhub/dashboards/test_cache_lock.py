@@ -10,6 +10,9 @@ import pytest
 
 from evalhub.dashboards.cache import cached_stats
 
+# Keys include the scope's epoch in PostgreSQL; the threads read it on their own connections.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def _scope() -> str:
     return f"lock-test-{uuid.uuid4().hex}"  # a fresh version counter per test

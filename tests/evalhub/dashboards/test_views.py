@@ -63,7 +63,7 @@ def test_the_study_page_embeds_the_results_and_loads_plotly_locally(client, alic
     response = client.get(reverse("dashboards:study", args=["small"]))
     assert response.status_code == 200
     page = response.content.decode()
-    assert "/static/vendor/plotly.min.js" in page
+    assert "/static/vendor/plotly-strict.min.js" in page
     assert "cdn.plot.ly" not in page and not re.search(r"src=\"https?://", page)
     assert 'id="chart-wtl"' in page and 'id="chart-agreement"' in page
     embedded = response.context["results"]

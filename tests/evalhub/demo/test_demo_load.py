@@ -33,3 +33,27 @@ def test_loading_twice_changes_nothing():
     before = Output.objects.count()
     assert demo_load().created is False
     assert Output.objects.count() == before
+
+
+def test_the_demo_researcher_creates_and_launches_a_study_in_the_workspace(client):
+    from django.urls import reverse
+
+    from evalhub.demo.services import DEMO_RESEARCHER, DEMO_SET
+    from evalhub.studies.models import Study
+
+    demo_load()
+    assert client.login(username=DEMO_RESEARCHER[0], password=DEMO_RESEARCHER[1])
+    assert b"nav-links" in client.get(reverse("workspace:studies")).content
+    form = {
+        "slug": "my-study", "name": "Mine", "kind": "pairwise", "prompt_set": DEMO_SET,
+        "target_model": TARGET, "baselines": list(BASELINES.values())[:1],
+        "raters_per_item": 2, "attention_check_rate": 0.1, "session_quota": 10,
+        "reservation_minutes": 15,
+    }  # fmt: skip
+    created = client.post(reverse("workspace:study_new"), form)
+    assert created.status_code == 302, created.context["form"].errors
+    client.post(reverse("workspace:study_transition", args=["my-study", "launch"]))
+    study = Study.objects.get(slug="my-study")
+    assert study.status == "launched" and study.items.filter(is_gold=False).count() == (
+        Prompt.objects.filter(prompt_set__slug=DEMO_SET).count()
+    )

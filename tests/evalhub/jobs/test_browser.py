@@ -18,7 +18,7 @@ def test_the_bar_follows_the_job_and_shows_its_error(researcher_page, live_serve
 
     Job.objects.filter(pk=job.pk).update(progress_done=4, progress_note="4/10 samples")
     page.wait_for_function("document.getElementById('job-count').textContent === '4 / 10'")
-    assert page.locator("#job-bar").get_attribute("style") == "width: 40%;"
+    assert page.locator("#job-progress").evaluate("b => b.value / b.max") == 0.4
     assert page.locator("#job-note").text_content() == "4/10 samples"
 
     Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error="vLLM: engine died")

@@ -27,7 +27,7 @@ def test_it_shows_progress_to_a_researcher(alice, job):
     assert page.status_code == 200
     html = page.content.decode()
     assert f"Generation job #{job.pk}" in html
-    assert 'style="width: 25%"' in html and "3 / 12" in html
+    assert 'max="12" value="3"' in html and "3 / 12" in html
     assert f'data-status-url="/jobs/{job.pk}/status.json"' in html
     assert "Cancel job" in html
 

@@ -131,7 +131,8 @@ def _browse(live_server, alice, pipeline: Pipeline) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_installed(), args=ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            # bypass_csp: wait_for_function uses eval(); tests/evalhub/test_csp.py checks the CSP.
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
             context.route("**/*", lambda r: r.continue_()
                           if urlparse(r.request.url).netloc == host.netloc else r.abort())  # fmt: skip
             rater = context.new_page()

@@ -5,6 +5,7 @@ from django.db import connection
 
 from evalhub.studies import pool
 from tests.evalhub.rating.fixtures import make_study_fixture  # noqa: F401
+from tests.faults import private_redis, web  # noqa: F401 - fault-test fixtures
 
 
 @pytest.fixture(params=["sql", "orm"])

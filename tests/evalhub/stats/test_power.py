@@ -70,3 +70,18 @@ def test_it_rejects_impossible_plans():
         prompts_needed(0.6, tie_rate=1.0)
     with pytest.raises(ValueError):
         prompts_needed(0.6, null_win_rate=0.4, method="exact")
+
+
+def test_prompts_for_interval_width_matches_the_normal_interval():
+    from scipy.stats import norm
+
+    from evalhub.stats.power import prompts_for_interval_width
+
+    n = prompts_for_interval_width([0.1, 0.2])
+    z = norm.ppf(0.975)
+    assert list(n) == [385, 97]  # (2 * 1.96)^2 / 4 / w^2, rounded up
+    # The interval at that n is no wider than asked, and one prompt fewer would be wider.
+    for width, prompts in zip([0.1, 0.2], n, strict=True):
+        assert 2 * z * (0.25 / prompts) ** 0.5 <= width < 2 * z * (0.25 / (prompts - 1)) ** 0.5
+    with pytest.raises(ValueError):
+        prompts_for_interval_width(0.0)

@@ -45,6 +45,9 @@ def test_alpacaeval_preferences_become_verdicts(preference, generator_1_is_targe
     assert _import(study, [row]).created == 1
     judgment = Judgment.objects.get()
     assert judgment.verdict == verdict
+    second_better = 0.5 if preference in (0, 1.5) else preference - 1
+    expected = 1 - second_better if generator_1_is_target else second_better
+    assert judgment.preference == pytest.approx(expected)
     assert judgment.order == ("target_first" if generator_1_is_target else "baseline_first")
     assert (judgment.judge_group, judgment.imported_from) == ("crowd", "old.json")
     assert judgment.rater_id is None and judgment.judge_id is None
@@ -91,3 +94,41 @@ def test_a_pairwise_row_must_name_its_baseline_when_there_are_several():
 def test_the_judge_group_must_be_named():
     with pytest.raises(InputError, match="judge_group: must be 1 to 120 characters"):
         _import(_study("absolute"), [{"external_id": "q1", "label": "pass"}], judge_group=" ")
+
+
+def test_continuous_preferences_give_the_weighted_win_rate_and_keep_discrete_counts():
+    """AlpacaEval rows with weighted preferences, target as generator_2: the results' weighted
+    win rate is the mean of (preference - 1), and the discrete shares are those of the verdicts
+    the nearer side gives (the counts AlpacaEval's discrete win rate uses)."""
+    from evalhub.dashboards.selectors.results import compute_study_results
+
+    study = StudyFactory(kind="pairwise", raters_per_item=1, attention_check_rate=0)
+    base = ModelEntryFactory(slug="base-0")
+    study.baselines.set([base])
+    prefs = [1.93, 1.07, 1.5, 1.61, 1.22, 1.99, 1.35, 1.8, 0, 1.45]
+    for i in range(len(prefs)):
+        prompt = PromptFactory(prompt_set=study.prompt_set, external_id=f"q{i}", text=f"Q{i}?")
+        for model in (study.target_model, base):
+            OutputFactory(prompt=prompt, model=model)
+    study = study_launch(study=study)
+    rows = [
+        {"instruction": f"Q{i}?", "generator_1": "base-0", "generator_2": study.target_model.slug,
+         "preference": p}
+        for i, p in enumerate(prefs)
+    ]  # fmt: skip
+    _import(study, rows, judge_group="llm:weighted-gpt4")
+    results = compute_study_results(study)
+    (weighted,) = results["weighted"]
+    shifted = [0.5 if p == 0 else p - 1 for p in prefs]
+    assert weighted["win_rate"] == pytest.approx(sum(shifted) / len(shifted))
+    assert weighted["n"] == 10 and weighted["n_continuous"] == 10
+    assert weighted["interval"]["low"] <= weighted["win_rate"] <= weighted["interval"]["high"]
+    assert weighted["standard_error"] > 0
+    (pairwise,) = results["pairwise"]
+    wins = sum(p > 1.5 for p in prefs)
+    ties = sum(p in (0, 1.5) for p in prefs)
+    assert (pairwise["wins"], pairwise["ties"], pairwise["n_judgments"]) == (wins, ties, 10)
+    assert weighted["discrete_win_rate"] == pytest.approx((wins + ties / 2) / 10)
+    (lc,) = results["length_controlled"]
+    assert lc["formula"] == "length_controlled_minimal"
+    assert "fewer than 3" in lc["formula_note"]

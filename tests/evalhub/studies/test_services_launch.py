@@ -4,7 +4,13 @@ from evalhub.importing import InputError
 from evalhub.outputs.services import output_fields
 from evalhub.rating.models import ItemPage
 from evalhub.studies.models import Item, Study
-from evalhub.studies.services import StudyStateError, config_hash, study_close, study_launch
+from evalhub.studies.services import (
+    StudyStateError,
+    config_hash,
+    study_close,
+    study_launch,
+    study_reopen,
+)
 from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, StudyFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,19 +85,41 @@ def test_it_adds_gold_items_at_the_rate_with_a_plainly_broken_answer():
         assert "." not in salad and "<" not in salad and len(salad.split()) >= 40
 
 
-def test_missing_outputs_stop_launch_and_name_every_prompt():
-    study, models, prompts = pairwise_study(prompts=3, baselines=2)
+def test_prompts_missing_an_output_are_left_out_and_listed():
+    study, models, prompts = pairwise_study(prompts=3, baselines=2, attention_check_rate=0)
     prompts[0].outputs.filter(model=models[0]).delete()
     prompts[2].outputs.filter(model=study.target_model).delete()
+    study_launch(study=study)
+    study.refresh_from_db()
+    assert study.status == Study.Status.LAUNCHED
+    assert study.config["prompts_left_out"] == [prompts[0].external_id, prompts[2].external_id]
+    items = Item.objects.filter(study=study)
+    assert {i.prompt_id for i in items} == {prompts[1].pk} and items.count() == 2
+
+
+def test_a_study_with_no_covered_prompt_cannot_launch():
+    study, models, prompts = pairwise_study(prompts=2, baselines=1)
+    prompts[0].outputs.filter(model=models[0]).delete()
+    prompts[1].outputs.filter(model=study.target_model).delete()
     with pytest.raises(InputError) as exc:
         study_launch(study=study)
-    message = str(exc.value)
-    assert prompts[0].external_id in message and models[0].slug in message
-    assert prompts[2].external_id in message and study.target_model.slug in message
-    assert prompts[1].external_id not in message
+    assert "no prompt of" in str(exc.value) and "has an output from every chosen model" in str(
+        exc.value
+    )
     study.refresh_from_db()
     assert study.status == Study.Status.DRAFT and not study.config_hash
     assert not Item.objects.filter(study=study).exists()
+
+
+def test_a_closed_study_reopens():
+    study, _, _ = pairwise_study(prompts=2, baselines=1)
+    study_launch(study=study)
+    study_close(study=study)
+    study_reopen(study=study)
+    study.refresh_from_db()
+    assert study.status == Study.Status.LAUNCHED and study.closed_at is None
+    with pytest.raises(StudyStateError):
+        study_reopen(study=study)
 
 
 def test_absolute_study_rates_the_target_output_alone():

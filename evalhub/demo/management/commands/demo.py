@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from evalhub.demo.live import demo_live_load
 from evalhub.demo.pipeline import demo_pipeline_start
 from evalhub.demo.processes import Supervisor, demo_processes, judge_process
 from evalhub.demo.services import DEMO_RESEARCHER, DEMO_STUDY, demo_load
@@ -28,6 +29,9 @@ class Command(BaseCommand):
         pipeline = demo_pipeline_start(
             judge_base_url=f"http://127.0.0.1:{judge_port}/v1", base_url=base
         )
+        live_port = int(os.environ.get("EVALHUB_DEMO_LIVE_PORT") or port + 20)
+        live = f"http://127.0.0.1:{live_port}"
+        chat, arena = demo_live_load(vllm_base_url=f"http://127.0.0.1:{judge_port}/v1")
         user, password = DEMO_RESEARCHER
         self.stdout.write(
             "\n".join(
@@ -38,8 +42,14 @@ class Command(BaseCommand):
                     "&STUDY_ID=demo&SESSION_ID=demo-session-1",
                     "                (a Prolific link; another PROLIFIC_PID is another rater)",
                     f"  author rating {base}/rate/{DEMO_STUDY}/   (log in first)",
-                    f"  dashboards    {base}/dashboards/   (log in as {user} / {password})",
-                    f"  study page    {base}/dashboards/studies/{DEMO_STUDY}/",
+                    f"  workspace     {base}/studies/   (log in as {user} / {password})",
+                    f"  study page    {base}/studies/{DEMO_STUDY}/   (monitor, judge, exports)",
+                    f"  new study     {base}/studies/new/   (from the demo prompt set)",
+                    f"  dashboards    {base}/dashboards/studies/{DEMO_STUDY}/",
+                    f"  live chat     {live}/live/{chat}/?PROLIFIC_PID=demo-live-1",
+                    f"  live battle   {live}/live/{arena}/?PROLIFIC_PID=demo-live-1",
+                    "                (streamed from the tiny model: its answers are gibberish)",
+                    f"  live results  {base}/dashboards/studies/{chat}/ and .../{arena}/",
                     f"  training      {base}/training/",
                     f"  API docs      {base}/api/docs/",
                     f"  admin         {base}/admin/",
@@ -53,6 +63,6 @@ class Command(BaseCommand):
             )
         )
         judge = judge_process(judge_port, str(settings.VAR_DIR / "tiny-model"))
-        supervisor = Supervisor(demo_processes(port, judge))
+        supervisor = Supervisor(demo_processes(port, judge, live_port))
         supervisor.start()
         raise SystemExit(supervisor.wait())

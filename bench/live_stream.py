@@ -1,0 +1,262 @@
+"""Live streaming benchmark: 20 concurrent live conversations through EvalHub (gunicorn with
+uvicorn workers serving evalhub.asgi, the Procfile's web-live) against the real `vllm serve`
+of the tiny model, and the same requests with the `openai` client streaming straight from the
+same server, in the same run, rounds interleaved.
+
+Prints, for each path: tokens/s (completion tokens, as the endpoint counted them, over the
+rounds' wall time) and time to first token (p50/p95, from sending the request to the first piece of
+text); then `ratio:` ours / direct (goal >= 0.9) and the TTFT EvalHub adds at p95 (goal
+< 30 ms).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/live_stream.py
+
+A scratch database (`evalhub_bench_live_<pid>`, on DATABASE_URL's server) is made and dropped.
+REDIS_URL (default redis://127.0.0.1:6379/14) counts the message rate limit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import string
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_DB = f"evalhub_bench_live_{os.getpid()}"
+PROMPT = "Write a short story about a lighthouse keeper and a storm."
+VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def _database_urls() -> tuple[str, str]:
+    base = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    return (urlunparse(base._replace(path="/postgres")),
+            urlunparse(base._replace(path=f"/{BENCH_DB}")))  # fmt: skip
+
+
+def _database(maintenance_url: str, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(maintenance_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        if not drop_only:
+            conn.execute(f"CREATE DATABASE {BENCH_DB}")
+
+
+def _wait_http(url: str, popen: subprocess.Popen, timeout: float, what: str) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if popen.poll() is not None:
+            raise SystemExit(f"{what} exited; see var/logs/bench-live-*.log")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{what} did not start within {timeout} s")
+
+
+def _start(argv: list[str], env: dict[str, str], name: str) -> subprocess.Popen:
+    (ROOT / "var" / "logs").mkdir(parents=True, exist_ok=True)
+    log = open(ROOT / "var" / "logs" / f"bench-live-{name}.log", "ab")
+    return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _sessions(study, n: int) -> list[tuple[str, str]]:
+    """n fresh participants, consented, each with a live conversation: (cookie, conv token)."""
+    from evalhub.live.services import conversation_start, live_session_consent
+    from evalhub.rating.services import session_start_crowd
+
+    made = []
+    for _ in range(n):
+        session = session_start_crowd(study=study, participant_id=secrets.token_hex(8))
+        session = live_session_consent(session=session)
+        made.append((session.token, conversation_start(session=session).token))
+    return made
+
+
+def _tokens(conversations: list[str]) -> int:
+    """Completion tokens of these conversations' turns, from their provenance."""
+    from evalhub.live.models import Turn
+
+    turns = Turn.objects.filter(conversation__token__in=conversations, status="done")
+    return sum(t.provenance.get("completion_tokens", 0) for t in turns)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _ours(client, base: str, slug: str, cookie: str, conv: str) -> tuple[float, int]:
+    csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+    headers = {"X-CSRFToken": csrf, "Cookie": f"ls={cookie}; csrftoken={csrf}"}
+    first, pieces = None, 0
+    sent = time.perf_counter()
+    url = f"{base}/live/{slug}/c/{conv}/send/"
+    async with client.stream("POST", url, data={"text": PROMPT}, headers=headers) as r:
+        if r.status_code != 200:
+            raise SystemExit(f"EvalHub answered {r.status_code}: {await r.aread()}")
+        async for line in r.aiter_lines():
+            if line.startswith("event: delta"):
+                pieces += 1
+                if first is None:
+                    first = time.perf_counter() - sent
+    return first or float("nan"), pieces
+
+
+async def _direct(client, model: str, max_tokens: int) -> tuple[float, int]:
+    first, tokens = None, 0
+    sent = time.perf_counter()
+    stream = await client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": PROMPT}], stream=True,
+        stream_options={"include_usage": True}, temperature=0.7, top_p=0.9,
+        max_tokens=max_tokens, seed=secrets.randbelow(2**31),
+        extra_body={"repetition_penalty": 1.2},
+    )  # fmt: skip
+    async for chunk in stream:
+        if chunk.usage is not None:
+            tokens = chunk.usage.completion_tokens
+        for choice in chunk.choices:
+            if choice.delta and choice.delta.content:
+                if first is None:
+                    first = time.perf_counter() - sent
+    return first or float("nan"), tokens
+
+
+async def _round(jobs) -> tuple[float, list[float], int]:
+    started = time.perf_counter()
+    results = await asyncio.gather(*jobs)
+    wall = time.perf_counter() - started
+    return wall, [r[0] for r in results], sum(r[1] for r in results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--conversations", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    maintenance_url, bench_url = _database_urls()
+    _database(maintenance_url)
+    env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "SECRET_KEY": "bench-only",
+           "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
+           "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")}  # fmt: skip
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from openai import AsyncOpenAI
+
+    from evalhub.devstack import free_port
+    from evalhub.live.services import live_study_create
+    from evalhub.outputs.models import ModelEntry
+    from generation.tiny_model import build_tiny_model
+
+    call_command("migrate", verbosity=0)
+    model_dir = ROOT / "var" / "tiny-model"
+    if not (model_dir / "config.json").exists():
+        build_tiny_model(model_dir)
+    vllm_port, web_port = free_port(), free_port()
+    processes = [
+        _start([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
+                str(model_dir), "--host", "127.0.0.1", "--port", str(vllm_port),
+                "--served-model-name", "tiny", "tiny-b", "--max-model-len", "2048",
+                "--gpu-memory-utilization", "0.3", "--seed", "0"],
+               {**env, **VLLM_ENV}, "vllm"),
+        _start([sys.executable, "-m", "gunicorn", "evalhub.asgi:application", "-k",
+                "uvicorn.workers.UvicornWorker", "--workers", str(args.workers), "--bind",
+                f"127.0.0.1:{web_port}"], env, "web"),
+    ]  # fmt: skip
+    try:
+        vllm = f"http://127.0.0.1:{vllm_port}/v1"
+        _wait_http(f"{vllm}/models", processes[0], 600, "vllm serve")
+        base = f"http://127.0.0.1:{web_port}"
+        _wait_http(f"{base}/healthz", processes[1], 60, "gunicorn")
+        model = ModelEntry.objects.create(
+            slug="tiny", name="tiny", kind=ModelEntry.Kind.API, base_url=vllm,
+            model_path="tiny", generation_config={"max_tokens": args.max_tokens},
+        )  # fmt: skip
+        study = live_study_create(
+            slug="bench-live", name="bench", mode="conversation", models=[model], max_turns=1,
+            session_quota=1, messages_per_minute=100, target_per_pair=10**6,
+        )  # fmt: skip
+        direct = AsyncOpenAI(base_url=vllm, api_key="EMPTY", max_retries=0, timeout=300)
+        n = args.conversations
+        totals = {"ours": [0.0, 0, []], "direct": [0.0, 0, []]}
+
+        async def run_all() -> None:
+            import httpx
+
+            # One client for all of EvalHub's requests, as the direct path has one.
+            limits = httpx.Limits(max_connections=n * 2, max_keepalive_connections=n * 2)
+            web = httpx.AsyncClient(timeout=300, limits=limits)
+            # Warm-up: both paths once, so neither pays a first connection or compile.
+            await _round([_direct(direct, "tiny", args.max_tokens) for _ in range(n)])
+            warm = await asyncio.to_thread(_sessions, study, n)
+            await _round([_ours(web, base, study.slug, c, t) for c, t in warm])
+            for r in range(args.rounds):
+                sessions = await asyncio.to_thread(_sessions, study, n)
+                order = ["ours", "direct"] if r % 2 == 0 else ["direct", "ours"]
+                for path in order:
+                    if path == "ours":
+                        jobs = [_ours(web, base, study.slug, c, t) for c, t in sessions]
+                    else:
+                        jobs = [_direct(direct, "tiny", args.max_tokens) for _ in range(n)]
+                    wall, ttfts, pieces = await _round(jobs)
+                    if path == "ours":  # tokens as the endpoint counted them, like direct's
+                        pieces = await asyncio.to_thread(_tokens, [t for _, t in sessions])
+                    totals[path][0] += wall
+                    totals[path][1] += pieces
+                    totals[path][2].extend(ttfts)
+
+        asyncio.run(run_all())
+        rates = {}
+        for path, (wall, pieces, ttfts) in totals.items():
+            rates[path] = pieces / wall
+            print(f"{path}: {n} concurrent streams x {args.rounds} rounds, {pieces} tokens, "
+                  f"{rates[path]:.1f} tokens/s, TTFT p50 {_percentile(ttfts, .5) * 1000:.1f} ms, "
+                  f"p95 {_percentile(ttfts, .95) * 1000:.1f} ms")  # fmt: skip
+        from evalhub.live.models import Turn
+
+        timings = [t.provenance["timings_ms"] for t in Turn.objects.filter(status="done")]
+        server = sorted(t["first_token"] for t in timings)
+        print(f"inside EvalHub, endpoint call to first token: p50 "
+              f"{_percentile(server, .5):.1f} ms, p95 {_percentile(server, .95):.1f} ms; "
+              f"waiting for the model's concurrency gate p95 "
+              f"{_percentile(sorted(t['queued'] for t in timings), .95):.1f} ms")  # fmt: skip
+        added = _percentile(totals["ours"][2], 0.95) - _percentile(totals["direct"][2], 0.95)
+        print(f"TTFT added at p95: {added * 1000:.1f} ms (goal < 30 ms)")
+        print(json.dumps({"ours_tokens_per_s": round(rates["ours"], 1),
+                          "direct_tokens_per_s": round(rates["direct"], 1)}))  # fmt: skip
+        print(f"ratio: {rates['ours'] / rates['direct']:.3f} (EvalHub live / openai direct "
+              "from the same vllm serve; goal >= 0.9)")  # fmt: skip
+    finally:
+        for popen in processes:
+            popen.terminate()
+        for popen in processes:
+            try:
+                popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                popen.kill()
+        from django.db import connections
+
+        connections.close_all()
+        _database(maintenance_url, drop_only=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,298 @@
+"""Writes for crowd quality: excluding raters (and including them again), with the quota
+refill that follows, and matching Prolific's submissions export to rating sessions.
+
+Exclusion marks the rater's judgments `excluded` (kept, exported, left out of results)
+and gives their real items' slots back to the pool: `ItemPage.taken` counts judgments plus
+live reservations, and both rating paths (the prepared statements in evalhub.studies.pool
+and evalhub.rating.answer, and the ORM in evalhub.studies.services) only reserve an item
+while taken < k, so the items reopen until each again has k valid judgments. The rater's
+session is locked first, so an answer of theirs in flight either lands before (and is
+excluded with the rest) or finds the session ended and writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from evalhub.crowd.models import RaterExclusion
+from evalhub.dashboards.cache import study_stats_invalidate
+from evalhub.importing import InputError, RowProblem
+from evalhub.rating.models import ItemPage, RaterSession
+from evalhub.rating.services import participant_hash
+from evalhub.studies.models import Assignment, Judgment, Study
+from evalhub.studies.services import MAX_ATTENTION_FAILURES
+
+log = logging.getLogger(__name__)
+
+DEADLOCK_TRIES = 3
+MAX_PROLIFIC_ROWS = 100_000
+PARTICIPANT_COLUMNS = ("Participant id", "participant_id", "Participant ID", "PROLIFIC_PID")
+
+
+class CrowdInputError(InputError):
+    """Bad input for a crowd-quality action: CrowdInputError(problems, source), each
+    problem naming its row and field."""
+
+
+class CrowdStateError(ValueError):
+    """The study is not in a state that allows the action (e.g. closed)."""
+
+
+@dataclass(frozen=True)
+class ExclusionOutcome:
+    """Raters whose state changed and the judgments moved out of (or into) the results."""
+
+    raters: list[int]
+    judgments: int
+
+
+def _retrying_deadlocks(action: Any, **kwargs: Any) -> Any:
+    """Run a transaction again when PostgreSQL broke a deadlock by aborting it: the pool's
+    expiry sweep updates item pages in its own order, as an exclusion does."""
+    for attempt in range(DEADLOCK_TRIES):
+        try:
+            return action(**kwargs)
+        except OperationalError as exc:
+            if "deadlock" not in str(exc) or attempt == DEADLOCK_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _check(study: Study, rater_ids: list[int], reason: str) -> list[RaterSession]:
+    if study.status != Study.Status.LAUNCHED:
+        raise CrowdStateError(
+            f"study {study.slug} is {study.status}; raters are excluded or included only "
+            "while it is launched"
+        )
+    if not reason.strip():
+        raise CrowdInputError([RowProblem(0, "give a reason", "reason")], "reason: required")
+    if not rater_ids:
+        raise CrowdInputError([RowProblem(0, "name at least one rater", "raters")], "no raters")
+    # Locked in one order, so two researchers' actions never deadlock on each other.
+    sessions = list(
+        RaterSession.objects.select_for_update(of=("self",))
+        .filter(study=study, rater_id__in=rater_ids)
+        .order_by("pk")
+    )
+    unknown = sorted(set(rater_ids) - {s.rater_id for s in sessions})
+    if unknown:
+        problems = [RowProblem(0, f"no rater {r} in study {study.slug}", "raters") for r in unknown]
+        raise CrowdInputError(problems, f"unknown raters: {', '.join(map(str, unknown))}")
+    return sessions
+
+
+def _move_taken(item_ids: list[int], sign: int) -> None:
+    """taken += sign x (times each item occurs), real items only, pages locked in id order."""
+    per_item = Counter(item_ids)
+    pages = list(
+        ItemPage.objects.select_for_update()
+        .filter(item_id__in=per_item, is_gold=False)
+        .order_by("item_id")
+        .values_list("item_id", flat=True)
+    )
+    by_count: dict[int, list[int]] = {}
+    for item_id in pages:
+        by_count.setdefault(per_item[item_id], []).append(item_id)
+    for n, ids in by_count.items():
+        ItemPage.objects.filter(item_id__in=ids).update(taken=F("taken") + sign * n)
+
+
+@transaction.atomic
+def _exclude(
+    *, study: Study, rater_ids: list[int], reason: str, by: AbstractBaseUser | None
+) -> ExclusionOutcome:
+    sessions = [s for s in _check(study, rater_ids, reason) if s.excluded_at is None]
+    now = timezone.now()
+    ids = [s.rater_id for s in sessions]
+    if not ids:
+        return ExclusionOutcome([], 0)
+    # Active sessions end: their live reservation goes back to the pool.
+    live = [s.assignment_id for s in sessions if s.is_finished is False and s.assignment_id]
+    released = list(
+        Assignment.objects.select_for_update()
+        .filter(pk__in=live, status=Assignment.Status.RESERVED)
+        .values_list("id", "item_id")
+    )
+    Assignment.objects.filter(pk__in=[pk for pk, _ in released]).update(
+        status=Assignment.Status.EXPIRED
+    )
+    RaterSession.objects.filter(pk__in=[s.pk for s in sessions if not s.is_finished]).update(
+        status=RaterSession.Status.EXCLUDED, finished_at=now, assignment=None, assignment_token=""
+    )
+    RaterSession.objects.filter(pk__in=[s.pk for s in sessions]).update(excluded_at=now)
+    judged = Judgment.objects.filter(item__study=study, rater_id__in=ids, excluded=False)
+    rows = list(judged.values_list("rater_id", "item_id", "assignment_id"))
+    judged.update(excluded=True)
+    # Only judgments made through the pool count in `taken` (imported ones never did).
+    pooled = [item for _, item, assignment in rows if assignment is not None]
+    _move_taken(pooled + [item for _, item in released], -1)
+    per_rater = Counter(r for r, _, _ in rows)
+    RaterExclusion.objects.bulk_create(
+        RaterExclusion(study=study, rater_id=r, action=RaterExclusion.Action.EXCLUDE,
+                       reason=reason.strip(), judgments=per_rater[r], by=by)
+        for r in ids
+    )  # fmt: skip
+    transaction.on_commit(lambda: study_stats_invalidate(study.pk))
+    log.info("study %s: %s raters excluded (%s judgments)", study.slug, len(ids), len(rows))
+    return ExclusionOutcome(ids, len(rows))
+
+
+def raters_exclude(
+    *, study: Study, rater_ids: list[int], reason: str, by: AbstractBaseUser | None = None
+) -> ExclusionOutcome:
+    """Exclude these raters of a launched study, with a reason: their judgments leave
+    every result (kept and exported, marked), their items reopen until each has k valid
+    judgments again, an active session ends (its reservation released), and the action is
+    recorded. Raters already excluded are left as they are. CrowdInputError for an unknown
+    rater or a missing reason, CrowdStateError unless the study is launched: nothing is
+    written then."""
+    return _retrying_deadlocks(_exclude, study=study, rater_ids=rater_ids, reason=reason, by=by)
+
+
+@transaction.atomic
+def _include(
+    *, study: Study, rater_ids: list[int], reason: str, by: AbstractBaseUser | None
+) -> ExclusionOutcome:
+    sessions = [s for s in _check(study, rater_ids, reason) if s.excluded_at is not None]
+    ids = [s.rater_id for s in sessions]
+    if not ids:
+        return ExclusionOutcome([], 0)
+    RaterSession.objects.filter(pk__in=[s.pk for s in sessions]).update(excluded_at=None)
+    judged = Judgment.objects.filter(item__study=study, rater_id__in=ids, excluded=True)
+    rows = list(judged.values_list("rater_id", "item_id", "assignment_id"))
+    judged.update(excluded=False)
+    _move_taken([item for _, item, assignment in rows if assignment is not None], +1)
+    per_rater = Counter(r for r, _, _ in rows)
+    RaterExclusion.objects.bulk_create(
+        RaterExclusion(study=study, rater_id=r, action=RaterExclusion.Action.INCLUDE,
+                       reason=reason.strip(), judgments=per_rater[r], by=by)
+        for r in ids
+    )  # fmt: skip
+    transaction.on_commit(lambda: study_stats_invalidate(study.pk))
+    return ExclusionOutcome(ids, len(rows))
+
+
+def raters_include(
+    *, study: Study, rater_ids: list[int], reason: str, by: AbstractBaseUser | None = None
+) -> ExclusionOutcome:
+    """Include excluded raters again: their judgments count again (an item refilled
+    meanwhile then has more than k valid judgments; none is dropped) and the action is
+    recorded. A session ended by the exclusion stays ended. Same errors as
+    raters_exclude."""
+    return _retrying_deadlocks(_include, study=study, rater_ids=rater_ids, reason=reason, by=by)
+
+
+# --- Prolific -----------------------------------------------------------------------------
+
+
+@dataclass
+class ProlificLists:
+    """The three lists for Prolific, by raw participant id (held only in this object, for
+    the response that carries them; never stored or logged), and the unmatched ids."""
+
+    approve: list[str] = field(default_factory=list)
+    reject: list[str] = field(default_factory=list)
+    bonus: list[tuple[str, str]] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+    rows: int = 0
+
+    def csv(self, which: str) -> str:
+        """`which` as CSV text: approve / reject (participant_id) or bonus
+        (participant_id,amount)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        if which == "bonus":
+            writer.writerow(["participant_id", "amount"])
+            writer.writerows(self.bonus)
+        else:
+            writer.writerow(["participant_id"])
+            writer.writerows([pid] for pid in getattr(self, which))
+        return out.getvalue()
+
+
+def _bonus_rate(study: Study) -> Decimal:
+    raw = (study.quality_rules or {}).get("bonus_per_judgment", 0)
+    try:
+        rate = Decimal(str(raw))
+    except InvalidOperation as exc:
+        raise CrowdStateError(
+            f"study {study.slug}: bonus_per_judgment {raw!r} is no amount"
+        ) from exc
+    return rate if rate > 0 else Decimal(0)
+
+
+def prolific_match(*, study: Study, text: str) -> ProlificLists:
+    """Match Prolific's submissions export (CSV text, with a participant id column) to the
+    study's rating sessions by the keyed hash of each id, computed on arrival.
+
+    approve: sessions completed (or out of items, or ended by an exclusion: the work was
+    done); reject: only screen-outs for failed attention checks (two, never one, as
+    Prolific requires); bonus: approved participants, `bonus_per_judgment` (the study's
+    quality_rules) x their valid judgments, rounded to cents; unmatched: ids with no
+    session, listed, never guessed. CrowdInputError names the row and field of a
+    malformed file; nothing is written either way."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = reader.fieldnames or []
+    column = next((c for c in PARTICIPANT_COLUMNS if c in header), None)
+    if column is None:
+        raise CrowdInputError(
+            [RowProblem(1, f"no participant id column (one of {', '.join(PARTICIPANT_COLUMNS)})",
+                        "header")],
+            "not a Prolific submissions export",
+        )  # fmt: skip
+    hashes: dict[str, str] = {}
+    problems: list[RowProblem] = []
+    for line, row in enumerate(reader, start=2):
+        if line - 1 > MAX_PROLIFIC_ROWS:
+            raise CrowdInputError([RowProblem(line, "too many rows", column)], "file too long")
+        if None in row:
+            problems.append(RowProblem(line, "more fields than the header has", column))
+            continue
+        pid = (row.get(column) or "").strip()
+        if not pid or not pid.replace("_", "").replace("-", "").isalnum() or len(pid) > 100:
+            problems.append(RowProblem(line, "missing or malformed participant id", column))
+            continue
+        hashes.setdefault(pid, participant_hash(pid))
+    if problems:
+        raise CrowdInputError(problems, "malformed Prolific export")
+    sessions = {
+        h: (status, rater_id, failures)
+        for h, status, rater_id, failures in RaterSession.objects.filter(
+            study=study, rater__external_id_hash__in=hashes.values()
+        ).values_list("rater__external_id_hash", "status", "rater_id", "attention_failures")
+    }
+    valid = Counter(
+        Judgment.objects.filter(
+            item__study=study, rater_id__in=[s[1] for s in sessions.values()], excluded=False,
+            is_attention_check=False,
+        ).values_list("rater_id", flat=True)
+    )  # fmt: skip
+    rate = _bonus_rate(study)
+    lists = ProlificLists(rows=len(hashes))
+    done = (RaterSession.Status.COMPLETED, RaterSession.Status.EXHAUSTED,
+            RaterSession.Status.EXCLUDED)  # fmt: skip
+    for pid, h in hashes.items():  # one per participant
+        found = sessions.get(h)
+        if found is None:
+            lists.unmatched.append(pid)
+            continue
+        status, rater_id, failures = found
+        if status == RaterSession.Status.SCREENED_OUT and failures >= MAX_ATTENTION_FAILURES:
+            lists.reject.append(pid)
+        elif status in done:
+            lists.approve.append(pid)
+            amount = (rate * valid[rater_id]).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            if amount > 0:
+                lists.bonus.append((pid, str(amount)))
+    return lists

@@ -1,0 +1,102 @@
+"""Writes for instruments: create, edit (a new version once a launched study uses it) and
+install the presets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from evalhub.instruments.definitions import (
+    PRESET_FOR_STUDY_KIND,
+    DefinitionError,
+    definition_from_data,
+    preset_data,
+)
+from evalhub.instruments.models import Instrument
+
+FIELDS = ("kind", "name", "intro", "question", "choices", "levels", "comment", "gold_choice",
+          "judge_template", "credit")  # fmt: skip
+
+
+def _row_fields(data: dict[str, Any]) -> dict[str, Any]:
+    definition = definition_from_data(data)
+    content = definition.content()
+    return {**{name: content[name] for name in FIELDS}, "content_hash": definition.content_hash}
+
+
+@transaction.atomic
+def instrument_create(
+    *, slug: str, data: dict[str, Any], by: AbstractBaseUser | None = None
+) -> Instrument:
+    """A new instrument (version 1). Raises DefinitionError with every bad field, including
+    a slug already taken."""
+    errors: dict[str, str] = {}
+    try:
+        fields = _row_fields(data)
+    except DefinitionError as exc:
+        errors.update(exc.errors)
+        fields = {}
+    if Instrument.objects.filter(slug=slug).exists():
+        errors["slug"] = f"instrument {slug!r} exists; edit it to make a new version"
+    if errors:
+        raise DefinitionError(errors)
+    try:
+        with transaction.atomic():
+            return Instrument.objects.create(slug=slug, version=1, created_by=by, **fields)
+    except IntegrityError as exc:
+        raise DefinitionError({"slug": f"instrument {slug!r} exists"}) from exc
+
+
+def instrument_in_use(instrument: Instrument) -> bool:
+    """Whether a launched (or closed) study asks this version."""
+    return instrument.studies.exclude(status="draft").exists()
+
+
+@transaction.atomic
+def instrument_update(
+    *, instrument: Instrument, data: dict[str, Any], by: AbstractBaseUser | None = None
+) -> Instrument:
+    """Edit an instrument with `data` (its content fields; missing ones keep their value).
+    A version a launched study uses never changes: the edit becomes a new version, which
+    is returned. Raises DefinitionError naming the bad fields."""
+    instrument = Instrument.objects.select_for_update().get(pk=instrument.pk)
+    fields = _row_fields({**instrument.content(), **data})
+    if fields["content_hash"] == instrument.content_hash:
+        return instrument
+    if instrument_in_use(instrument):
+        latest = Instrument.objects.filter(slug=instrument.slug).aggregate(v=Max("version"))["v"]
+        return Instrument.objects.create(
+            slug=instrument.slug, version=latest + 1, is_preset=instrument.is_preset,
+            created_by=by, **fields,
+        )  # fmt: skip
+    for name, value in fields.items():
+        setattr(instrument, name, value)
+    instrument.save(update_fields=[*fields])
+    instrument.__dict__.pop("definition", None)
+    return instrument
+
+
+def presets_install(model: type[Instrument] = Instrument) -> int:
+    """Make every preset that is missing (version 1 of its slug); returns how many were
+    made. `model`: the Instrument model (a migration passes its historical one)."""
+    made = 0
+    for slug, data in preset_data().items():
+        if not model.objects.filter(slug=slug).exists():
+            model.objects.create(slug=slug, version=1, is_preset=True, **_row_fields(data))
+            made += 1
+    return made
+
+
+@transaction.atomic
+def instrument_for_study_kind(kind: str) -> Instrument:
+    """The newest version of the LIMA preset a study of `kind` asks when it names none
+    (installing the presets if they are missing, e.g. after a test database flush)."""
+    slug = PRESET_FOR_STUDY_KIND[kind]
+    found = Instrument.objects.filter(slug=slug).order_by("-version").first()
+    if found is None:
+        presets_install()
+        found = Instrument.objects.filter(slug=slug).order_by("-version").first()
+    return found

@@ -1,0 +1,122 @@
+"""The live answer endpoint (POST /live/<study>/c/<conversation>/send/) as a bare ASGI app,
+mounted in front of Django by evalhub.asgi.
+
+Why not a Django view: under ASGI every synchronous middleware runs on one shared thread, so
+twenty raters who send at once queue behind each other before their answer can start. This
+app does what the stack would (host check, CSRF check with Django's own middleware, the
+session cookie), runs its database work on the executor's threads, and writes the frames of
+evalhub.live.streaming straight to the connection."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+from typing import Any
+
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIRequest
+from django.middleware.csrf import CsrfViewMiddleware
+
+from evalhub.live.services import LiveInputError, turn_open
+from evalhub.live.streaming import in_thread, turn_frames
+
+SEND_PATH = re.compile(r"^/live/(?P<slug>[-a-zA-Z0-9_]+)/c/(?P<token>[-a-zA-Z0-9_]+)/send/$")
+COOKIE = "ls"
+# A message is at most a study's max_prompt_chars; a body past this is refused unread.
+MAX_BODY_BYTES = 1024 * 1024
+_csrf = CsrfViewMiddleware(lambda request: None)
+
+
+def is_send(scope: dict[str, Any]) -> bool:
+    return scope["type"] == "http" and bool(SEND_PATH.match(scope["path"]))
+
+
+async def _json(send: Any, status: int, body: dict[str, Any]) -> None:
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"cache-control", b"no-store"),
+                            (b"content-length", str(len(data)).encode())]})  # fmt: skip
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _body(receive: Any) -> bytes | None:
+    """The request body, or None when it is over MAX_BODY_BYTES (or the client left)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _refusal(request: ASGIRequest) -> str:
+    """Why the request is refused before any work ("" when it is not)."""
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return "host"
+    _csrf.process_request(request)
+    if _csrf.process_view(request, None, (), {}) is not None:
+        return "csrf"
+    return ""
+
+
+async def live_send_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """POST the rater's message; the answer streams back as server-sent events. Refusals
+    answer JSON {"error"} with a 4xx status before anything streams."""
+    match = SEND_PATH.match(scope["path"])
+    if scope["method"] != "POST":
+        await _json(send, 405, {"error": "POST a message"})
+        return
+    body = await _body(receive)
+    if body is None:
+        await _json(send, 413, {"error": "Your message is far too long."})
+        return
+    request = ASGIRequest(scope, io.BytesIO(body))
+    refused = _refusal(request)
+    if refused:
+        await _json(send, 403 if refused == "csrf" else 400, {"error": "Please reload the page."})
+        return
+    try:
+        opened = await in_thread(
+            turn_open, session_token=request.COOKIES.get(COOKIE, ""), slug=match["slug"],
+            token=match["token"], text=request.POST.get("text", ""),
+        )  # fmt: skip
+    except LiveInputError as exc:
+        await _json(send, exc.status, {"error": str(exc)})
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/event-stream"),
+                            (b"cache-control", b"no-store"),
+                            (b"x-accel-buffering", b"no")]})  # fmt: skip
+    frames = turn_frames(opened)
+
+    async def stream() -> None:
+        async for chunk in frames:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def left() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    streaming, leaving = asyncio.create_task(stream()), asyncio.create_task(left())
+    try:
+        await asyncio.wait({streaming, leaving}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        leaving.cancel()
+        if not streaming.done():  # the rater left: the turn is recorded as failed
+            streaming.cancel()
+            await asyncio.gather(streaming, return_exceptions=True)
+        await frames.aclose()
+        if streaming.done() and not streaming.cancelled() and streaming.exception():
+            raise streaming.exception()

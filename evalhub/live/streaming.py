@@ -1,0 +1,213 @@
+"""Streaming live turns from OpenAI-compatible endpoints (the `openai` client with
+stream=True) as server-sent-event frames for the browser.
+
+Frames carry only the side ("A" left / only model, "B" right), text and sanitised HTML:
+never a model name, slug or id. A turn's frames: `delta` (new text) many times, then
+`done` (the whole answer, rendered and sanitised) per side, or `error` (the turn failed
+and counts toward nothing; the rater may retry), and a final `end`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+
+from evalhub.live.services import ModelSpec, OpenedTurn, turn_fail, turn_finish
+from evalhub.outputs.rendering import render_untrusted_markdown
+
+FAILED_MESSAGE = (
+    "The assistant stopped answering part-way (its server did not respond). This turn was "
+    "not counted. Press Retry to send your message again."
+)
+LEFT_MESSAGE = "the rater left before the answer finished"
+
+T = TypeVar("T")
+_clients: dict[tuple[str, str], Any] = {}
+_gates: dict[tuple[int, str], asyncio.Semaphore] = {}
+
+
+def _client(spec: ModelSpec) -> Any:
+    """One AsyncOpenAI client per endpoint and key, per process (keeps its connections)."""
+    from openai import AsyncOpenAI
+
+    key = os.environ.get(spec.api_key_env, "") if spec.api_key_env else "EMPTY"
+    found = _clients.get((spec.base_url, key))
+    if found is None:
+        found = AsyncOpenAI(
+            base_url=spec.base_url, api_key=key or "EMPTY", max_retries=0,
+            timeout=settings.LIVE_STREAM_TIMEOUT_SECONDS,
+        )  # fmt: skip
+        _clients[(spec.base_url, key)] = found
+    return found
+
+
+def _gate(spec: ModelSpec) -> asyncio.Semaphore:
+    """The model's concurrency limit in this process (per event loop: a semaphore belongs
+    to one)."""
+    loop_id = id(asyncio.get_running_loop())
+    key = (loop_id, spec.slug)
+    gate = _gates.get(key)
+    if gate is None:
+        gate = asyncio.Semaphore(spec.concurrency or settings.LIVE_MODEL_CONCURRENCY)
+        _gates[key] = gate
+    return gate
+
+
+async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`fn` on one of the executor's threads, not the one shared thread: concurrent raters
+    do not queue behind each other. Django manages no connection there, so stale ones are
+    closed first, as at the start of a request."""
+
+    def call() -> T:
+        close_old_connections()
+        return fn(*args, **kwargs)
+
+    return await sync_to_async(call, thread_sensitive=False)()
+
+
+def frame(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+class TurnFailed(Exception):
+    """One side's stream broke; carries what had arrived."""
+
+    def __init__(self, side: str, text: str, provenance: dict[str, Any], error: str) -> None:
+        super().__init__(error)
+        self.side, self.text, self.provenance = side, text, provenance
+
+
+async def _stream_side(opened: OpenedTurn, queue: asyncio.Queue) -> tuple[str, dict[str, Any]]:
+    """Stream one side into `queue` as ("delta", side, text); return the whole text and
+    the turn's provenance. Raises TurnFailed."""
+    from openai import OpenAIError
+
+    spec, sampling = opened.spec, opened.spec.sampling
+    body: dict[str, Any] = {
+        "model": spec.model_name, "messages": opened.messages, "stream": True,
+        "stream_options": {"include_usage": True}, "temperature": sampling["temperature"],
+        "top_p": sampling["top_p"], "max_tokens": sampling["max_tokens"], "seed": opened.seed,
+        "extra_body": {"repetition_penalty": sampling["repetition_penalty"]},
+    }  # fmt: skip
+    if sampling.get("stop"):
+        body["stop"] = list(sampling["stop"])
+    parts: list[str] = []
+    provenance: dict[str, Any] = {
+        "model": spec.slug, "endpoint": spec.base_url, "model_name": spec.model_name,
+        "sampling": {**sampling, "seed": opened.seed}, "seed": opened.seed,
+    }  # fmt: skip
+    queued = time.perf_counter()
+    async with _gate(spec):
+        started = time.perf_counter()
+        first = None
+        try:
+            stream = await _client(spec).chat.completions.create(**body)
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    provenance["prompt_tokens"] = chunk.usage.prompt_tokens
+                    provenance["completion_tokens"] = chunk.usage.completion_tokens
+                for choice in chunk.choices:
+                    if choice.finish_reason:
+                        provenance["finish_reason"] = choice.finish_reason
+                    delta = choice.delta.content if choice.delta else None
+                    if delta:
+                        # A model may emit NUL, which PostgreSQL text cannot hold.
+                        delta = delta.replace("\x00", "\ufffd")
+                        if first is None:
+                            first = time.perf_counter()
+                        parts.append(delta)
+                        queue.put_nowait(("delta", opened.side, delta))
+                if chunk.model:
+                    provenance["response_model"] = chunk.model
+        except (OpenAIError, OSError, ValueError) as exc:
+            provenance["failed_after_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            raise TurnFailed(opened.side, "".join(parts), provenance, repr(exc)) from exc
+    ended = time.perf_counter()
+    provenance["timings_ms"] = {
+        "queued": round((started - queued) * 1000, 1),
+        "first_token": round(((first or ended) - started) * 1000, 1),
+        "total": round((ended - started) * 1000, 1),
+    }
+    if "finish_reason" not in provenance:  # the stream ended without saying why: broken
+        raise TurnFailed(opened.side, "".join(parts), provenance, "stream ended early")
+    return "".join(parts), provenance
+
+
+async def _side_outcome(opened: OpenedTurn, queue: asyncio.Queue) -> None:
+    """Stream one side, then put its outcome in the queue after its last delta:
+    ("ok", side, (text, provenance)) or ("failed", side, TurnFailed)."""
+    try:
+        queue.put_nowait(("ok", opened.side, await _stream_side(opened, queue)))
+    except TurnFailed as exc:
+        queue.put_nowait(("failed", opened.side, exc))
+
+
+async def turn_frames(opened: list[OpenedTurn]) -> AsyncIterator[bytes]:
+    """The frames of one turn, both sides streamed at the same time; writes the turn's
+    outcome (finished, or failed on every side) before the last frame. Deltas that arrive
+    together go out as one frame per side (fewer writes when the rater's link is slow)."""
+    queue: asyncio.Queue = asyncio.Queue()
+    by_side = {o.side: o for o in opened}
+    tasks = [asyncio.create_task(_side_outcome(o, queue)) for o in opened]
+    results: dict[int, tuple[str, dict[str, Any]]] = {}
+    failure: TurnFailed | None = None
+    recorded = False
+    try:
+        yield frame("start", {"sides": list(by_side)})
+        remaining = len(opened)
+        while remaining and failure is None:
+            batch = [await queue.get()]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            pieces: dict[str, list[str]] = {}
+            for kind, side, value in batch:
+                if kind == "delta":
+                    pieces.setdefault(side, []).append(value)
+                    continue
+                remaining -= 1
+                if kind == "ok":
+                    results[by_side[side].turn_id] = value
+                else:
+                    failure = failure or value
+                    results[by_side[side].turn_id] = (value.text, value.provenance)
+            for side, texts in pieces.items():
+                yield frame("delta", {"side": side, "text": "".join(texts)})
+        if failure is not None:
+            for task in tasks:
+                task.cancel()
+            await _fail(opened, results, repr(failure))
+            recorded = True
+            yield frame("error", {"message": FAILED_MESSAGE})
+        else:
+            for o in opened:
+                text, provenance = results[o.turn_id]
+                await in_thread(turn_finish, turn_id=o.turn_id, text=text, provenance=provenance)
+            recorded = True
+            for o in opened:
+                html = render_untrusted_markdown(results[o.turn_id][0])
+                yield frame("done", {"side": o.side, "html": html})
+        yield frame("end", {"ok": failure is None})
+    finally:
+        if not recorded:  # the rater left (the response was cancelled) or we broke
+            for task in tasks:
+                task.cancel()
+            await _fail(opened, results, LEFT_MESSAGE)
+
+
+async def _fail(
+    opened: list[OpenedTurn], results: dict[int, tuple[str, dict[str, Any]]], error: str
+) -> None:
+    await in_thread(
+        turn_fail,
+        turn_ids=[o.turn_id for o in opened],
+        error=error,
+        texts={k: v[0] for k, v in results.items()},
+        provenance={k: v[1] for k, v in results.items()},
+    )

@@ -1,0 +1,189 @@
+"""Reads for the workspace pages: the live monitor, the study page, the rater preview."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Least
+from django.urls import reverse
+from django.utils import timezone
+
+from evalhub.rating.models import RaterSession
+from evalhub.studies.models import Assignment, Item, Judgment, Study
+
+RATE_WINDOW = timedelta(minutes=5)
+PROLIFIC_PARAMS = {
+    "PROLIFIC_PID": "{{%PROLIFIC_PID%}}",
+    "STUDY_ID": "{{%STUDY_ID%}}",
+    "SESSION_ID": "{{%SESSION_ID%}}",
+}
+
+
+def study_monitor(*, study: Study, now: Any = None) -> dict[str, Any]:
+    """The live monitor of a study, in five indexed queries whatever its size: raters
+    holding a live reservation, human judgments in the last five minutes (per minute),
+    items at quota, judgments done and needed, the time left at the current rate
+    (seconds; None without a rate), screen-outs and attention-check failures."""
+    now = now or timezone.now()
+    k = study.raters_per_item
+    items = Item.objects.filter(study=study, is_gold=False).aggregate(
+        total=Count("id"),
+        at_quota=Count("id", filter=Q(judgment_count__gte=k)),
+        done=Sum(Least("judgment_count", k)),
+    )
+    recent = (
+        Judgment.objects.filter(created_at__gte=now - RATE_WINDOW, item__study=study)
+        .exclude(judge_group__startswith="llm:")
+        .count()
+    )
+    active = Assignment.objects.filter(
+        item__study=study, status=Assignment.Status.RESERVED, expires_at__gt=now
+    ).aggregate(n=Count("rater_id", distinct=True))["n"]
+    sessions = RaterSession.objects.filter(study=study).aggregate(
+        screened_out=Count("id", filter=Q(status=RaterSession.Status.SCREENED_OUT)),
+        attention_failures=Sum("attention_failures"),
+        sessions=Count("id"),
+    )
+    per_minute = recent / (RATE_WINDOW.total_seconds() / 60)
+    needed = (items["total"] or 0) * k
+    done = items["done"] or 0
+    left = max(needed - done, 0)
+    return {
+        "status": study.status,
+        "active_raters": active,
+        "judgments_per_minute": round(per_minute, 2),
+        "items": items["total"] or 0,
+        "items_at_quota": items["at_quota"] or 0,
+        "judgments_done": done,
+        "judgments_needed": needed,
+        "seconds_left": round(60 * left / per_minute) if per_minute and left else None,
+        "sessions": sessions["sessions"],
+        "screened_out": sessions["screened_out"],
+        "attention_failures": sessions["attention_failures"] or 0,
+        "at": now.isoformat(),
+    }
+
+
+def judge_runs_of_study(*, study: Study, limit: int = 10) -> list[Any]:
+    """The study's latest LLM judge runs (jobs), newest first."""
+    from evalhub.jobs.models import Job
+
+    runs = Job.objects.filter(kind=Job.Kind.JUDGE, params__study_id=study.pk)
+    return list(runs.order_by("-id")[:limit])
+
+
+MONITOR_CACHE_SECONDS = 2
+
+
+def study_monitor_cached(*, study: Study) -> dict[str, Any]:
+    """study_monitor, computed at most once per MONITOR_CACHE_SECONDS per study however
+    many researcher tabs poll it (the page polls every 3 s)."""
+    from django.core.cache import cache
+
+    key = f"workspace:monitor:{study.pk}"
+    found = cache.get(key)
+    if found is None:
+        found = study_monitor(study=study)
+        cache.set(key, found, MONITOR_CACHE_SECONDS)
+    return found
+
+
+def prolific_urls(*, study: Study, base_url: str) -> dict[str, str]:
+    """The study URL to give Prolific (with its {{%...%}} placeholders) and the completion
+    URL to paste into Prolific; `base_url` is this site's scheme and host."""
+    query = "&".join(f"{k}={v}" for k, v in PROLIFIC_PARAMS.items())
+    entry = f"{base_url}{reverse('rating:entry', args=[study.slug])}?{query}"
+    completion = (
+        f"{settings.PROLIFIC_COMPLETION_URL}?{urlencode({'cc': study.completion_code})}"
+        if study.completion_code
+        else ""
+    )
+    return {"study_url": entry, "completion_url": completion}
+
+
+def study_preview_pages(*, study: Study, real: int = 3, gold: int = 1) -> list[dict[str, Any]]:
+    """A few rating pages of the study as a rater would see them, real items then
+    attention checks: the stored pages of a launched study, else pages built in memory the
+    way launch builds them. Reads only: nothing is reserved, recorded or counted."""
+    from evalhub.rating.models import ItemPage
+    from evalhub.studies.services import study_items_build
+
+    fields = ("context", "prompt_html", "target_html", "baseline_html", "turns")
+    if study.status != Study.Status.DRAFT:
+        stored = ItemPage.objects.filter(study=study).order_by("item_id")
+        pages = list(stored.filter(is_gold=False).values(*fields)[:real])
+        return pages + list(stored.filter(is_gold=True).values(*fields)[:gold])
+    baselines = list(study.baselines.order_by("slug")) if study.kind == Study.Kind.PAIRWISE else []
+    # Enough prompts for a few real items and a gold one; launch's builder reads only.
+    prompts = list(study.prompt_set.prompts.order_by("position", "id")[: max(real, 2) * 4])
+    built, _, _ = study_items_build(study, prompts, baselines)
+    real_pages = [page for item, page in built if not item.is_gold][:real]
+    gold_pages = [page for item, page in built if item.is_gold][:gold]
+    return [{f: page.get(f, [] if f in ("context", "turns") else "") for f in fields}
+            for page in real_pages + gold_pages]  # fmt: skip
+
+
+PROMPT_FIELDS = {"prompt_id", "external_id", "instruction", "prompt"}
+
+
+def upload_preview(*, path: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """What importing an uploaded file would do, found by the importers' own checks
+    without writing: its format, row count, the models it names (rows each), the rows
+    whose prompt matches no prompt of the set, and every problem (row, field, message)."""
+    from evalhub.importing import InputError, read_file_rows
+    from evalhub.outputs.models import ModelEntry
+    from evalhub.outputs.services import outputs_import_plan
+    from evalhub.prompts.models import PromptSet
+    from evalhub.prompts.services import prompts_import_plan
+
+    preview: dict[str, Any] = {"what": params["what"], "prompt_set": params["prompt_set"],
+                               "format": "", "rows": 0, "models": {}, "unmatched": [],
+                               "problems": [], "new_set": False}  # fmt: skip
+    try:
+        syntax, rows = read_file_rows(path, params.get("filename", ""))
+    except InputError as exc:
+        preview["problems"] = [_problem(p) for p in exc.problems]
+        return preview
+    preview["rows"] = len(rows)
+    first = rows[0][1]
+    if params["what"] == "prompts":
+        preview["format"] = (
+            "CSV" if syntax == "csv"
+            else "LIMA JSONL" if "conversations" in first
+            else "{id, text, category} " + syntax.upper()
+        )  # fmt: skip
+        preview["new_set"] = not PromptSet.objects.filter(slug=params["prompt_set"]).exists()
+        _, problems = prompts_import_plan(slug=params["prompt_set"], rows=rows)
+        preview["problems"] = [_problem(p) for p in problems]
+        return preview
+    preview["format"] = (
+        "CSV" if syntax == "csv"
+        else "AlpacaEval JSON" if syntax == "json" and "instruction" in first
+        else "EvalHub " + syntax.upper()
+    )  # fmt: skip
+    prompt_set = PromptSet.objects.filter(slug=params["prompt_set"]).first()
+    if prompt_set is None:
+        message = f"no prompt set {params['prompt_set']!r}; upload the prompts first"
+        preview["problems"] = [{"row": 0, "field": "prompt_set", "message": message}]
+        return preview
+    model = None
+    if params.get("model"):
+        model = ModelEntry.objects.filter(slug=params["model"]).first() or ModelEntry(
+            slug=params["model"], name=params["model"]
+        )
+    plan = outputs_import_plan(prompt_set=prompt_set, rows=rows, model=model)
+    preview["models"] = dict(sorted(plan.models_named.items()))
+    preview["problems"] = [_problem(p) for p in plan.problems]
+    preview["unmatched"] = [p for p in preview["problems"] if p["field"] in PROMPT_FIELDS]
+    preview["new_models"] = sorted(plan.new_models)
+    preview["to_create"] = len(plan.to_create)
+    preview["unchanged"] = plan.unchanged
+    return preview
+
+
+def _problem(problem: Any) -> dict[str, Any]:
+    return {"row": problem.row, "field": problem.field, "message": problem.message}

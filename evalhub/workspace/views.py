@@ -1,0 +1,373 @@
+"""Researcher workspace pages: thin views over services and selectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from evalhub.accounts.decorators import researcher_required
+from evalhub.dashboards.selectors import studies_overview, study_results
+from evalhub.importing import InputError
+from evalhub.instruments.definitions import REQUIRED
+from evalhub.outputs.models import ModelEntry
+from evalhub.outputs.selectors import models_with_output_counts
+from evalhub.prompts.selectors import prompt_sets_with_counts
+from evalhub.studies import services as study_services
+from evalhub.studies.models import Judge, Study
+from evalhub.studies.selectors import study_plan
+from evalhub.workspace import selectors, services
+from evalhub.workspace.forms import JudgeForm, JudgeRunForm, StudyForm, UploadForm
+
+TRANSITIONS = {
+    "launch": ("Launch", study_services.study_launch, Study.Status.DRAFT),
+    "close": ("Close", study_services.study_close, Study.Status.LAUNCHED),
+    "reopen": ("Reopen", study_services.study_reopen, Study.Status.CLOSED),
+}
+
+
+def _study(slug: str) -> Study:
+    return get_object_or_404(
+        Study.objects.select_related("prompt_set", "target_model", "instrument"), slug=slug
+    )
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+@require_GET
+@researcher_required
+def studies(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "workspace/studies.html", {"studies": studies_overview(), "nav_section": "studies"}
+    )
+
+
+@require_GET
+@researcher_required
+def prompt_sets(request: HttpRequest) -> HttpResponse:
+    context = {
+        "prompt_sets": prompt_sets_with_counts().order_by("slug"),
+        "nav_section": "prompt_sets",
+    }
+    return render(request, "workspace/prompt_sets.html", context)
+
+
+@require_GET
+@researcher_required
+def models(request: HttpRequest) -> HttpResponse:
+    context = {"models": models_with_output_counts().order_by("slug"), "nav_section": "models"}
+    return render(request, "workspace/models.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def judges(request: HttpRequest) -> HttpResponse:
+    """The judges, and the form that registers one (its API key stays in the environment)."""
+    from generation.judging.config import JudgeConfigError
+    from generation.judging.services import judge_register
+
+    form = JudgeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            judge = judge_register(**form.cleaned_data)
+        except JudgeConfigError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Judge {judge.slug} registered.")
+            after = request.GET.get("next", "")
+            if not url_has_allowed_host_and_scheme(after, allowed_hosts={request.get_host()}):
+                after = "workspace:judges"
+            return redirect(after or "workspace:judges")
+    context = {"judges": Judge.objects.order_by("slug"), "form": form, "nav_section": "judges"}
+    return render(request, "workspace/judges.html", context)
+
+
+# --- uploads ----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def upload(request: HttpRequest) -> HttpResponse:
+    """A file, then its preview: format, rows, models, unmatched prompts and problems.
+    Nothing is written to the database until the preview is confirmed."""
+    form = UploadForm(request.POST or None, request.FILES or None, initial=request.GET.dict())
+    if request.method == "POST" and form.is_valid():
+        params = {k: form.cleaned_data[k] for k in ("prompt_set", "name", "model")}
+        params["what"] = form.cleaned_data["kind"]
+        token, path = services.upload_store(file=form.cleaned_data["file"], params=params)
+        preview = selectors.upload_preview(
+            path=path, params={**params, "filename": form.cleaned_data["file"].name}
+        )
+        if preview["problems"]:
+            services.upload_discard(token=token)
+        context = {"preview": preview, "token": token, "nav_section": "prompt_sets"}
+        return render(request, "workspace/upload_preview.html", context, status=200)
+    return render(request, "workspace/upload.html", {"form": form, "nav_section": "prompt_sets"})
+
+
+@require_POST
+@researcher_required
+def upload_import(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        job = services.upload_import(token=token, requested_by=request.user)
+    except services.UploadGone as exc:
+        messages.error(request, str(exc))
+        return redirect("workspace:upload")
+    return redirect("jobs:detail", job_id=job.pk)
+
+
+# --- new study --------------------------------------------------------------------------
+
+
+def _plan(form: StudyForm) -> dict[str, Any]:
+    d = form.cleaned_data
+    return study_plan(
+        prompt_set=d["prompt_set"],
+        kind=d["kind"],
+        target_model=d["target_model"],
+        baselines=list(d.get("baselines") or []) if d["kind"] == Study.Kind.PAIRWISE else [],
+        raters_per_item=d["raters_per_item"],
+        attention_check_rate=d["attention_check_rate"],
+        session_quota=d["session_quota"],
+        interval_width=d.get("interval_width") or 0.1,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def study_new(request: HttpRequest) -> HttpResponse:
+    """The new-study form; its plan (coverage, items, judgments, planner) updates live and
+    is shown again with any error. Saving calls the service the API calls."""
+    form = StudyForm(request.POST or None, initial=request.GET.dict())
+    plan = None
+    if request.method == "POST" and form.is_valid():
+        plan = _plan(form)
+        if not plan["covered"]:
+            form.add_error(
+                "target_model",
+                f"no prompt of {form.cleaned_data['prompt_set'].slug} has an output from every "
+                "chosen model; upload or generate outputs first",
+            )
+        else:
+            try:
+                study = study_services.study_create(
+                    **form.service_fields(), created_by=request.user
+                )
+            except InputError as exc:
+                for problem in exc.problems:
+                    form.add_error(problem.field or None, problem.message)
+            else:
+                return redirect("workspace:study", slug=study.slug)
+    context = {"form": form, "plan": plan, "nav_section": "studies"}
+    return render(request, "workspace/study_new.html", context)
+
+
+@require_GET
+@researcher_required
+def study_new_plan(request: HttpRequest) -> JsonResponse:
+    """The plan of the form as it stands, for the live preview (no slug or name needed)."""
+    data = {"slug": "x", "name": "x", **request.GET.dict()}
+    form = StudyForm({**data, "baselines": request.GET.getlist("baselines")})
+    if not form.is_valid():
+        errors = {k: [str(e) for e in v] for k, v in form.errors.items()}
+        return JsonResponse({"errors": errors}, status=400)
+    return JsonResponse(_plan(form))
+
+
+# --- one study --------------------------------------------------------------------------
+
+
+@require_GET
+@researcher_required
+def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    study = _study(slug)
+    base = request.build_absolute_uri("/").rstrip("/")
+    context = {
+        "study": study,
+        "left_out": study.config.get("prompts_left_out", []),
+        "monitor": selectors.study_monitor(study=study),
+        "urls": selectors.prolific_urls(study=study, base_url=base),
+        "judge_form": JudgeRunForm(),
+        "judge_runs": selectors.judge_runs_of_study(study=study),
+        "nav_section": "studies",
+    }
+    return render(request, "workspace/study.html", context)
+
+
+@require_GET
+@researcher_required
+def study_monitor(request: HttpRequest, slug: str) -> JsonResponse:
+    study = get_object_or_404(Study.objects.only("id", "status", "raters_per_item"), slug=slug)
+    response = JsonResponse(selectors.study_monitor_cached(study=study))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def study_transition(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+    """GET asks for confirmation; POST launches, closes or reopens."""
+    if action not in TRANSITIONS:
+        raise Http404(f"no action {action!r}")
+    label, service, from_status = TRANSITIONS[action]
+    study = _study(slug)
+    if request.method == "POST":
+        try:
+            service(study=study, by=request.user)
+        except study_services.StudyStateError as exc:
+            messages.error(request, str(exc))
+        except InputError as exc:
+            messages.error(request, f"{label} refused: {exc}")
+        else:
+            messages.success(request, f"Study {study.slug}: {action} done.")
+        return redirect("workspace:study", slug=study.slug)
+    context = {
+        "study": study,
+        "action": action,
+        "label": label,
+        "allowed": study.status == from_status,
+        "nav_section": "studies",
+    }
+    return render(request, "workspace/study_confirm.html", context)
+
+
+def _instrument_context(study: Study) -> dict:
+    """What the rater pages show of the study's instrument (as evalhub.rating shows it)."""
+    definition = study.instrument.definition
+    return {
+        "intro": definition.intro,
+        "question": definition.question,
+        "choices": definition.choices,
+        "credit": definition.credit,
+        "comment_required": definition.comment == REQUIRED,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def study_preview(request: HttpRequest, slug: str, step: str = "consent") -> HttpResponse:
+    """The study exactly as a rater sees it: consent, a few items of each kind, the done
+    page. Posting an answer only moves on: nothing is reserved, recorded or counted."""
+    study = _study(slug)
+    pages = selectors.study_preview_pages(study=study)
+    base = {"preview": True, "preview_exit": f"/studies/{study.slug}/"}
+    if step == "consent":
+        if request.method == "POST":
+            return redirect("workspace:study_preview_step", slug=slug, step="1")
+        context = {
+            **base,
+            "kind": study.kind,
+            "quota": study.session_quota,
+            **_instrument_context(study),
+            "minutes": study.reservation_seconds // 60,
+        }
+        return render(request, "rating/consent.html", context)
+    if step == "done":
+        code = study.completion_code
+        return render(
+            request, "rating/done.html", {**base, "title": "All done, thank you!", "code": code}
+        )
+    n = int(step) if step.isdigit() else 0
+    if not 1 <= n <= len(pages):
+        raise Http404("no such preview step")
+    next_url = (
+        f"/studies/{slug}/preview/{n + 1}/" if n < len(pages) else f"/studies/{slug}/preview/done/"
+    )
+    if request.method == "POST":
+        return redirect(next_url)
+    page = pages[n - 1]
+    context = {
+        **base,
+        "kind": study.kind,
+        "token": "preview",
+        "post_url": request.path,
+        "n": n,
+        "done": n - 1,
+        "total": len(pages),
+        "context": page["context"],
+        "prompt_html": page["prompt_html"],
+        "a_html": page["target_html"],
+        "b_html": page["baseline_html"],
+        "turns": page["turns"],
+        **_instrument_context(study),
+    }
+    return render(request, "rating/form.html", context)
+
+
+@require_GET
+@researcher_required
+def study_judge_estimate(request: HttpRequest, slug: str) -> JsonResponse:
+    """Calls, tokens and price of judging the study now with the chosen judge."""
+    from generation.judging.selectors import judge_run_estimate
+
+    study = _study(slug)
+    judge = get_object_or_404(Judge, slug=request.GET.get("judge", ""))
+    try:
+        estimate = judge_run_estimate(judge=judge, study=study)
+    except ValueError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(
+        {
+            "judge": judge.slug,
+            "calls": estimate.calls,
+            "units": estimate.units,
+            "tokens_in": estimate.tokens_in,
+            "tokens_out": estimate.tokens_out,
+            "cost_usd": str(estimate.cost_usd),
+            "priced": estimate.priced,
+            "already_judged": estimate.already_judged,
+            "cached": estimate.cached,
+            "describe": estimate.describe(),
+        }
+    )
+
+
+@require_POST
+@researcher_required
+def study_judge_run(request: HttpRequest, slug: str) -> HttpResponse:
+    from generation.judging.services import judge_run_create
+
+    study = _study(slug)
+    form = JudgeRunForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect("workspace:study", slug=slug)
+    try:
+        job = judge_run_create(
+            judge=form.cleaned_data["judge"],
+            study=study,
+            requested_by=request.user,
+            budget_usd=form.cleaned_data["budget_usd"],
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("workspace:study", slug=slug)
+    return redirect("jobs:detail", job_id=job.pk)
+
+
+@require_GET
+@researcher_required
+def study_results_export(request: HttpRequest, slug: str) -> JsonResponse:
+    study = _study(slug)
+    response = JsonResponse(study_results(study), json_dumps_params={"indent": 1})
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-results.json"'
+    return response
+
+
+@require_GET
+@researcher_required
+def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    model = get_object_or_404(ModelEntry, slug=slug)
+    coverage = prompt_sets_with_counts().order_by("slug")
+    context = {
+        "model": model,
+        "prompt_sets": coverage,
+        "nav_section": "models",
+        "can_generate": model.kind != ModelEntry.Kind.EXTERNAL,
+    }
+    return render(request, "workspace/model.html", context)

@@ -1,0 +1,142 @@
+"""API tokens (django-rest-knox): expiry, revocation from the tokens page taking effect at
+once, only a hash in the database, and old DRF keys carried over by the migration."""
+
+import importlib
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from django.apps import apps
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from evalhub.accounts.services import api_token_create, user_create
+
+pytestmark = pytest.mark.django_db
+
+
+def api_as(raw: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+    return client
+
+
+def page_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def rows_holding(text: str) -> list[str]:
+    """Every table of the database with a row whose text form contains `text`."""
+    found = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            quoted = connection.ops.quote_name(table)
+            cursor.execute(f"SELECT count(*) FROM {quoted} t WHERE t::text LIKE %s", [f"%{text}%"])  # noqa: S608
+            if cursor.fetchone()[0]:
+                found.append(table)
+    return found
+
+
+def test_an_expired_token_gets_401(alice):
+    APIClient().get("/api/v1/jobs/")  # warm up: the first request loads the URLs
+    token, raw = api_token_create(user=alice, expires_in=timedelta(seconds=3))
+    assert api_as(raw).get("/api/v1/jobs/").status_code == 200
+    time.sleep(max(0.0, (token.expiry - timezone.now()).total_seconds()) + 0.2)
+    response = api_as(raw).get("/api/v1/jobs/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+
+
+def test_a_token_without_expiry_keeps_working(alice):
+    token, raw = api_token_create(user=alice)
+    assert token.expiry is None
+    assert api_as(raw).get("/api/v1/jobs/").status_code == 200
+
+
+def test_a_token_revoked_on_the_tokens_page_gets_401_at_once(alice):
+    token, raw = api_token_create(user=alice)
+    api = api_as(raw)
+    assert api.get("/api/v1/jobs/").status_code == 200
+    page = page_client(alice)
+    response = page.post("/accounts/tokens/revoke/", {"token": token.digest}, follow=True)
+    assert "Token revoked: it no longer works." in response.content.decode()
+    assert api.get("/api/v1/jobs/").status_code == 401  # the same client, the next request
+    assert not AuthToken.objects.filter(user=alice).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_raw_token_is_never_in_the_database(alice):
+    page = page_client(alice)
+    response = page.post("/accounts/tokens/", {"expires_days": "30"})
+    assert response.status_code == 200
+    raw = re.search(
+        r'id="new-token-value" readonly value="([0-9a-f]{64})"', response.content.decode()
+    )[1]
+    assert api_as(raw).get("/api/v1/jobs/").status_code == 200
+    (token,) = AuthToken.objects.filter(user=alice)
+    # The stored columns: a SHA-512 digest and a 15-character lookup prefix, never the token.
+    stored = AuthToken.objects.filter(pk=token.pk).values().get()
+    assert raw not in [str(v) for v in stored.values()]
+    assert stored["digest"] != raw and len(stored["digest"]) == 128
+    assert raw.startswith(stored["token_key"]) and len(stored["token_key"]) == 15
+    # Nowhere else either: no row of any table holds it (sessions, axes, logs...).
+    assert rows_holding(raw[15:]) == []
+
+
+def test_the_tokens_page_shows_a_new_token_once_and_lists_only_ones_own(alice):
+    carol = user_create(username="carol", password="carol-password-1", role="researcher")
+    theirs, _ = api_token_create(user=carol)
+    page = page_client(alice)
+    made = page.post("/accounts/tokens/", {"expires_days": ""})
+    assert made["Cache-Control"].startswith("max-age=0") and "no-store" in made["Cache-Control"]
+    raw = re.search(r'readonly value="([0-9a-f]{64})"', made.content.decode())[1]
+    assert "Does not expire" in made.content.decode()
+    listed = page.get("/accounts/tokens/").content.decode()
+    assert raw not in listed  # shown once
+    assert raw[:8] in listed  # identified by its first characters
+    assert theirs.token_key[:8] not in listed and theirs.digest not in listed
+
+
+def test_one_cannot_revoke_another_researchers_token(alice):
+    carol = user_create(username="carol", password="carol-password-1", role="researcher")
+    theirs, raw = api_token_create(user=carol)
+    response = page_client(alice).post(
+        "/accounts/tokens/revoke/", {"token": theirs.digest}, follow=True
+    )
+    assert "No such token" in response.content.decode()
+    assert api_as(raw).get("/api/v1/jobs/").status_code == 200
+
+
+def test_a_bad_expiry_is_refused_with_its_field_named(alice):
+    response = page_client(alice).post("/accounts/tokens/", {"expires_days": "0"})
+    assert response.status_code == 400
+    assert "Ensure this value is greater than or equal to 1." in response.content.decode()
+    assert not AuthToken.objects.exists()
+
+
+def test_the_tokens_page_is_for_researchers(client, bob):
+    assert client.get("/accounts/tokens/")["Location"].startswith("/accounts/login/")
+    assert page_client(bob).get("/accounts/tokens/").status_code == 403
+    assert page_client(bob).post("/accounts/tokens/", {}).status_code == 403
+
+
+def test_the_migration_carries_old_drf_keys_over_and_drops_their_table(alice):
+    old_key = "0123456789abcdef0123456789abcdef01234567"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
+            "created timestamptz NOT NULL, user_id integer NOT NULL)"
+        )
+        cursor.execute("INSERT INTO authtoken_token VALUES (%s, now(), %s)", [old_key, alice.pk])
+    migration = importlib.import_module("evalhub.accounts.migrations.0002_i19_knox_tokens")
+    with connection.schema_editor() as editor:
+        migration.move_tokens(apps, editor)
+    assert "authtoken_token" not in connection.introspection.table_names()
+    assert rows_holding(old_key) == []
+    assert api_as(old_key).get("/api/v1/jobs/").status_code == 200  # the client's key works

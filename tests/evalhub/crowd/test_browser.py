@@ -1,0 +1,86 @@
+"""The raters page in a real browser (Playwright, Debian's Chromium): sort, exclude a
+flagged rater with a reason, see the dashboard change, match a Prolific export and
+download the three lists."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalhub.rating.models import RaterSession
+from evalhub.rating.services import session_start_crowd
+from tests.browser import assert_accessible
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_researcher_excludes_a_flagged_rater_and_pays_on_prolific(
+    researcher_page, live_server, crowd_study
+):
+    study, made = crowd_study
+    study.quality_rules = {"bonus_per_judgment": "0.10"}
+    study.save(update_fields=["quality_rules"])
+    done = session_start_crowd(study=study, participant_id="PIDDONE")
+    RaterSession.objects.filter(pk=done.pk).update(status="completed")
+    out = session_start_crowd(study=study, participant_id="PIDOUT")
+    RaterSession.objects.filter(pk=out.pk).update(status="screened_out", attention_failures=2)
+
+    page = researcher_page
+    page.goto(f"{live_server.url}/dashboards/studies/{study.slug}/")
+    assert page.locator("#excluded-note").inner_text() == "0 raters excluded (0 judgments)"
+    assert_accessible(page)
+    page.locator("#raters-link").click()
+    page.wait_for_url(f"**/dashboards/studies/{study.slug}/raters/")
+    assert_accessible(page)
+
+    # Sort by the left share, descending (the second click on the heading).
+    page.locator("a[data-sort='left_share']").click()
+    page.wait_for_url("**sort=left_share**")
+    page.locator("a[data-sort='left_share']").click()
+    page.wait_for_url("**sort=-left_share**")
+    first = page.locator("#raters-table tbody tr").first
+    rater = int(first.get_attribute("data-rater"))
+    assert rater in made["left"] and "position_bias" in first.inner_text()
+    assert page.locator("th[aria-sort='descending'] a[data-sort='left_share']").count() == 1
+
+    # Exclude it, with a reason.
+    first.locator("input[type=checkbox]").check()
+    page.locator("#reason").fill("always the left answer")
+    page.locator("button[value='exclude']").click()
+    page.wait_for_selector("text=1 raters excluded (60 judgments).")
+    assert page.locator(f"tr[data-rater='{rater}'][data-excluded]").count() == 1
+    assert page.locator("#excluded-summary").inner_text() == "1 raters excluded (60 judgments)"
+    assert (
+        "always the left answer"
+        in page.locator("text=Exclusion history").locator("..").inner_text()
+    )
+    assert_accessible(page)
+
+    # The dashboard changed.
+    page.goto(f"{live_server.url}/dashboards/studies/{study.slug}/")
+    assert page.locator("#excluded-note").inner_text() == "1 raters excluded (60 judgments)"
+    assert page.locator("#updated").inner_text().startswith("1380 judgments")
+
+    # Prolific: upload the export, download the three lists.
+    page.goto(f"{live_server.url}/dashboards/studies/{study.slug}/raters/")
+    export = b"Submission id,Participant id,Status\ns1,PIDDONE,AWAITING REVIEW\ns2,PIDOUT,AWAITING REVIEW\ns3,PIDWHO,AWAITING REVIEW\n"
+    page.locator("#export").set_input_files(
+        files=[{"name": "prolific.csv", "mimeType": "text/csv", "buffer": export}]
+    )
+    page.locator("button", has_text="Match").click()
+    page.wait_for_selector("#prolific-result")
+    assert page.locator("#unmatched").inner_text() == "PIDWHO"
+    assert_accessible(page)
+    got = {}
+    for which in ("approve", "reject", "bonus"):
+        with page.expect_download() as info:
+            page.locator(f"#download-{which}").click()
+        download = info.value
+        assert download.suggested_filename == f"{study.slug}-prolific-{which}.csv"
+        with open(download.path(), encoding="utf-8") as f:
+            got[which] = f.read()
+    assert got == {
+        "approve": "participant_id\nPIDDONE\n",
+        "reject": "participant_id\nPIDOUT\n",
+        "bonus": "participant_id,amount\n",  # no judgments yet: no bonus
+    }
+    assert page.problems == []
