@@ -84,6 +84,9 @@ def api_server(transactional_db) -> Iterator[str]:
         "DEBUG": "0",
         "SECRET_KEY": "schemathesis-" + "k" * 40,
         "ALLOWED_HOSTS": "127.0.0.1",
+        # Plain HTTP on loopback: no HTTPS redirect, no secure-only cookies.
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_COOKIES": "0",
         # Enough budget that the run exercises the endpoints rather than the throttle.
         "API_THROTTLE_RATE": "1000000/min",
         "API_BULK_THROTTLE_RATE": "1000000/min",

@@ -75,8 +75,8 @@ def test_a_bad_definition_is_refused_with_its_field(api, change, field):
 
 def test_a_study_names_its_instrument_and_freezes_it(api, pair_models):
     api.post("/api/v1/instruments/", SAFETY, format="json")
-    study = {"slug": "harm", "name": "Harm", "prompt_set": "eval", "target_model": "lima",
-             "baselines": [], "instrument": "harm-check", "raters_per_item": 1,
+    study = {"slug": "harm", "name": "Harm", "kind": "absolute", "prompt_set": "eval",
+             "target_model": "lima", "instrument": "harm-check", "raters_per_item": 1,
              "attention_check_rate": 0.0}  # fmt: skip
     created = api.post("/api/v1/studies/", study, format="json")
     assert created.status_code == 201, created.json()
@@ -90,12 +90,13 @@ def test_a_study_names_its_instrument_and_freezes_it(api, pair_models):
     study_row = Study.objects.get(slug="harm")
     assert study_row.instrument.version == 1 and study_row.instrument.question.startswith("Is")
 
-    wrong = api.post("/api/v1/studies/", {**study, "slug": "h2", "kind": "pairwise"},
-                     format="json")  # fmt: skip
-    assert wrong.status_code == 400 and wrong.json()["problems"][0]["field"] == "instrument"
+    # Well-formed requests that the stored instrument refuses: 409, naming the field.
+    wrong = api.post("/api/v1/studies/", {**study, "slug": "h2", "kind": "pairwise",
+                                          "baselines": ["davinci"]}, format="json")  # fmt: skip
+    assert wrong.status_code == 409 and wrong.json()["problems"][0]["field"] == "instrument"
     missing = api.post("/api/v1/studies/", {**study, "slug": "h3", "instrument": "nope"},
                        format="json")  # fmt: skip
-    assert missing.status_code == 400 and missing.json()["problems"][0]["field"] == "instrument"
+    assert missing.status_code == 409 and missing.json()["problems"][0]["field"] == "instrument"
 
 
 def test_editing_an_unused_instrument_changes_it_in_place(api):
