@@ -219,6 +219,44 @@ class InstrumentSerializer(serializers.ModelSerializer):
         return obj.definition.verdict_schema()
 
 
+class InstrumentChoiceSerializer(StrictSerializer):
+    """One choice of an instrument. Which of side / weight / score a kind needs, and keys
+    or values that repeat, are rules across fields: refused with 409."""
+
+    key = StrictIntegerField(min_value=1, max_value=9, required=False)
+    value = StrictCharField(
+        max_length=20,
+        validators=[SchemaPattern(r"^[A-Za-z0-9_.=<>+-]+$", "letters, digits, _ . = < > + -")],
+    )
+    label = StrictCharField(
+        max_length=200, validators=[SchemaPattern(r"^[^\n\u0000]*\S", "one non-empty line")]
+    )
+    definition = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    side = StrictChoiceField(choices=["A", "B", "tie"], required=False)
+    weight = StrictFloatField(min_value=0.001, max_value=1000, required=False)
+    score = StrictFloatField(min_value=-1e6, max_value=1e6, required=False)
+
+
+class InstrumentRequestSerializer(StrictSerializer):
+    """An instrument definition as the API takes it (all fields, or some for an edit)."""
+
+    slug = StrictSlugField(max_length=100)
+    name = StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR])
+    kind = StrictChoiceField(choices=["pairwise", "absolute", "scale"])
+    levels = StrictChoiceField(choices=["nominal", "ordinal", "interval"], required=False)
+    intro = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    question = StrictCharField(max_length=2000, validators=[NOT_BLANK_VALIDATOR])
+    choices = serializers.ListField(child=InstrumentChoiceSerializer(), min_length=1, max_length=9)
+    gold_choice = StrictCharField(max_length=20, required=False, allow_blank=True)
+    comment = StrictChoiceField(choices=["optional", "required"], required=False)
+    judge_template = StrictCharField(max_length=20_000, required=False, allow_blank=True)
+    credit = StrictCharField(max_length=2000, required=False, allow_blank=True)
+
+
+class InstrumentEditSerializer(InstrumentRequestSerializer):
+    slug = None  # the URL names it
+
+
 @extend_schema_field(
     {
         "type": "string",

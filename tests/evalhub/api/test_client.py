@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
+
+from evalhub.accounts.services import api_token_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,7 +52,7 @@ def test_the_readme_walkthrough_runs_with_a_generated_client(api_server, client_
     results = load("api.studies.studies_results_retrieve")
     close = load("api.studies.studies_close_create")
 
-    token = Token.objects.create(user=alice).key
+    token = api_token_create(user=alice)[1]
     client = load("client").AuthenticatedClient(base_url=api_server, token=token, prefix="Token")
 
     # 2. A prompt set with its prompts.
