@@ -280,7 +280,11 @@ REST_FRAMEWORK = {
         "evalhub.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["evalhub.api.permissions.IsResearcher"],
+    # Researchers only; then the query string is checked against the operation's schema.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "evalhub.api.permissions.IsResearcher",
+        "evalhub.api.permissions.DocumentedQueryOnly",
+    ],
     "DEFAULT_PARSER_CLASSES": ["evalhub.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["evalhub.api.throttling.TokenRateThrottle"],
@@ -291,7 +295,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "evalhub.api.pagination.ApiPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "evalhub.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "evalhub.api.schema.StrictAutoSchema",
 }
 # API tokens (django-rest-knox): only a SHA-512 of each token is stored. Tokens made without
 # an expiry (`create_api_token` without --expires-days, the tokens page's "never") never expire.
@@ -315,7 +319,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "PATH_CONVERTER_OVERRIDES": {"slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}},
+    "PATH_CONVERTER_OVERRIDES": {
+        "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "maxLength": 100}
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "evalhub.api.schema.postprocess_contract",
+    ],
 }
 
 # Live studies (evalhub.live): streams per model per web process, and the read timeout of a

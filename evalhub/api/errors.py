@@ -4,7 +4,12 @@
      "problems": [{"row": 2, "field": "instruction", "message": "no prompt ..."}]}
 
 `row` is the 1-based row (line of a JSONL body, position in a JSON array) or null;
-`field` is a dotted path into the body ("baselines.1") or "" when the whole request is meant."""
+`field` is a dotted path into the body ("baselines.1"), a query parameter's name, or "" when
+the whole request is meant.
+
+400 means the request breaks the schema (a wrong type, a missing or unknown field, a value
+out of range); 409 means it is well-formed but the stored data says no (an unknown slug or
+prompt, a slug already taken, rows that repeat each other, a study in the wrong state)."""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from evalhub.api.rows import InvalidRows
+from evalhub.api.strict import CONFLICT_CODES
 from evalhub.importing import InputError
 
 
@@ -66,10 +73,25 @@ def error_body(
 
 
 def input_error_response(exc: InputError) -> Response:
+    """Rows that break their shape (InvalidRows) are a 400. A service's InputError comes
+    after the request passed the schema: rows that name what is not there or repeat each
+    other, so a 409. Both name the rows."""
     problems = [problem(p.message, field=p.field, row=p.row or None) for p in exc.problems]
+    if isinstance(exc, InvalidRows):
+        return Response(
+            error_body(400, "invalid_rows", str(exc), problems), status=status.HTTP_400_BAD_REQUEST
+        )
     return Response(
-        error_body(400, "invalid_rows", str(exc), problems), status=status.HTTP_400_BAD_REQUEST
+        error_body(409, "conflicting_rows", str(exc), problems), status=status.HTTP_409_CONFLICT
     )
+
+
+def _leaf_codes(codes: Any) -> list[str]:
+    if isinstance(codes, dict):
+        return [c for value in codes.values() for c in _leaf_codes(value)]
+    if isinstance(codes, list):
+        return [c for value in codes for c in _leaf_codes(value)]
+    return [str(codes)]
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -87,18 +109,24 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         summary = "; ".join(
             f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems
         )
-        response.data = error_body(response.status_code, "invalid", summary, problems)
+        codes = _leaf_codes(exc.get_codes())
+        if codes and all(code in CONFLICT_CODES for code in codes):
+            response.status_code = status.HTTP_409_CONFLICT
+            response.data = error_body(409, "conflict", summary, problems)
+        else:
+            response.data = error_body(response.status_code, "invalid", summary, problems)
         return response
     detail = str(exc.detail)
     response.data = error_body(response.status_code, _code(exc), detail, [])
     return response
 
 
-def field_validation_error(exc: Exception) -> exceptions.ValidationError:
+def field_conflict(exc: Exception) -> exceptions.ValidationError:
     """A service's ValueError whose message reads "field: message" (the house convention)
-    as a 400 naming that field."""
+    as a 409 naming that field: the request passed the schema, so what is left are rules
+    across fields and rows that the schema can only describe."""
     text = str(exc)
     head, sep, rest = text.partition(": ")
     if sep and head and " " not in head and len(head) <= 60:
-        return exceptions.ValidationError({head: [rest]})
-    return exceptions.ValidationError([text])
+        return exceptions.ValidationError({head: [rest]}, code="conflict")
+    return exceptions.ValidationError([text], code="conflict")

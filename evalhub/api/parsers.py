@@ -14,6 +14,7 @@ from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 
 from evalhub.api.errors import PayloadTooLarge
+from evalhub.api.rows import InvalidRows, unstorable_path
 from evalhub.importing import InputError, Row, RowProblem, parse_rows
 
 # A JSON escape of a UTF-16 surrogate: legal JSON, but a lone one cannot be stored as UTF-8.
@@ -42,33 +43,6 @@ def _decode(body: bytes) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise exceptions.ParseError(f"The body is not UTF-8 (byte {exc.start}).") from None
-
-
-def unstorable_path(value: Any, path: str = "") -> str | None:
-    """The dotted path of the first string PostgreSQL cannot store (a NUL character or a
-    lone surrogate), or None. Keys count as strings too."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return path
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if unstorable_path(key, where) is not None:
-                return where
-            found = unstorable_path(item, where)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = unstorable_path(item, f"{path}.{index}" if path else str(index))
-            if found is not None:
-                return found
-    return None
 
 
 def _might_be_unstorable(text: str) -> bool:
@@ -107,20 +81,17 @@ class BulkRowsParser(BaseParser):
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> list[Row]:
         text = _decode(_read_limited(stream, parser_context, settings.API_BULK_MAX_BYTES))
-        rows = parse_rows(text)
+        try:
+            rows = parse_rows(text)
+        except InputError as exc:
+            raise InvalidRows(exc.problems) from None
         if len(rows) > settings.API_BULK_MAX_ROWS:
             raise PayloadTooLarge(
                 f"The body has {len(rows)} rows; the limit is {settings.API_BULK_MAX_ROWS} "
                 "rows per request. Split it into several requests."
             )
-        if _might_be_unstorable(text):
-            problems = [
-                RowProblem(number, "contains a NUL character or a lone surrogate", where)
-                for number, row in rows
-                if (where := unstorable_path(row)) is not None
-            ]
-            if problems:
-                raise InputError(problems)
+        # NUL characters are checked per field by the row shapes (evalhub.api.rows), as
+        # the fields a row format ignores may hold anything.
         return rows
 
 
@@ -129,5 +100,5 @@ def bulk_rows(request: Any) -> list[Row]:
     is the same error as an empty file."""
     rows = request.data
     if not isinstance(rows, list) or not rows:
-        raise InputError.single(0, "the input is empty")
+        raise InvalidRows([RowProblem(0, "the input is empty")])
     return rows

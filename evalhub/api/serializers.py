@@ -5,15 +5,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from evalhub.api.rows import NOT_BLANK, PROMPT_ROWS, InvalidRows
+from evalhub.api.strict import (
+    SLUG_PATTERN,
+    SchemaPattern,
+    StrictCharField,
+    StrictChoiceField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictJSONObjectField,
+    StrictManyRelatedField,
+    StrictSerializer,
+    StrictSlugField,
+    StrictSlugRelatedField,
+)
+from evalhub.importing import Row, RowProblem
 from evalhub.instruments.definitions import STUDY_KINDS
 from evalhub.instruments.models import Instrument
 from evalhub.jobs.models import Job
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Judge, Study
+
+# Text that is not only whitespace; an http(s) URL (no brackets in the host part, so no IPv6
+# literal: URL parsers refuse a stray one); an environment variable's name.
+NOT_BLANK_VALIDATOR = SchemaPattern(NOT_BLANK, "must not be blank")
+HTTP_URL_VALIDATOR = SchemaPattern(
+    "^https?://[^\\u0000-\\u0020/?#\\[\\]@]+([/?#][^\\u0000-\\u0020]*)?$",
+    "must be an http(s) URL",
+)
+ENV_NAME_VALIDATOR = SchemaPattern("^[A-Za-z_][A-Za-z0-9_]*$", "must be a variable name")
 
 # --- errors -------------------------------------------------------------------------
 
@@ -34,40 +58,39 @@ class ErrorSerializer(serializers.Serializer):
 # --- prompt sets ----------------------------------------------------------------------
 
 
-class PromptRowDoc(serializers.Serializer):
-    """One prompt: ours ({"id", "text", ...}) or LIMA's ({"conversations": [...]})."""
+@extend_schema_field(
+    {"type": "array", "minItems": 1, "maxItems": 50_000, "items": PROMPT_ROWS.one_of()}
+)
+class PromptRowsField(serializers.Field):
+    """Rows checked against their shape here (400 naming the row); prompts_import then
+    checks them against the set (409)."""
 
-    id = serializers.CharField(required=False, help_text="external id, unique in the set")
-    text = serializers.CharField(required=False)
-    category = serializers.CharField(required=False, allow_blank=True)
-    source = serializers.CharField(required=False, allow_blank=True)
-    reference = serializers.CharField(required=False, allow_blank=True)
-    context = serializers.ListField(
-        child=serializers.DictField(child=serializers.CharField()),
-        required=False,
-        help_text='earlier turns: [{"role": "user"|"assistant", "content": str}]',
-    )
-    conversations = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="LIMA's format"
-    )
+    def to_internal_value(self, data: Any) -> list[Row]:
+        if not isinstance(data, list) or not data or len(data) > 50_000:
+            raise serializers.ValidationError("must be a list of 1 to 50,000 prompt rows")
+        rows: list[Row] = []
+        for number, row in enumerate(data, start=1):
+            if not isinstance(row, dict):
+                raise InvalidRows([RowProblem(number, "must be an object")])
+            rows.append((number, row))
+        PROMPT_ROWS.check(rows)
+        return rows
 
-
-@extend_schema_field(PromptRowDoc(many=True))
-class PromptRowsField(serializers.ListField):
-    """Passed to prompts_import as-is; it checks every row and names the bad ones."""
-
-    child = serializers.DictField()
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
-class PromptSetCreateSerializer(serializers.Serializer):
-    slug = serializers.SlugField(max_length=100)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
-    prompts = PromptRowsField(min_length=1, max_length=50_000)
+class PromptSetCreateSerializer(StrictSerializer):
+    slug = StrictSlugField(max_length=100)
+    name = StrictCharField(max_length=200, required=False, allow_blank=True)
+    description = StrictCharField(required=False, allow_blank=True)
+    prompts = PromptRowsField()
 
     def validate_slug(self, value: str) -> str:
         if PromptSet.objects.filter(slug=value).exists():
-            raise serializers.ValidationError(f"a prompt set {value!r} already exists")
+            raise serializers.ValidationError(
+                f"a prompt set {value!r} already exists", code="unique"
+            )
         return value
 
 
@@ -93,9 +116,9 @@ class PromptSerializer(serializers.ModelSerializer):
 
 
 class ModelEntrySerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=ModelEntry.Kind.choices, default="external")
-    tensor_parallel_size = serializers.IntegerField(min_value=1, max_value=64, default=1)
-    generation_config = serializers.DictField(required=False, default=dict)
+    """A registered model, as the API answers it."""
+
+    base_url = serializers.CharField()  # as given: an http(s) URL, or "" for other kinds
 
     class Meta:
         model = ModelEntry
@@ -103,20 +126,51 @@ class ModelEntrySerializer(serializers.ModelSerializer):
             "slug", "name", "kind", "model_path", "base_url", "api_key_env",
             "tensor_parallel_size", "generation_config", "description", "created_at",
         ]  # fmt: skip
-        read_only_fields = ["created_at"]
-        extra_kwargs = {"slug": {"validators": []}, "name": {"required": False}}
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        kind = attrs.get("kind", ModelEntry.Kind.EXTERNAL)
-        needed = {"local": ["model_path"], "api": ["model_path", "base_url"]}.get(kind, [])
-        missing = {
-            name: [f"is required for a model of kind {kind!r}"]
-            for name in needed
-            if not attrs.get(name)
-        }
-        if missing:
-            raise serializers.ValidationError(missing)
-        return attrs
+
+class _ModelRegisterBase(StrictSerializer):
+    slug = StrictSlugField(max_length=100)
+    name = StrictCharField(max_length=200, required=False, help_text="default: the slug")
+    generation_config = StrictJSONObjectField(required=False)
+    description = StrictCharField(required=False, allow_blank=True)
+
+
+class ExternalModelRegisterSerializer(_ModelRegisterBase):
+    """A model whose outputs arrive through this API."""
+
+    kind = StrictChoiceField(choices=["external"])
+
+
+class LocalModelRegisterSerializer(_ModelRegisterBase):
+    """A model run by vLLM on the generation workers."""
+
+    kind = StrictChoiceField(choices=["local"])
+    model_path = StrictCharField(max_length=500, validators=[NOT_BLANK_VALIDATOR],
+                                 help_text="a path or hub name of the weights")  # fmt: skip
+    tensor_parallel_size = StrictIntegerField(min_value=1, max_value=64, required=False)
+
+
+class ApiModelRegisterSerializer(_ModelRegisterBase):
+    """A model behind an OpenAI-compatible endpoint."""
+
+    kind = StrictChoiceField(choices=["api"])
+    model_path = StrictCharField(max_length=500, validators=[NOT_BLANK_VALIDATOR],
+                                 help_text="the model's name at the endpoint")  # fmt: skip
+    base_url = StrictCharField(max_length=500, validators=[HTTP_URL_VALIDATOR])
+    api_key_env = StrictCharField(max_length=100, required=False, validators=[ENV_NAME_VALIDATOR],
+                                  help_text="the environment variable holding its key")  # fmt: skip
+
+
+MODEL_REGISTER_VARIANTS: dict[str, type[StrictSerializer]] = {
+    "external": ExternalModelRegisterSerializer,
+    "local": LocalModelRegisterSerializer,
+    "api": ApiModelRegisterSerializer,
+}
+ModelRegisterRequest = PolymorphicProxySerializer(
+    component_name="ModelRegister",
+    serializers=MODEL_REGISTER_VARIANTS,
+    resource_type_field_name="kind",
+)
 
 
 class OutputSerializer(serializers.ModelSerializer):
@@ -129,20 +183,6 @@ class OutputSerializer(serializers.ModelSerializer):
             "id", "prompt", "prompt_external_id", "model", "sample_index", "text",
             "turns", "provenance", "created_at",
         ]  # fmt: skip
-
-
-class OutputRowDoc(serializers.Serializer):
-    """One output row. Name the prompt by prompt_id, external_id or exact instruction."""
-
-    prompt_id = serializers.IntegerField(required=False)
-    external_id = serializers.CharField(required=False)
-    instruction = serializers.CharField(required=False, help_text="AlpacaEval's field")
-    output = serializers.CharField(help_text="the output text (or `text`)")
-    model = serializers.CharField(required=False, help_text="model slug (or `generator`)")
-    generator = serializers.CharField(required=False, help_text="AlpacaEval's field")
-    sample_index = serializers.IntegerField(required=False, min_value=0, max_value=999)
-    provenance = serializers.DictField(required=False)
-    turns = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class OutputImportResultSerializer(serializers.Serializer):
@@ -179,18 +219,69 @@ class InstrumentSerializer(serializers.ModelSerializer):
         return obj.definition.verdict_schema()
 
 
-@extend_schema_field({"type": "string", "description": "instrument slug (newest version)"})
-class InstrumentField(serializers.Field):
-    """An instrument named by slug: its newest version."""
+class InstrumentChoiceSerializer(StrictSerializer):
+    """One choice of an instrument. Which of side / weight / score a kind needs, and keys
+    or values that repeat, are rules across fields: refused with 409."""
 
-    default_error_messages = {"missing": "no instrument {slug!r}"}
+    key = StrictIntegerField(min_value=1, max_value=9, required=False)
+    value = StrictCharField(
+        max_length=20,
+        validators=[SchemaPattern(r"^[A-Za-z0-9_.=<>+-]+$", "letters, digits, _ . = < > + -")],
+    )
+    label = StrictCharField(
+        max_length=200, validators=[SchemaPattern(r"^[^\n\u0000]*\S", "one non-empty line")]
+    )
+    definition = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    side = StrictChoiceField(choices=["A", "B", "tie"], required=False)
+    weight = StrictFloatField(min_value=0.001, max_value=1000, required=False)
+    score = StrictFloatField(min_value=-1e6, max_value=1e6, required=False)
+
+
+class InstrumentRequestSerializer(StrictSerializer):
+    """An instrument definition as the API takes it (all fields, or some for an edit)."""
+
+    slug = StrictSlugField(max_length=100)
+    name = StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR])
+    kind = StrictChoiceField(choices=["pairwise", "absolute", "scale"])
+    levels = StrictChoiceField(choices=["nominal", "ordinal", "interval"], required=False)
+    intro = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    question = StrictCharField(max_length=2000, validators=[NOT_BLANK_VALIDATOR])
+    choices = serializers.ListField(child=InstrumentChoiceSerializer(), min_length=1, max_length=9)
+    gold_choice = StrictCharField(max_length=20, required=False, allow_blank=True)
+    comment = StrictChoiceField(choices=["optional", "required"], required=False)
+    judge_template = StrictCharField(max_length=20_000, required=False, allow_blank=True)
+    credit = StrictCharField(max_length=2000, required=False, allow_blank=True)
+
+
+class InstrumentEditSerializer(InstrumentRequestSerializer):
+    slug = None  # the URL names it
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": SLUG_PATTERN,
+        "maxLength": 100,
+        "description": "instrument slug (its newest version)",
+    }
+)
+class InstrumentField(serializers.Field):
+    """An instrument named by slug: its newest version. Like StrictSlugRelatedField, an
+    unknown slug is a 409 (does_not_exist): the request is well-formed."""
+
+    default_error_messages = {
+        "type": "must be a string (a slug)",
+        "does_not_exist": "no instrument {slug!r}",
+    }
 
     def to_internal_value(self, data: Any) -> Instrument:
         from evalhub.instruments.selectors import instrument_latest
 
-        found = instrument_latest(slug=str(data)) if isinstance(data, str) else None
+        if not isinstance(data, str):
+            self.fail("type")
+        found = instrument_latest(slug=data)
         if found is None:
-            self.fail("missing", slug=data)
+            self.fail("does_not_exist", slug=data)
         return found
 
     def to_representation(self, value: Instrument) -> str:
@@ -198,20 +289,14 @@ class InstrumentField(serializers.Field):
 
 
 class StudySerializer(serializers.ModelSerializer):
-    prompt_set = serializers.SlugRelatedField(slug_field="slug", queryset=PromptSet.objects)
-    target_model = serializers.SlugRelatedField(slug_field="slug", queryset=ModelEntry.objects)
-    baselines = serializers.SlugRelatedField(
-        slug_field="slug", queryset=ModelEntry.objects, many=True
-    )
-    judges = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Judge.objects, many=True, required=False
-    )
-    raters_per_item = serializers.IntegerField(min_value=1, max_value=100, default=3)
-    attention_check_rate = serializers.FloatField(min_value=0.0, max_value=0.5, default=0.1)
-    session_quota = serializers.IntegerField(min_value=1, max_value=10_000, default=20)
-    reservation_seconds = serializers.IntegerField(min_value=60, max_value=86_400, default=900)
+    """A study, as the API answers it."""
+
+    prompt_set = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    target_model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    baselines = serializers.SlugRelatedField(slug_field="slug", read_only=True, many=True)
+    judges = serializers.SlugRelatedField(slug_field="slug", read_only=True, many=True)
     item_count = serializers.SerializerMethodField()
-    instrument = InstrumentField(required=False, allow_null=True)
+    instrument = InstrumentField(read_only=True, allow_null=True)
     instrument_version = serializers.SerializerMethodField()
 
     class Meta:
@@ -223,7 +308,6 @@ class StudySerializer(serializers.ModelSerializer):
             "reservation_seconds", "completion_code", "screenout_code", "config_hash",
             "item_count", "created_at", "launched_at", "closed_at",
         ]  # fmt: skip
-        read_only_fields = ["status", "config_hash", "created_at", "launched_at", "closed_at"]
 
     def get_item_count(self, obj: Study) -> int:
         return obj.items.filter(is_gold=False).count()
@@ -231,29 +315,95 @@ class StudySerializer(serializers.ModelSerializer):
     def get_instrument_version(self, obj: Study) -> int | None:
         return obj.instrument.version if obj.instrument_id else None
 
+
+class _StudyCreateBase(StrictSerializer):
+    slug = StrictSlugField(max_length=100)
+    name = StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR])
+    prompt_set = StrictSlugRelatedField(slug_field="slug", queryset=PromptSet.objects)
+    target_model = StrictSlugRelatedField(slug_field="slug", queryset=ModelEntry.objects)
+    judges = StrictSlugRelatedField(
+        slug_field="slug", queryset=Judge.objects, many=True, required=False
+    )
+    raters_per_item = StrictIntegerField(min_value=1, max_value=100, required=False)
+    attention_check_rate = StrictFloatField(min_value=0.0, max_value=0.5, required=False)
+    session_quota = StrictIntegerField(min_value=1, max_value=10_000, required=False)
+    reservation_seconds = StrictIntegerField(min_value=60, max_value=86_400, required=False)
+    completion_code = StrictCharField(max_length=100, required=False, allow_blank=True)
+    screenout_code = StrictCharField(max_length=100, required=False, allow_blank=True)
+    instrument = InstrumentField(required=False, allow_null=True)
+
+    def validate_instrument(self, value: Instrument | None) -> Instrument | None:
+        kind = self.initial_data.get("kind") if isinstance(self.initial_data, dict) else None
+        if value is not None and kind not in STUDY_KINDS[value.kind]:
+            kinds = " or ".join(STUDY_KINDS[value.kind])
+            raise serializers.ValidationError(
+                f"a {value.kind} instrument runs a study of kind {kinds}, not {kind!r}",
+                code="conflict",
+            )
+        return value
+
+    def validate_slug(self, value: str) -> str:
+        if Study.objects.filter(slug=value).exists():
+            raise serializers.ValidationError(f"a study {value!r} already exists", code="unique")
+        return value
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100},
+        "description": "slugs of the models the target is compared with",
+    }
+)
+class BaselinesField(StrictManyRelatedField):
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, list) and not data:
+            raise serializers.ValidationError("must name at least one baseline")
+        return super().to_internal_value(data)
+
+
+class PairwiseStudyCreateSerializer(_StudyCreateBase):
+    """Target against each baseline, one item per prompt and baseline."""
+
+    kind = StrictChoiceField(choices=["pairwise"])
+    baselines = BaselinesField(
+        child_relation=StrictSlugRelatedField(slug_field="slug", queryset=ModelEntry.objects),
+        allow_empty=False,
+    )
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        instrument = attrs.get("instrument")
-        if instrument is not None:
-            kinds = STUDY_KINDS[instrument.kind]
-            if "kind" not in self.initial_data:  # the instrument says what the study is
-                attrs["kind"] = kinds[0]
-            elif attrs.get("kind") not in kinds:
-                raise serializers.ValidationError(
-                    {"instrument": [f"a {instrument.kind} instrument runs a study of kind "
-                                    f"{' or '.join(kinds)}, not {attrs.get('kind')!r}"]}
-                )  # fmt: skip
-        target = attrs.get("target_model")
-        if target is not None and target in attrs.get("baselines", []):
-            raise serializers.ValidationError({"baselines": ["must not include the target model"]})
+        if attrs["target_model"] in attrs["baselines"]:
+            raise serializers.ValidationError(
+                {"baselines": ["must not include the target model"]}, code="conflict"
+            )
         return attrs
 
 
+class SingleOutputStudyCreateSerializer(_StudyCreateBase):
+    """One output of the target per item: Fail / Pass / Excellent (`absolute`), the same per
+    turn (`dialogue`), or a 1-6 helpfulness score (`likert`). No baselines."""
+
+    kind = StrictChoiceField(choices=["absolute", "dialogue", "likert"])
+
+
+STUDY_CREATE_VARIANTS: dict[str, type[StrictSerializer]] = {
+    "pairwise": PairwiseStudyCreateSerializer,
+    "absolute": SingleOutputStudyCreateSerializer,
+    "dialogue": SingleOutputStudyCreateSerializer,
+    "likert": SingleOutputStudyCreateSerializer,
+}
+StudyCreateRequest = PolymorphicProxySerializer(
+    component_name="StudyCreate",
+    serializers=STUDY_CREATE_VARIANTS,
+    resource_type_field_name="kind",
+)
+
+
 class JudgeSerializer(serializers.ModelSerializer):
-    template = serializers.ChoiceField(choices=Judge.Template.choices)
-    verdict_mode = serializers.ChoiceField(
-        choices=Judge.VerdictMode.choices, default=Judge.VerdictMode.GUIDED_CHOICE
-    )
-    params = serializers.DictField(required=False, default=dict)
+    """An LLM judge, as the API answers it."""
+
+    base_url = serializers.CharField()  # as given
 
     class Meta:
         model = Judge
@@ -261,8 +411,94 @@ class JudgeSerializer(serializers.ModelSerializer):
             "slug", "name", "model", "base_url", "api_key_env", "template", "custom_template",
             "params", "verdict_mode", "version_hash", "created_at",
         ]  # fmt: skip
-        read_only_fields = ["version_hash", "created_at"]
-        extra_kwargs = {"slug": {"validators": []}, "name": {"required": False}}
+
+
+class _JudgeParams(StrictSerializer):
+    """How the judge is called (all optional). Verdict-changing: temperature, max_tokens,
+    top_p, seed, samples, extra_body; operational: the rest."""
+
+    temperature = StrictFloatField(min_value=0, max_value=2, required=False,
+                                   help_text="default 0 (Likert 1.0)")  # fmt: skip
+    max_tokens = StrictIntegerField(min_value=1, max_value=1_000_000, required=False)
+    top_p = StrictFloatField(min_value=0, max_value=1, required=False)
+    seed = StrictIntegerField(min_value=0, max_value=2**31 - 1, required=False)
+    extra_body = StrictJSONObjectField(required=False,
+                                       help_text="merged into every request body")  # fmt: skip
+    concurrency = StrictIntegerField(min_value=1, max_value=4096, required=False)
+    rpm = StrictIntegerField(min_value=1, max_value=10**9, required=False)
+    tpm = StrictIntegerField(min_value=1, max_value=10**12, required=False)
+    timeout_s = StrictFloatField(min_value=0.1, max_value=86_400, required=False)
+    max_attempts = StrictIntegerField(min_value=1, max_value=100, required=False)
+    max_reasks = StrictIntegerField(min_value=0, max_value=100, required=False)
+    backoff_base_s = StrictFloatField(min_value=0, max_value=3600, required=False)
+    backoff_max_s = StrictFloatField(min_value=0, max_value=86_400, required=False)
+
+
+class OneSampleJudgeParams(_JudgeParams):
+    samples = StrictIntegerField(min_value=1, max_value=1, required=False,
+                                 help_text="one answer per output")  # fmt: skip
+
+
+class LikertJudgeParams(_JudgeParams):
+    samples = StrictIntegerField(min_value=1, max_value=16, required=False,
+                                 help_text="answers per output, averaged (LIMA: 5)")  # fmt: skip
+
+
+class CustomJudgeParams(LikertJudgeParams):
+    samples = StrictIntegerField(min_value=1, max_value=16, required=False,
+                                 help_text="more than 1 only on the likert scale")  # fmt: skip
+    scale = StrictChoiceField(choices=["pairwise", "label", "likert"], required=False,
+                              help_text="default: read from the template's slots")  # fmt: skip
+    choices = serializers.DictField(
+        child=StrictCharField(validators=[NOT_BLANK_VALIDATOR]), required=False,
+        help_text="answer text -> meaning; the scale's defaults when omitted",
+    )  # fmt: skip
+
+
+class _JudgeRegisterBase(StrictSerializer):
+    slug = StrictSlugField(max_length=100)
+    name = StrictCharField(max_length=200, required=False, help_text="default: the slug")
+    model = StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR])
+    base_url = StrictCharField(max_length=500, validators=[HTTP_URL_VALIDATOR])
+    api_key_env = StrictCharField(max_length=100, required=False, validators=[ENV_NAME_VALIDATOR])
+    verdict_mode = StrictChoiceField(choices=Judge.VerdictMode.choices, required=False)
+
+
+class OneSampleJudgeRegisterSerializer(_JudgeRegisterBase):
+    """LIMA's pairwise prompt or Fail / Pass / Excellent: one answer per output."""
+
+    template = StrictChoiceField(choices=["lima_pairwise", "fail_pass_excellent"])
+    params = OneSampleJudgeParams(required=False)
+
+
+class LikertJudgeRegisterSerializer(_JudgeRegisterBase):
+    """LIMA's 1-6 helpfulness prompt, several samples averaged."""
+
+    template = StrictChoiceField(choices=["lima_likert"])
+    params = LikertJudgeParams(required=False)
+
+
+class CustomJudgeRegisterSerializer(_JudgeRegisterBase):
+    """Your own template: {prompt} with {response_a} and {response_b} (pairwise), or
+    {prompt} with {response} (single output). Slots, scale, choices and samples that do not
+    fit together answer 409 naming the field."""
+
+    template = StrictChoiceField(choices=["custom"])
+    custom_template = StrictCharField(validators=[NOT_BLANK_VALIDATOR])
+    params = CustomJudgeParams(required=False)
+
+
+JUDGE_REGISTER_VARIANTS: dict[str, type[StrictSerializer]] = {
+    "lima_pairwise": OneSampleJudgeRegisterSerializer,
+    "fail_pass_excellent": OneSampleJudgeRegisterSerializer,
+    "lima_likert": LikertJudgeRegisterSerializer,
+    "custom": CustomJudgeRegisterSerializer,
+}
+JudgeRegisterRequest = PolymorphicProxySerializer(
+    component_name="JudgeRegister",
+    serializers=JUDGE_REGISTER_VARIANTS,
+    resource_type_field_name="template",
+)
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -280,41 +516,20 @@ class JobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class JudgeRunCreateSerializer(serializers.Serializer):
-    judge = serializers.SlugRelatedField(slug_field="slug", queryset=Judge.objects)
-    study = serializers.SlugRelatedField(slug_field="slug", queryset=Study.objects)
-    budget_usd = serializers.DecimalField(
-        max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True
-    )
+class JudgeRunCreateSerializer(StrictSerializer):
+    judge = StrictSlugRelatedField(slug_field="slug", queryset=Judge.objects)
+    study = StrictSlugRelatedField(slug_field="slug", queryset=Study.objects)
+    budget_usd = StrictFloatField(min_value=0, max_value=1_000_000, required=False,
+                                  help_text="refuse (409) a run estimated above it")  # fmt: skip
 
 
-class GenerationRunCreateSerializer(serializers.Serializer):
-    model = serializers.SlugRelatedField(slug_field="slug", queryset=ModelEntry.objects)
-    prompt_set = serializers.SlugRelatedField(slug_field="slug", queryset=PromptSet.objects)
-    samples = serializers.IntegerField(min_value=1, max_value=100, default=1)
+class GenerationRunCreateSerializer(StrictSerializer):
+    model = StrictSlugRelatedField(slug_field="slug", queryset=ModelEntry.objects)
+    prompt_set = StrictSlugRelatedField(slug_field="slug", queryset=PromptSet.objects)
+    samples = StrictIntegerField(min_value=1, max_value=100, required=False)
 
 
 # --- judgments ------------------------------------------------------------------------
-
-
-class JudgmentRowDoc(serializers.Serializer):
-    """AlpacaEval annotations ({"instruction", "output_1", "output_2", "generator_1",
-    "generator_2", "preference"}) or ours ({"item_id" | prompt key + "baseline",
-    "verdict" | "label" | "score"})."""
-
-    instruction = serializers.CharField(required=False)
-    generator_1 = serializers.CharField(required=False)
-    generator_2 = serializers.CharField(required=False)
-    output_1 = serializers.CharField(required=False)
-    output_2 = serializers.CharField(required=False)
-    preference = serializers.FloatField(required=False, help_text="1, 2, or 0 / 1.5 for a tie")
-    item_id = serializers.IntegerField(required=False)
-    external_id = serializers.CharField(required=False)
-    prompt_id = serializers.IntegerField(required=False)
-    model = serializers.CharField(required=False)
-    baseline = serializers.CharField(required=False)
-    verdict = serializers.CharField(required=False)
-    score = serializers.FloatField(required=False)
 
 
 class JudgmentImportResultSerializer(serializers.Serializer):
@@ -324,3 +539,16 @@ class JudgmentImportResultSerializer(serializers.Serializer):
     imported_from = serializers.CharField()
     changed_nothing = serializers.BooleanField()
     detail = serializers.CharField()
+
+
+def discriminated(
+    data: Any, field: str, variants: dict[str, type[StrictSerializer]]
+) -> StrictSerializer:
+    """The variant serializer that `data[field]` picks, bound to data; a missing or unknown
+    value is a 400 naming the field (as the schema's discriminator says)."""
+    if not isinstance(data, dict):
+        raise serializers.ValidationError(["the body must be a JSON object"])
+    value = data.get(field)
+    if not isinstance(value, str) or value not in variants:
+        raise serializers.ValidationError({field: [f"must be one of {list(variants)}"]})
+    return variants[value](data=data)

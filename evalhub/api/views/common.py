@@ -19,7 +19,9 @@ _ERROR_TEXT = {
     401: "No, invalid, expired or revoked token (send `Authorization: Token <key>`).",
     403: "The account is not a researcher.",
     404: "No such resource.",
-    409: "The resource is not in a state that allows this.",
+    409: "Well-formed, but the stored data says no: an unknown slug or row, a slug already "
+    "taken, rows that repeat each other, or a state that does not allow it; `problems` "
+    "names each row and field.",
     413: "The body is over the size or row limit.",
     415: "Unsupported Content-Type.",
     429: "Too many requests for this token, or too many failed tokens from this address; "
@@ -29,9 +31,10 @@ BIGINT_MAX = 2**63 - 1
 
 
 def error_responses(*codes: int, json_only: bool = False) -> dict[Any, OpenApiResponse]:
-    """Schema entries for the error statuses a view can answer (401/403/404/429 always).
+    """Schema entries for the error statuses a view can answer (400/401/403/404/429 always:
+    any operation refuses an unknown or malformed query parameter).
     json_only: say application/json even where the view's success renders something else."""
-    wanted = sorted({401, 403, 404, 429, *codes})
+    wanted = sorted({400, 401, 403, 404, 429, *codes})
     return {
         ((c, "application/json") if json_only else c): OpenApiResponse(
             ErrorSerializer, description=_ERROR_TEXT[c]
@@ -52,6 +55,9 @@ def get_or_404(queryset: QuerySet | type[Model], what: str, **lookup: Any) -> An
 def check_query(serializer_class: type[serializers.Serializer], request: Any) -> dict[str, Any]:
     """Validated query parameters (errors use the API's error shape, field = parameter)."""
     serializer = serializer_class(data=request.query_params)
+    for field in serializer.fields.values():
+        if isinstance(field, serializers.CharField):
+            field.trim_whitespace = False  # what was sent is what is checked, never trimmed
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

@@ -11,7 +11,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evalhub.api.serializers import InstrumentSerializer
+from evalhub.api.serializers import (
+    InstrumentEditSerializer,
+    InstrumentRequestSerializer,
+    InstrumentSerializer,
+)
 from evalhub.api.views.common import error_responses
 from evalhub.instruments.definitions import DefinitionError
 from evalhub.instruments.selectors import instrument_latest, instrument_list
@@ -22,7 +26,11 @@ _CONTENT = ("kind", "name", "intro", "question", "choices", "levels", "comment",
 
 
 def _field_errors(exc: DefinitionError) -> serializers.ValidationError:
-    return serializers.ValidationError({field: [message] for field, message in exc.errors.items()})
+    # The request was well-formed (the serializer checked its types); the definition's
+    # rules across fields refuse it: 409, as everywhere in the API.
+    return serializers.ValidationError(
+        {field: [message] for field, message in exc.errors.items()}, code="conflict"
+    )
 
 
 def _content(data: Any) -> dict[str, Any]:
@@ -47,12 +55,13 @@ class InstrumentListCreate(generics.ListAPIView):
         description="kind: pairwise (choices map to side A / B / tie with a weight), "
         "absolute (choices are the stored labels) or scale (choices carry a score). At most "
         "9 choices, keys 1-9, no duplicates; a pairwise instrument needs both sides.",
-        request=InstrumentSerializer,
-        responses={201: InstrumentSerializer, **error_responses(400, 413, 415)},
+        request=InstrumentRequestSerializer,
+        responses={201: InstrumentSerializer, **error_responses(400, 409, 413, 415)},
     )
     def post(self, request: Request) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
-        slug = serializers.SlugField(max_length=100).run_validation(data.get("slug"))
+        InstrumentRequestSerializer(data=request.data).is_valid(raise_exception=True)
+        data = request.data
+        slug = data["slug"]
         try:
             instrument = instrument_create(slug=slug, data=_content(data), by=request.user)
         except DefinitionError as exc:
@@ -82,16 +91,19 @@ class InstrumentDetail(generics.RetrieveAPIView):
         summary="Edit an instrument",
         description="A version that a launched study uses never changes: the edit is saved "
         "as a new version (answered with 201); otherwise it is edited in place (200).",
-        request=InstrumentSerializer,
+        request=InstrumentEditSerializer,
         responses={
             200: InstrumentSerializer,
             201: InstrumentSerializer,
-            **error_responses(400, 413, 415),
+            **error_responses(400, 409, 413, 415),
         },
     )
     def patch(self, request: Request, *args, **kwargs) -> Response:
         current = self.get_object()
-        data = request.data if isinstance(request.data, dict) else {}
+        if request.stream is None:  # no body at all: the operation's body is required
+            raise serializers.ValidationError({"body": ["send the fields to change"]})
+        InstrumentEditSerializer(data=request.data, partial=True).is_valid(raise_exception=True)
+        data = request.data
         try:
             edited = instrument_update(instrument=current, data=_content(data), by=request.user)
         except DefinitionError as exc:

@@ -13,7 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evalhub.api.parsers import BulkRowsParser, bulk_rows
-from evalhub.api.serializers import JudgmentImportResultSerializer, JudgmentRowDoc
+from evalhub.api.rows import JUDGMENT_ROWS, NOT_BLANK, bulk_body_schema
+from evalhub.api.serializers import JudgmentImportResultSerializer
+from evalhub.api.strict import SchemaPattern
 from evalhub.api.throttling import BulkRateThrottle, TokenRateThrottle
 from evalhub.api.views.common import check_query, error_responses, get_or_404
 from evalhub.studies.exports import export_lines
@@ -74,11 +76,17 @@ class JudgmentExport(APIView):
 
 class JudgmentImportQuery(serializers.Serializer):
     judge_group = serializers.CharField(
-        max_length=120, help_text='who judged, as the dashboards group them: "crowd", '
+        max_length=120,
+        trim_whitespace=False,
+        validators=[SchemaPattern(NOT_BLANK, "must not be blank")],
+        help_text='who judged, as the dashboards group them: "crowd", '
         '"author", "llm:gpt-4", ...'
     )  # fmt: skip
     imported_from = serializers.CharField(
-        max_length=200, help_text="the source's name, e.g. the file name; importing the same "
+        max_length=200,
+        trim_whitespace=False,
+        validators=[SchemaPattern(NOT_BLANK, "must not be blank")],
+        help_text="the source's name, e.g. the file name; importing the same "
         "rows under the same name again changes nothing"
     )  # fmt: skip
 
@@ -89,16 +97,16 @@ class JudgmentImportQuery(serializers.Serializer):
     "The body is a JSON array or JSON Lines: AlpacaEval's annotations.json as it is "
     "(`instruction`, `generator_1`, `generator_2`, `preference` 1 | 2 | 0 or 1.5 = tie), or "
     "rows naming the item (`item_id`, or the prompt plus `baseline` / `model`) with a "
-    "`verdict`, `label` or `score`. One bad row gives 400 naming it, and nothing is written.",
+    "`verdict`, `label` or `score`. A row that breaks its shape gives 400; a row that does "
+    "not fit the study (an unknown item, prompt or model, a verdict of another kind of "
+    "study, a study not launched, the same name imported before with other rows) gives 409. "
+    "Both name the row, and nothing is written.",
     parameters=[JudgmentImportQuery],
-    request={
-        "application/json": JudgmentRowDoc(many=True),
-        "application/x-ndjson": JudgmentRowDoc,
-    },
+    request=bulk_body_schema(JUDGMENT_ROWS),
     responses={
         201: JudgmentImportResultSerializer,
         200: JudgmentImportResultSerializer,
-        **error_responses(400, 413, 415),
+        **error_responses(400, 409, 413, 415),
     },
 )
 class JudgmentImport(APIView):
@@ -110,7 +118,9 @@ class JudgmentImport(APIView):
     def post(self, request: Request, slug: str) -> Response:
         query = check_query(JudgmentImportQuery, request)
         study = get_or_404(Study, "study", slug=slug)
-        result = judgments_import(study=study, rows=bulk_rows(request), **query)
+        rows = bulk_rows(request)
+        JUDGMENT_ROWS.check(rows)
+        result = judgments_import(study=study, rows=rows, **query)
         detail = (
             f"Nothing changed: all {result.unchanged} judgments were already imported."
             if result.changed_nothing

@@ -7,8 +7,16 @@ from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evalhub.api.errors import Conflict, field_validation_error
-from evalhub.api.serializers import JudgeSerializer, ModelEntrySerializer
+from evalhub.api.errors import Conflict, field_conflict
+from evalhub.api.serializers import (
+    JUDGE_REGISTER_VARIANTS,
+    MODEL_REGISTER_VARIANTS,
+    JudgeRegisterRequest,
+    JudgeSerializer,
+    ModelEntrySerializer,
+    ModelRegisterRequest,
+    discriminated,
+)
 from evalhub.api.views.common import error_responses, get_or_404
 from evalhub.outputs.models import ModelEntry
 from evalhub.outputs.services import model_register
@@ -31,7 +39,7 @@ class ModelListCreate(generics.ListAPIView):
         "needs `model_path` = the model name there, and `base_url`), `external` (outputs "
         "arrive through this API). Registering the same slug again with the same fields "
         "answers 200 with the existing model; with other fields, 409.",
-        request=ModelEntrySerializer,
+        request=ModelRegisterRequest,
         responses={
             201: ModelEntrySerializer,
             200: ModelEntrySerializer,
@@ -39,7 +47,7 @@ class ModelListCreate(generics.ListAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        body = ModelEntrySerializer(data=request.data)
+        body = discriminated(request.data, "kind", MODEL_REGISTER_VARIANTS)
         body.is_valid(raise_exception=True)
         fields = dict(body.validated_data)
         fields["name"] = fields.get("name") or fields["slug"]
@@ -82,19 +90,22 @@ class JudgeListCreate(generics.ListAPIView):
         summary="Register an LLM judge",
         description="A model at an OpenAI-compatible `base_url` (OpenAI, a gateway, `vllm "
         "serve`) with a template (`lima_pairwise`, `lima_likert`, `fail_pass_excellent`, "
-        "`custom`). The same slug and configuration again answers 200; a changed "
-        "configuration needs a new slug (400).",
-        request=JudgeSerializer,
+        "`custom`, with `custom_template`). The same slug and configuration again answers "
+        "200; a changed configuration needs a new slug (409). A custom template's slots, "
+        "`params.scale`, `params.choices` and `params.samples` must fit together (409 "
+        "naming the field otherwise).",
+        request=JudgeRegisterRequest,
         responses={
             201: JudgeSerializer,
             200: JudgeSerializer,
-            **error_responses(400, 413, 415),
+            **error_responses(400, 409, 413, 415),
         },
     )
     def post(self, request: Request) -> Response:
-        body = JudgeSerializer(data=request.data)
+        body = discriminated(request.data, "template", JUDGE_REGISTER_VARIANTS)
         body.is_valid(raise_exception=True)
         fields = dict(body.validated_data)
+        fields["params"] = dict(fields.get("params") or {})
         fields["name"] = fields.get("name") or fields["slug"]
         existed = Judge.objects.filter(slug=fields["slug"]).exists()
         from generation.judging.config import JudgeConfigError  # the judge stack, on demand
@@ -103,7 +114,7 @@ class JudgeListCreate(generics.ListAPIView):
         try:
             judge = judge_register(**fields)
         except JudgeConfigError as exc:
-            raise field_validation_error(exc) from None
+            raise field_conflict(exc) from None
         return Response(
             JudgeSerializer(judge).data,
             status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,

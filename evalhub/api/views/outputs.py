@@ -8,17 +8,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from evalhub.api.parsers import BulkRowsParser, bulk_rows
-from evalhub.api.serializers import OutputImportResultSerializer, OutputRowDoc, OutputSerializer
+from evalhub.api.rows import OUTPUT_ROWS, bulk_body_schema
+from evalhub.api.serializers import OutputImportResultSerializer, OutputSerializer
 from evalhub.api.throttling import BulkRateThrottle, TokenRateThrottle
 from evalhub.api.views.common import check_query, error_responses, get_or_404
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.outputs.services import outputs_import
 from evalhub.prompts.models import PromptSet
 
-BULK_BODY = {
-    "application/json": OutputRowDoc(many=True),
-    "application/x-ndjson": OutputRowDoc,
-}
+BULK_BODY = bulk_body_schema(OUTPUT_ROWS)
 
 
 class OutputQuery(serializers.Serializer):
@@ -62,15 +60,16 @@ class PromptSetOutputs(generics.ListAPIView):
         "to 50,000 rows or 50 MB (413 beyond). Each row names its prompt by `prompt_id`, "
         "`external_id` or the exact `instruction` text (AlpacaEval's model_outputs.json "
         "works as it is), its model by `model` / `generator` or the `model` query "
-        "parameter. An unknown, missing or duplicate prompt gives 400 with the row "
-        "numbers and nothing is written. 201 when outputs were added; 200 when every "
-        "row was already there (`changed_nothing` true).",
+        "parameter. A row that breaks its shape gives 400; an unknown prompt or model, a row "
+        "given twice, a row with no model, or a different text for an output already there "
+        "gives 409. Both name the rows, and nothing is written. 201 when outputs were "
+        "added; 200 when every row was already there (`changed_nothing` true).",
         parameters=[OutputSubmitQuery],
         request=BULK_BODY,
         responses={
             201: OutputImportResultSerializer,
             200: OutputImportResultSerializer,
-            **error_responses(400, 413, 415),
+            **error_responses(400, 409, 413, 415),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -81,11 +80,14 @@ class PromptSetOutputs(generics.ListAPIView):
             model = ModelEntry.objects.filter(slug=query["model"]).first()
             if model is None:
                 raise serializers.ValidationError(
-                    {"model": [f"no model {query['model']!r}; register it first"]}
+                    {"model": [f"no model {query['model']!r}; register it first"]},
+                    code="does_not_exist",
                 )
+        rows = bulk_rows(request)
+        OUTPUT_ROWS.check(rows)
         result = outputs_import(
             prompt_set=prompt_set,
-            rows=bulk_rows(request),
+            rows=rows,
             model=model,
             create_missing_models=query["create_missing_models"],
         )

@@ -33,11 +33,12 @@ class PromptSetListCreate(generics.ListAPIView):
 
     @extend_schema(
         summary="Create a prompt set with its prompts",
-        description="All prompts are checked first; a bad one (missing text, an id given "
-        "twice) gives 400 naming its row (position in `prompts`, from 1) and nothing is "
-        "written.",
+        description="Each prompt is ours (`id`, `text`, ...) or LIMA's (`conversations`). "
+        "All prompts are checked first and nothing is written unless all pass: a row that "
+        "breaks its shape gives 400, an id given twice or a slug already taken 409; both "
+        "name the row (position in `prompts`, from 1) and field.",
         request=PromptSetCreateSerializer,
-        responses={201: PromptSetSerializer, **error_responses(400, 413, 415)},
+        responses={201: PromptSetSerializer, **error_responses(400, 409, 413, 415)},
     )
     def post(self, request: Request) -> Response:
         body = PromptSetCreateSerializer(data=request.data)
@@ -45,7 +46,7 @@ class PromptSetListCreate(generics.ListAPIView):
         data = body.validated_data
         result = prompts_import(
             slug=data["slug"],
-            rows=list(enumerate(data["prompts"], start=1)),
+            rows=data["prompts"],
             name=data.get("name", ""),
             description=data.get("description", ""),
         )

@@ -18,12 +18,15 @@ from rest_framework.views import APIView
 from evalhub.api.errors import Conflict, PayloadTooLarge
 from evalhub.api.parsers import BoundedJSONParser
 from evalhub.api.views.common import check_query, error_responses, get_or_404
+from evalhub.crowd.selectors import SORTABLE
 from evalhub.studies.models import Study
 
 
 class RatersQuery(serializers.Serializer):
-    sort = serializers.CharField(
-        required=False, max_length=40, help_text='a column; "-" first for descending'
+    sort = serializers.ChoiceField(
+        choices=[f"{d}{c}" for c in SORTABLE for d in ("", "-")],
+        required=False,
+        help_text='a column; "-" first for descending',
     )
     flagged = serializers.BooleanField(required=False, allow_null=True, default=None)
     excluded = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -83,7 +86,8 @@ class ExclusionBody(serializers.Serializer):
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if not data.get("raters") and not data.get("flagged"):
-            raise ValidationError({"raters": ["name raters, or set flagged"]})
+            # A rule across fields the schema does not state: 409, as the API does.
+            raise ValidationError({"raters": ["name raters, or set flagged"]}, code="conflict")
         return data
 
 
@@ -164,7 +168,9 @@ class CsvTextParser(BaseParser):
 
 class ProlificBody(serializers.Serializer):
     csv = serializers.CharField(
-        trim_whitespace=False, help_text="Prolific's submissions export, as CSV text"
+        trim_whitespace=False,
+        allow_blank=True,
+        help_text="Prolific's submissions export, as CSV text",
     )
 
 
@@ -191,7 +197,7 @@ class ProlificResult(serializers.Serializer):
     "list (participant_id,amount: the study's quality_rules.bonus_per_judgment x valid "
     "judgments) as lists and as CSV text, and the ids that matched no session.",
     request={"text/csv": OpenApiTypes.STR, "application/json": ProlificBody},
-    responses={200: ProlificResult, **error_responses(400, 413, 415)},
+    responses={200: ProlificResult, **error_responses(400, 409, 413, 415)},
 )
 class ProlificMatch(APIView):
     parser_classes = [CsvTextParser, BoundedJSONParser]
@@ -199,7 +205,8 @@ class ProlificMatch(APIView):
     def post(self, request: Request, slug: str) -> Response:
         from evalhub.crowd import services
 
-        body = ProlificBody(data=request.data)
+        # An empty text/csv body reaches no parser: it is an empty export (refused below).
+        body = ProlificBody(data=request.data if request.data else {"csv": ""})
         body.is_valid(raise_exception=True)
         study = get_or_404(Study, "study", slug=slug)
         try:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evalhub.api.errors import Conflict, field_validation_error
+from evalhub.api.errors import Conflict, field_conflict
 from evalhub.api.serializers import (
     GenerationRunCreateSerializer,
     JobSerializer,
@@ -30,9 +32,9 @@ def _job_response(job: Job) -> Response:
 @extend_schema(
     summary="Ask an LLM judge to judge a study",
     description="Estimates the run, then queues a judge job on a launched study; poll it at "
-    "`/api/v1/jobs/{id}/`. 400 when the estimate is over `budget_usd` or the judge does not "
-    "fit the study; 409 while the same judge already runs on it. Its verdicts appear as "
-    "judge group `llm:<judge slug>`.",
+    "`/api/v1/jobs/{id}/`. 409 when the judge or study does not exist, the estimate is over "
+    "`budget_usd`, the judge does not fit the study, or the same judge already runs on it. "
+    "Its verdicts appear as judge group `llm:<judge slug>`.",
     request=JudgeRunCreateSerializer,
     responses={202: JobSerializer, **error_responses(400, 409, 413, 415)},
 )
@@ -42,6 +44,7 @@ class JudgeRunCreate(APIView):
         body.is_valid(raise_exception=True)
         judge, study = body.validated_data["judge"], body.validated_data["study"]
         budget = body.validated_data.get("budget_usd")
+        budget = None if budget is None else Decimal(str(budget))
         # Imported here: the judge stack (openai client) is only needed when a run starts.
         from generation.judging.config import JudgeConfigError
         from generation.judging.services import (
@@ -57,23 +60,24 @@ class JudgeRunCreate(APIView):
         except JudgeRunConflict as exc:
             raise Conflict(str(exc)) from None
         except (JudgeBudgetExceeded, JudgeConfigError) as exc:
-            raise field_validation_error(exc) from None
+            raise field_conflict(exc) from None
         return _job_response(job)
 
 
 @extend_schema(
     summary="Ask a model to generate outputs for a prompt set",
     description="Starts a generation job for a `local` or `api` model; poll it at "
-    "`/api/v1/jobs/{id}/`.",
+    "`/api/v1/jobs/{id}/`. 409 when the model or prompt set does not exist or the model "
+    "cannot generate (an `external` one).",
     request=GenerationRunCreateSerializer,
-    responses={202: JobSerializer, **error_responses(400, 413, 415)},
+    responses={202: JobSerializer, **error_responses(400, 409, 413, 415)},
 )
 class GenerationRunCreate(APIView):
     def post(self, request: Request) -> Response:
         body = GenerationRunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         model, prompt_set = body.validated_data["model"], body.validated_data["prompt_set"]
-        samples = body.validated_data["samples"]
+        samples = body.validated_data.get("samples", 1)
         from generation.services import generation_run_create  # the generation app, on demand
 
         try:
@@ -84,7 +88,7 @@ class GenerationRunCreate(APIView):
             # Its messages start with what is wrong: "model ...", "samples ...".
             first = str(exc).split(" ", 1)[0]
             field = first if first in ("model", "samples", "prompt_set") else "model"
-            raise serializers.ValidationError({field: [str(exc)]}) from None
+            raise serializers.ValidationError({field: [str(exc)]}, code="conflict") from None
         return _job_response(job)
 
 

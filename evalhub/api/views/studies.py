@@ -10,7 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evalhub.api.errors import Conflict
-from evalhub.api.serializers import StudySerializer
+from evalhub.api.serializers import (
+    STUDY_CREATE_VARIANTS,
+    StudyCreateRequest,
+    StudySerializer,
+    discriminated,
+)
 from evalhub.api.views.common import check_query, error_responses, get_or_404
 from evalhub.studies.models import Study
 from evalhub.studies.services import study_create
@@ -32,13 +37,16 @@ class StudyListCreate(generics.ListAPIView):
 
     @extend_schema(
         summary="Create a study (draft)",
-        description="Compares `target_model` with each of `baselines` over `prompt_set`. "
-        "Launch it to freeze its config and make its items.",
-        request=StudySerializer,
-        responses={201: StudySerializer, **error_responses(400, 413, 415)},
+        description="A `pairwise` study compares `target_model` with each of `baselines` "
+        "over `prompt_set`; `absolute`, `dialogue` and `likert` studies judge the target's "
+        "outputs alone and take no baselines. Unknown slugs, a slug already taken or the "
+        "target among the baselines answer 409. Launch it to freeze its config and make "
+        "its items.",
+        request=StudyCreateRequest,
+        responses={201: StudySerializer, **error_responses(400, 409, 413, 415)},
     )
     def post(self, request: Request) -> Response:
-        body = StudySerializer(data=request.data)
+        body = discriminated(request.data, "kind", STUDY_CREATE_VARIANTS)
         body.is_valid(raise_exception=True)
         study = study_create(**body.validated_data, created_by=request.user)
         return Response(
@@ -76,10 +84,11 @@ class _StudyTransition(APIView):
 @extend_schema(
     summary="Launch a study",
     description="Freezes and hashes its config and makes its items; prompts lacking an output "
-    "from a chosen model are left out (listed in `config.prompts_left_out`). 400 when no "
-    "prompt is left; 409 unless it is a draft.",
+    "from a chosen model are left out (listed in `config.prompts_left_out`). 409 unless it "
+    "is a draft that can be launched (no prompt left, an empty prompt set, no baselines), "
+    "naming what is wrong.",
     request=None,
-    responses={200: StudySerializer, **error_responses(400, 409)},
+    responses={200: StudySerializer, **error_responses(409)},
 )
 class StudyLaunch(_StudyTransition):
     service_name = "study_launch"
@@ -89,7 +98,7 @@ class StudyLaunch(_StudyTransition):
     summary="Close a study",
     description="Stops handing out items; 409 unless it is launched.",
     request=None,
-    responses={200: StudySerializer, **error_responses(400, 409)},
+    responses={200: StudySerializer, **error_responses(409)},
 )
 class StudyClose(_StudyTransition):
     service_name = "study_close"

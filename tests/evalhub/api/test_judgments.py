@@ -94,19 +94,24 @@ def test_the_same_import_again_changes_nothing_and_says_so(api, study):
     assert again.json()["changed_nothing"] is True and again.json()["unchanged"] == 3
     assert Judgment.objects.count() == 3
     other = api.post(IMPORT, json.dumps(ANNOTATIONS[:1]), content_type="application/json")
-    assert other.status_code == 400
+    assert other.status_code == 409
     assert other.json()["problems"][0]["field"] == "imported_from"
 
 
 def test_a_bad_annotation_names_its_row_and_nothing_is_written(api, study):
+    # A row outside its shape is a 400; rows that do not fit the study are a 409.
     rows = [*ANNOTATIONS[:1],
             {**ANNOTATIONS[1], "generator_1": "gpt-3"},
             {**ANNOTATIONS[2], "preference": 3},
             {**ANNOTATIONS[2], "instruction": "Question 9?"}]  # fmt: skip
     response = api.post(IMPORT, json.dumps(rows), content_type="application/json")
-    assert response.status_code == 400
+    assert response.status_code == 400 and response.json()["code"] == "invalid_rows"
+    assert [(p["row"], p["field"]) for p in response.json()["problems"]] == [(3, "preference")]
+    del rows[2]
+    response = api.post(IMPORT, json.dumps(rows), content_type="application/json")
+    assert response.status_code == 409 and response.json()["code"] == "conflicting_rows"
     assert [(p["row"], p["field"]) for p in response.json()["problems"]] == [
-        (2, "baseline"), (3, "preference"), (4, "instruction")
+        (2, "baseline"), (3, "instruction")
     ]  # fmt: skip
     assert not Judgment.objects.exists()
 
@@ -144,7 +149,7 @@ def test_a_draft_study_has_no_items_to_import_onto(api, pair_models, eval_set):
     StudyFactory(slug="draft", prompt_set=eval_set, target_model=pair_models[0])
     url = "/api/v1/studies/draft/judgments/import/?judge_group=crowd&imported_from=x"
     response = api.post(url, json.dumps(ANNOTATIONS), content_type="application/json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert (
         response.json()["problems"][0]["message"] == "the study has no items yet; launch it first"
     )

@@ -31,7 +31,10 @@ def test_it_registers_a_model_of_each_kind(api, body):
         ({"slug": "x", "kind": "local"}, ["model_path"]),
         ({"slug": "x", "kind": "api", "model_path": "m"}, ["base_url"]),
         ({"slug": "x", "kind": "alien"}, ["kind"]),
-        ({"slug": "x y"}, ["slug"]),
+        ({"slug": "x y", "kind": "external"}, ["slug"]),
+        ({"slug": "x", "kind": "external", "description": 0}, ["description"]),
+        ({"slug": "x", "kind": "external", "model_path": "m"}, ["model_path"]),
+        ({"slug": "x"}, ["kind"]),
         ({"slug": "x", "kind": "api", "model_path": "m", "base_url": "not a url"}, ["base_url"]),
     ],
 )

@@ -68,31 +68,35 @@ def test_a_repeated_identical_submission_changes_nothing_and_says_so(api, eval_s
 
 
 @pytest.mark.parametrize(
-    ("rows", "problems"),
+    ("rows", "status", "problems"),
     [
         ([{"external_id": "q1", "output": "a", "model": "m"},
           {"external_id": "q9", "output": "b", "model": "m"}],
-         [(2, "external_id", "unknown prompt 'q9'")]),
+         409, [(2, "external_id", "unknown prompt 'q9'")]),
         ([{"output": "a", "model": "m"}, {"external_id": "q1", "output": "b", "model": "m"}],
-         [(1, "prompt", "name the prompt by prompt_id, external_id or instruction")]),
-        ([{"instruction": "Question 1?", "output": "a", "model": "m"},
+         400, [(1, "prompt", "name the prompt by prompt_id, external_id or instruction")]),
+        ([{"instruction": "Question 1?", "output": "a", "generator": "m"},
           {"external_id": "q2", "output": "b", "model": "m"},
           {"external_id": "q1", "output": "c", "model": "m"}],
-         [(3, "prompt", "duplicate of line 1 (same prompt, model and sample)")]),
-        ([{"instruction": "Question 7?", "output": "a", "model": "m"},
-          {"prompt_id": 0, "output": "b", "model": "m"}],
-         [(1, "instruction", "no prompt has this exact text"),
-          (2, "prompt_id", "unknown prompt id 0 in this set")]),
-        ([{"external_id": "q1", "model": "m"}], [(1, "output", "is missing or not a string")]),
+         409, [(3, "prompt", "duplicate of line 1 (same prompt, model and sample)")]),
+        ([{"instruction": "Question 7?", "output": "a", "generator": "m"},
+          {"prompt_id": 999999, "output": "b", "model": "m"}],
+         409, [(1, "instruction", "no prompt has this exact text"),
+               (2, "prompt_id", "unknown prompt id 999999 in this set")]),
+        ([{"external_id": "q1", "model": "m"}], 400, [(1, "output", "is missing")]),
+        ([{"external_id": "q1", "output": 0, "model": "m", "text": "t"}],
+         400, [(1, "text", "is not a field of this row format"),
+               (1, "output", "must be a string")]),
+        ([{"prompt_id": "1", "output": "a", "model": "m"}],
+         400, [(1, "prompt_id", "must be an integer")]),
     ],
 )  # fmt: skip
-def test_bad_prompts_give_400_with_row_numbers_and_nothing_is_written(
-    api, eval_set, rows, problems
-):
+def test_bad_rows_name_their_row_and_nothing_is_written(api, eval_set, rows, status, problems):
+    # A row outside its format's shape is a 400; rows that do not fit the set are a 409.
     response = api.post(URL, json.dumps(rows), content_type="application/json")
-    assert response.status_code == 400
+    assert response.status_code == status
     body = response.json()
-    assert body["code"] == "invalid_rows"
+    assert body["code"] == ("invalid_rows" if status == 400 else "conflicting_rows")
     assert [(p["row"], p["field"], p["message"]) for p in body["problems"]] == problems
     assert not Output.objects.exists() and not ModelEntry.objects.exists()
 
@@ -116,7 +120,7 @@ def test_unknown_models_can_be_refused(api, eval_set):
     response = api.post(
         URL + "?create_missing_models=false", body, content_type="application/x-ndjson"
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["problems"][0] == {
         "row": 1,
         "field": "model",
@@ -127,7 +131,7 @@ def test_unknown_models_can_be_refused(api, eval_set):
 def test_the_default_model_must_be_registered(api, eval_set):
     body = jsonl([{"external_id": "q1", "output": "a"}])
     response = api.post(URL + "?model=ghost", body, content_type="application/x-ndjson")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["problems"][0]["field"] == "model"
 
 
@@ -178,7 +182,7 @@ def test_a_nul_character_names_its_row(api, eval_set):
     response = api.post(URL, body, content_type="application/x-ndjson")
     assert response.status_code == 400
     assert response.json()["problems"] == [
-        {"row": 2, "field": "output", "message": "contains a NUL character or a lone surrogate"}
+        {"row": 2, "field": "output", "message": "must not contain a NUL character"}
     ]
 
 

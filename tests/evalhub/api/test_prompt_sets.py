@@ -52,33 +52,45 @@ def test_a_bad_prompt_names_its_row_and_nothing_is_written(api):
         },
         format="json",
     )
+    # A row outside its shape is a 400; an id given twice is a 409.
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid_rows"
-    assert [(p["row"], p["field"]) for p in body["problems"]] == [(2, "text"), (3, "id")]
-    assert "duplicate id 'a'" in body["problems"][1]["message"]
+    assert [(p["row"], p["field"]) for p in body["problems"]] == [(2, "text")]
+    response = api.post(
+        "/api/v1/prompt-sets/",
+        {"slug": "bad", "prompts": [{"id": "a", "text": "ok"}, {"id": "a", "text": "x"}]},
+        format="json",
+    )
+    assert response.status_code == 409
+    body = response.json()
+    assert [(p["row"], p["field"]) for p in body["problems"]] == [(2, "id")]
+    assert "duplicate id 'a'" in body["problems"][0]["message"]
     assert not PromptSet.objects.filter(slug="bad").exists()
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "code", "field"),
     [
-        ({"slug": "has space", "prompts": PROMPTS}, "slug"),
-        ({"slug": "ok"}, "prompts"),
-        ({"slug": "ok", "prompts": []}, "prompts"),
-        ({"slug": "ok", "prompts": ["not an object"]}, "prompts.0"),
+        ({"slug": "has space", "prompts": PROMPTS}, "invalid", "slug"),
+        ({"slug": "ok"}, "invalid", "prompts"),
+        ({"slug": "ok", "prompts": []}, "invalid", "prompts"),
+        ({"slug": "ok", "prompts": PROMPTS, "name": 7}, "invalid", "name"),
+        ({"slug": "ok", "prompts": PROMPTS, "extra": 1}, "invalid", "extra"),
+        ({"slug": "ok", "prompts": ["not an object"]}, "invalid_rows", ""),
+        ({"slug": "ok", "prompts": [{"id": 1, "text": "x"}]}, "invalid_rows", "id"),
     ],
 )
-def test_a_malformed_request_names_the_field(api, body, field):
+def test_a_malformed_request_names_the_field(api, body, code, field):
     response = api.post("/api/v1/prompt-sets/", body, format="json")
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid"
+    assert response.json()["code"] == code
     assert field in [p["field"] for p in response.json()["problems"]]
 
 
 def test_an_existing_slug_is_refused(api, eval_set):
     response = api.post("/api/v1/prompt-sets/", {"slug": "eval", "prompts": PROMPTS}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["problems"][0]["field"] == "slug"
     assert eval_set.prompts.count() == 3
 

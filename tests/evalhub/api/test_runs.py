@@ -47,7 +47,7 @@ def test_it_registers_a_judge_once(api):
     assert len(first.json()["version_hash"]) == 64
     assert api.post("/api/v1/judges/", JUDGE, format="json").status_code == 200
     changed = api.post("/api/v1/judges/", {**JUDGE, "model": "other"}, format="json")
-    assert changed.status_code == 400
+    assert changed.status_code == 409
     assert changed.json()["problems"][0]["field"] == "slug"
     assert [j["slug"] for j in api.get("/api/v1/judges/").json()["results"]] == ["tiny-judge"]
 
@@ -78,17 +78,19 @@ def test_a_judge_run_queues_a_judge_job(
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "status", "field"),
     [
-        ({"judge": "nope", "study": "pw"}, "judge"),
-        ({"judge": "tiny-judge", "study": "nope"}, "study"),
-        ({"judge": "tiny-judge", "study": "pw", "budget_usd": -1}, "budget_usd"),
+        ({"judge": "nope", "study": "pw"}, 409, "judge"),
+        ({"judge": "tiny-judge", "study": "nope"}, 409, "study"),
+        ({"judge": "tiny-judge", "study": "pw", "budget_usd": -1}, 400, "budget_usd"),
+        ({"judge": "tiny-judge", "study": "pw", "budget_usd": "1"}, 400, "budget_usd"),
+        ({"judge": 7, "study": "pw"}, 400, "judge"),
     ],
 )
-def test_a_bad_judge_run_names_its_field(api, launched, body, field):
+def test_a_bad_judge_run_names_its_field(api, launched, body, status, field):
     api.post("/api/v1/judges/", JUDGE, format="json")
     response = api.post("/api/v1/judge-runs/", body, format="json")
-    assert response.status_code == 400
+    assert response.status_code == status
     assert response.json()["problems"][0]["field"] == field
     assert not Job.objects.exists()
 
@@ -115,18 +117,19 @@ def test_a_generation_run_queues_a_generation_job(
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "status", "field"),
     [
-        ({"model": "ext", "prompt_set": "eval"}, "model"),
-        ({"model": "nope", "prompt_set": "eval"}, "model"),
-        ({"model": "ext", "prompt_set": "nope"}, "prompt_set"),
-        ({"model": "ext", "prompt_set": "eval", "samples": 0}, "samples"),
+        ({"model": "ext", "prompt_set": "eval"}, 409, "model"),
+        ({"model": "nope", "prompt_set": "eval"}, 409, "model"),
+        ({"model": "ext", "prompt_set": "nope"}, 409, "prompt_set"),
+        ({"model": "ext", "prompt_set": "eval", "samples": 0}, 400, "samples"),
+        ({"model": "ext", "prompt_set": "eval", "samples": "2"}, 400, "samples"),
     ],
 )
-def test_a_bad_generation_run_names_its_field(api, eval_set, body, field):
+def test_a_bad_generation_run_names_its_field(api, eval_set, body, status, field):
     ModelEntryFactory(slug="ext", kind="external")
     response = api.post("/api/v1/generation-runs/", body, format="json")
-    assert response.status_code == 400
+    assert response.status_code == status
     assert field in [p["field"] for p in response.json()["problems"]]
     assert not Job.objects.exists()
 

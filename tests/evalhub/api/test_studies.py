@@ -61,7 +61,7 @@ def test_a_study_left_with_no_prompt_is_refused(api, pair_models, eval_set):
     pair_models[1].outputs.all().delete()
     api.post("/api/v1/studies/", STUDY, format="json")
     response = api.post("/api/v1/studies/lima-vs-davinci/launch/")
-    assert response.status_code == 400
+    assert response.status_code == 409
     (problem,) = response.json()["problems"]
     assert problem["message"] == (
         "no prompt of eval has an output from every chosen model (lima, davinci)"
@@ -71,21 +71,26 @@ def test_a_study_left_with_no_prompt_is_refused(api, pair_models, eval_set):
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("change", "status", "field"),
     [
-        ({"prompt_set": "nope"}, "prompt_set"),
-        ({"target_model": "nope"}, "target_model"),
-        ({"baselines": ["lima"]}, "baselines"),
-        ({"baselines": ["nope"]}, "baselines"),
-        ({"kind": "ranking"}, "kind"),
-        ({"raters_per_item": 0}, "raters_per_item"),
-        ({"attention_check_rate": 0.9}, "attention_check_rate"),
-        ({"judges": ["nope"]}, "judges"),
+        ({"prompt_set": "nope"}, 409, "prompt_set"),
+        ({"target_model": "nope"}, 409, "target_model"),
+        ({"baselines": ["lima"]}, 409, "baselines"),
+        ({"baselines": ["nope"]}, 409, "baselines"),
+        ({"baselines": []}, 400, "baselines"),
+        ({"kind": "ranking"}, 400, "kind"),
+        ({"kind": "likert"}, 400, "baselines"),  # single-output studies take no baselines
+        ({"raters_per_item": 0}, 400, "raters_per_item"),
+        ({"raters_per_item": "3"}, 400, "raters_per_item"),
+        ({"attention_check_rate": 0.9}, 400, "attention_check_rate"),
+        ({"judges": ["nope"]}, 409, "judges"),
+        ({"judges": {}}, 400, "judges"),
+        ({"status": "launched"}, 400, "status"),
     ],
 )
-def test_a_bad_study_names_its_field(api, pair_models, change, field):
+def test_a_bad_study_names_its_field(api, pair_models, change, status, field):
     response = api.post("/api/v1/studies/", {**STUDY, **change}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == status
     assert field in [p["field"] for p in response.json()["problems"]]
     assert not Study.objects.exists()
 
@@ -93,7 +98,7 @@ def test_a_bad_study_names_its_field(api, pair_models, change, field):
 def test_an_existing_study_slug_is_refused(api, pair_models):
     assert api.post("/api/v1/studies/", STUDY, format="json").status_code == 201
     again = api.post("/api/v1/studies/", STUDY, format="json")
-    assert again.status_code == 400
+    assert again.status_code == 409
     assert again.json()["problems"][0]["field"] == "slug"
 
 

@@ -1,0 +1,128 @@
+"""A typed client generated from the live schema with openapi-python-client runs the
+README's walkthrough against a real server (gunicorn): prompt set, model, outputs in two
+formats, study, launch, imported judgments, results, close. The generated code lives in a
+temporary folder only."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from evalhub.accounts.services import api_token_create
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def client_package(api_server, tmp_path) -> str:
+    """Generates `evalhub_client` from /api/schema/ into tmp_path and makes it importable."""
+    schema = tmp_path / "schema.yaml"
+    schema.write_bytes(requests.get(f"{api_server}/api/schema/", timeout=120).content)
+    generator = Path(sys.executable).parent / "openapi-python-client"
+    run = subprocess.run(
+        [str(generator), "generate", "--path", str(schema), "--meta", "none",
+         "--output-path", str(tmp_path / "evalhub_client")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    sys.path.insert(0, str(tmp_path))
+    yield "evalhub_client"
+    sys.path.remove(str(tmp_path))
+    for name in [m for m in sys.modules if m.startswith("evalhub_client")]:
+        del sys.modules[name]
+
+
+def test_the_readme_walkthrough_runs_with_a_generated_client(api_server, client_package, alice):
+    def load(name: str):
+        return importlib.import_module(f"{client_package}.{name}")
+
+    models = load("models")
+    prompt_sets_create = load("api.prompt_sets.prompt_sets_create")
+    outputs_create = load("api.prompt_sets.prompt_sets_outputs_create")
+    models_create = load("api.models.models_create")
+    judges_create = load("api.judges.judges_create")
+    studies_create = load("api.studies.studies_create")
+    launch = load("api.studies.studies_launch_create")
+    judgments_import = load("api.studies.studies_judgments_import_create")
+    results = load("api.studies.studies_results_retrieve")
+    close = load("api.studies.studies_close_create")
+
+    token = api_token_create(user=alice)[1]
+    client = load("client").AuthenticatedClient(base_url=api_server, token=token, prefix="Token")
+
+    # 2. A prompt set with its prompts.
+    response = prompt_sets_create.sync_detailed(client=client, body=models.PromptSetCreateRequest(
+        slug="demo", name="Demo prompts", prompts=[
+            models.PromptRowPlain(id="q1", text="How do I boil an egg?", category="advice"),
+            models.PromptRowPlain(id="q2", text="Write a haiku about the sea.",
+                                  category="creative"),
+        ]))  # fmt: skip
+    assert response.status_code == 201, response.content
+    assert response.parsed.prompt_count == 2
+
+    # 3. Two models' outputs: ours by external id, AlpacaEval's by instruction text.
+    model = models.ExternalModelRegisterRequest(
+        slug="my-model", kind=models.ExternalModelRegisterKindEnum.EXTERNAL
+    )
+    assert models_create.sync_detailed(client=client, body=model).status_code == 201
+    response = outputs_create.sync_detailed("demo", client=client, model="my-model", body=[
+        models.OutputRowByExternalId(external_id="q1",
+                                     output="Put it in boiling water for 7 minutes."),
+        models.OutputRowByExternalId(external_id="q2", output="Grey waves fold and fold / ..."),
+    ])  # fmt: skip
+    assert response.status_code == 201 and response.parsed.created == 2, response.content
+    alpaca = [
+        models.OutputRowAlpacaEval(instruction="How do I boil an egg?", output="Boil it.",
+                                   generator="Baseline 7B"),
+        models.OutputRowAlpacaEval(instruction="Write a haiku about the sea.",
+                                   output="Sea. Blue.", generator="Baseline 7B"),
+    ]  # fmt: skip
+    response = outputs_create.sync_detailed("demo", client=client, body=alpaca)
+    assert response.status_code == 201 and response.parsed.models_created == ["baseline-7b"]
+    again = outputs_create.sync_detailed("demo", client=client, body=alpaca)
+    assert again.status_code == 200 and again.parsed.changed_nothing is True
+    unknown = outputs_create.sync_detailed("demo", client=client, model="my-model", body=[
+        models.OutputRowByExternalId(external_id="q9", output="?")
+    ])  # fmt: skip
+    assert unknown.status_code == 409
+    assert [(p.row, p.field) for p in unknown.parsed.problems] == [(1, "external_id")]
+
+    # 4. A pairwise study, launched.
+    response = studies_create.sync_detailed(client=client, body=models.PairwiseStudyCreateRequest(
+        slug="demo-study", name="Demo", kind=models.PairwiseStudyCreateKindEnum.PAIRWISE,
+        prompt_set="demo", target_model="my-model", baselines=["baseline-7b"],
+        raters_per_item=3,
+    ))  # fmt: skip
+    assert response.status_code == 201, response.content
+    response = launch.sync_detailed("demo-study", client=client)
+    assert response.status_code == 200 and response.parsed.status == "launched"
+    assert response.parsed.item_count == 2
+
+    # 5. A judge registered; judgments made elsewhere imported under a named group.
+    judge = models.OneSampleJudgeRegisterRequest(
+        slug="tiny-judge", model="tiny", base_url="http://127.0.0.1:8001/v1",
+        template=models.OneSampleJudgeRegisterTemplateEnum.LIMA_PAIRWISE,
+    )  # fmt: skip
+    assert judges_create.sync_detailed(client=client, body=judge).status_code == 201
+    verdict = models.JudgmentRowByExternalIdVerdict
+    response = judgments_import.sync_detailed("demo-study", client=client, judge_group="crowd",
+        imported_from="walkthrough", body=[
+            models.JudgmentRowByExternalId(external_id="q1", baseline="baseline-7b",
+                                           verdict=verdict.TARGET),
+            models.JudgmentRowByExternalId(external_id="q2", baseline="baseline-7b",
+                                           verdict=verdict.TIE),
+        ])  # fmt: skip
+    assert response.status_code == 201 and response.parsed.created == 2, response.content
+
+    # 6. Results, then close.
+    response = results.sync_detailed("demo-study", client=client)
+    assert response.status_code == 200
+    (crowd,) = response.parsed.additional_properties["pairwise"]
+    assert (crowd["judge_group"], crowd["wins"], crowd["ties"]) == ("crowd", 1, 1)
+    response = close.sync_detailed("demo-study", client=client)
+    assert response.status_code == 200 and response.parsed.status == "closed"
