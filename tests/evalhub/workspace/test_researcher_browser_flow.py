@@ -45,7 +45,9 @@ ALPACA_EVAL = json.dumps(
 def _context(browser, live_server, **kwargs):
     local = urlparse(live_server.url).netloc
     # wait_for_function evaluates strings, which the site's CSP refuses (test_csp checks it).
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True, **kwargs)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, bypass_csp=True, **kwargs
+    )
 
     def route(r):
         if urlparse(r.request.url).netloc == local:
