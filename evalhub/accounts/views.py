@@ -14,8 +14,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from evalhub.accounts.decorators import researcher_required
 from evalhub.accounts.forms import ApiTokenForm
-from evalhub.accounts.roles import researcher_required
 from evalhub.accounts.selectors import api_tokens_of
 from evalhub.accounts.services import api_token_create, api_token_revoke
 
