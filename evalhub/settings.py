@@ -308,6 +308,8 @@ API_TOKEN_FAILURE_WINDOW_SECONDS = env.int("API_TOKEN_FAILURE_WINDOW_SECONDS", d
 API_BULK_MAX_BYTES = env.int("API_BULK_MAX_BYTES", default=50 * 1024 * 1024)
 API_BULK_MAX_ROWS = env.int("API_BULK_MAX_ROWS", default=50_000)
 SPECTACULAR_SETTINGS = {
+    # Several fields are named "kind"; the instrument's gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {"InstrumentKindEnum": "evalhub.instruments.models.Instrument.Kind"},
     "TITLE": "EvalHub API",
     "DESCRIPTION": "Register models, submit outputs, run studies and judges, fetch results.",
     "VERSION": "1.0.0",

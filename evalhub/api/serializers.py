@@ -242,13 +242,14 @@ class InstrumentRequestSerializer(StrictSerializer):
 
     slug = StrictSlugField(max_length=100)
     name = StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR])
-    kind = StrictChoiceField(choices=["pairwise", "absolute", "scale"])
-    levels = StrictChoiceField(choices=["nominal", "ordinal", "interval"], required=False)
+    # The model's own choice sets, so the schema names one enum for each.
+    kind = StrictChoiceField(choices=Instrument.Kind.choices)
+    levels = StrictChoiceField(choices=Instrument.Levels.choices, required=False)
     intro = StrictCharField(max_length=5000, required=False, allow_blank=True)
     question = StrictCharField(max_length=2000, validators=[NOT_BLANK_VALIDATOR])
     choices = serializers.ListField(child=InstrumentChoiceSerializer(), min_length=1, max_length=9)
     gold_choice = StrictCharField(max_length=20, required=False, allow_blank=True)
-    comment = StrictChoiceField(choices=["optional", "required"], required=False)
+    comment = StrictChoiceField(choices=Instrument.Comment.choices, required=False)
     judge_template = StrictCharField(max_length=20_000, required=False, allow_blank=True)
     credit = StrictCharField(max_length=2000, required=False, allow_blank=True)
 
