@@ -170,7 +170,7 @@ def _frozen_hash(study: Study) -> str | None:
     return (study.config.get("instrument") or {}).get("content_hash")
 
 
-def _instrument_context(definition: Definition) -> dict:
+def instrument_context(definition: Definition) -> dict:
     """What the rater pages show of the study's instrument."""
     return {
         "intro": definition.intro,
@@ -188,7 +188,7 @@ def _instructions(
         "kind": kind,
         "quota": quota,
         "minutes": minutes,
-        **_instrument_context(definition_of(instrument_id, instrument_hash)),
+        **instrument_context(definition_of(instrument_id, instrument_hash)),
     }
 
 
@@ -251,7 +251,7 @@ def _form_context(view: RatingView, here: str) -> dict:
         "a_html": view.target_html if target_left else view.baseline_html,
         "b_html": view.baseline_html if target_left else view.target_html,
         "turns": view.turns,
-        **_instrument_context(definition_of(view.instrument_id, view.instrument_hash)),
+        **instrument_context(definition_of(view.instrument_id, view.instrument_hash)),
     }
 
 

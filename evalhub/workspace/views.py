@@ -13,11 +13,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from evalhub.accounts.decorators import researcher_required
 from evalhub.dashboards.selectors import studies_overview, study_results
 from evalhub.importing import InputError
-from evalhub.instruments.definitions import REQUIRED
 from evalhub.instruments.services import instrument_for_study_kind
 from evalhub.outputs.models import ModelEntry
 from evalhub.outputs.selectors import models_with_output_counts
 from evalhub.prompts.selectors import prompt_sets_with_counts
+from evalhub.rating.views import instrument_context
 from evalhub.studies import services as study_services
 from evalhub.studies.models import Judge, Study
 from evalhub.studies.selectors import study_plan
@@ -238,18 +238,6 @@ def study_transition(request: HttpRequest, slug: str, action: str) -> HttpRespon
     return render(request, "workspace/study_confirm.html", context)
 
 
-def _instrument_context(study: Study) -> dict:
-    """What the rater pages show of the study's instrument (as evalhub.rating shows it)."""
-    definition = study.instrument.definition
-    return {
-        "intro": definition.intro,
-        "question": definition.question,
-        "choices": definition.choices,
-        "credit": definition.credit,
-        "comment_required": definition.comment == REQUIRED,
-    }
-
-
 @require_http_methods(["GET", "POST"])
 @researcher_required
 def study_preview(request: HttpRequest, slug: str, step: str = "consent") -> HttpResponse:
@@ -267,7 +255,7 @@ def study_preview(request: HttpRequest, slug: str, step: str = "consent") -> Htt
             **base,
             "kind": study.kind,
             "quota": study.session_quota,
-            **_instrument_context(study),
+            **instrument_context(study.instrument.definition),
             "minutes": study.reservation_seconds // 60,
         }
         return render(request, "rating/consent.html", context)
@@ -298,7 +286,7 @@ def study_preview(request: HttpRequest, slug: str, step: str = "consent") -> Htt
         "a_html": page["target_html"],
         "b_html": page["baseline_html"],
         "turns": page["turns"],
-        **_instrument_context(study),
+        **instrument_context(study.instrument.definition),
     }
     return render(request, "rating/form.html", context)
 
