@@ -182,7 +182,9 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 # Nothing from elsewhere and nothing inline: scripts and styles are our static files (plotly
 # as its strict bundle, Swagger UI from the sidecar). Styles set from JS (element.style) are
 # allowed by CSP; style="" attributes and <style> elements are not. img data: is for the
-# Swagger UI's icons and plotly's image export. The one hash is of the empty string: plotly
+# Swagger UI's icons and plotly's SVG export; img blob: is for its PNG export, which draws
+# the SVG as a blob: image onto a canvas (images only: no script or frame may be a blob:).
+# The one hash is of the empty string: plotly
 # resets a colour bar's fills with style="", which applies nothing; any other style attribute
 # is refused.
 EMPTY_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
@@ -192,7 +194,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF],
         "style-src": [SELF],
         "style-src-attr": [UNSAFE_HASHES, EMPTY_STYLE_HASH],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", "blob:"],
         "font-src": [SELF],
         "connect-src": [SELF],
         "form-action": [SELF],
