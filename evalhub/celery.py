@@ -13,6 +13,9 @@ app = Celery("evalhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [Queue(q.value) for q in CeleryQueue]
 app.autodiscover_tasks()
+# Each worker writes its queues into Redis with every heartbeat (what /healthz and job pages read).
+import evalhub.workers  # noqa: E402, F401
+
 app.conf.beat_schedule = {}  # filled by evalhub.schedule
 
 

@@ -3,7 +3,8 @@
 PostgreSQL is the source of truth: without it nothing works, and only then is the answer
 503, so a load balancer takes the web tier out. Redis is the broker and the cache; without
 it raters go on (rate limits fail open, results are computed uncached, jobs wait queued in
-PostgreSQL), so a Redis outage is reported as "degraded" with 200."""
+PostgreSQL), so a Redis outage is reported as "degraded" with 200. "workers" lists, per
+queue, the Celery workers whose heartbeat was heard in the last seconds (evalhub.workers)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from evalhub.cache_redis import cache_redis_client
+from evalhub.workers import workers_by_queue
 
 _TIMEOUT_S = 1.0  # a health check that hangs is as bad as one that fails
 
@@ -58,6 +60,14 @@ def _cache_ok() -> tuple[bool, str]:
         return False, f"{type(exc).__name__}: {exc}"
 
 
+def _workers() -> dict[str, list[str]] | None:
+    """{queue: [worker hostnames]} from the workers' heartbeats; None without Redis."""
+    try:
+        return workers_by_queue()
+    except Exception:  # reported under "broker" already
+        return None
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {
@@ -73,6 +83,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "status": status,
             "degraded": degraded,
             **{name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
+            # Not part of "status": a deployment may run no generation or training worker.
+            "workers": _workers(),
         },
         status=200 if db_ok else 503,
     )

@@ -72,6 +72,18 @@ def demo_processes(
     ]  # fmt: skip
 
 
+def worker_lines(processes: list[Process]) -> list[str]:
+    """What `make demo` prints about its Celery workers: each one's name and queues, and how
+    to check them (a job waits, and says so on its page, while no worker has its queue)."""
+    lines = ["  workers       (one per queue; /healthz lists those that answer)"]
+    for proc in processes:
+        if "worker" in proc.argv and "-Q" in proc.argv:
+            queues = proc.argv[proc.argv.index("-Q") + 1]
+            pool = " --pool solo" if "solo" in proc.argv else ""
+            lines.append(f"                {proc.name}: celery -A evalhub worker -Q {queues}{pool}")
+    return lines
+
+
 class Supervisor:
     """Starts the processes and stops them all, cleanly, on Ctrl-C or when one dies."""
 

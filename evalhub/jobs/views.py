@@ -27,6 +27,7 @@ def job_status_payload(job: Job) -> dict[str, Any]:
         "finished": job.is_finished,
         "cancel_requested": job.cancel_requested,
         "result": job.result,
+        "waiting": selectors.job_waiting_reason(job),
     }
 
 

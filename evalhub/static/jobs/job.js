@@ -17,6 +17,17 @@
       document.getElementById("job-result").textContent = JSON.stringify(s.result, null, 1);
       document.getElementById("job-result-box").hidden = false;
     }
+    var waiting = document.getElementById("job-waiting");
+    waiting.hidden = !s.waiting;
+    if (s.waiting) {
+      waiting.replaceChildren("Waiting: " + s.waiting.replace(/`[^`]*`$/, ""));
+      var code = document.createElement("code");
+      code.textContent = s.waiting.replace(/^.*`([^`]*)`$/, "$1");
+      waiting.append(code, ". Start one with ");
+      var cmd = document.createElement("code");
+      cmd.textContent = "celery -A evalhub worker -Q " + code.textContent;
+      waiting.append(cmd, ".");
+    }
     var form = document.getElementById("job-cancel-form");
     if (form && s.finished) { form.hidden = true; }
   }

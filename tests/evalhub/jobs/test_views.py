@@ -41,7 +41,7 @@ def test_the_status_json_follows_the_row(alice, job):
     assert status == {
         "id": job.pk, "kind": "generation", "status": "failed", "done": 5, "total": 12,
         "fraction": 0.4167, "note": "3/12 samples", "error": "GenerationError: vLLM died",
-        "finished": True, "cancel_requested": False, "result": {},
+        "finished": True, "cancel_requested": False, "result": {}, "waiting": "",
     }  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 
 from evalhub.demo.live import demo_live_load
 from evalhub.demo.pipeline import demo_pipeline_start
-from evalhub.demo.processes import Supervisor, demo_processes, judge_process
+from evalhub.demo.processes import Supervisor, demo_processes, judge_process, worker_lines
 from evalhub.demo.services import DEMO_RESEARCHER, DEMO_STUDY, demo_load
 from generation.demo import demo_engine_env, demo_generation_start
 
@@ -33,6 +33,8 @@ class Command(BaseCommand):
         live = f"http://127.0.0.1:{live_port}"
         chat, arena = demo_live_load(vllm_base_url=f"http://127.0.0.1:{judge_port}/v1")
         user, password = DEMO_RESEARCHER
+        judge = judge_process(judge_port, str(settings.VAR_DIR / "tiny-model"))
+        processes = demo_processes(port, judge, live_port)
         self.stdout.write(
             "\n".join(
                 [
@@ -54,6 +56,7 @@ class Command(BaseCommand):
                     f"  API docs      {base}/api/docs/",
                     f"  admin         {base}/admin/",
                     f"  health        {base}/healthz",
+                    *worker_lines(processes),
                     f"  logs          {settings.VAR_DIR / 'logs'}/",
                     *generation.lines,
                     *pipeline.lines,
@@ -62,7 +65,6 @@ class Command(BaseCommand):
                 ]
             )
         )
-        judge = judge_process(judge_port, str(settings.VAR_DIR / "tiny-model"))
-        supervisor = Supervisor(demo_processes(port, judge, live_port))
+        supervisor = Supervisor(processes)
         supervisor.start()
         raise SystemExit(supervisor.wait())
