@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evalhub.workspace import views
+from evalhub.workspace import data_views, views
 
 app_name = "workspace"
 urlpatterns = [
@@ -22,11 +22,22 @@ urlpatterns = [
         name="study_judge_estimate",
     ),
     path("studies/<slug:slug>/judge-runs/", views.study_judge_run, name="study_judge_run"),
+    path("studies/<slug:slug>/items/", data_views.study_items, name="study_items"),
+    path("studies/<slug:slug>/items/<int:item_id>/", data_views.item_detail, name="item"),
+    path("studies/<slug:slug>/judgments/", data_views.study_judgments, name="study_judgments"),
     path("studies/<slug:slug>/<str:action>/", views.study_transition, name="study_transition"),
     path("prompt-sets/", views.prompt_sets, name="prompt_sets"),
+    path("prompt-sets/<slug:slug>/", data_views.prompt_set_detail, name="prompt_set"),
+    path(
+        "prompt-sets/<slug:slug>/prompts/<int:prompt_id>/",
+        data_views.prompt_detail,
+        name="prompt",
+    ),
     path("uploads/", views.upload, name="upload"),
     path("uploads/<str:token>/import/", views.upload_import, name="upload_import"),
     path("models/", views.models, name="models"),
     path("models/<slug:slug>/", views.model_detail, name="model"),
+    path("models/<slug:slug>/outputs/", data_views.model_outputs, name="model_outputs"),
+    path("models/<slug:slug>/outputs/<int:output_id>/", data_views.output_detail, name="output"),
     path("judges/", views.judges, name="judges"),
 ]

@@ -23,6 +23,7 @@ from evalhub.studies.models import Judge, Study
 from evalhub.studies.selectors import study_plan
 from evalhub.workspace import selectors, services
 from evalhub.workspace.forms import JudgeForm, JudgeRunForm, StudyForm, UploadForm
+from evalhub.workspace.headline import study_headline
 
 TRANSITIONS = {
     "launch": ("Launch", study_services.study_launch, Study.Status.DRAFT),
@@ -196,6 +197,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "urls": selectors.prolific_urls(study=study, base_url=base),
         "judge_form": JudgeRunForm(),
         "judge_runs": selectors.judge_runs_of_study(study=study),
+        "headline": study_headline(study=study) if study.status != Study.Status.DRAFT else [],
         "nav_section": "studies",
     }
     return render(request, "workspace/study.html", context)
@@ -361,5 +363,6 @@ def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "prompt_sets": coverage,
         "nav_section": "models",
         "can_generate": model.kind != ModelEntry.Kind.EXTERNAL,
+        "output_count": model.outputs.count(),
     }
     return render(request, "workspace/model.html", context)

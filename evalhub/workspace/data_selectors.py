@@ -1,0 +1,206 @@
+"""Reads behind the workspace's data pages: a prompt set's prompts, a model's outputs, a
+study's items and its judgments, each filtered, searched and paginated in the database.
+
+A page is PAGE_SIZE rows by id (an index), counted with one COUNT(*); search is a plain
+`icontains`, which PostgreSQL answers by a scan of the filtered rows: at 10,000 prompts or
+100,000 judgments that stays well under the 300 ms bench/dashboard_latency.py checks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
+
+from evalhub.outputs.models import ModelEntry, Output
+from evalhub.prompts.models import Prompt, PromptSet
+from evalhub.studies.models import Item, Judgment, Study
+
+PAGE_SIZE = 50
+
+
+def _page(queryset: QuerySet, number: Any) -> Page:
+    return Paginator(queryset, PAGE_SIZE).get_page(number)
+
+
+def _text(value: Any) -> str:
+    return str(value or "").strip()[:200]
+
+
+# --- prompts -----------------------------------------------------------------------------
+
+
+def prompt_set_prompts(*, prompt_set: PromptSet, q: str = "", category: str = "") -> QuerySet:
+    prompts = Prompt.objects.filter(prompt_set=prompt_set).order_by("position", "id")
+    if category:
+        prompts = prompts.filter(category=category)
+    if q:
+        prompts = prompts.filter(Q(text__icontains=q) | Q(external_id__icontains=q))
+    return prompts.only("id", "external_id", "text", "category", "position", "prompt_set_id")
+
+
+def prompt_set_categories(*, prompt_set: PromptSet) -> list[str]:
+    return list(
+        Prompt.objects.filter(prompt_set=prompt_set)
+        .exclude(category="")
+        .order_by("category")
+        .values_list("category", flat=True)
+        .distinct()
+    )
+
+
+def prompt_outputs(*, prompt: Prompt) -> QuerySet:
+    return Output.objects.filter(prompt=prompt).select_related("model").order_by("model__slug")
+
+
+# --- outputs -----------------------------------------------------------------------------
+
+
+def model_outputs(*, model: ModelEntry, q: str = "", prompt_set: str = "") -> QuerySet:
+    outputs = (
+        Output.objects.filter(model=model)
+        .select_related("prompt__prompt_set")
+        .order_by("id")
+        .defer("html", "turns")
+    )
+    if prompt_set:
+        outputs = outputs.filter(prompt__prompt_set__slug=prompt_set)
+    if q:
+        outputs = outputs.filter(Q(text__icontains=q) | Q(prompt__external_id__icontains=q))
+    return outputs
+
+
+def model_prompt_sets(*, model: ModelEntry) -> list[str]:
+    return list(
+        PromptSet.objects.filter(prompts__outputs__model=model)
+        .order_by("slug")
+        .values_list("slug", flat=True)
+        .distinct()
+    )
+
+
+# --- items -------------------------------------------------------------------------------
+
+
+def study_items(
+    *, study: Study, q: str = "", baseline: str = "", verdict: str = "", judge_group: str = ""
+) -> QuerySet:
+    """The study's items; `verdict` (with `judge_group`) keeps the items that have such a
+    judgment, not excluded: the rows a dashboard count of that verdict stands for."""
+    items = (
+        Item.objects.filter(study=study)
+        .select_related("prompt", "baseline_output__model")
+        .order_by("id")
+    )
+    if baseline:
+        items = items.filter(baseline_output__model__slug=baseline)
+    if verdict:
+        judged = Judgment.objects.filter(item__study=study, verdict=verdict, excluded=False)
+        if judge_group:
+            judged = judged.filter(judge_group=judge_group)
+        items = items.filter(id__in=judged.values("item_id"))
+    if q:
+        items = items.filter(Q(prompt__text__icontains=q) | Q(prompt__external_id__icontains=q))
+    return items
+
+
+@dataclass(frozen=True)
+class ItemAggregate:
+    """An item's judgments counted by verdict (excluded ones apart), per judge group."""
+
+    by_group: dict[str, dict[str, int]]
+    excluded: int
+
+    @property
+    def total(self) -> int:
+        return sum(sum(c.values()) for c in self.by_group.values())
+
+
+def item_aggregate(*, item: Item) -> ItemAggregate:
+    by_group: dict[str, Counter] = {}
+    excluded = 0
+    for group, verdict, score, is_excluded in item.judgments.values_list(
+        "judge_group", "verdict", "score", "excluded"
+    ):
+        if is_excluded:
+            excluded += 1
+            continue
+        label = verdict or (f"score {score:g}" if score is not None else "no verdict")
+        by_group.setdefault(group, Counter())[label] += 1
+    return ItemAggregate(
+        {g: dict(sorted(c.items())) for g, c in sorted(by_group.items())}, excluded
+    )
+
+
+# --- judgments ---------------------------------------------------------------------------
+
+
+def study_judgments(
+    *,
+    study: Study,
+    judge_group: str = "",
+    verdict: str = "",
+    baseline: str = "",
+    excluded: str = "",
+    rater: str = "",
+    item: int | None = None,
+) -> QuerySet:
+    judgments = (
+        Judgment.objects.filter(item__study=study)
+        .select_related("rater", "item__prompt", "item__baseline_output__model")
+        .only(
+            "id",
+            "judge_group",
+            "verdict",
+            "score",
+            "time_on_task_ms",
+            "excluded",
+            "created_at",
+            "too_fast",
+            "order",
+            "item_id",
+            "rater__external_id_hash",
+            "rater__group",
+            "item__prompt__external_id",
+            "item__baseline_output__model__slug",
+        )
+        .order_by("id")
+    )
+    if judge_group:
+        judgments = judgments.filter(judge_group=judge_group)
+    if verdict:
+        judgments = judgments.filter(verdict=verdict)
+    if baseline:
+        judgments = judgments.filter(item__baseline_output__model__slug=baseline)
+    if excluded in ("yes", "no"):
+        judgments = judgments.filter(excluded=excluded == "yes")
+    if rater:
+        judgments = judgments.filter(rater__external_id_hash__startswith=rater)
+    if item:
+        judgments = judgments.filter(item_id=item)
+    return judgments
+
+
+def study_judge_groups(*, study: Study) -> list[str]:
+    return list(
+        Judgment.objects.filter(item__study=study)
+        .order_by("judge_group")
+        .values_list("judge_group", flat=True)
+        .distinct()
+    )
+
+
+def study_baseline_slugs(*, study: Study) -> list[str]:
+    return list(study.baselines.order_by("slug").values_list("slug", flat=True))
+
+
+def page_of(queryset: QuerySet, number: Any) -> Page:
+    """The `number`th page (1-based; out of range gives the last) of PAGE_SIZE rows."""
+    return _page(queryset, number)
+
+
+def clean(value: Any) -> str:
+    """A query-string filter value, trimmed and bounded."""
+    return _text(value)

@@ -1,0 +1,133 @@
+"""The workspace's data pages: browse prompts, outputs (with provenance), items and
+judgments, with filters, search and pagination. Every row links to its own page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from evalhub.accounts.decorators import researcher_required
+from evalhub.outputs.models import ModelEntry, Output
+from evalhub.prompts.models import Prompt, PromptSet
+from evalhub.studies.models import Item, Judgment, Study
+from evalhub.workspace import data_selectors as data
+
+
+def _filters(request: HttpRequest, *names: str) -> dict[str, str]:
+    return {name: data.clean(request.GET.get(name)) for name in names}
+
+
+def _context(request: HttpRequest, queryset, filters: dict[str, str], **extra) -> dict:
+    page = data.page_of(queryset, request.GET.get("page"))
+    # The page links keep the filters.
+    kept = urlencode({k: v for k, v in filters.items() if v})
+    return {"page": page, "filters": filters, "kept": kept, **extra}
+
+
+@require_GET
+@researcher_required
+def prompt_set_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    prompt_set = get_object_or_404(PromptSet, slug=slug)
+    filters = _filters(request, "q", "category")
+    prompts = data.prompt_set_prompts(prompt_set=prompt_set, **filters)
+    context = _context(
+        request, prompts, filters, prompt_set=prompt_set, nav_section="prompt_sets",
+        categories=data.prompt_set_categories(prompt_set=prompt_set),
+    )  # fmt: skip
+    return render(request, "workspace/data/prompt_set.html", context)
+
+
+@require_GET
+@researcher_required
+def prompt_detail(request: HttpRequest, slug: str, prompt_id: int) -> HttpResponse:
+    prompt = get_object_or_404(
+        Prompt.objects.select_related("prompt_set"), prompt_set__slug=slug, pk=prompt_id
+    )
+    context = {
+        "prompt": prompt,
+        "outputs": data.prompt_outputs(prompt=prompt),
+        "items": Item.objects.filter(prompt=prompt).select_related("study").order_by("id")[:100],
+        "nav_section": "prompt_sets",
+    }
+    return render(request, "workspace/data/prompt.html", context)
+
+
+@require_GET
+@researcher_required
+def model_outputs(request: HttpRequest, slug: str) -> HttpResponse:
+    model = get_object_or_404(ModelEntry, slug=slug)
+    filters = _filters(request, "q", "prompt_set")
+    outputs = data.model_outputs(model=model, **filters)
+    context = _context(
+        request, outputs, filters, model=model, nav_section="models",
+        prompt_sets=data.model_prompt_sets(model=model),
+    )  # fmt: skip
+    return render(request, "workspace/data/outputs.html", context)
+
+
+@require_GET
+@researcher_required
+def output_detail(request: HttpRequest, slug: str, output_id: int) -> HttpResponse:
+    output = get_object_or_404(
+        Output.objects.select_related("model", "prompt__prompt_set"), model__slug=slug,
+        pk=output_id,
+    )  # fmt: skip
+    provenance = sorted((str(k), v) for k, v in (output.provenance or {}).items())
+    context = {"output": output, "provenance": provenance, "nav_section": "models"}
+    return render(request, "workspace/data/output.html", context)
+
+
+def _study(slug: str) -> Study:
+    return get_object_or_404(Study.objects.select_related("target_model", "prompt_set"), slug=slug)
+
+
+@require_GET
+@researcher_required
+def study_items(request: HttpRequest, slug: str) -> HttpResponse:
+    study = _study(slug)
+    filters = _filters(request, "q", "baseline", "verdict", "judge_group")
+    items = data.study_items(study=study, **filters)
+    context = _context(
+        request, items, filters, study=study, nav_section="studies",
+        baselines=data.study_baseline_slugs(study=study),
+        judge_groups=data.study_judge_groups(study=study), verdicts=Judgment.Verdict.choices,
+    )  # fmt: skip
+    return render(request, "workspace/data/items.html", context)
+
+
+@require_GET
+@researcher_required
+def item_detail(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
+    study = _study(slug)
+    item = get_object_or_404(
+        Item.objects.select_related(
+            "prompt", "target_output__model", "baseline_output__model"
+        ),
+        study=study, pk=item_id,
+    )  # fmt: skip
+    judgments = data.study_judgments(study=study, item=item.pk)
+    context = {
+        "study": study,
+        "item": item,
+        "judgments": judgments,
+        "aggregate": data.item_aggregate(item=item),
+        "nav_section": "studies",
+    }
+    return render(request, "workspace/data/item.html", context)
+
+
+@require_GET
+@researcher_required
+def study_judgments(request: HttpRequest, slug: str) -> HttpResponse:
+    study = _study(slug)
+    filters = _filters(request, "judge_group", "verdict", "baseline", "excluded", "rater")
+    judgments = data.study_judgments(study=study, **filters)
+    context = _context(
+        request, judgments, filters, study=study, nav_section="studies",
+        baselines=data.study_baseline_slugs(study=study),
+        judge_groups=data.study_judge_groups(study=study), verdicts=Judgment.Verdict.choices,
+    )  # fmt: skip
+    return render(request, "workspace/data/judgments.html", context)

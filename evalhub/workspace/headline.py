@@ -1,0 +1,56 @@
+"""The study page's headline: win / tie / loss per baseline and judge group, counts beside
+percentages ("31 / 4 / 40 (41% / 5% / 53%)"), each count a link to the judgments it counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from evalhub.dashboards.selectors import study_results
+from evalhub.studies.models import Study
+
+
+@dataclass(frozen=True)
+class HeadlineCount:
+    label: str  # "wins", "ties", "losses", from the target's side
+    count: int
+    share: float
+    url: str
+
+
+@dataclass(frozen=True)
+class HeadlineRow:
+    baseline: str
+    judge_group: str
+    counts: tuple[HeadlineCount, HeadlineCount, HeadlineCount]
+    n_judgments: int
+
+    @property
+    def text(self) -> str:
+        counts = " / ".join(str(c.count) for c in self.counts)
+        shares = " / ".join(f"{100 * c.share:.0f}%" for c in self.counts)
+        return f"{counts} ({shares})"
+
+
+def study_headline(*, study: Study) -> list[HeadlineRow]:
+    """Pairwise studies only (empty otherwise); rows as the dashboard has them."""
+    if study.kind != Study.Kind.PAIRWISE:
+        return []
+    base = reverse("workspace:study_judgments", args=[study.slug])
+    rows = []
+    for r in study_results(study).get("pairwise") or []:
+
+        def link(verdict: str, r: dict = r) -> str:
+            query = {"baseline": r["baseline"], "judge_group": r["judge_group"],
+                     "verdict": verdict, "excluded": "no"}  # fmt: skip
+            return f"{base}?{urlencode(query)}"
+
+        counts = (
+            HeadlineCount("wins", r["wins"], r["win_share"], link("target")),
+            HeadlineCount("ties", r["ties"], r["tie_share"], link("tie")),
+            HeadlineCount("losses", r["losses"], r["loss_share"], link("baseline")),
+        )
+        rows.append(HeadlineRow(r["baseline"], r["judge_group"], counts, r["n_judgments"]))
+    return sorted(rows, key=lambda row: (row.baseline, row.judge_group))
