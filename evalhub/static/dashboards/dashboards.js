@@ -100,8 +100,10 @@
       || (a.judge_kind === b.judge_kind ? a.judge_group.localeCompare(b.judge_group) : a.judge_kind === "human" ? -1 : 1));
     const y = sorted.map((r) => [r.baseline, r.judge_group]);
     const yCat = [sorted.map((r) => r.baseline), sorted.map((r) => r.judge_group)];
-    const hover = (r) => `${r.baseline} · ${r.judge_group}<br>win ${pct1(r.win_share)} [${pct1(r.win_interval.low)}, ${pct1(r.win_interval.high)}]`
-      + `<br>tie ${pct1(r.tie_share)} · loss ${pct1(r.loss_share)}`
+    // Counts beside the percentages: "31 / 4 / 40 (41% / 5% / 53%)".
+    const hover = (r) => `${r.baseline} · ${r.judge_group}<br>win / tie / loss ${r.wins} / ${r.ties} / ${r.losses}`
+      + ` (${pct(r.win_share)} / ${pct(r.tie_share)} / ${pct(r.loss_share)})`
+      + `<br>win ${pct1(r.win_share)} [${pct1(r.win_interval.low)}, ${pct1(r.win_interval.high)}]`
       + `<br>equivalent or preferred ${pct1(r.equivalent_or_preferred)} [${pct1(r.equivalent_or_preferred_interval.low)}, ${pct1(r.equivalent_or_preferred_interval.high)}]`
       + `<br>sign test p = ${num(r.sign_test_p_value, 3)} · n = ${r.n_judgments} on ${r.n_prompts} prompts<extra></extra>`;
     const seg = (name, key, color) => ({
@@ -332,14 +334,27 @@
   /* The study's own instrument: one stacked bar per slice and judge group, a segment per
    * choice (pairwise from the target's side, so "both bad" shows as its own share). */
   const CHOICE_COLORS = ["#3f6fa6", "#7fa3cc", "#c4cad3", "#e3b48f", "#d39064", "#c96a6a", "#5a9e6f", "#9a7fc0", "#8c8c8c"];
+  /* A pairwise choice in words from the target's side: the shares are already in the
+   * target's frame (side A is the target), so "Answer A is significantly better" is shown as
+   * "claude-2 much better", never as the left-hand answer. */
+  function choiceLabel(c, target, baseline) {
+    if (!c.side || c.side === "tie") return c.label.replace(/\.$/, "");
+    const who = c.side === "A" ? target : (baseline || "baseline");
+    const text = (c.label + " " + (c.definition || "")).toLowerCase();
+    const strength = (c.weight > 1 || /significantly|much|>>/.test(text)) ? "much better"
+      : /slightly|>/.test(text) ? "slightly better" : "better";
+    return `${who} ${strength}`;
+  }
+
   function choiceBars(rows, instrument) {
     if (!rows.length || !instrument) return draw("chart-choices", []);
     const slice = (r) => `${r.baseline ?? r.model} · ${r.judge_group}`;
     const names = rows.map(slice);
+    const target = settings().target || "target";
     draw("chart-choices", instrument.choices.map((c, i) => ({
-      type: "bar", orientation: "h", name: c.label, y: names,
+      type: "bar", orientation: "h", name: choiceLabel(c, target), y: names,
       x: rows.map((r) => r.shares[i].share), marker: { color: CHOICE_COLORS[i % CHOICE_COLORS.length] },
-      hovertemplate: rows.map((r) => `${slice(r)}<br>${c.label}: ${pct1(r.shares[i].share)} (${r.shares[i].count} of ${r.n})`
+      hovertemplate: rows.map((r) => `${slice(r)}<br>${choiceLabel(c, target, r.baseline)}: ${pct1(r.shares[i].share)} (${r.shares[i].count} of ${r.n})`
         + `<br>Wilson 95% [${pct1(r.shares[i].wilson.low)}, ${pct1(r.shares[i].wilson.high)}]<extra></extra>`),
     })), {
       barmode: "stack", height: 110 + 36 * rows.length,

@@ -8,8 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db.models import Case, Q, Value, When
 from django.test import Client
 
+from evalhub.dashboards.cache import study_stats_invalidate
+from evalhub.instruments.services import instrument_for_study_kind
+from evalhub.studies.models import Judgment
 from tests.evalhub.dashboards.conftest import (
     LIMA_GPT4,
     LIMA_HUMAN,
@@ -60,15 +64,32 @@ def test_every_figure_downloads_as_svg_and_png_under_the_production_policy(
     study, items = build_pairwise_study(slug="fig", baselines=list(LIMA_HUMAN), n_prompts=20)
     add_human(items, {b: verdicts_for(*(n // 5 for n in wtl)) for b, wtl in LIMA_HUMAN.items()})
     add_llm(items, {b: verdicts_for(*(n // 5 for n in wtl)) for b, wtl in LIMA_GPT4.items()})
+    # The LIMA 3-way instrument, answered: raw choices as shown (A is the left-hand answer).
+    study.instrument = instrument_for_study_kind(study.kind)
+    study.save(update_fields=["instrument"])
+    target_left = Q(order="target_first")
+    Judgment.objects.filter(item__study=study).update(raw_choice=Case(
+        When(verdict="tie", then=Value("tie")),
+        When(Q(verdict="target") & target_left | Q(verdict="baseline") & ~target_left,
+             then=Value("A")),
+        default=Value("B"),
+    ))  # fmt: skip
+    study_stats_invalidate(study.pk)
     page = enforcing_page
     response = page.goto(f"{live_server.url}/dashboards/studies/{study.slug}/")
     policy = response.headers["content-security-policy"]
-    assert "img-src 'self' data: blob:;" in policy and "unsafe-eval" not in policy
-    settle(page, "document.querySelectorAll('.chart-actions').length >= 7")
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["img-src"] == "'self' data: blob:" and "unsafe-eval" not in policy
+    assert "blob:" not in policy.replace(directives["img-src"], "")  # images only
+    settle(page, "document.querySelectorAll('.chart-actions').length >= 8")
     charts = page.eval_on_selector_all(
         ".chart-actions + .js-plotly-plot", "els => els.map(e => e.id.replace(/^chart-/, ''))"
     )
-    assert len(charts) >= 7, charts
+    assert len(charts) >= 8 and "choices" in charts, charts
+    # The instrument's choices in words, from the target's side (not "Answer A ...").
+    legend = page.evaluate("document.getElementById('chart-choices').data.map(t => t.name)")
+    assert legend == ["lima-65b much better", "baseline much better",
+                      "Neither is significantly better"]  # fmt: skip
     for chart in charts:
         for fmt in ("svg", "png"):
             with page.expect_download(timeout=30_000) as download:
