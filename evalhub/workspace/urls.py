@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evalhub.workspace import data_views, views
+from evalhub.workspace import data_views, edit_views, views
 
 app_name = "workspace"
 urlpatterns = [
@@ -25,9 +25,14 @@ urlpatterns = [
     path("studies/<slug:slug>/items/", data_views.study_items, name="study_items"),
     path("studies/<slug:slug>/items/<int:item_id>/", data_views.item_detail, name="item"),
     path("studies/<slug:slug>/judgments/", data_views.study_judgments, name="study_judgments"),
+    path("studies/<slug:slug>/edit/", edit_views.study_edit, name="study_edit"),
+    path("studies/<slug:slug>/settings/", edit_views.study_settings, name="study_settings"),
+    path("studies/<slug:slug>/delete/", edit_views.study_delete, name="study_delete"),
     path("studies/<slug:slug>/<str:action>/", views.study_transition, name="study_transition"),
     path("prompt-sets/", views.prompt_sets, name="prompt_sets"),
     path("prompt-sets/<slug:slug>/", data_views.prompt_set_detail, name="prompt_set"),
+    path("prompt-sets/<slug:slug>/edit/", edit_views.prompt_set_edit, name="prompt_set_edit"),
+    path("prompt-sets/<slug:slug>/delete/", edit_views.prompt_set_delete, name="prompt_set_delete"),
     path(
         "prompt-sets/<slug:slug>/prompts/<int:prompt_id>/",
         data_views.prompt_detail,
@@ -38,6 +43,13 @@ urlpatterns = [
     path("models/", views.models, name="models"),
     path("models/<slug:slug>/", views.model_detail, name="model"),
     path("models/<slug:slug>/outputs/", data_views.model_outputs, name="model_outputs"),
+    path("models/<slug:slug>/edit/", edit_views.model_edit, name="model_edit"),
+    path("models/<slug:slug>/delete/", edit_views.model_delete, name="model_delete"),
+    path(
+        "models/<slug:slug>/outputs/<slug:prompt_set>/replace/",
+        edit_views.model_outputs_replace,
+        name="model_outputs_replace",
+    ),
     path("models/<slug:slug>/outputs/<int:output_id>/", data_views.output_detail, name="output"),
     path("judges/", views.judges, name="judges"),
 ]

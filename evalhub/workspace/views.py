@@ -22,6 +22,7 @@ from evalhub.studies import services as study_services
 from evalhub.studies.models import Judge, Study
 from evalhub.studies.selectors import study_plan
 from evalhub.workspace import selectors, services
+from evalhub.workspace.data_selectors import model_prompt_sets
 from evalhub.workspace.forms import JudgeForm, JudgeRunForm, StudyForm, UploadForm
 from evalhub.workspace.headline import study_headline
 
@@ -364,5 +365,6 @@ def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "nav_section": "models",
         "can_generate": model.kind != ModelEntry.Kind.EXTERNAL,
         "output_count": model.outputs.count(),
+        "output_sets": model_prompt_sets(model=model),
     }
     return render(request, "workspace/model.html", context)

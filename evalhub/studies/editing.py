@@ -1,0 +1,246 @@
+"""Changing and removing what researchers made: draft studies, prompt sets, models and
+their outputs, and the few settings of a running study that may change.
+
+The rules: a draft study may change in every setting, or go. Once launched, its frozen
+config (and its hash) never changes; only the Prolific codes and the quality rules may,
+and every such edit is recorded (StudyEdit: who, when, before and after). Nothing that a
+launched study's items or judgments stand on may be deleted: the refusal (DeletionRefused)
+names what depends on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+
+from evalhub.importing import InputError, RowProblem
+from evalhub.outputs.models import ModelEntry, Output
+from evalhub.prompts.models import PromptSet
+from evalhub.stats.raters import DEFAULT_RULES
+from evalhub.studies.models import Judgment, Study, StudyEdit
+from evalhub.studies.services import StudyStateError
+
+# The settings a running study may change (Study fields), and the quality-rule keys.
+RUNNING_SETTINGS = ("completion_code", "screenout_code", "quality_rules")
+QUALITY_RULE_KEYS = (*DEFAULT_RULES, "bonus_per_judgment")
+DRAFT_SETTINGS = ("name", "kind", "prompt_set", "target_model", "instrument", "raters_per_item",
+                  "attention_check_rate", "session_quota", "reservation_seconds",
+                  "completion_code", "screenout_code")  # fmt: skip
+
+
+class DeletionRefused(ValueError):
+    """Deleting this would take away what results depend on; the message says what."""
+
+
+def _user(by: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return by if getattr(by, "is_authenticated", False) else None
+
+
+def _shown(value: Any) -> Any:
+    """A JSON-able form of a field's value for the record."""
+    if hasattr(value, "slug"):
+        return value.slug
+    if isinstance(value, list | tuple):
+        return [_shown(v) for v in value]
+    return value
+
+
+def _record(study: Study, by: AbstractBaseUser | None, changes: dict[str, list[Any]]) -> None:
+    if changes:
+        StudyEdit.objects.create(study=study, by=_user(by), changes=changes)
+
+
+def _locked(study: Study) -> Study:
+    return Study.objects.select_for_update(of=("self",)).get(pk=study.pk)
+
+
+def _names(studies: Any) -> str:
+    slugs = sorted({s.slug for s in studies})
+    return ", ".join(slugs[:10]) + (f" and {len(slugs) - 10} more" if len(slugs) > 10 else "")
+
+
+# --- studies -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def study_edit_draft(
+    *, study: Study, by: AbstractBaseUser | None, baselines: list[ModelEntry], **fields: Any
+) -> Study:
+    """Change a draft's settings (DRAFT_SETTINGS) and baselines; StudyStateError once it
+    has launched (its config is frozen)."""
+    study = _locked(study)
+    if study.status != Study.Status.DRAFT:
+        raise StudyStateError(
+            f"study {study.slug} is {study.status}: its configuration is frozen; only the "
+            "Prolific codes and quality rules may change"
+        )
+    unknown = set(fields) - set(DRAFT_SETTINGS)
+    if unknown:
+        raise InputError([RowProblem(0, "cannot be changed here", sorted(unknown)[0])])
+    changes: dict[str, list[Any]] = {}
+    for name, value in fields.items():
+        before = getattr(study, name)
+        if before != value:
+            changes[name] = [_shown(before), _shown(value)]
+            setattr(study, name, value)
+    old = sorted(study.baselines.values_list("slug", flat=True))
+    new = sorted(b.slug for b in baselines)
+    if old != new:
+        changes["baselines"] = [old, new]
+        study.baselines.set(baselines)
+    study.save()
+    _record(study, by, changes)
+    return study
+
+
+@transaction.atomic
+def study_delete_draft(*, study: Study) -> None:
+    """Delete a draft study; DeletionRefused once it has launched (results depend on it)."""
+    study = _locked(study)
+    if study.status != Study.Status.DRAFT:
+        n = Judgment.objects.filter(item__study=study).count()
+        raise DeletionRefused(
+            f"study {study.slug} is {study.status}: its items and {n} judgment"
+            f"{'s' if n != 1 else ''} are results; close it instead"
+        )
+    study.delete()
+
+
+def quality_rules_checked(rules: Any) -> dict[str, float]:
+    """The quality rules as numbers, known keys only; InputError names the bad key."""
+    if not isinstance(rules, dict):
+        raise InputError([RowProblem(0, "must be an object of rule: number", "quality_rules")])
+    problems = []
+    checked: dict[str, float] = {}
+    for key, value in rules.items():
+        if key not in QUALITY_RULE_KEYS:
+            known = ", ".join(QUALITY_RULE_KEYS)
+            problems.append(RowProblem(0, f"unknown rule {key!r} (known: {known})", key))
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            problems.append(RowProblem(0, f"{key} must be a number >= 0", key))
+        else:
+            checked[key] = value
+    if problems:
+        raise InputError(problems)
+    return checked
+
+
+@transaction.atomic
+def study_running_settings_update(
+    *, study: Study, by: AbstractBaseUser | None, **fields: Any
+) -> StudyEdit | None:
+    """Change the Prolific codes or the quality rules, whatever the study's state, and
+    record the edit. The frozen config and its hash stay as they were at launch."""
+    study = _locked(study)
+    unknown = set(fields) - set(RUNNING_SETTINGS)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise InputError([RowProblem(0, "is frozen once the study has launched", field)])
+    if "quality_rules" in fields:
+        fields["quality_rules"] = quality_rules_checked(fields["quality_rules"])
+    changes = {}
+    for name, value in fields.items():
+        before = getattr(study, name)
+        if before != value:
+            changes[name] = [before, value]
+            setattr(study, name, value)
+    if not changes:
+        return None
+    study.save(update_fields=list(changes))
+    edit = StudyEdit.objects.create(study=study, by=_user(by), changes=changes)
+    if "quality_rules" in changes:  # the raters page and results read the rules
+        from evalhub.dashboards.cache import study_stats_invalidate
+
+        transaction.on_commit(lambda: study_stats_invalidate(study.pk))
+    return edit
+
+
+# --- prompt sets and models --------------------------------------------------------------
+
+
+def _studies_using_prompt_set(prompt_set: PromptSet) -> Any:
+    return Study.objects.filter(prompt_set=prompt_set).only("slug", "status")
+
+
+def _studies_using_model(model: ModelEntry) -> Any:
+    return (
+        Study.objects.filter(Q(target_model=model) | Q(baselines=model))
+        .distinct()
+        .only("slug", "status")
+    )
+
+
+def _refuse_if_used(what: str, studies: Any, verb: str) -> None:
+    launched = [s for s in studies if s.status != Study.Status.DRAFT]
+    if launched:
+        raise DeletionRefused(
+            f"{what} cannot be {verb}: launched studies use it ({_names(launched)}), "
+            "and their items and judgments are results"
+        )
+    drafts = list(studies)
+    if drafts and verb == "deleted":
+        raise DeletionRefused(
+            f"{what} cannot be deleted: draft studies use it ({_names(drafts)}); "
+            "delete or change those first"
+        )
+
+
+@transaction.atomic
+def prompt_set_rename(*, prompt_set: PromptSet, name: str, slug: str | None = None) -> PromptSet:
+    """A new name (and slug) for a prompt set no launched study uses."""
+    _refuse_if_used(
+        f"prompt set {prompt_set.slug}", _studies_using_prompt_set(prompt_set), "renamed"
+    )
+    if slug and slug != prompt_set.slug and PromptSet.objects.filter(slug=slug).exists():
+        raise InputError([RowProblem(0, f"a prompt set {slug} already exists", "slug")])
+    prompt_set.name = name
+    prompt_set.slug = slug or prompt_set.slug
+    prompt_set.save(update_fields=["name", "slug"])
+    return prompt_set
+
+
+@transaction.atomic
+def prompt_set_delete(*, prompt_set: PromptSet) -> None:
+    """Delete a prompt set, its prompts and their outputs, when no study uses it."""
+    _refuse_if_used(
+        f"prompt set {prompt_set.slug}", _studies_using_prompt_set(prompt_set), "deleted"
+    )
+    prompt_set.delete()
+
+
+@transaction.atomic
+def model_rename(*, model: ModelEntry, name: str, slug: str | None = None) -> ModelEntry:
+    """A new name (and slug) for a model no launched study uses."""
+    _refuse_if_used(f"model {model.slug}", _studies_using_model(model), "renamed")
+    if slug and slug != model.slug and ModelEntry.objects.filter(slug=slug).exists():
+        raise InputError([RowProblem(0, f"a model {slug} already exists", "slug")])
+    model.name = name
+    model.slug = slug or model.slug
+    model.save(update_fields=["name", "slug"])
+    return model
+
+
+@transaction.atomic
+def model_delete(*, model: ModelEntry) -> None:
+    """Delete a model and its outputs, when no study uses it."""
+    _refuse_if_used(f"model {model.slug}", _studies_using_model(model), "deleted")
+    model.delete()
+
+
+@transaction.atomic
+def model_outputs_clear(*, model: ModelEntry, prompt_set: PromptSet) -> int:
+    """Remove a model's outputs for one prompt set, so a corrected file can replace the
+    upload; refused while a launched study shows them. Returns how many went."""
+    used = Study.objects.filter(
+        Q(items__target_output__model=model) | Q(items__baseline_output__model=model),
+        prompt_set=prompt_set,
+    ).distinct()
+    if used.exists():
+        raise DeletionRefused(
+            f"the outputs of {model.slug} for {prompt_set.slug} cannot be replaced: launched "
+            f"studies show them to raters ({_names(used)})"
+        )
+    deleted, _ = Output.objects.filter(model=model, prompt__prompt_set=prompt_set).delete()
+    return deleted
