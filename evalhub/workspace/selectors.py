@@ -148,12 +148,16 @@ def upload_preview(*, path: Any, params: dict[str, Any]) -> dict[str, Any]:
 
     preview: dict[str, Any] = {"what": params["what"], "prompt_set": params["prompt_set"],
                                "format": "", "rows": 0, "models": {}, "unmatched": [],
-                               "problems": [], "new_set": False}  # fmt: skip
+                               "problems": [], "new_set": False, "unreadable": False,
+                               "row_label": "Line"}  # fmt: skip
     try:
         syntax, rows = read_file_rows(path, params.get("filename", ""))
-    except InputError as exc:
+    except InputError as exc:  # not JSON / CSV at all: only the error, numbered by line
         preview["problems"] = [_problem(p) for p in exc.problems]
+        preview["unreadable"] = True
         return preview
+    # JSON Lines and CSV rows are numbered by their line; a JSON array's by its element.
+    preview["row_label"] = "Element" if syntax == "json" else "Line"
     preview["rows"] = len(rows)
     first = rows[0][1]
     if params["what"] == "prompts":
