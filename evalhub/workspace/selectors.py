@@ -111,28 +111,6 @@ def prolific_urls(*, study: Study, base_url: str) -> dict[str, str]:
     return {"study_url": entry, "completion_url": completion}
 
 
-def study_preview_pages(*, study: Study, real: int = 3, gold: int = 1) -> list[dict[str, Any]]:
-    """A few rating pages of the study as a rater would see them, real items then
-    attention checks: the stored pages of a launched study, else pages built in memory the
-    way launch builds them. Reads only: nothing is reserved, recorded or counted."""
-    from evalhub.rating.models import ItemPage
-    from evalhub.studies.services import study_items_build
-
-    fields = ("context", "prompt_html", "target_html", "baseline_html", "turns")
-    if study.status != Study.Status.DRAFT:
-        stored = ItemPage.objects.filter(study=study).order_by("item_id")
-        pages = list(stored.filter(is_gold=False).values(*fields)[:real])
-        return pages + list(stored.filter(is_gold=True).values(*fields)[:gold])
-    baselines = list(study.baselines.order_by("slug")) if study.kind == Study.Kind.PAIRWISE else []
-    # Enough prompts for a few real items and a gold one; launch's builder reads only.
-    prompts = list(study.prompt_set.prompts.order_by("position", "id")[: max(real, 2) * 4])
-    built, _, _ = study_items_build(study, prompts, baselines)
-    real_pages = [page for item, page in built if not item.is_gold][:real]
-    gold_pages = [page for item, page in built if item.is_gold][:gold]
-    return [{f: page.get(f, [] if f in ("context", "turns") else "") for f in fields}
-            for page in real_pages + gold_pages]  # fmt: skip
-
-
 PROMPT_FIELDS = {"prompt_id", "external_id", "instruction", "prompt"}
 
 

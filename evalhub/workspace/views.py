@@ -25,6 +25,7 @@ from evalhub.workspace import selectors, services
 from evalhub.workspace.data_selectors import model_prompt_sets
 from evalhub.workspace.forms import JudgeForm, JudgeRunForm, StudyForm, UploadForm
 from evalhub.workspace.headline import study_headline
+from evalhub.workspace.preview import study_preview_count, study_preview_page
 
 TRANSITIONS = {
     "launch": ("Launch", study_services.study_launch, Study.Status.DRAFT),
@@ -249,8 +250,10 @@ def study_preview(request: HttpRequest, slug: str, step: str = "consent") -> Htt
     study = _study(slug)
     if study.instrument is None:  # a draft that names none asks its kind's LIMA preset
         study.instrument = instrument_for_study_kind(study.kind)
-    pages = selectors.study_preview_pages(study=study)
     base = {"preview": True, "preview_exit": f"/studies/{study.slug}/"}
+    if step == "go":  # the jump box: ?n=<item number>
+        n = request.GET.get("n", "")
+        return redirect("workspace:study_preview_step", slug=slug, step=n if n.isdigit() else "1")
     if step == "consent":
         if request.method == "POST":
             return redirect("workspace:study_preview_step", slug=slug, step="1")
@@ -268,14 +271,15 @@ def study_preview(request: HttpRequest, slug: str, step: str = "consent") -> Htt
             request, "rating/done.html", {**base, "title": "All done, thank you!", "code": code}
         )
     n = int(step) if step.isdigit() else 0
-    if not 1 <= n <= len(pages):
+    total = study_preview_count(study=study)
+    page = study_preview_page(study=study, number=n) if 1 <= n <= total else None
+    if page is None:
         raise Http404("no such preview step")
     next_url = (
-        f"/studies/{slug}/preview/{n + 1}/" if n < len(pages) else f"/studies/{slug}/preview/done/"
+        f"/studies/{slug}/preview/{n + 1}/" if n < total else f"/studies/{slug}/preview/done/"
     )
     if request.method == "POST":
         return redirect(next_url)
-    page = pages[n - 1]
     context = {
         **base,
         "kind": study.kind,
@@ -283,7 +287,8 @@ def study_preview(request: HttpRequest, slug: str, step: str = "consent") -> Htt
         "post_url": request.path,
         "n": n,
         "done": n - 1,
-        "total": len(pages),
+        "total": total,
+        "preview_nav": {"n": n, "total": total, "base": f"/studies/{slug}/preview/"},
         "context": page["context"],
         "prompt_html": page["prompt_html"],
         "a_html": page["target_html"],
