@@ -23,6 +23,10 @@ window). Goals: page warm < 300 ms; poll < 20 ms of server time. The poll's numb
 cached for 2 s per study, so it is timed both as a request (mostly cache hits, as a page
 polling every 3 s with a few tabs open would see) and as its uncached queries. Its peer is the
 dashboard's own warm JSON poll: `ratio: monitor poll / dashboard poll`.
+
+The workspace's data lists (prompts of a 10,000-prompt set, a model's outputs, the study's
+items and judgments, with filters, search and last pages) are timed last, goal < 300 ms
+each (bench/list_cases.py; --list-prompts sets the prompt count).
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DB_NAME = "evalhub_bench_dashboards"
+# Its own name per checkout when several run on one server (EVALHUB_BENCH_DB).
+DB_NAME = os.environ.get("EVALHUB_BENCH_DB", "evalhub_bench_dashboards")
 LLM_JUDGES = ("gpt-4", "claude", "tiny")
 CROWD_PER_ITEM = 6
 
@@ -192,6 +197,7 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="also print cProfile of one cold compute"
     )
+    parser.add_argument("--list-prompts", type=int, default=10_000)
     args = parser.parse_args()
 
     _, url = scratch_url()
@@ -288,6 +294,10 @@ def main() -> None:
         summary("  peer: dashboard warm JSON poll", warm_data, 0.3)
         print(f"ratio: monitor poll / dashboard poll = "
               f"{statistics.median(polls) / statistics.median(warm_data):.2f}")  # fmt: skip
+        from bench import list_cases
+
+        list_cases.run(client=client, study=study, n_prompts=args.list_prompts,
+                       repeat=args.warm_repeat, timed=timed, summary=summary)  # fmt: skip
     finally:
         from django.db import connections
 

@@ -19,7 +19,7 @@ from evalhub.outputs.selectors import models_with_output_counts
 from evalhub.prompts.selectors import prompt_sets_with_counts
 from evalhub.rating.views import instrument_context
 from evalhub.studies import services as study_services
-from evalhub.studies.models import Judge, Study
+from evalhub.studies.models import Judge, Judgment, Study
 from evalhub.studies.selectors import study_plan
 from evalhub.workspace import selectors, services
 from evalhub.workspace.data_selectors import model_prompt_sets
@@ -200,6 +200,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "judge_form": JudgeRunForm(),
         "judge_runs": selectors.judge_runs_of_study(study=study),
         "headline": study_headline(study=study) if study.status != Study.Status.DRAFT else [],
+        "judgment_count": Judgment.objects.filter(item__study=study).count(),
         "nav_section": "studies",
     }
     return render(request, "workspace/study.html", context)

@@ -1,0 +1,61 @@
+"""The workspace's data lists, timed inside bench/dashboard_latency.py on its study
+(100,000 judgments at the defaults) and a prompt set of --list-prompts prompts (10,000).
+Each case is one page request through the test client (middleware, auth, template); the
+goal is < 300 ms each. Filters and search run in PostgreSQL (evalhub.workspace.data_selectors)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def build_prompt_set(n_prompts: int) -> str:
+    """A prompt set of n_prompts (slug "bench-list"), bulk-created; returns its slug."""
+    from evalhub.prompts.models import Prompt, PromptSet
+
+    prompt_set, created = PromptSet.objects.get_or_create(slug="bench-list", defaults={"name": "l"})
+    if created:
+        Prompt.objects.bulk_create(
+            [Prompt(prompt_set=prompt_set, external_id=f"p{i}", text=f"Prompt number {i}: why?",
+                    category=("advice", "writing", "coding", "chat")[i % 4], position=i)
+             for i in range(n_prompts)], batch_size=5000)  # fmt: skip
+    return prompt_set.slug
+
+
+def list_cases(study: Any, prompt_set: str, baseline: str, pages: int) -> list[tuple[str, str]]:
+    """(label, path) of every list page timed."""
+    s = f"/studies/{study.slug}"
+    return [
+        ("prompts, page 1", f"/prompt-sets/{prompt_set}/"),
+        ("prompts, last page", f"/prompt-sets/{prompt_set}/?page={pages}"),
+        ("prompts, search", f"/prompt-sets/{prompt_set}/?q=number 9999"),
+        ("prompts, category", f"/prompt-sets/{prompt_set}/?category=coding&page=20"),
+        ("model outputs, page 1", "/models/lima-65b/outputs/"),
+        ("model outputs, search", "/models/lima-65b/outputs/?q=q1999"),
+        ("items, page 1", f"{s}/items/"),
+        ("items, losses to a baseline", f"{s}/items/?baseline={baseline}&verdict=baseline"),
+        ("judgments, page 1", f"{s}/judgments/"),
+        ("judgments, last page", f"{s}/judgments/?page=2000"),
+        ("judgments, count link",
+         f"{s}/judgments/?baseline={baseline}&judge_group=crowd&verdict=baseline&excluded=no"),
+    ]  # fmt: skip
+
+
+def run(
+    *, client: Any, study: Any, n_prompts: int, repeat: int,
+    timed: Callable[..., list[float]], summary: Callable[..., None],
+) -> None:  # fmt: skip
+    from evalhub.workspace.data_selectors import PAGE_SIZE
+
+    slug = build_prompt_set(n_prompts)
+    baseline = study.baselines.order_by("slug").first().slug
+    pages = -(-n_prompts // PAGE_SIZE)
+
+    def get(path: str) -> None:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+
+    print(f"workspace lists ({n_prompts:,} prompts in one set; the study above):")
+    for label, path in list_cases(study, slug, baseline, pages):
+        get(path)
+        summary(f"  {label}", timed(lambda path=path: get(path), repeat), 0.3)
