@@ -86,6 +86,26 @@
     exportButtons(el);
   }
 
+  /* A click on a win / tie / loss segment opens the judgments it counts (the workspace's
+   * judgments list, filtered by baseline, judge group and verdict, excluded left out). */
+  const SEGMENT_VERDICT = ["target", "tie", "baseline"];
+  function openJudgmentsOnClick(rows) {
+    const el = document.getElementById("chart-wtl");
+    const base = settings().judgmentsUrl;
+    if (!el || !base || !el.on) return;  // el.on: plotly has drawn it
+    el.dataset.rows = JSON.stringify(rows.map((r) => [r.baseline, r.judge_group]));
+    if (el.dataset.clickable) return;
+    el.dataset.clickable = "1";
+    el.on("plotly_click", (event) => {
+      const point = event.points && event.points[0];
+      if (!point || point.curveNumber > 2) return;
+      const [baseline, group] = JSON.parse(el.dataset.rows)[point.pointIndex];
+      const query = new URLSearchParams({ baseline: baseline, judge_group: group,
+        verdict: SEGMENT_VERDICT[point.curveNumber], excluded: "no" });
+      window.location.assign(base + "?" + query.toString());
+    });
+  }
+
   /* LIMA Figure 1 / 2: stacked win / tie / loss per baseline, judge groups side by side. */
   function winTieLoss(rows) {
     if (!rows.length) return draw("chart-wtl", []);
@@ -105,7 +125,8 @@
       + ` (${pct(r.win_share)} / ${pct(r.tie_share)} / ${pct(r.loss_share)})`
       + `<br>win ${pct1(r.win_share)} [${pct1(r.win_interval.low)}, ${pct1(r.win_interval.high)}]`
       + `<br>equivalent or preferred ${pct1(r.equivalent_or_preferred)} [${pct1(r.equivalent_or_preferred_interval.low)}, ${pct1(r.equivalent_or_preferred_interval.high)}]`
-      + `<br>sign test p = ${num(r.sign_test_p_value, 3)} · n = ${r.n_judgments} on ${r.n_prompts} prompts<extra></extra>`;
+      + `<br>sign test p = ${num(r.sign_test_p_value, 3)} · n = ${r.n_judgments} on ${r.n_prompts} prompts`
+      + `<br>click: open these judgments<extra></extra>`;
     const seg = (name, key, color) => ({
       type: "bar", orientation: "h", name: name, y: yCat, x: sorted.map((r) => 100 * r[key]),
       marker: { color: color, line: { color: "#fff", width: 1 } }, text: sorted.map((r) => pct(r[key])),
@@ -130,6 +151,7 @@
       yaxis: { autorange: "reversed", automargin: true },
       margin: { l: 40, r: 24, t: 30, b: 36 },
     });
+    openJudgmentsOnClick(sorted);
   }
 
   const METRICS = {

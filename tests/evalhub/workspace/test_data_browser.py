@@ -185,3 +185,23 @@ def test_the_rater_preview_jumps_to_any_item(researcher_page, live_server, study
     assert "Item 60 of 75" in page.text_content(".preview-nav")
     checked(page)
     shot(page, "22-preview-jump")
+
+
+def test_a_dashboard_segment_opens_the_judgments_it_counts(researcher_page, live_server, study):
+    page = researcher_page
+    page.goto(f"{live_server.url}/dashboards/studies/{study.slug}/")
+    page.wait_for_function(
+        "!!(document.getElementById('chart-wtl').data && document.getElementById('chart-wtl').on)",
+        timeout=30_000,
+    )
+    # Rows in order of human win share: gpt-4 (31 / 75) first; the third trace is the losses.
+    segment = page.locator("#chart-wtl .barlayer .trace").nth(2).locator(".point path").first
+    segment.hover(force=True)  # plotly clicks the point under its hover
+    page.wait_for_selector("#chart-wtl .hoverlayer .hovertext")
+    box = segment.bounding_box()
+    with page.expect_navigation():
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert "/studies/lima/judgments/?" in page.url and "verdict=baseline" in page.url
+    assert "baseline=gpt-4" in page.url and "judge_group=crowd" in page.url
+    assert "40 rows" in page.text_content(".pager")
+    checked(page)
