@@ -124,6 +124,10 @@ class ItemAggregate:
 
 
 def item_aggregate(*, item: Item) -> ItemAggregate:
+    """Verdicts in words, from the target's side ("lima-65b better", "tie")."""
+    names = {"target": f"{item.target_output.model.slug} better", "tie": "tie"}
+    if item.baseline_output is not None:
+        names["baseline"] = f"{item.baseline_output.model.slug} better"
     by_group: dict[str, Counter] = {}
     excluded = 0
     for group, verdict, score, is_excluded in item.judgments.values_list(
@@ -132,7 +136,9 @@ def item_aggregate(*, item: Item) -> ItemAggregate:
         if is_excluded:
             excluded += 1
             continue
-        label = verdict or (f"score {score:g}" if score is not None else "no verdict")
+        label = names.get(verdict, verdict) or (
+            f"score {score:g}" if score is not None else "no verdict"
+        )
         by_group.setdefault(group, Counter())[label] += 1
     return ItemAggregate(
         {g: dict(sorted(c.items())) for g, c in sorted(by_group.items())}, excluded

@@ -78,7 +78,9 @@ def test_it_lists_a_studys_items_and_shows_what_raters_saw(researcher, study):
     item = study.items.filter(baseline_output__model__slug="gpt-4").order_by("id").first()
     detail = researcher.get(f"/studies/{study.slug}/items/{item.pk}/").content.decode()
     assert item.target_output.text in detail and item.baseline_output.text in detail
-    assert "target 1" in rows(detail, "aggregate")[0]
+    verdict = item.judgments.get().verdict
+    said = {"target": "lima-65b better", "tie": "tie", "baseline": "gpt-4 better"}[verdict]
+    assert f"{said} 1" in rows(detail, "aggregate")[0]
     assert len(rows(detail, "judgments")) == 1
 
 
