@@ -23,11 +23,14 @@ from evalhub.workspace.edit_forms import RenameForm, RunningSettingsForm, StudyD
 
 
 def _problems(form: Any, exc: InputError) -> None:
+    """Each problem under its field; a quality rule's under the rules, named; anything
+    else above the form, named."""
     for problem in exc.problems:
-        field = problem.field if problem.field in form.fields else None
-        form.add_error(
-            field, f"{problem.field}: {problem.message}" if not field else problem.message
-        )
+        if problem.field in form.fields:
+            form.add_error(problem.field, problem.message)
+        else:
+            where = "quality_rules" if "quality_rules" in form.fields else None
+            form.add_error(where, f"{problem.field}: {problem.message}")
 
 
 def _study(slug: str) -> Study:

@@ -64,6 +64,9 @@ def test_a_launched_study_sends_edits_to_its_running_settings_and_records_them(
     assert "alice" in page and "NEWCODE" in page and "min_agreement" in page
     bad = researcher.post("/studies/s1/settings/", {"quality_rules": '{"nope": 1'})
     assert bad.status_code == 200 and "not JSON: line 1" in bad.content.decode()
+    unknown = researcher.post("/studies/s1/settings/", {"quality_rules": '{"min_agreemnt": 1}'})
+    assert "min_agreemnt: unknown rule" in unknown.content.decode()
+    assert study.edits.count() == 1
     refused = researcher.post("/studies/s1/delete/")
     assert refused.status_code == 409 and "s1 is launched" in refused.content.decode()
 
