@@ -1,0 +1,171 @@
+"""Import Chatbot Arena battles (evalhub.studies.arena_rows) as EvalHub data, in one transaction.
+
+A battle becomes a prompt (its first user turn; the question id as external id) in the
+import's prompt set, one output per side (the assistant turns), an item of the import's
+pairwise study (model_a as the item's target, shown first) and one judgment whose verdict is
+the winner from model_a's side ("tie (bothbad)" is a tie; the raw winner is kept). Judges
+become crowd raters known only by a keyed hash of their Arena id (as Prolific ids are);
+judgments carry `judge_group` (default "arena") and `imported_from`. Outputs keep their
+provenance: format, question id, language, turn, anony, tstamp and, where the row had
+conv_metadata, FastChat's style counts as given (provenance["style"]).
+
+Importing into the same name again adds only battles whose question id is new there, so a
+large file can arrive in several requests and a repeated request changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.text import slugify
+
+from evalhub.importing import InputError, Row
+from evalhub.outputs.models import ModelEntry, Output
+from evalhub.prompts.models import Prompt, PromptSet
+from evalhub.studies.arena_rows import ArenaBattle, read_arena_battles
+from evalhub.studies.models import Item, Judgment, Rater, Study
+from evalhub.studies.signals import judgments_bulk_written_send
+
+VERDICTS = {"model_a": "target", "model_b": "baseline", "tie": "tie", "tie (bothbad)": "tie"}
+GIVEN_STYLE = "given (conv_metadata)"
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class ArenaImportResult:
+    study: str
+    prompt_set: str
+    created: int
+    unchanged: int
+    models: int
+    raters: int
+
+    @property
+    def changed_nothing(self) -> bool:
+        return self.created == 0
+
+
+def arena_judge_hash(judge: str) -> str:
+    """Keyed hash (HMAC-SHA256, settings.RATER_ID_HASH_KEY) of an Arena judge id."""
+    key = settings.RATER_ID_HASH_KEY.encode()
+    return hmac.new(key, f"arena:{judge}".encode(), hashlib.sha256).hexdigest()
+
+
+def _models(battles: list[ArenaBattle]) -> dict[str, ModelEntry]:
+    names = {b.model_a for b in battles} | {b.model_b for b in battles}
+    slugs = {name: slugify(name)[:100] or "model" for name in names}
+    ModelEntry.objects.bulk_create(
+        [ModelEntry(slug=slug, name=name[:200]) for name, slug in slugs.items()],
+        ignore_conflicts=True,
+    )
+    by_slug = ModelEntry.objects.in_bulk(set(slugs.values()), field_name="slug")
+    return {name: by_slug[slug] for name, slug in slugs.items()}
+
+
+def _raters(battles: list[ArenaBattle]) -> dict[str, int]:
+    hashes = {b.judge: arena_judge_hash(b.judge) for b in battles if b.judge}
+    Rater.objects.bulk_create(
+        [Rater(group=Rater.Group.CROWD, external_id_hash=h) for h in hashes.values()],
+        ignore_conflicts=True,
+        batch_size=BATCH,
+    )
+    ids = dict(
+        Rater.objects.filter(external_id_hash__in=list(hashes.values())).values_list(
+            "external_id_hash", "id"
+        )
+    )
+    return {judge: ids[h] for judge, h in hashes.items()}
+
+
+def _style(counts: tuple[int, int, int, int] | None) -> dict[str, object]:
+    if counts is None:
+        return {}
+    tokens, headers, lists, bold = counts
+    return {"style": {"tokens": tokens, "headers": headers, "lists": lists, "bold": bold,
+                      "tokenizer": GIVEN_STYLE}}  # fmt: skip
+
+
+def _output(battle: ArenaBattle, prompt: Prompt, model: ModelEntry, side: str, source: str):
+    answers = battle.answers_a if side == "a" else battle.answers_b
+    provenance = {
+        "imported_from": source,
+        "arena": {"question_id": battle.question_id, "side": side, **battle.meta},
+        **_style(battle.style_a if side == "a" else battle.style_b),
+    }
+    return Output(
+        prompt=prompt,
+        model=model,
+        text="\n".join(answers),
+        turns=answers if len(answers) > 1 else [],
+        provenance=provenance,
+    )
+
+
+@transaction.atomic
+def arena_battles_import(
+    *, name: str, rows: list[Row], imported_from: str, judge_group: str = "arena"
+) -> ArenaImportResult:
+    """Import Arena battles into the study and prompt set named after `name`.
+
+    Raises InputError (nothing written) for any bad row, naming its line and field."""
+    slug = slugify(name)[:90]
+    if not slug:
+        raise InputError.single(0, "must contain letters or digits", "name")
+    if not imported_from.strip() or len(imported_from) > 200:
+        raise InputError.single(0, "must be 1 to 200 characters", "imported_from")
+    if not judge_group.strip() or len(judge_group) > 120 or judge_group.startswith("llm:"):
+        raise InputError.single(0, 'must be 1 to 120 characters, not "llm:..."', "judge_group")
+    battles = read_arena_battles(rows)
+    prompt_set, _ = PromptSet.objects.get_or_create(
+        slug=f"arena-{slug}", defaults={"name": name[:200]}
+    )
+    known = set(prompt_set.prompts.values_list("external_id", flat=True))
+    new = [b for b in battles if b.question_id not in known]
+    models = _models(battles)
+    study = Study.objects.filter(slug=f"arena-{slug}").first()
+    if study is None:
+        study = Study.objects.create(
+            slug=f"arena-{slug}", name=name[:200], kind=Study.Kind.PAIRWISE,
+            prompt_set=prompt_set, target_model=models[battles[0].model_a], raters_per_item=1,
+            status=Study.Status.CLOSED,
+            config={"imported": "chatbot-arena", "source": imported_from},
+        )  # fmt: skip
+    study.baselines.add(*{m for m in models.values() if m.pk != study.target_model_id})
+    if not new:
+        return ArenaImportResult(study.slug, prompt_set.slug, 0, len(battles), len(models), 0)
+    raters = _raters(new)
+    start = prompt_set.prompts.count()
+    prompts = Prompt.objects.bulk_create(
+        [Prompt(prompt_set=prompt_set, external_id=b.question_id, text=b.user_turns[0],
+                source="chatbot-arena", position=start + i) for i, b in enumerate(new)],
+        batch_size=BATCH,
+    )  # fmt: skip
+    outputs = Output.objects.bulk_create(
+        [
+            _output(b, p, models[b.model_a if side == "a" else b.model_b], side, imported_from)
+            for b, p in zip(new, prompts, strict=True)
+            for side in ("a", "b")
+        ],
+        batch_size=BATCH,
+    )
+    items = Item.objects.bulk_create(
+        [Item(study=study, prompt=p, target_output=outputs[2 * i],
+              baseline_output=outputs[2 * i + 1], judgment_count=1)
+         for i, p in enumerate(prompts)],
+        batch_size=BATCH,
+    )  # fmt: skip
+    Judgment.objects.bulk_create(
+        [Judgment(item=item, rater_id=raters.get(b.judge), judge_group=judge_group,
+                  order=Judgment.Order.TARGET_FIRST, raw_choice=b.winner,
+                  verdict=VERDICTS[b.winner], imported_from=imported_from)
+         for b, item in zip(new, items, strict=True)],
+        batch_size=BATCH,
+    )  # fmt: skip
+    judgments_bulk_written_send(study.id)
+    return ArenaImportResult(
+        study.slug, prompt_set.slug, len(new), len(battles) - len(new), len(models), len(raters)
+    )
