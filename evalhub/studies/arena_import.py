@@ -27,12 +27,13 @@ from evalhub.importing import InputError, Row
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.arena_rows import ArenaBattle, read_arena_battles
+from evalhub.studies.bulk_copy import copy_insert
 from evalhub.studies.models import Item, Judgment, Rater, Study
 from evalhub.studies.signals import judgments_bulk_written_send
 
 VERDICTS = {"model_a": "target", "model_b": "baseline", "tie": "tie", "tie (bothbad)": "tie"}
 GIVEN_STYLE = "given (conv_metadata)"
-BATCH = 5000
+BATCH = 5000  # raters per INSERT
 
 
 @dataclass(frozen=True)
@@ -89,20 +90,21 @@ def _style(counts: tuple[int, int, int, int] | None) -> dict[str, object]:
                       "tokenizer": GIVEN_STYLE}}  # fmt: skip
 
 
-def _output(battle: ArenaBattle, prompt: Prompt, model: ModelEntry, side: str, source: str):
+def _output(battle: ArenaBattle, prompt_id: int, model_id: int, side: str, source: str) -> dict:
     answers = battle.answers_a if side == "a" else battle.answers_b
     provenance = {
         "imported_from": source,
         "arena": {"question_id": battle.question_id, "side": side, **battle.meta},
         **_style(battle.style_a if side == "a" else battle.style_b),
     }
-    return Output(
-        prompt=prompt,
-        model=model,
-        text="\n".join(answers),
-        turns=answers if len(answers) > 1 else [],
-        provenance=provenance,
-    )
+    # html stays empty until a study shows it (evalhub.outputs.services.output_fields)
+    return {
+        "prompt_id": prompt_id,
+        "model_id": model_id,
+        "text": "\n".join(answers),
+        "turns": answers if len(answers) > 1 else [],
+        "provenance": provenance,
+    }
 
 
 @transaction.atomic
@@ -139,32 +141,28 @@ def arena_battles_import(
         return ArenaImportResult(study.slug, prompt_set.slug, 0, len(battles), len(models), 0)
     raters = _raters(new)
     start = prompt_set.prompts.count()
-    prompts = Prompt.objects.bulk_create(
-        [Prompt(prompt_set=prompt_set, external_id=b.question_id, text=b.user_turns[0],
-                source="chatbot-arena", position=start + i) for i, b in enumerate(new)],
-        batch_size=BATCH,
-    )  # fmt: skip
-    outputs = Output.objects.bulk_create(
-        [
-            _output(b, p, models[b.model_a if side == "a" else b.model_b], side, imported_from)
-            for b, p in zip(new, prompts, strict=True)
-            for side in ("a", "b")
-        ],
-        batch_size=BATCH,
-    )
-    items = Item.objects.bulk_create(
-        [Item(study=study, prompt=p, target_output=outputs[2 * i],
-              baseline_output=outputs[2 * i + 1], judgment_count=1)
-         for i, p in enumerate(prompts)],
-        batch_size=BATCH,
-    )  # fmt: skip
-    Judgment.objects.bulk_create(
-        [Judgment(item=item, rater_id=raters.get(b.judge), judge_group=judge_group,
-                  order=Judgment.Order.TARGET_FIRST, raw_choice=b.winner,
-                  verdict=VERDICTS[b.winner], imported_from=imported_from)
-         for b, item in zip(new, items, strict=True)],
-        batch_size=BATCH,
-    )  # fmt: skip
+    prompt_ids = copy_insert(Prompt, [
+        {"prompt_set_id": prompt_set.pk, "external_id": b.question_id, "text": b.user_turns[0],
+         "source": "chatbot-arena", "position": start + i}
+        for i, b in enumerate(new)
+    ])  # fmt: skip
+    output_ids = copy_insert(Output, [
+        _output(b, prompt_id, models[b.model_a if side == "a" else b.model_b].pk, side,
+                imported_from)
+        for b, prompt_id in zip(new, prompt_ids, strict=True)
+        for side in ("a", "b")
+    ])  # fmt: skip
+    item_ids = copy_insert(Item, [
+        {"study_id": study.pk, "prompt_id": prompt_id, "target_output_id": output_ids[2 * i],
+         "baseline_output_id": output_ids[2 * i + 1], "judgment_count": 1}
+        for i, prompt_id in enumerate(prompt_ids)
+    ])  # fmt: skip
+    copy_insert(Judgment, [
+        {"item_id": item_id, "rater_id": raters.get(b.judge), "judge_group": judge_group,
+         "order": Judgment.Order.TARGET_FIRST.value, "raw_choice": b.winner,
+         "verdict": VERDICTS[b.winner], "imported_from": imported_from}
+        for b, item_id in zip(new, item_ids, strict=True)
+    ])  # fmt: skip
     judgments_bulk_written_send(study.id)
     return ArenaImportResult(
         study.slug, prompt_set.slug, len(new), len(battles) - len(new), len(models), len(raters)
