@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from evalhub.stats.style_control import fit_style_bt, style_controlled_leaderboard, style_design
+from evalhub.stats.style_control import (
+    fit_style_bt,
+    style_controlled_leaderboard,
+    style_design,
+    style_design_matrix,
+)
 from tests.evalhub.stats.fastchat_reference import fastchat_style_control
 
 N_MODELS = 6
@@ -61,7 +66,7 @@ def test_it_is_the_penalised_optimum() -> None:
     data = planted(n=1500, seed=2)
     feats, _, _ = style_design(data["style_a"], data["style_b"])
     y = (data["outcome"] + 1.0) / 2.0
-    theta, converged = fit_style_bt(data["a"], data["b"], feats, y, N_MODELS)
+    theta, converged = fit_style_bt(style_design_matrix(data["a"], data["b"], feats, y, N_MODELS))
     assert converged
     # gradient of FastChat's loss (log loss + 0.25 |theta|^2) vanishes at the optimum
     alpha = math.log(10.0)
