@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 
-from evalhub.importing import InputError, Row
+from evalhub.importing import InputError, Row, RowProblem
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.arena_rows import ArenaBattle, read_arena_battles
@@ -128,6 +128,10 @@ def arena_battles_import(
     known = set(prompt_set.prompts.values_list("external_id", flat=True))
     new = [b for b in battles if b.question_id not in known]
     models = _models(battles)
+    same = [b for b in battles if models[b.model_a].pk == models[b.model_b].pk]
+    if same:  # e.g. "GPT 4" and "gpt-4": one slug, so one model (rolled back)
+        raise InputError([RowProblem(b.line, "names the same model as model_a once made a slug",
+                                     "model_b") for b in same])  # fmt: skip
     study = Study.objects.filter(slug=f"arena-{slug}").first()
     if study is None:
         study = Study.objects.create(

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from evalhub.api.arena_rows import ARENA_ROWS
 from evalhub.api.parsers import BulkRowsParser, bulk_rows
-from evalhub.api.rows import NOT_BLANK, InvalidRows
+from evalhub.api.rows import NOT_BLANK, bulk_body_schema
 from evalhub.api.strict import SchemaPattern
 from evalhub.api.throttling import BulkRateThrottle, TokenRateThrottle
 from evalhub.api.views.common import check_query, error_responses
-from evalhub.importing import InputError
 from evalhub.studies.arena_import import arena_battles_import
-from evalhub.studies.arena_rows import read_arena_battles
 
 
 def _text(max_length: int, help_text: str, **kwargs) -> serializers.CharField:
@@ -55,10 +53,12 @@ ArenaImportResultSerializer = inline_serializer(
     "arena-human-preference rows (id, model_a, model_b, prompt, response_a, response_b, "
     "winner_model_a, winner_model_b, winner_tie). Each battle becomes a prompt, two outputs, "
     "an item and a judgment of the study arena-<name>; judges become raters known by a keyed "
-    "hash. A bad row gives 400 naming its line and field, and nothing is written. Battles "
+    "hash. A row that breaks its shape gives 400; one that does not make a battle (model_a "
+    "equal to model_b, a repeated question id, no assistant turn, bad style counts) gives "
+    "409. Both name the line and field, and nothing is written. Battles "
     "whose question id the import already has are left as they are.",
     parameters=[ArenaImportQuery],
-    request={"application/json": OpenApiTypes.OBJECT},
+    request=bulk_body_schema(ARENA_ROWS),
     responses={
         201: ArenaImportResultSerializer,
         200: ArenaImportResultSerializer,
@@ -74,10 +74,7 @@ class ArenaBattleImport(APIView):
     def post(self, request: Request) -> Response:
         query = check_query(ArenaImportQuery, request)
         rows = bulk_rows(request)
-        try:
-            read_arena_battles(rows)  # the shape first: a bad row is a 400
-        except InputError as exc:
-            raise InvalidRows(exc.problems) from None
+        ARENA_ROWS.check(rows)
         result = arena_battles_import(rows=rows, **query)
         detail = (
             f"Nothing changed: all {result.unchanged} battles were already imported."
