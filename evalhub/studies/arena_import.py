@@ -171,3 +171,26 @@ def arena_battles_import(
     return ArenaImportResult(
         study.slug, prompt_set.slug, len(new), len(battles) - len(new), len(models), len(raters)
     )
+
+
+def arena_import_preview(*, rows: list[Row]) -> dict[str, object]:
+    """What importing these rows would do, without writing: format, battles per model and
+    every problem (row, field, message)."""
+    try:
+        battles = read_arena_battles(rows)
+    except InputError as exc:
+        problems = [{"row": p.row, "field": p.field, "message": p.message} for p in exc.problems]
+        return {"format": "Chatbot Arena", "problems": problems}
+    formats = sorted({b.meta["format"] for b in battles})
+    models: dict[str, int] = {}
+    for b in battles:
+        for name in (b.model_a, b.model_b):
+            models[name] = models.get(name, 0) + 1
+    known = set(ModelEntry.objects.filter(slug__in=[slugify(n) for n in models])
+                .values_list("slug", flat=True))  # fmt: skip
+    return {
+        "format": ", ".join(formats),
+        "models": dict(sorted(models.items())),
+        "new_models": sorted(n for n in models if slugify(n) not in known),
+        "problems": [],
+    }

@@ -155,6 +155,10 @@ def upload_preview(*, path: Any, params: dict[str, Any]) -> dict[str, Any]:
         preview["problems"] = [_problem(p) for p in exc.problems]
         return preview
     preview["rows"] = len(rows)
+    if params["what"] == "arena":
+        from evalhub.studies.arena_import import arena_import_preview
+
+        return {**preview, **arena_import_preview(rows=rows)}
     first = rows[0][1]
     if params["what"] == "prompts":
         preview["format"] = (
