@@ -145,28 +145,30 @@ def arena_battles_import(
         return ArenaImportResult(study.slug, prompt_set.slug, 0, len(battles), len(models), 0)
     raters = _raters(new)
     start = prompt_set.prompts.count()
-    prompt_ids = copy_insert(Prompt, [
+    # Rows are generated as COPY reads them: no list of 100k dicts is held at once.
+    n = len(new)
+    prompt_ids = copy_insert(Prompt, (
         {"prompt_set_id": prompt_set.pk, "external_id": b.question_id, "text": b.user_turns[0],
          "source": "chatbot-arena", "position": start + i}
         for i, b in enumerate(new)
-    ])  # fmt: skip
-    output_ids = copy_insert(Output, [
+    ), n)  # fmt: skip
+    output_ids = copy_insert(Output, (
         _output(b, prompt_id, models[b.model_a if side == "a" else b.model_b].pk, side,
                 imported_from)
         for b, prompt_id in zip(new, prompt_ids, strict=True)
         for side in ("a", "b")
-    ])  # fmt: skip
-    item_ids = copy_insert(Item, [
+    ), 2 * n)  # fmt: skip
+    item_ids = copy_insert(Item, (
         {"study_id": study.pk, "prompt_id": prompt_id, "target_output_id": output_ids[2 * i],
          "baseline_output_id": output_ids[2 * i + 1], "judgment_count": 1}
         for i, prompt_id in enumerate(prompt_ids)
-    ])  # fmt: skip
-    copy_insert(Judgment, [
+    ), n)  # fmt: skip
+    copy_insert(Judgment, (
         {"item_id": item_id, "rater_id": raters.get(b.judge), "judge_group": judge_group,
          "order": Judgment.Order.TARGET_FIRST.value, "raw_choice": b.winner,
          "verdict": VERDICTS[b.winner], "imported_from": imported_from}
         for b, item_id in zip(new, item_ids, strict=True)
-    ])  # fmt: skip
+    ), n)  # fmt: skip
     judgments_bulk_written_send(study.id)
     return ArenaImportResult(
         study.slug, prompt_set.slug, len(new), len(battles) - len(new), len(models), len(raters)

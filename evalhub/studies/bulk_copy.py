@@ -11,6 +11,7 @@ Other databases (none in production) fall back to bulk_create.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, models
@@ -34,14 +35,12 @@ def _defaults(model: type[models.Model]) -> dict[str, Any]:
     return values
 
 
-def copy_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[int]:
-    """Insert `rows` (field attname -> value; others take their defaults); their new ids."""
-    if not rows:
+def copy_insert(model: type[models.Model], rows: Iterable[dict[str, Any]], count: int) -> list[int]:
+    """Insert `count` rows (field attname -> value; others take their defaults), read from
+    an iterable so that no list of them need be held; returns their new ids in order."""
+    if not count:
         return []
     defaults = _defaults(model)
-    unknown = set().union(*rows) - set(defaults)
-    if unknown:
-        raise ValueError(f"{model.__name__} has no column(s) {sorted(unknown)}")
     if connection.vendor != "postgresql":
         created = model.objects.bulk_create([model(**{**defaults, **r}) for r in rows])
         return [obj.pk for obj in created]
@@ -53,13 +52,16 @@ def copy_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[i
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(rows)],
+            [table, count],
         )
         ids = [pk for (pk,) in cursor.fetchall()]
         column_of = {f.attname: f.column for f in model._meta.concrete_fields}
         columns = ", ".join(connection.ops.quote_name(column_of[n]) for n in ["id", *names])
         with cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
             for pk, row in zip(ids, rows, strict=True):
+                unknown = row.keys() - defaults.keys()
+                if unknown:
+                    raise ValueError(f"{model.__name__} has no column(s) {sorted(unknown)}")
                 values = [pk]
                 for name in names:
                     value = row.get(name, defaults[name])
