@@ -17,7 +17,16 @@ then the confirmed import job on a real Celery worker (solo pool). Its rate is r
 preview seconds plus the job's run time; its peak RSS is the larger of the web worker's
 and the Celery worker's.
 It also prints the markdown rendering time per output, which outputs_import spends once
-per row (evalhub.outputs.services.output_fields)."""
+per row (evalhub.outputs.services.output_fields).
+
+Chatbot Arena battles: 100,000 battles in the chatbot_arena_conversations shape (24 models,
+~700-character answers, half with conv_metadata) posted to /api/v1/arena-battles/ in
+requests of ARENA_CHUNK rows into one import; rows per second over all the requests and
+the worker's peak RSS, against the same goal. (An Arena row holds two answers and their
+turns: a 20,000-row request peaked at ~455 MB here, so the bench sends 10,000 per request.)
+
+`--smoke` runs every part at a small size (a check that it works, not a figure);
+`--arena-only` runs only the Arena part."""
 
 from __future__ import annotations
 
@@ -34,7 +43,11 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-N_PROMPTS, N_MODELS = 5_000, 10
+SMOKE = "--smoke" in sys.argv
+ARENA_ONLY = "--arena-only" in sys.argv
+N_PROMPTS, N_MODELS = (200, 10) if SMOKE else (5_000, 10)
+N_BATTLES, N_ARENA_MODELS = (2_000, 24) if SMOKE else (100_000, 24)
+ARENA_CHUNK = 10_000
 GOAL_ROWS_PER_S, GOAL_PEAK_MB = 5_000, 500
 BENCH_DB = f"evalhub_bench_api_bulk_{os.getpid()}"  # unique: other benches may run at once
 
@@ -74,6 +87,73 @@ def _rows(rng: random.Random, suffix: str = "") -> list[dict[str, str]]:
         for m in range(N_MODELS)
         for p in range(N_PROMPTS)
     ]  # fmt: skip
+
+
+def _arena_rows(rng: random.Random) -> list[dict]:
+    """Battles in the chatbot_arena_conversations shape; every other one has conv_metadata."""
+    rows = []
+    for i in range(N_BATTLES):
+        a = rng.randrange(N_ARENA_MODELS)
+        b = (a + rng.randrange(1, N_ARENA_MODELS)) % N_ARENA_MODELS
+        question = f"Battle question {i}: explain topic {i % 977}?"
+        row = {
+            "question_id": f"b{i:07d}", "model_a": f"arena-model-{a:02d}",
+            "model_b": f"arena-model-{b:02d}",
+            "winner": rng.choice(["model_a", "model_b", "tie", "tie (bothbad)"]),
+            "judge": f"arena_user_{rng.randrange(5000)}",
+            "conversation_a": [{"role": "user", "content": question},
+                               {"role": "assistant", "content": _answer(2 * i, rng)}],
+            "conversation_b": [{"role": "user", "content": question},
+                               {"role": "assistant", "content": _answer(2 * i + 1, rng)}],
+            "turn": 1, "anony": True, "language": "English", "tstamp": 1.7e9 + i,
+        }  # fmt: skip
+        if i % 2:
+            row["conv_metadata"] = {
+                f"{k}_{side}": v
+                for side in "ab"
+                for k, v in (("sum_assistant", 0), ("header_count", {"h1": 0}),
+                             ("list_count", {"ordered": 2}), ("bold_count", {"**": 1}))
+            }  # fmt: skip
+            for side in "ab":
+                row["conv_metadata"][f"sum_assistant_{side}_tokens"] = 160
+                del row["conv_metadata"][f"sum_assistant_{side}"]
+        rows.append(row)
+    return rows
+
+
+def _arena_import(env: dict[str, str], token: str) -> tuple[float, float, int]:
+    """(seconds, peak RSS MB, battles created) for N_BATTLES battles over the API."""
+    import httpx
+
+    from evalhub.devstack import free_port
+
+    rows = _arena_rows(random.Random(1))
+    chunk = ARENA_CHUNK
+    bodies = [
+        "\n".join(json.dumps(r) for r in rows[i : i + chunk]).encode()
+        for i in range(0, len(rows), chunk)
+    ]
+    del rows
+    server, worker_pid = _start_gunicorn(env, port := free_port())
+    created = 0
+    try:
+        started = time.perf_counter()
+        for body in bodies:
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/arena-battles/"
+                "?name=bench&imported_from=bench-battles.jsonl",
+                content=body, timeout=900,
+                headers={"Authorization": f"Token {token}",
+                         "Content-Type": "application/x-ndjson"},
+            )  # fmt: skip
+            assert response.status_code == 201, response.text[-3000:]
+            created += response.json()["created"]
+        seconds = time.perf_counter() - started
+        peak_mb = _peak_rss_mb(worker_pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return seconds, peak_mb, created
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -202,6 +282,10 @@ def main() -> None:
         for p in range(N_PROMPTS)
     ]
     prompt_set = prompts_import(slug="bench", rows=prompt_rows).prompt_set
+    if ARENA_ONLY:
+        _report_arena(env, token)
+        _recreate_database(maintenance_url, drop_only=True)
+        return
 
     rng = random.Random(0)
     body = json.dumps(_rows(rng)).encode()
@@ -269,10 +353,24 @@ def main() -> None:
     print(f"markdown rendering (output_fields): {render_us:.0f} us per output = "
           f"{render_us * rows / 1e6:.1f} s of the {api_seconds:.1f} s "
           f"({render_us * rows / 1e6 / api_seconds:.0%})")  # fmt: skip
+    _report_arena(env, token)
     from django.db import connections
 
     connections.close_all()
     _recreate_database(maintenance_url, drop_only=True)
+
+
+def _report_arena(env: dict[str, str], token: str) -> None:
+    seconds, peak_mb, created = _arena_import(env, token)
+    assert created == N_BATTLES, created
+    rate = N_BATTLES / seconds
+    print(f"Arena battles (API, chatbot_arena_conversations, {N_ARENA_MODELS} models): "
+          f"{N_BATTLES:,} battles in {seconds:.1f} s = {rate:,.0f} rows/s (goal >= "
+          f"{GOAL_ROWS_PER_S:,}: {rate / GOAL_ROWS_PER_S:.2f}x of goal); server peak RSS "
+          f"{peak_mb:.0f} MB (goal < {GOAL_PEAK_MB} MB)")  # fmt: skip
+    from django.db import connections
+
+    connections.close_all()
 
 
 if __name__ == "__main__":

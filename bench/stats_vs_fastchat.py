@@ -15,6 +15,10 @@ strengths) is fitted, in the same run, by:
 
 Run from the repository root: .venv/bin/python bench/stats_vs_fastchat.py
 The last line printed is `ratio: X` = newest-FastChat time / our time.
+
+`--style-control` runs the style-controlled comparison instead (1,000,000 battles, 24
+models, 100 rounds against FastChat's own compute_bootstrap_style_control; see
+bench/style_control_vs_fastchat.py); add `--smoke` for a small size.
 """
 
 from __future__ import annotations
@@ -317,4 +321,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--style-control" in sys.argv:
+        from bench.style_control_vs_fastchat import main as style_control_main
+
+        style_control_main()
+    else:
+        main()

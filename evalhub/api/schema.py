@@ -15,6 +15,7 @@ from typing import Any
 from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema
 
+from evalhub.api.arena_rows import ARENA_ROWS
 from evalhub.api.rows import JUDGMENT_ROWS, OUTPUT_ROWS, PROMPT_ROWS
 from evalhub.api.strict import JSON_COMPONENTS, JSON_OBJECT, NO_NUL, StrictMixin
 
@@ -174,7 +175,7 @@ def postprocess_contract(
     """Adds the storable-JSON components, non-empty string query parameters and links."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components.update(JSON_COMPONENTS)
-    for formats in (PROMPT_ROWS, OUTPUT_ROWS, JUDGMENT_ROWS):
+    for formats in (PROMPT_ROWS, OUTPUT_ROWS, JUDGMENT_ROWS, ARENA_ROWS):
         components.update(formats.schemas())
     paths = result.get("paths", {})
     for operations in paths.values():

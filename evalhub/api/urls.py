@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from evalhub.api.views import (
+    arena,
     instruments,
     judges,
     judgments,
@@ -60,6 +61,7 @@ v1 = [
         raters.ProlificMatch.as_view(),
         name="study-raters-prolific",
     ),
+    path("arena-battles/", arena.ArenaBattleImport.as_view(), name="arena-battles"),
     path("judge-runs/", runs.JudgeRunCreate.as_view(), name="judge-runs"),
     path("judge-leaderboard/", judges.JudgeLeaderboard.as_view(), name="judge-leaderboard"),
     path("generation-runs/", runs.GenerationRunCreate.as_view(), name="generation-runs"),

@@ -10,6 +10,10 @@ from django.views.decorators.http import require_GET
 
 from evalhub.accounts.decorators import researcher_required
 from evalhub.dashboards.selectors import global_leaderboard, studies_overview, study_results
+from evalhub.dashboards.selectors.style_control import (
+    global_style_leaderboard,
+    study_style_leaderboard,
+)
 from evalhub.studies.exports import export_lines
 from evalhub.studies.models import Study
 from evalhub.studies.selectors import judgments_export_rows
@@ -26,7 +30,11 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
 @require_GET
 @researcher_required
 def overview(request: HttpRequest) -> HttpResponse:
-    context = {"studies": studies_overview(), "leaderboard": global_leaderboard()}
+    context = {
+        "studies": studies_overview(),
+        "leaderboard": global_leaderboard(),
+        "style_board": global_style_leaderboard(),
+    }
     return render(request, "dashboards/overview.html", context)
 
 
@@ -42,8 +50,17 @@ def judges_page(request: HttpRequest) -> HttpResponse:
 @researcher_required
 def study_page(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study.objects.select_related("target_model", "prompt_set"), slug=slug)
-    results = study_results(study, **_filters(request))
-    context = {"study": study, "results": results, "poll_seconds": POLL_SECONDS}
+    filters = _filters(request)
+    results = study_results(study, **filters)
+    style_board = None
+    if study.kind == Study.Kind.PAIRWISE:
+        style_board = study_style_leaderboard(study, groups=filters["groups"])
+    context = {
+        "study": study,
+        "results": results,
+        "poll_seconds": POLL_SECONDS,
+        "style_board": style_board,
+    }
     return render(request, "dashboards/study.html", context)
 
 

@@ -247,7 +247,14 @@ def outputs_import_job(job: Any) -> dict[str, Any]:
     params = job.params
     _, rows = read_file_rows(params["path"], params.get("filename", ""))
     job_progress(job_id=job.pk, done=0, total=len(rows), note=f"read {len(rows)} rows; checking")
-    if params.get("what") == "prompts":
+    if params.get("what") == "arena":
+        from evalhub.studies.arena_import import arena_battles_import
+
+        result = arena_battles_import(
+            name=params["prompt_set"], rows=rows, imported_from=params.get("filename") or "upload"
+        )
+        outcome = {"study": result.study, "created": result.created, "unchanged": result.unchanged}
+    elif params.get("what") == "prompts":
         result = prompts_import(slug=params["prompt_set"], rows=rows, name=params.get("name", ""))
         outcome = {"prompt_set": result.prompt_set.slug, "created": result.created}
     else:

@@ -12,7 +12,11 @@ from evalhub.outputs.models import ModelEntry
 from evalhub.prompts.models import PromptSet
 from evalhub.studies.models import Judge, Study
 
-UPLOAD_KINDS = [("prompts", "A prompt set"), ("outputs", "Model outputs")]
+UPLOAD_KINDS = [
+    ("prompts", "A prompt set"),
+    ("outputs", "Model outputs"),
+    ("arena", "Chatbot Arena battles"),
+]
 
 
 class UploadForm(forms.Form):
@@ -22,7 +26,8 @@ class UploadForm(forms.Form):
     file = forms.FileField(help_text="JSONL, JSON or CSV; drop it here or pick it.")
     prompt_set = forms.SlugField(
         max_length=100,
-        help_text="For a prompt set: its new slug. For outputs: the set they answer.",
+        help_text="For a prompt set: its new slug. For outputs: the set they answer. "
+        "For Arena battles: the import's name (its study is arena-<name>).",
     )
     name = forms.CharField(max_length=200, required=False, help_text="Prompt set name (new sets).")
     model = forms.SlugField(

@@ -137,6 +137,10 @@ def upload_preview(*, path: Any, params: dict[str, Any]) -> dict[str, Any]:
     # JSON Lines and CSV rows are numbered by their line; a JSON array's by its element.
     preview["row_label"] = "Element" if syntax == "json" else "Line"
     preview["rows"] = len(rows)
+    if params["what"] == "arena":
+        from evalhub.studies.arena_import import arena_import_preview
+
+        return {**preview, **arena_import_preview(rows=rows)}
     first = rows[0][1]
     if params["what"] == "prompts":
         preview["format"] = (
