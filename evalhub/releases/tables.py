@@ -104,7 +104,7 @@ def _prompts(study: Study) -> pa.Table:
     used = Item.objects.filter(study=study).values("prompt_id")
     rows = (
         Prompt.objects.filter(pk__in=used)
-        .order_by("position", "id")
+        .order_by("id")  # id order: an import recreates the same order, the same bootstrap
         .values_list("external_id", "position", "text", "context", "category", "source",
                      "reference")
     )  # fmt: skip
