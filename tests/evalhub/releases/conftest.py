@@ -66,7 +66,9 @@ def build_published_study(slug: str, alice) -> PublishedStudy:
     study.save()
     raters = []
     for n, pid in enumerate(RAW_IDS["pids"]):
-        rater = Rater.objects.create(group=Rater.Group.CROWD, external_id_hash=participant_hash(pid))
+        rater = Rater.objects.create(
+            group=Rater.Group.CROWD, external_id_hash=participant_hash(pid)
+        )
         RaterSession.objects.create(
             study=study, rater=rater, token=f"token-{slug}-{n}", quota=40,
             prolific_study_id=RAW_IDS["prolific_study"],
