@@ -16,6 +16,7 @@ from evalhub.api.views import (
     studies,
 )
 from evalhub.api.views.common import api_not_found
+from evalhub.releases import api as releases
 
 app_name = "api"
 
@@ -59,6 +60,12 @@ v1 = [
         "studies/<slug:slug>/raters/prolific/",
         raters.ProlificMatch.as_view(),
         name="study-raters-prolific",
+    ),
+    path("studies/<slug:slug>/releases/", releases.StudyReleases.as_view(), name="releases"),
+    path(
+        "studies/<slug:slug>/releases/<int:version>/archive/",
+        releases.ReleaseArchive.as_view(),
+        name="release-archive",
     ),
     path("judge-runs/", runs.JudgeRunCreate.as_view(), name="judge-runs"),
     path("judge-leaderboard/", judges.JudgeLeaderboard.as_view(), name="judge-leaderboard"),
