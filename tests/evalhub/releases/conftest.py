@@ -4,6 +4,7 @@ an LLM judge in both orders, rater comments and one excluded rater."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from evalhub.crowd.services import raters_exclude
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.rating.models import RaterSession
 from evalhub.rating.services import participant_hash
+from evalhub.releases.models import Release
 from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
 from evalhub.studies.services import study_close
 from tests.evalhub.dashboards.conftest import add_llm, build_pairwise_study
@@ -98,3 +100,12 @@ def published(db, alice) -> PublishedStudy:
 def releases_dir(settings, tmp_path) -> Path:
     settings.RELEASES_DIR = tmp_path / "releases"
     return settings.RELEASES_DIR
+
+
+@pytest.fixture
+def ready_releases():
+    """Removes what the worker wrote under settings.RELEASES_DIR (shared with it)."""
+    yield
+    for release in Release.objects.exclude(folder=""):
+        shutil.rmtree(release.path, ignore_errors=True)
+        release.archive_path.unlink(missing_ok=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import zipfile
 
 import pytest
@@ -13,15 +12,6 @@ from evalhub.releases.models import Release
 from evalhub.studies.services import study_reopen
 from tests.evalhub.api.conftest import client_for
 from tests.support import wait_until
-
-
-@pytest.fixture
-def ready_releases():
-    """Removes what the worker wrote under settings.RELEASES_DIR (shared with it)."""
-    yield
-    for release in Release.objects.exclude(folder=""):
-        shutil.rmtree(release.path, ignore_errors=True)
-        release.archive_path.unlink(missing_ok=True)
 
 
 @pytest.mark.worker
