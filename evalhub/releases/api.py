@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from evalhub.api.errors import Conflict
 from evalhub.api.strict import (
     StrictBooleanField,
+    StrictCharField,
     StrictChoiceField,
     StrictModelSerializer,
     StrictSerializer,
@@ -34,6 +35,10 @@ class ReleasePublishRequest(StrictSerializer):
     withhold_model_names = StrictBooleanField(
         required=False, help_text="name models by role (target, baseline-N) in every file"
     )
+    hub_repo = StrictCharField(
+        required=False, max_length=96, help_text="also push it to this dataset repo "
+        "(`owner/name`) on the configured hub; 409 where none is configured",
+    )  # fmt: skip
 
 
 class ReleaseSerializer(StrictModelSerializer):
@@ -45,7 +50,7 @@ class ReleaseSerializer(StrictModelSerializer):
         fields = [
             "study", "version", "status", "job", "license", "include_comments",
             "withhold_model_names", "archive_sha256", "archive_bytes", "counts", "changes",
-            "error", "created_at", "finished_at", "archive",
+            "error", "pushed_to", "created_at", "finished_at", "archive",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -79,7 +84,7 @@ class StudyReleases(APIView):
         study = get_or_404(Study, "study", slug=slug)
         try:
             release = services.release_publish(study=study, by=request.user, **body.validated_data)
-        except services.ReleaseStateError as exc:
+        except (services.ReleaseStateError, services.ReleasePushError) as exc:
             raise Conflict(str(exc)) from None
         return Response(
             ReleaseSerializer(release).data,

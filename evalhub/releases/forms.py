@@ -15,3 +15,15 @@ class PublishForm(forms.Form):
         label="Withhold model names",
         help_text="Models appear by role (target, baseline-1, ...) in every file.",
     )
+    hub_repo = forms.RegexField(
+        regex=r"^[\w.-]+/[\w.-]+$",
+        required=False,
+        max_length=96,
+        label="Also push to the hub as (owner/name)",
+        help_text="A dataset repository on the configured hub; tagged with the version.",
+    )
+
+    def __init__(self, *args, hub: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not hub:  # no HF_TOKEN: nowhere to push
+            del self.fields["hub_repo"]

@@ -22,6 +22,7 @@ from evalhub.jobs.services import job_create, job_progress
 from evalhub.releases import files
 from evalhub.releases.card import CardFacts, dataset_card
 from evalhub.releases.changes import release_changes
+from evalhub.releases.hub import ReleasePushError, hub_configured, release_push
 from evalhub.releases.models import Release
 from evalhub.releases.tables import ReleaseOptions, published_config, release_tables
 from evalhub.studies.models import Study
@@ -44,9 +45,12 @@ def release_publish(
     license: str = "cc-by-4.0",
     include_comments: bool = False,
     withhold_model_names: bool = False,
+    hub_repo: str = "",
 ) -> Release:
-    """Number a new version of `study`'s release and queue the job that builds it.
-    ReleaseStateError unless the study is closed; ValueError for an unknown license."""
+    """Number a new version of `study`'s release and queue the job that builds it (and then
+    pushes it to dataset repo `hub_repo` on the configured hub, if given).
+    ReleaseStateError unless the study is closed; ValueError for an unknown license, or a
+    hub_repo where no hub is configured."""
     study = Study.objects.select_for_update().get(pk=study.pk)
     if study.status != Study.Status.CLOSED:
         raise ReleaseStateError(
@@ -54,6 +58,8 @@ def release_publish(
         )
     if license not in LICENSES:
         raise ValueError(f"license: {license!r} is not one of {', '.join(LICENSES)}")
+    if hub_repo and not hub_configured():
+        raise ReleasePushError("hub_repo: no hub is configured (set HF_TOKEN)")
     last = Release.objects.filter(study=study).aggregate(v=Max("version"))["v"] or 0
     release = Release.objects.create(
         study=study, version=last + 1, license=license, include_comments=include_comments,
@@ -61,7 +67,12 @@ def release_publish(
     )  # fmt: skip
     release.job = job_create(
         kind=Job.Kind.RELEASE,
-        params={"release_id": release.pk, "study": study.slug, "version": release.version},
+        params={
+            "release_id": release.pk,
+            "study": study.slug,
+            "version": release.version,
+            "hub_repo": hub_repo,
+        },
         requested_by=by,
     )
     release.save(update_fields=["job"])
@@ -82,7 +93,11 @@ def release_build_job(job: Job) -> dict[str, Any]:
             )  # fmt: skip
             raise
         release.refresh_from_db()
+    if job.params.get("hub_repo") and not release.pushed_to:
+        job_progress(job_id=job.pk, done=len(STEPS), note=f"pushing to {job.params['hub_repo']}")
+        release.pushed_to = release_push(release=release, repo_id=job.params["hub_repo"])
     return {
+        "pushed_to": release.pushed_to,
         "release": release.pk,
         "study": release.study.slug,
         "version": release.version,

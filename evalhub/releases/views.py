@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from evalhub.accounts.decorators import researcher_required
 from evalhub.releases import selectors, services
 from evalhub.releases.forms import PublishForm
+from evalhub.releases.hub import ReleasePushError, hub_configured
 from evalhub.releases.models import Release
 from evalhub.studies.models import Study
 
@@ -19,11 +20,11 @@ from evalhub.studies.models import Study
 def study_releases(request: HttpRequest, slug: str) -> HttpResponse:
     """GET lists the versions; POST publishes a new one (a job) and shows its progress."""
     study = get_object_or_404(Study, slug=slug)
-    form = PublishForm(request.POST or None)
+    form = PublishForm(request.POST or None, hub=hub_configured())
     if request.method == "POST" and form.is_valid():
         try:
             release = services.release_publish(study=study, by=request.user, **form.cleaned_data)
-        except services.ReleaseStateError as exc:
+        except (services.ReleaseStateError, ReleasePushError) as exc:
             messages.error(request, str(exc))
         else:
             return redirect("jobs:detail", job_id=release.job_id)
