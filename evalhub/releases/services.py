@@ -152,6 +152,7 @@ def release_build(*, release: Release, job_id: int | None = None) -> Release:
 
     study = release.study
     done = 0
+    root = Path(settings.RELEASES_DIR)
 
     def step(note: str) -> None:
         nonlocal done
@@ -168,13 +169,16 @@ def release_build(*, release: Release, job_id: int | None = None) -> Release:
         .order_by("-version")
         .first()
     )
-    root = Path(settings.RELEASES_DIR)
     scratch = files.scratch_folder(root, study.slug)
     try:
         config = published_config(study, found.model_names, options.withhold_model_names)
         sizes = files.tables_write(scratch, found.tables, config)
         step("card")
-        changes = release_changes(previous.path, found.tables) if previous else []
+        changes = []
+        if previous and not previous.path.is_dir():  # never expected: versions are kept
+            changes = [f"unknown: the files of v{previous.version} are missing here"]
+        elif previous:
+            changes = release_changes(previous.path, found.tables)
         counts = _counts(found.tables)
         facts = CardFacts(
             slug=study.slug, name=study.name, kind=study.kind, version=release.version,
