@@ -160,6 +160,9 @@ def release_build(*, release: Release, job_id: int | None = None) -> Release:
             job_progress(job_id=job_id, done=done, total=len(STEPS), note=note)
         done += 1
 
+    # The results first (cached by the dashboards, or computed here): their arrays are freed
+    # before the tables are read, so the two peaks in memory do not add up.
+    results = study_results(study)
     options = ReleaseOptions(release.include_comments, release.withhold_model_names)
     found = release_tables(study, options, progress=step)
     previous = (
@@ -184,7 +187,7 @@ def release_build(*, release: Release, job_id: int | None = None) -> Release:
             slug=study.slug, name=study.name, kind=study.kind, version=release.version,
             license=release.license, published_at=timezone.now(), counts=counts,
             protocol=_protocol(study, found.tables, found.model_names),
-            results=study_results(study), exclusions=found.exclusions, changes=changes,
+            results=results, exclusions=found.exclusions, changes=changes,
             previous_version=previous.version if previous else None,
             include_comments=options.include_comments,
             withhold_model_names=options.withhold_model_names, model_names=found.model_names,
