@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +58,25 @@ def _instrument(row: dict[str, Any]) -> Instrument:
     )  # fmt: skip
 
 
-@transaction.atomic
 def release_import(*, folder: Path, slug: str, by: Any = None) -> Study:
-    """Make study `slug` (closed) from the release in `folder`. ReleaseImportError for a
-    folder that is not an unaltered release, or a slug already taken; nothing is written."""
+    """Make study `slug` (closed) from the release in `folder` (or its zip archive).
+    ReleaseImportError for something that is not an unaltered release, or a slug already
+    taken; nothing is written then."""
     folder = Path(folder)
+    if folder.is_file():
+        if not zipfile.is_zipfile(folder):
+            raise ReleaseImportError(f"{folder}: neither a release folder nor its zip archive")
+        with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(folder) as zf:
+            zf.extractall(scratch)  # entries are checked against `checksums` next
+            tops = [p for p in Path(scratch).iterdir() if p.is_dir()]
+            if len(tops) != 1:
+                raise ReleaseImportError(f"{folder}: expected one release folder inside")
+            return _import_folder(tops[0], slug, by)
+    return _import_folder(folder, slug, by)
+
+
+@transaction.atomic
+def _import_folder(folder: Path, slug: str, by: Any) -> Study:
     release_folder_check(folder)
     if Study.objects.filter(slug=slug).exists():
         raise ReleaseImportError(f"slug: a study {slug!r} exists already")
@@ -98,7 +114,7 @@ def release_import(*, folder: Path, slug: str, by: Any = None) -> Study:
         raters_per_item=config.get("raters_per_item", 3),
         attention_check_rate=config.get("attention_checks", {}).get("rate", 0.0),
         inconsistent_pair_policy=config.get("inconsistent_pair_policy") or "tie",
-        status=Study.Status.CLOSED, config={**config, "imported_from_release": str(folder.name)},
+        status=Study.Status.CLOSED, config={**config, "imported_from_release": folder.name},
         config_hash=config_row["config_hash"], created_by=by,
     )  # fmt: skip
     study.baselines.set([models[m] for m in dict.fromkeys(r["baseline_model"] for r in real) if m])

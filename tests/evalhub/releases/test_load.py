@@ -67,9 +67,11 @@ def test_datasets_and_pandas_give_the_studys_counts_and_win_rates(
             assert found[key] == pytest.approx(value), key
 
 
-def test_an_imported_release_gives_the_same_results(published, releases_dir):
+@pytest.mark.parametrize("source", ["folder", "archive"])
+def test_an_imported_release_gives_the_same_results(published, releases_dir, source):
     release = release_build(release=release_publish(study=published.study))
-    copy = release_import(folder=release.path, slug="reviewer-copy")
+    path = release.path if source == "folder" else release.archive_path
+    copy = release_import(folder=path, slug="reviewer-copy")
     before, after = study_results(published.study), study_results(copy)
     assert copy.status == Study.Status.CLOSED
     for key in ("n_judgments", "pairwise", "agreement", "excluded", "weighted"):

@@ -1,4 +1,4 @@
-"""manage.py import_release FOLDER --slug NEW: a release folder (or its unzipped archive)
+"""manage.py import_release FOLDER --slug NEW: a release folder (or its zip archive)
 as a new closed study with the release's results."""
 
 from __future__ import annotations
