@@ -80,7 +80,10 @@ def build_published_study(slug: str, alice) -> PublishedStudy:
         raters.append(rater)
     author = Rater.objects.create(group=Rater.Group.AUTHOR, user=alice)
     _human(items, author, shift=1, group="author")
-    add_llm(items, {b: [PATTERN[i % 4] for i in range(N_PROMPTS)] for b in BASELINES})
+    target_first = {b: [PATTERN[i % 4] for i in range(N_PROMPTS)] for b in BASELINES}
+    # Shown the other way round, the judge changes its mind on the first two prompts.
+    baseline_first = {b: ["baseline", "target", *v[2:]] for b, v in target_first.items()}
+    add_llm(items, target_first, baseline_first)
     raters_exclude(study=study, rater_ids=[raters[2].pk], reason=EXCLUSION_REASON)
     study_stats_invalidate(study.pk)
     study_close(study=study)

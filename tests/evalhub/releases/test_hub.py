@@ -15,7 +15,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def hub(settings):
+def hub(settings, monkeypatch):
+    import huggingface_hub.constants
+
+    # Another test may have imported the client while HF_HUB_OFFLINE was set.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     stand_in = HubStandIn()
     settings.HF_TOKEN = "hf_test_token"
     settings.HF_ENDPOINT = stand_in.url

@@ -29,16 +29,29 @@ def _study_shares(study: Study) -> dict[tuple[str, str], tuple[int, float, float
         (r["baseline"], r["judge_group"]): (r["n_judgments"], r["win_share"], r["tie_share"],
                                              r["loss_share"])
         for r in study_results(study)["pairwise"]
-        if not r["judge_group"].startswith("llm:")  # LLM orders are combined per item
     }  # fmt: skip
+
+
+def _llm_combined(frame: pd.DataFrame) -> pd.DataFrame:
+    """An LLM judge's two orders per item as one verdict, under the study's policy "tie":
+    the verdict where both orders agree, a tie where they do not."""
+    llm = frame[frame.counted & (frame.judge_kind == "llm")]
+    keys = ["item_id", "judge_group", "baseline_model"]
+    agreed = llm.groupby(keys).verdict.agg(lambda v: v.iloc[0] if v.nunique() == 1 else "tie")
+    return agreed.reset_index()
 
 
 def test_datasets_and_pandas_give_the_studys_counts_and_win_rates(
     published, releases_dir, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import datasets.config
+    import huggingface_hub.constants
     from datasets import load_dataset
+
+    # Offline, and put back afterwards: both packages read the variable once, at import.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
 
     release = release_build(release=release_publish(study=published.study))
     data = release.path / "data"
@@ -58,10 +71,10 @@ def test_datasets_and_pandas_give_the_studys_counts_and_win_rates(
         pd.read_parquet(data / "items.parquet")[["item_id", "baseline_model"]], on="item_id"
     )
     expected = _study_shares(published.study)
-    assert expected  # crowd and author, against both baselines
+    assert len(expected) == 6  # crowd, author and the LLM judge, against both baselines
     for frame in (from_datasets, from_pandas):
         counted = frame[frame.counted & (frame.judge_kind == "human")]
-        found = _shares(counted)
+        found = _shares(pd.concat([counted, _llm_combined(frame)]))
         assert found.keys() == expected.keys()
         for key, value in expected.items():
             assert found[key] == pytest.approx(value), key
