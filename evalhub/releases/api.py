@@ -111,6 +111,12 @@ class _ZipRenderer(renderers.BaseRenderer):
 class ReleaseArchive(APIView):
     renderer_classes = [_ZipRenderer, renderers.JSONRenderer]
 
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors are JSON whatever was asked for (?format=, Accept).
+        self.request.accepted_renderer = renderers.JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return super().handle_exception(exc)
+
     def get(self, request: Request, slug: str, version: int) -> FileResponse:
         release = get_or_404(
             Release.objects.select_related("study"), "release", study__slug=slug, version=version
