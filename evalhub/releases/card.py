@@ -99,7 +99,18 @@ def _results_lines(facts: CardFacts) -> list[str]:
             f"- {name(row['model'])} ({row['judge_group']}): mean {row['mean']:.2f} "
             f"[{row['low']:.2f}, {row['high']:.2f}] over {row['n_scores']} scores"
         )
-    if body.get("choices") and not body.get("pairwise"):
+    if body.get("labels"):
+        lines += ["Fail / Pass / Excellent shares with 95% Wilson intervals.", "",
+                  "| model | judge group | n | shares |", "|---|---|---|---|"]  # fmt: skip
+        for row in body["labels"]:
+            shares = ", ".join(
+                f"{s['label']} {_pct(s['share'])}{_interval(s.get('wilson'))}"
+                for s in row["shares"]
+            )
+            lines.append(
+                f"| {name(row['model'])} | {row['judge_group']} | {row['n_ratings']} | {shares} |"
+            )
+    elif body.get("choices") and not body.get("pairwise"):
         lines += ["| model | judge group | n | shares (Wilson 95%) |", "|---|---|---|---|"]
         for row in body["choices"]:
             shares = ", ".join(

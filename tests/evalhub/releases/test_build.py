@@ -77,3 +77,35 @@ def test_it_refuses_a_study_that_is_not_closed(published, releases_dir):
     with pytest.raises(ReleaseStateError, match="close it"):
         release_publish(study=published.study)
     assert not Release.objects.exists()
+
+
+def test_an_absolute_study_publishes_its_labels(db, releases_dir):
+    from evalhub.dashboards.cache import study_stats_invalidate
+    from evalhub.studies.models import Rater, Study
+    from evalhub.studies.services import study_close
+    from tests.evalhub.dashboards.conftest import build_pairwise_study
+
+    study, items = build_pairwise_study(
+        slug="fpe", baselines=[], n_prompts=6, kind=Study.Kind.ABSOLUTE
+    )
+    labels = ["fail", "pass", "excellent", "pass", "pass", "excellent"]
+    for n in range(2):
+        rater = Rater.objects.create(group="crowd", external_id_hash=f"fpe-{n}")
+        Judgment.objects.bulk_create(
+            Judgment(item=item, rater=rater, judge_group="crowd", verdict=labels[i])
+            for (_, i), item in items.items()
+        )
+    study_stats_invalidate(study.pk)
+    study_close(study=study)
+    study.refresh_from_db()
+    release = _publish(study)
+
+    items_table = pq.read_table(release.path / "data" / "items.parquet").to_pandas()
+    assert items_table.baseline_output_id.isna().all()
+    judgments = pq.read_table(release.path / "data" / "judgments.parquet").to_pandas()
+    assert judgments.right_output_id.isna().all() and len(judgments) == 12
+    aggregate = pq.read_table(release.path / "data" / "item_aggregate.parquet").to_pandas()
+    assert aggregate.n_pass.sum() == 6 and aggregate.n_excellent.sum() == 4
+    assert set(aggregate.majority) == set(labels)
+    card = (release.path / "README.md").read_text()
+    assert "baselines: none" in card and "| lima-65b | crowd | 12 | Fail 16.7% [" in card
