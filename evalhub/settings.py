@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "training",
     "evalhub.pipeline",
     "evalhub.live",
+    "evalhub.releases",
 ]
 
 MIDDLEWARE = [
@@ -249,6 +250,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Jobs whose heartbeat is older than this are re-dispatched by the sweeper.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=300)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
+
+# Releases (evalhub.releases): where published datasets are kept, and the hub they are pushed
+# to when HF_TOKEN is set (huggingface_hub's upload_folder; HF_ENDPOINT for a private hub).
+RELEASES_DIR = Path(env.str("EVALHUB_RELEASES_DIR", default=str(VAR_DIR / "releases")))
+HF_TOKEN = env.str("HF_TOKEN", default="")
+HF_ENDPOINT = env.str("HF_ENDPOINT", default="https://huggingface.co")
 
 # Generation: outputs are saved every GENERATION_CHUNK_SIZE samples (a killed worker loses at
 # most one chunk). vLLM's memory share (on CPU, of RAM); 0 means 0.9 on a GPU, 0.3 on a CPU.

@@ -13,6 +13,7 @@ urlpatterns = [
     path("training/", include("training.urls")),
     path("dashboards/studies/<slug:slug>/raters/", include("evalhub.crowd.urls")),
     path("dashboards/", include("evalhub.dashboards.urls")),
+    path("", include("evalhub.releases.urls")),  # before the workspace's studies/<slug>/<action>/
     path("", include("evalhub.workspace.urls")),
     path("instruments/", include("evalhub.instruments.urls")),
     path("live/", include("evalhub.live.urls")),

@@ -17,6 +17,7 @@ from evalhub.api.views import (
     studies,
 )
 from evalhub.api.views.common import api_not_found
+from evalhub.releases import api as releases
 
 app_name = "api"
 
@@ -62,6 +63,12 @@ v1 = [
         name="study-raters-prolific",
     ),
     path("arena-battles/", arena.ArenaBattleImport.as_view(), name="arena-battles"),
+    path("studies/<slug:slug>/releases/", releases.StudyReleases.as_view(), name="releases"),
+    path(
+        "studies/<slug:slug>/releases/<int:version>/archive/",
+        releases.ReleaseArchive.as_view(),
+        name="release-archive",
+    ),
     path("judge-runs/", runs.JudgeRunCreate.as_view(), name="judge-runs"),
     path("judge-leaderboard/", judges.JudgeLeaderboard.as_view(), name="judge-leaderboard"),
     path("generation-runs/", runs.GenerationRunCreate.as_view(), name="generation-runs"),

@@ -19,6 +19,7 @@ JOB_HANDLERS: dict[str, tuple[str, CeleryQueue]] = {
     "judge": ("generation.judging.services.judge_job_run", CeleryQueue.JUDGE),
     "training": ("training.services.training_job_run", CeleryQueue.TRAINING),
     "pipeline": ("evalhub.pipeline.pipeline_job_run", CeleryQueue.DEFAULT),
+    "release": ("evalhub.releases.services.release_build_job", CeleryQueue.DEFAULT),
 }
 
 

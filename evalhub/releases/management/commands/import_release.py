@@ -1,0 +1,25 @@
+"""manage.py import_release FOLDER --slug NEW: a release folder (or its zip archive)
+as a new closed study with the release's results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from evalhub.releases.importing import ReleaseImportError, release_import
+
+
+class Command(BaseCommand):
+    help = "Import a published release (its folder) as a new closed study."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("folder", type=Path)
+        parser.add_argument("--slug", required=True, help="slug of the new study")
+
+    def handle(self, *args, folder: Path, slug: str, **options) -> None:
+        try:
+            study = release_import(folder=folder, slug=slug)
+        except ReleaseImportError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"study {study.slug}: {study.items.count()} items imported")

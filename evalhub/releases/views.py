@@ -1,0 +1,61 @@
+"""Researcher pages: a study's releases (publish form, versions, downloads)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from evalhub.accounts.decorators import researcher_required
+from evalhub.releases import selectors, services
+from evalhub.releases.forms import PublishForm
+from evalhub.releases.hub import ReleasePushError, hub_configured
+from evalhub.releases.models import Release
+from evalhub.studies.models import Study
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def study_releases(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET lists the versions; POST publishes a new one (a job) and shows its progress."""
+    study = get_object_or_404(Study, slug=slug)
+    form = PublishForm(request.POST or None, hub=hub_configured())
+    if request.method == "POST" and form.is_valid():
+        try:
+            release = services.release_publish(study=study, by=request.user, **form.cleaned_data)
+        except (services.ReleaseStateError, ReleasePushError) as exc:
+            messages.error(request, str(exc))
+        else:
+            return redirect("jobs:detail", job_id=release.job_id)
+    context = {
+        "study": study,
+        "form": form,
+        "releases": selectors.releases_of_study(study=study),
+        "nav_section": "studies",
+    }
+    return render(request, "releases/study_releases.html", context)
+
+
+@require_GET
+@researcher_required
+def release_download(request: HttpRequest, slug: str, version: int) -> FileResponse:
+    release = get_object_or_404(
+        Release.objects.select_related("study"), study__slug=slug, version=version
+    )
+    if release.status != Release.Status.READY or not release.archive_path.is_file():
+        raise Http404(f"release v{version} of {slug} is not ready")
+    return FileResponse(
+        release.archive_path.open("rb"), as_attachment=True, filename=release.archive_name
+    )
+
+
+@require_GET
+@researcher_required
+def release_card(request: HttpRequest, slug: str, version: int) -> FileResponse:
+    release = get_object_or_404(Release, study__slug=slug, version=version)
+    if release.status != Release.Status.READY:
+        raise Http404(f"release v{version} of {slug} is not ready")
+    return FileResponse(
+        (release.path / "README.md").open("rb"), content_type="text/markdown; charset=utf-8"
+    )
