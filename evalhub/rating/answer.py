@@ -14,10 +14,7 @@ finds its session changed in step 2 and runs again in a transaction that reads u
 locks (FOR UPDATE), so it decides on the winner's state. The claim's own conditions (the
 rater's, reserved, unexpired) still guard the write, and the session's count only moves
 when a judgment was written. No BEGIN, COMMIT or connection health check on the common
-path: each costs a round trip, as much as a statement.
-
-Other databases (the demo's SQLite) run the same rules through the ORM
-(evalhub.rating.services.session_answer)."""
+path: each costs a round trip, as much as a statement."""
 
 from __future__ import annotations
 
@@ -32,11 +29,9 @@ from django.utils import timezone
 
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.instruments.selectors import definition_of
-from evalhub.rating import services
 from evalhub.rating.models import RaterSession
 from evalhub.rating.selectors import SessionKey, rating_view
 from evalhub.rating.services import limit_counted
-from evalhub.studies import pool
 from evalhub.studies.models import Study
 from evalhub.studies.pool import (
     CLAIM_SQL,
@@ -158,13 +153,6 @@ def session_answer(
     clock when it fits within the server's, else the server's."""
     answer = dict(assignment_token=assignment_token, choice=choice, turn_labels=turn_labels,
                   comment=comment, client_ms=client_ms, limit=limit)  # fmt: skip
-    if not pool.active():
-        try:
-            done = services.session_answer(where=key.where, **answer)
-        except RaterSession.DoesNotExist:
-            return None
-        return AnswerOutcome(done.session.is_finished, done.recorded, done.attention_failed,
-                             done.rate_limited)  # fmt: skip
     outcome = _answer_sql(key=key, locked=False, **answer)
     if outcome is _RACED:
         outcome = _answer_locked(key=key, **answer)

@@ -1,6 +1,5 @@
-"""Reads for rating pages. On PostgreSQL the rating page is one prepared SQL statement (the
-session, its study, live assignment and pre-rendered item page); elsewhere (the demo's
-SQLite) the same row comes from one ORM query."""
+"""Reads for rating pages: the rating page is one prepared SQL statement (the session, its
+study, live assignment and pre-rendered item page)."""
 
 from __future__ import annotations
 
@@ -19,21 +18,19 @@ from evalhub.studies.models import Study
 class SessionKey:
     """How a request names its session: a crowd cookie token in a study (by slug), or a
     logged-in user in a study (by id). `sql` is a fixed WHERE clause over
-    rating_ratersession s and studies_study st; `where` is the same condition for the
-    ORM."""
+    rating_ratersession s and studies_study st."""
 
     sql: str
     first: Any
     second: Any
-    where: dict[str, Any]
 
     @classmethod
     def crowd(cls, token: str, slug: str) -> SessionKey:
-        return cls(_CROWD, token, slug, {"token": token, "study__slug": slug})
+        return cls(_CROWD, token, slug)
 
     @classmethod
     def author(cls, study_id: int, user_id: int) -> SessionKey:
-        return cls(_AUTHOR, study_id, user_id, {"study_id": study_id, "rater__user_id": user_id})
+        return cls(_AUTHOR, study_id, user_id)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -101,41 +98,12 @@ _VIEWS = {where: _VIEW.format(where=where) for where in (_CROWD, _AUTHOR)}
 def rating_view(*, key: SessionKey) -> RatingView | None:
     """The session `key` names, with its live assignment's page, in one query; None if
     there is no such session."""
-    if not pool.active():
-        return _rating_view_orm(key)
     row = pool.execute(_VIEWS[key.sql], key.params).fetchone()
     if row is None:
         return None
     if row[11] is None:  # no assignment: no page
         return RatingView(*row[:11], [], "", "", "", [], *row[16:])
     return RatingView(*row)
-
-
-def _rating_view_orm(key: SessionKey) -> RatingView | None:
-    session = session_page(where=key.where)
-    if session is None:
-        return None
-    study, assignment = session.study, session.assignment
-    head = (session.pk, session.status, session.consented_at, session.done, session.quota,
-            session.assignment_token, study.status, study.kind)  # fmt: skip
-    instrument = (study.instrument_id, (study.config.get("instrument") or {}).get("content_hash"))
-    if assignment is None:
-        return RatingView(*head, None, None, None, [], "", "", "", [], *instrument)
-    page = assignment.item.page
-    return RatingView(
-        *head, assignment.status, assignment.expires_at, assignment.target_side,
-        page.context, page.prompt_html, page.target_html, page.baseline_html, page.turns,
-        *instrument,
-    )  # fmt: skip
-
-
-def session_page(*, where: dict[str, Any]) -> RaterSession | None:
-    """The session matching `where` with its study, live assignment, item and page."""
-    return (
-        RaterSession.objects.select_related("study", "assignment__item__page")
-        .filter(**where)
-        .first()
-    )
 
 
 # In the models' field order, as Model.from_db wants a subset of fields.
@@ -166,8 +134,6 @@ def session_from_row(row: tuple, study: Study | None = None) -> RaterSession:
 def session_for_entry(*, key: SessionKey) -> RaterSession | None:
     """The session `key` names, with its study (no item content), in one query. Fields not
     read here (e.g. the study's config) load on first use."""
-    if not pool.active():
-        return RaterSession.objects.select_related("study").filter(**key.where).first()
     row = pool.execute(_ENTRIES[key.sql], key.params).fetchone()
     if row is None:
         return None
@@ -185,9 +151,5 @@ _STUDY = (
 def study_for_entry(*, slug: str) -> Study | None:
     """The launched or closed study with this slug, with what a rater's entry needs (other
     fields load on first use); None for no such study or a draft."""
-    if not pool.active():
-        return Study.objects.filter(
-            slug=slug, status__in=[Study.Status.LAUNCHED, Study.Status.CLOSED]
-        ).first()
     row = pool.execute(_STUDY, {"slug": slug}).fetchone()
     return None if row is None else Study.from_db(connection.alias, _STUDY_FIELDS, row)

@@ -1,6 +1,5 @@
-"""The assignment pool on PostgreSQL: reserve the next item for a rater and record their
-judgment, each in one prepared SQL statement. This is the rating hot path; the portable ORM
-versions in evalhub.studies.services (the demo's SQLite) keep the same rules:
+"""The assignment pool: reserve the next item for a rater and record their judgment, each
+in one prepared SQL statement. This is the rating hot path:
 
 An item's page counts `taken` = judgments + live reservations, and an item is only reserved
 while taken < k, under a row lock (FOR UPDATE SKIP LOCKED; PostgreSQL re-checks `taken < k`
@@ -33,12 +32,6 @@ from evalhub.studies.services import (
 _NEVER_AUTO_PREPARE = 2**31
 
 
-def active() -> bool:
-    """Whether the rating loop runs on these statements: on PostgreSQL. Other databases
-    (the demo's SQLite) run the ORM versions in evalhub.studies.services."""
-    return connection.vendor == "postgresql"
-
-
 def connection_configure(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     """On every new PostgreSQL connection (connection_created): plan each prepared statement
     once. With the default plan_cache_mode, PostgreSQL re-plans a statement whose custom
@@ -46,15 +39,14 @@ def connection_configure(sender: Any, connection: BaseDatabaseWrapper, **kwargs:
     branches always look cheaper custom: a full planning (milliseconds) on every answer.
     Only this module's statements are prepared (Django binds on the client), so nothing
     else is affected."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET plan_cache_mode = force_generic_plan")
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
 
 
 @rerun_once_if_disconnected
 def execute(sql: str, params: dict[str, Any]) -> psycopg.Cursor:
     """Run `sql` as a prepared statement on Django's connection (in its transaction, if
-    any) and return the cursor holding the result. PostgreSQL only.
+    any) and return the cursor holding the result.
 
     The statement is planned on its first run on the connection and the plan is kept
     (see `connection_configure`), so it is planned as the index lookup it is, whatever
@@ -140,7 +132,7 @@ def reserve_row(
 ) -> tuple[int, int, str] | None:
     """Reserve the next item for the rater: (assignment id, item id, target side), or None
     when none is left for them (a gold request falls back to a real item). Sweeps expired
-    reservations now and then. Must run inside a transaction, on PostgreSQL."""
+    reservations now and then. Must run inside a transaction."""
     sweep_now_and_then(study_id, now)
     params = {
         "study": study_id,
@@ -170,8 +162,8 @@ def assignment_reserve(
 def reserve_in_transaction(
     *, study: Study, rater: Rater, gold: bool = False, now: datetime | None = None
 ) -> Assignment | None:
-    """As evalhub.studies.services.reserve_in_transaction, in one statement (see
-    `reserve_row`). Must run inside a transaction."""
+    """Reserve the next item of `study` for `rater`, or None when none is left for them
+    (see `reserve_row`). Must run inside a transaction."""
     now = now or timezone.now()
     if study.status != Study.Status.LAUNCHED:
         return None
@@ -265,7 +257,7 @@ def judgment_submit(
     time_on_task_ms: int | None = None,
     now: datetime | None = None,
 ) -> Judgment | None:
-    """As evalhub.studies.services.judgment_submit, in one statement: None, writing
+    """Record the rater's answer to their live assignment, in one statement: None, writing
     nothing, when the assignment is not this rater's, already submitted or expired;
     JudgmentInputError for an answer that does not fit the form. The study's dashboards
     go stale on commit (no save signal fires for raw SQL)."""
