@@ -19,8 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from evalhub.rating import statements
 from evalhub.rating.models import ItemPage, RaterSession
-from evalhub.rating.selectors import SESSION_FIELDS, session_from_row
+from evalhub.rating.selectors import session_from_row
 from evalhub.studies import pool
 from evalhub.studies.models import Assignment, Rater, Study
 from evalhub.studies.services import (
@@ -64,25 +65,6 @@ def session_start_crowd(
     )
 
 
-_RATER = """
-INSERT INTO studies_rater ("group", external_id_hash, created_at)
-VALUES ('crowd', %(hash)s, %(now)s)
-ON CONFLICT (external_id_hash) DO UPDATE SET "group" = studies_rater."group"
-RETURNING id"""
-_SESSION_COLUMNS = ", ".join(SESSION_FIELDS)
-_SESSION_NEW = f"""
-INSERT INTO rating_ratersession (
-    token, study_id, rater_id, prolific_study_id, prolific_session_id, quota, gold_positions,
-    done, attention_failures, status, assignment_token, limit_window, limit_count, created_at)
-VALUES (%(token)s, %(study)s, %(rater)s, %(prolific_study)s, %(prolific_session)s, %(quota)s,
-        %(golds)s, 0, 0, 'active', '', 0, 0, %(now)s)
-ON CONFLICT (study_id, rater_id) DO NOTHING
-RETURNING {_SESSION_COLUMNS}"""  # noqa: S608
-_SESSION_OLD = f"""
-SELECT {_SESSION_COLUMNS} FROM rating_ratersession
-WHERE study_id = %(study)s AND rater_id = %(rater)s"""  # noqa: S608
-
-
 def _start_crowd_sql(
     *, study: Study, external_id_hash: str, prolific_study_id: str, prolific_session_id: str
 ) -> RaterSession:
@@ -94,10 +76,10 @@ def _start_crowd_sql(
         "prolific_study": prolific_study_id, "prolific_session": prolific_session_id,
         "quota": study.session_quota, "golds": Jsonb(golds),
     }  # fmt: skip
-    (params["rater"],) = pool.execute(_RATER, params).fetchone()
-    row = pool.execute(_SESSION_NEW, params).fetchone()
+    (params["rater"],) = pool.execute(statements.RATER_UPSERT, params).fetchone()
+    row = pool.execute(statements.SESSION_NEW, params).fetchone()
     if row is None:  # a returning participant
-        row = pool.execute(_SESSION_OLD, params).fetchone()
+        row = pool.execute(statements.SESSION_OLD, params).fetchone()
     return session_from_row(row, study)
 
 
@@ -124,25 +106,10 @@ def session_resume(*, session: RaterSession, now: datetime | None = None) -> Rat
     return _resume(session, now or timezone.now())
 
 
-_RESUME = """
-SELECT s.study_id, s.status, s.consented_at, s.done, s.gold_positions, s.rater_id,
-       st.status, st.raters_per_item, st.reservation_seconds, a.status, a.expires_at
-FROM rating_ratersession s
-JOIN studies_study st ON st.id = s.study_id
-LEFT JOIN studies_assignment a ON a.id = s.assignment_id
-WHERE s.id = %(session)s
-FOR UPDATE OF s"""
-_MOVE_ON = """
-UPDATE rating_ratersession
-SET assignment_id = %(assignment)s, assignment_token = %(token)s, status = %(status)s,
-    finished_at = %(finished)s
-WHERE id = %(session)s"""
-
-
 def _resume(session: RaterSession, now: datetime) -> RaterSession:
     """session_resume in prepared statements; updates and returns `session`. Must run
     inside a transaction."""
-    row = pool.execute(_RESUME, {"session": session.pk}).fetchone()
+    row = pool.execute(statements.RESUME, {"session": session.pk}).fetchone()
     (study_id, status, consented_at, done, golds, rater_id, study_status, k, seconds,
      assignment_status, expires_at) = row  # fmt: skip
     if session.study_id != study_id:
@@ -165,25 +132,13 @@ def _resume(session: RaterSession, now: datetime) -> RaterSession:
     params = {"session": session.pk, "assignment": session.assignment_id,
               "token": session.assignment_token, "status": session.status,
               "finished": session.finished_at}  # fmt: skip
-    pool.execute(_MOVE_ON, params)
+    pool.execute(statements.MOVE_ON, params)
     return session
-
-
-_CONSENT = """
-UPDATE rating_ratersession SET consented_at = %(now)s
-WHERE id = %(session)s AND consented_at IS NULL"""
 
 
 @transaction.atomic
 def session_consent(*, session: RaterSession) -> RaterSession:
     """Record consent (once) and reserve the first item."""
     now = timezone.now()
-    pool.execute(_CONSENT, {"now": now, "session": session.pk})
+    pool.execute(statements.CONSENT, {"now": now, "session": session.pk})
     return _resume(session, now)
-
-
-def limit_counted(window: int, count: int, now: datetime) -> tuple[int, int]:
-    """A session's answer-limit (window, count) once one more answer is counted at `now`,
-    in fixed one-minute windows (minutes since the epoch)."""
-    current = int(now.timestamp() // 60)
-    return current, (count + 1 if window == current else 1)
