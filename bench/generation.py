@@ -14,10 +14,11 @@ through:
 Throughput is completion tokens per second of wall time, engine loading excluded (a) and (b)
 share one loaded engine; each is run --repeats times, interleaved, and the median is kept.
 
-The database for (a) is a throwaway SQLite file in a temp directory (migrated at start), so
-the bench needs neither Postgres nor Redis; saving to Postgres costs about the same per
-chunk. Random tiny weights almost never emit the end-of-turn token, so nearly every sample
-runs to --max-tokens: lengths are uniform, which is the easy case for (b)'s single call.
+The database for (a) is a scratch one, `evalhub_bench_generation` on the server of
+DATABASE_URL (default postgres://postgres@127.0.0.1:5432), migrated at start and dropped at
+the end; the bench needs no Redis. Random tiny weights almost never emit the end-of-turn
+token, so nearly every sample runs to --max-tokens: lengths are uniform, which is the easy
+case for (b)'s single call.
 
     .venv/bin/python bench/generation.py [--prompts 256] [--max-tokens 128] [--model DIR]
 
@@ -31,9 +32,11 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,8 +56,35 @@ def prompt_texts(n: int) -> list[str]:
     ]
 
 
-def setup_django(db_dir: Path) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{db_dir / 'bench.sqlite3'}"
+DB_NAME = "evalhub_bench_generation"
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    base = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    with psycopg.connect(base._replace(path="/postgres").geturl(), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@contextmanager
+def scratch_database() -> Iterator[None]:
+    """Django set up on a fresh, migrated scratch database, dropped afterwards."""
+    base = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    _admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    _admin(f"CREATE DATABASE {DB_NAME}")
+    os.environ["DATABASE_URL"] = base._replace(path=f"/{DB_NAME}").geturl()
+    try:
+        setup_django()
+        yield
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        _admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+def setup_django() -> None:
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
@@ -151,8 +181,7 @@ def main() -> None:
     parser.add_argument("--model", default=str(ROOT / "var" / "tiny-model"))
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="bench-generation-") as tmp:
-        setup_django(Path(tmp))
+    with scratch_database():
         from evalhub.outputs.models import ModelEntry
         from evalhub.prompts.models import Prompt, PromptSet
         from generation.engines import GenerationRequest

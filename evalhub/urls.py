@@ -4,6 +4,8 @@ from django.urls import include, path
 from evalhub import health, views
 
 urlpatterns = [
+    # First: the raters' pages are the hot path, and resolving walks the list in order.
+    path("", include("evalhub.rating.urls")),
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/", include("evalhub.accounts.urls")),
@@ -17,6 +19,5 @@ urlpatterns = [
     path("", include("evalhub.workspace.urls")),
     path("instruments/", include("evalhub.instruments.urls")),
     path("live/", include("evalhub.live.urls")),
-    path("", include("evalhub.rating.urls")),
     path("api/", include("evalhub.api.urls")),
 ]

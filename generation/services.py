@@ -18,7 +18,8 @@ from evalhub.jobs.services import job_create, job_progress
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.outputs.services import output_fields
 from evalhub.prompts.models import PromptSet
-from generation.engines import Completion, GenerationRequest, engine_for
+from generation.engines import Completion, GenerationRequest
+from generation.engines.selection import engine_for
 from generation.sampling import Sampling, sample_seed, sampling_from
 from generation.selectors import samples_missing
 

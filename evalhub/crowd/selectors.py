@@ -87,7 +87,7 @@ def human_judgments(study: Study) -> HumanJudgments:
         .items()
     }
     ids = np.array(found["id"], dtype=np.int64)
-    order = np.argsort(ids, kind="stable")  # SQLite's json_group_array has no order
+    order = np.argsort(ids, kind="stable")  # ARRAY_AGG promises no order
     arr = {k: np.asarray(v)[order] if len(v) else np.asarray(v) for k, v in found.items()}
     time_ms = arr["time_ms"].astype(np.float64)
     return HumanJudgments(

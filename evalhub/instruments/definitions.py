@@ -32,7 +32,7 @@ STUDY_KINDS = {PAIRWISE: ("pairwise",), ABSOLUTE: ("absolute", "dialogue"), SCAL
 _VALUE = re.compile(r"^[A-Za-z0-9_.=<>+-]{1,20}$")
 _SLOT = re.compile(r"\{([a-z_]+)\}")
 _JUDGE_SLOTS = {PAIRWISE: {"prompt", "response_a", "response_b"}}
-JUDGE_TEXTS = Path(__file__).resolve().parents[2] / "generation" / "judging" / "instruments"
+JUDGE_TEXTS = Path(__file__).resolve().parents[2] / "generation" / "judging" / "prompt_texts"
 
 
 class DefinitionError(ValueError):

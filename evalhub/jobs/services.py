@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -27,6 +28,8 @@ WAITING_FOR_BROKER = "waiting for the broker"
 # minute); a younger one may still have its on_commit send to come.
 UNSENT_GRACE = dt.timedelta(seconds=10)
 # Publishing gives up quickly: the job stays queued in PostgreSQL either way.
+# The Celery task that runs a job (evalhub.jobs.tasks.job_run).
+JOB_RUN_TASK = "jobs.run"
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
@@ -46,11 +49,12 @@ def job_create(*, kind: str, params: dict[str, Any] | None = None, requested_by:
 def job_dispatch(*, job_id: int) -> bool:
     """Send the job's id to its queue. False when the broker cannot be reached: the job
     stays queued, says it is waiting for the broker, and the sweeper sends it later."""
-    from evalhub.jobs.tasks import job_run
-
     job = Job.objects.only("queue").get(pk=job_id)
     try:
-        job_run.apply_async(args=[job_id], queue=job.queue, retry_policy=_PUBLISH_RETRY)
+        # By name: evalhub.jobs.tasks calls this module, so this module does not import it.
+        current_app.send_task(
+            JOB_RUN_TASK, args=[job_id], queue=job.queue, retry_policy=_PUBLISH_RETRY
+        )
     except (BrokerError, *REDIS_ERRORS) as exc:
         log.warning("job %s stays queued until the broker is back: %s", job_id, exc)
         Job.objects.filter(id=job_id, status=Job.Status.QUEUED, dispatched_at=None).update(

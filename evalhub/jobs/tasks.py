@@ -13,7 +13,7 @@ from evalhub.jobs.signals import job_finished
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="jobs.run", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name=services.JOB_RUN_TASK, acks_late=True, reject_on_worker_lost=True)
 def job_run(job_id: int) -> None:
     if not services.job_claim(job_id=job_id):
         log.info("job %s already claimed or finished; ignoring this delivery", job_id)

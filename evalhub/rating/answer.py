@@ -1,5 +1,5 @@
-"""A rater's answer: the hot path of the rating loop. On PostgreSQL, two prepared statements
-and no explicit transaction:
+"""A rater's answer: the hot path of the rating loop. Two prepared statements
+(evalhub.rating.statements: READ and ANSWER) and no explicit transaction:
 
 1. Read the session (by cookie token or logged-in user) with its study, live assignment and
    item: everything the answer's decisions need, made in Python from this row.
@@ -10,14 +10,11 @@ and no explicit transaction:
    item) and move the session on, or finish it.
 
 An answer that raced another write (a double submit, the expiry sweep, a study closing)
-finds its session changed in step 2 and runs again in a transaction that reads under
-locks (FOR UPDATE), so it decides on the winner's state. The claim's own conditions (the
-rater's, reserved, unexpired) still guard the write, and the session's count only moves
-when a judgment was written. No BEGIN, COMMIT or connection health check on the common
-path: each costs a round trip, as much as a statement.
-
-Other databases (the demo's SQLite) run the same rules through the ORM
-(evalhub.rating.services.session_answer)."""
+finds its session changed in step 2 and runs again in a transaction that first locks the
+session and its assignment (LOCK), so it decides on the winner's state. The claim's own
+conditions (the rater's, reserved, unexpired) still guard the write, and the session's
+count only moves when a judgment was written. No BEGIN, COMMIT or connection health check
+on the common path: each costs a round trip, as much as a statement."""
 
 from __future__ import annotations
 
@@ -32,22 +29,11 @@ from django.utils import timezone
 
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.instruments.selectors import definition_of
-from evalhub.rating import services
+from evalhub.rating import statements
 from evalhub.rating.models import RaterSession
 from evalhub.rating.selectors import SessionKey, rating_view
-from evalhub.rating.services import limit_counted
-from evalhub.studies import pool
 from evalhub.studies.models import Study
-from evalhub.studies.pool import (
-    CLAIM_SQL,
-    JUDGMENT_SQL,
-    PICK_GOLD,
-    PICK_REAL,
-    RESERVE_SQL,
-    TAKE_SQL,
-    execute,
-    judgment_params,
-)
+from evalhub.studies.pool import execute, judgment_params
 from evalhub.studies.services import (
     MAX_ATTENTION_FAILURES,
     JudgmentInputError,
@@ -69,73 +55,11 @@ class AnswerOutcome:
     rate_limited: bool = False
 
 
-_READ = """
-SELECT s.id, s.status, s.done, s.quota, s.attention_failures, s.gold_positions,
-       s.assignment_token, s.rater_id, r."group", s.limit_window, s.limit_count,
-       st.id, st.status, st.kind, st.raters_per_item, st.reservation_seconds,
-       st.config -> 'too_fast', st.instrument_id, st.config #>> '{{instrument,content_hash}}',
-       a.id, a.status, a.reserved_at, a.expires_at, a.target_side,
-       p.reading_chars, p.is_gold, jsonb_array_length(p.turns), i.gold_answer
-FROM rating_ratersession s
-JOIN studies_study st ON st.id = s.study_id
-JOIN studies_rater r ON r.id = s.rater_id
-JOIN studies_assignment a ON a.id = s.assignment_id
-JOIN studies_item i ON i.id = a.item_id
-JOIN rating_itempage p ON p.item_id = a.item_id
-WHERE {where}
-"""
-_KEYS = (SessionKey.crowd("", ""), SessionKey.author(0, 0))
-_READS = {key.sql: _READ.format(where=key.sql) for key in _KEYS}
-_READS_LOCKED = {key.sql: _READ.format(where=key.sql) + "FOR UPDATE OF s, a" for key in _KEYS}
+@dataclass(frozen=True)
+class _Raced:
+    """The session changed between the read and the write."""
 
-# `current`: the session and its assignment, locked, if still as read; every write below
-# depends on it. %(reserve)s: whether the session goes on (else it ends with %(final)s);
-# %(want_gold)s: whether this position is an attention check (no gold left: a real item
-# instead). Built from evalhub.studies.pool's constant fragments only.
-_CURRENT = """
-current AS (
-    SELECT s.id, s.assignment_id FROM rating_ratersession s
-    JOIN studies_assignment a ON a.id = s.assignment_id
-    WHERE s.id = %(session)s AND s.status = 'active' AND s.assignment_id = %(assignment)s
-      AND s.assignment_token = %(live_token)s AND s.done = %(done)s
-      AND s.attention_failures = %(failures)s AND a.status = %(assignment_status)s
-    FOR UPDATE OF s, a
-)"""
-_CLAIM = CLAIM_SQL.replace(
-    "WHERE id = %(assignment)s", "WHERE id = (SELECT assignment_id FROM current)", 1
-)
-_GUARD = "WHERE EXISTS (SELECT 1 FROM current) AND "
-_ANSWER = f"""
-WITH {_CURRENT}, {_CLAIM},
-judged AS ({JUDGMENT_SQL}),
-pick_gold AS ({PICK_GOLD.replace("WHERE ", _GUARD + "%(want_gold)s AND ", 1)}),
-pick_real AS ({PICK_REAL.replace("WHERE ", _GUARD + "%(reserve)s AND ", 1)}),
-pick AS (SELECT * FROM pick_gold UNION ALL SELECT * FROM pick_real LIMIT 1),
-taken AS ({TAKE_SQL}),
-made AS ({RESERVE_SQL} RETURNING id)
-UPDATE rating_ratersession s SET
-    done = s.done + (SELECT count(*) FROM judged),
-    attention_failures = s.attention_failures
-        + CASE WHEN %(failed)s AND EXISTS (SELECT 1 FROM judged) THEN 1 ELSE 0 END,
-    assignment_id = (SELECT id FROM made),
-    assignment_token = CASE WHEN EXISTS (SELECT 1 FROM made) THEN %(token)s ELSE '' END,
-    status = CASE WHEN EXISTS (SELECT 1 FROM made) THEN 'active'
-                  WHEN %(reserve)s THEN 'exhausted' ELSE %(final)s END,
-    finished_at = CASE WHEN EXISTS (SELECT 1 FROM made) THEN NULL ELSE %(now)s END,
-    {{count}}
-FROM current
-WHERE s.id = current.id
-RETURNING (SELECT id FROM judged), s.status
-"""  # noqa: S608
-# An answer counts against the per-minute limit in the window of %(window)s, whatever else
-# it writes.
-_COUNTED = """limit_count = CASE WHEN s.limit_window = %(window)s THEN s.limit_count + 1 ELSE 1 END,
-    limit_window = %(window)s"""
-_ANSWER = _ANSWER.replace("{count}", _COUNTED)
-_COUNT = f"UPDATE rating_ratersession s SET {_COUNTED} WHERE s.id = %(session)s"  # noqa: S608
-
-
-_RACED = object()  # the session changed between the read and the write
+    session_id: int
 
 
 def session_answer(
@@ -158,30 +82,25 @@ def session_answer(
     clock when it fits within the server's, else the server's."""
     answer = dict(assignment_token=assignment_token, choice=choice, turn_labels=turn_labels,
                   comment=comment, client_ms=client_ms, limit=limit)  # fmt: skip
-    if not pool.active():
-        try:
-            done = services.session_answer(where=key.where, **answer)
-        except RaterSession.DoesNotExist:
-            return None
-        return AnswerOutcome(done.session.is_finished, done.recorded, done.attention_failed,
-                             done.rate_limited)  # fmt: skip
-    outcome = _answer_sql(key=key, locked=False, **answer)
-    if outcome is _RACED:
-        outcome = _answer_locked(key=key, **answer)
+    outcome = _answer_sql(key=key, locked_session=None, **answer)
+    if isinstance(outcome, _Raced):
+        outcome = _answer_locked(key=key, session_id=outcome.session_id, **answer)
     if isinstance(outcome, JudgmentInputError):
         raise outcome
     return outcome
 
 
 @transaction.atomic
-def _answer_locked(**answer: Any) -> AnswerOutcome | JudgmentInputError | None:
-    return _answer_sql(locked=True, **answer)
+def _answer_locked(*, session_id: int, **answer: Any) -> AnswerOutcome | JudgmentInputError | None:
+    """The answer again, reading what the winner of the race left, under its row locks."""
+    execute(statements.LOCK, {"session": session_id})
+    return _answer_sql(locked_session=session_id, **answer)
 
 
 def _answer_sql(
     *,
     key: SessionKey,
-    locked: bool,
+    locked_session: int | None,
     assignment_token: str,
     choice: str,
     turn_labels: list[str] | None,
@@ -189,21 +108,22 @@ def _answer_sql(
     client_ms: int | None,
     limit: int,
 ) -> Any:
-    """The answer; `locked`: inside a transaction, reading under row locks. Returns the
-    AnswerOutcome (None: no session), the JudgmentInputError to raise (once the count is
-    written), or _RACED when not `locked` and the session changed since the read."""
+    """The answer; `locked_session`: the session whose rows this transaction holds locked
+    (None: no transaction, no locks). Returns the AnswerOutcome (None: no session), the
+    JudgmentInputError to raise (once the count is written), or _Raced when not locked and
+    the session changed since the read."""
     now = timezone.now()
-    row = execute((_READS_LOCKED if locked else _READS)[key.sql], key.params).fetchone()
+    locked = locked_session is not None
+    window = int(now.timestamp() // 60)  # the answer limit's window: minutes since the epoch
+    row = execute(statements.READ[key.by], {**key.params, "window": window}).fetchone()
     if row is None:  # no session, or one without an assignment (finished)
         view = rating_view(key=key)
         return None if view is None else AnswerOutcome(view.is_finished, recorded=False)
     (session_id, status, done, quota, failures, gold_positions, live_token, rater_id, group,
-     limit_window, limit_count,
-     study_id, study_status, kind, k, reservation_seconds, too_fast_policy,
+     count, study_id, study_status, kind, k, reservation_seconds, too_fast_policy,
      instrument_id, instrument_hash,
      assignment_id, assignment_status, reserved_at, expires_at, target_side,
      reading_chars, is_gold, turns, gold_answer) = row  # fmt: skip
-    window, count = limit_counted(limit_window, limit_count, now)
     if 0 < limit < count:
         return AnswerOutcome(finished=False, recorded=False, rate_limited=True)
     counted = {"session": session_id, "window": window}
@@ -215,7 +135,7 @@ def _answer_sql(
         or not hmac.compare_digest(assignment_token, live_token)
         or study_status != Study.Status.LAUNCHED
     ):
-        execute(_COUNT, counted)
+        execute(statements.COUNT, counted)
         return AnswerOutcome(finished=status != RaterSession.Status.ACTIVE, recorded=False)
     try:
         definition = definition_of(instrument_id, instrument_hash)
@@ -223,7 +143,7 @@ def _answer_sql(
             definition, kind, target_side, choice, turn_labels, turns or 0, comment
         )
     except JudgmentInputError as exc:
-        execute(_COUNT, counted)
+        execute(statements.COUNT, counted)
         return exc
     server_ms = int((now - reserved_at).total_seconds() * 1000)
     # The page's own clock excludes loading time; trust it only within the server's.
@@ -253,11 +173,11 @@ def _answer_sql(
         reserve=not final, want_gold=not final and done + recorded in gold_positions,
         token=secrets.token_urlsafe(16), expires=now + timedelta(seconds=reservation_seconds),
     )  # fmt: skip
-    written = execute(_ANSWER, params).fetchone()
+    written = execute(statements.ANSWER, params).fetchone()
     if written is None:
-        if locked:  # cannot be: the read holds the locks
+        if locked:  # cannot be: LOCK holds the rows
             raise RuntimeError(f"rating session {session_id} changed under its row lock")
-        return _RACED
+        return _Raced(session_id)
     judgment_id, new_status = written
     if judgment_id is not None:  # now, or once the surrounding transaction commits
         transaction.on_commit(lambda: study_stats_invalidate(study_id))

@@ -1,7 +1,7 @@
 """A per-participant rate limit on Redis: a fixed one-minute window, one round trip
 (a pipeline would cost more CPU to build than it saves). Used for entries, before there is
-a session; answers are counted on their session's row (evalhub.rating.services
-.limit_counted), which the answer writes anyway.
+a session; answers are counted on their session's row (`rating_limit_count` in
+evalhub.rating.statements), which the answer writes anyway.
 
 It fails open: with Redis down nobody is limited (a warning is logged once a minute), since
 a participant turned away is lost, and the limit only guards against floods."""

@@ -1,6 +1,5 @@
-"""Reads for rating pages. On PostgreSQL the rating page is one prepared SQL statement (the
-session, its study, live assignment and pre-rendered item page); elsewhere (the demo's
-SQLite) the same row comes from one ORM query."""
+"""Reads for rating pages: the rating page is one prepared SQL statement (the session, its
+study, live assignment and pre-rendered item page)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,9 @@ from typing import Any
 
 from django.db import connection
 
+from evalhub.rating import statements
 from evalhub.rating.models import RaterSession
+from evalhub.rating.statements import SESSION_FIELDS, STUDY_FIELDS
 from evalhub.studies import pool
 from evalhub.studies.models import Study
 
@@ -18,33 +19,24 @@ from evalhub.studies.models import Study
 @dataclass(frozen=True)
 class SessionKey:
     """How a request names its session: a crowd cookie token in a study (by slug), or a
-    logged-in user in a study (by id). `sql` is a fixed WHERE clause over
-    rating_ratersession s and studies_study st; `where` is the same condition for the
-    ORM."""
+    logged-in user in a study (by id). `by` picks the form of a keyed statement of
+    evalhub.rating.statements ("token" or "user")."""
 
-    sql: str
+    by: str
     first: Any
     second: Any
-    where: dict[str, Any]
 
     @classmethod
     def crowd(cls, token: str, slug: str) -> SessionKey:
-        return cls(_CROWD, token, slug, {"token": token, "study__slug": slug})
+        return cls("token", token, slug)
 
     @classmethod
     def author(cls, study_id: int, user_id: int) -> SessionKey:
-        return cls(_AUTHOR, study_id, user_id, {"study_id": study_id, "rater__user_id": user_id})
+        return cls("user", study_id, user_id)
 
     @property
     def params(self) -> dict[str, Any]:
         return {"first": self.first, "second": self.second}
-
-
-_CROWD = "s.token = %(first)s AND st.slug = %(second)s"
-_AUTHOR = (
-    "s.study_id = %(first)s "
-    "AND s.rater_id = (SELECT id FROM studies_rater WHERE user_id = %(second)s)"
-)
 
 
 @dataclass(frozen=True)
@@ -84,74 +76,15 @@ class RatingView:
         )
 
 
-_VIEW = """
-SELECT s.id, s.status, s.consented_at, s.done, s.quota, s.assignment_token,
-       st.status, st.kind, a.status, a.expires_at, a.target_side,
-       p.context, p.prompt_html, p.target_html, p.baseline_html, p.turns,
-       st.instrument_id, st.config #>> '{{instrument,content_hash}}'
-FROM rating_ratersession s
-JOIN studies_study st ON st.id = s.study_id
-LEFT JOIN studies_assignment a ON a.id = s.assignment_id
-LEFT JOIN rating_itempage p ON p.item_id = a.item_id
-WHERE {where}
-"""
-_VIEWS = {where: _VIEW.format(where=where) for where in (_CROWD, _AUTHOR)}
-
-
 def rating_view(*, key: SessionKey) -> RatingView | None:
     """The session `key` names, with its live assignment's page, in one query; None if
     there is no such session."""
-    if not pool.active():
-        return _rating_view_orm(key)
-    row = pool.execute(_VIEWS[key.sql], key.params).fetchone()
+    row = pool.execute(statements.VIEW[key.by], key.params).fetchone()
     if row is None:
         return None
     if row[11] is None:  # no assignment: no page
         return RatingView(*row[:11], [], "", "", "", [], *row[16:])
     return RatingView(*row)
-
-
-def _rating_view_orm(key: SessionKey) -> RatingView | None:
-    session = session_page(where=key.where)
-    if session is None:
-        return None
-    study, assignment = session.study, session.assignment
-    head = (session.pk, session.status, session.consented_at, session.done, session.quota,
-            session.assignment_token, study.status, study.kind)  # fmt: skip
-    instrument = (study.instrument_id, (study.config.get("instrument") or {}).get("content_hash"))
-    if assignment is None:
-        return RatingView(*head, None, None, None, [], "", "", "", [], *instrument)
-    page = assignment.item.page
-    return RatingView(
-        *head, assignment.status, assignment.expires_at, assignment.target_side,
-        page.context, page.prompt_html, page.target_html, page.baseline_html, page.turns,
-        *instrument,
-    )  # fmt: skip
-
-
-def session_page(*, where: dict[str, Any]) -> RaterSession | None:
-    """The session matching `where` with its study, live assignment, item and page."""
-    return (
-        RaterSession.objects.select_related("study", "assignment__item__page")
-        .filter(**where)
-        .first()
-    )
-
-
-# In the models' field order, as Model.from_db wants a subset of fields.
-SESSION_FIELDS = ["id", "token", "study_id", "rater_id", "quota", "done", "attention_failures",
-                  "status", "consented_at", "assignment_id", "assignment_token"]  # fmt: skip
-_STUDY_FIELDS = ["id", "slug", "kind", "instrument_id", "raters_per_item", "attention_check_rate",
-                 "session_quota", "reservation_seconds", "completion_code", "screenout_code",
-                 "status"]  # fmt: skip
-_ENTRY = """
-SELECT {session}, {study}
-FROM rating_ratersession s
-JOIN studies_study st ON st.id = s.study_id
-WHERE {where}
-""".format(session=", ".join(f"s.{f}" for f in SESSION_FIELDS),
-           study=", ".join(f"st.{f}" for f in _STUDY_FIELDS), where="{where}")  # fmt: skip
-_ENTRIES = {where: _ENTRY.format(where=where) for where in (_CROWD, _AUTHOR)}
 
 
 def session_from_row(row: tuple, study: Study | None = None) -> RaterSession:
@@ -166,28 +99,15 @@ def session_from_row(row: tuple, study: Study | None = None) -> RaterSession:
 def session_for_entry(*, key: SessionKey) -> RaterSession | None:
     """The session `key` names, with its study (no item content), in one query. Fields not
     read here (e.g. the study's config) load on first use."""
-    if not pool.active():
-        return RaterSession.objects.select_related("study").filter(**key.where).first()
-    row = pool.execute(_ENTRIES[key.sql], key.params).fetchone()
+    row = pool.execute(statements.ENTRY[key.by], key.params).fetchone()
     if row is None:
         return None
     n = len(SESSION_FIELDS)
-    return session_from_row(row[:n], Study.from_db(connection.alias, _STUDY_FIELDS, row[n:]))
-
-
-_OPEN = ", ".join(f"'{status}'" for status in (Study.Status.LAUNCHED, Study.Status.CLOSED))
-_STUDY = (
-    f"SELECT {', '.join(_STUDY_FIELDS)} FROM studies_study "  # noqa: S608
-    f"WHERE slug = %(slug)s AND status IN ({_OPEN})"
-)
+    return session_from_row(row[:n], Study.from_db(connection.alias, STUDY_FIELDS, row[n:]))
 
 
 def study_for_entry(*, slug: str) -> Study | None:
     """The launched or closed study with this slug, with what a rater's entry needs (other
     fields load on first use); None for no such study or a draft."""
-    if not pool.active():
-        return Study.objects.filter(
-            slug=slug, status__in=[Study.Status.LAUNCHED, Study.Status.CLOSED]
-        ).first()
-    row = pool.execute(_STUDY, {"slug": slug}).fetchone()
-    return None if row is None else Study.from_db(connection.alias, _STUDY_FIELDS, row)
+    row = pool.execute(statements.STUDY_FOR_ENTRY, {"slug": slug}).fetchone()
+    return None if row is None else Study.from_db(connection.alias, STUDY_FIELDS, row)

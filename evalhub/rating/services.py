@@ -1,6 +1,5 @@
 """Writes for rating sessions: start (crowd or logged-in), consent, answer, and keeping one
-live assignment per session. The answer here is the portable ORM one; on PostgreSQL the
-rating loop answers through evalhub.rating.answer, with the same rules.
+live assignment per session. The answer itself is evalhub.rating.answer.
 
 A session names its live assignment to the browser only by a random `assignment_token`,
 replaced at every reservation, so a stale or repeated submit is recognised and ignored."""
@@ -12,9 +11,7 @@ import hmac
 import random
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,17 +19,13 @@ from django.db import transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from evalhub.rating import statements
 from evalhub.rating.models import ItemPage, RaterSession
-from evalhub.rating.selectors import SESSION_FIELDS, session_from_row
+from evalhub.rating.selectors import session_from_row
 from evalhub.studies import pool
 from evalhub.studies.models import Assignment, Rater, Study
 from evalhub.studies.services import (
-    MAX_ATTENTION_FAILURES,
-    JudgmentInputError,
     assignments_expire,
-    attention_check_passed,
-    reserve_in_transaction,
-    submit_in_transaction,
 )
 
 _PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -56,22 +49,6 @@ def gold_positions(*, quota: int, rate: float, seed: str) -> list[int]:
     return sorted(random.Random(seed).sample(range(1, quota), k=count)) if count else []
 
 
-def _new_session(*, study: Study, rater: Rater, crowd: bool, **fields: Any) -> RaterSession:
-    token = secrets.token_urlsafe(32)
-    if crowd:
-        quota = study.session_quota
-        golds = gold_positions(quota=quota, rate=study.attention_check_rate, seed=token)
-    else:  # logged-in authors rate until the pool runs dry, with no attention checks
-        quota = ItemPage.objects.filter(study=study, is_gold=False).count()
-        golds = []
-    session, _ = RaterSession.objects.get_or_create(
-        study=study,
-        rater=rater,
-        defaults={"token": token, "quota": quota, "gold_positions": golds, **fields},
-    )
-    return session
-
-
 @transaction.atomic
 def session_start_crowd(
     *, study: Study, participant_id: str, prolific_study_id: str = "", prolific_session_id: str = ""
@@ -80,48 +57,18 @@ def session_start_crowd(
     unchanged on every later one (a second Prolific session resumes the first)."""
     if not _PARTICIPANT_ID.match(participant_id or ""):
         raise SessionInputError("PROLIFIC_PID: missing or not a Prolific participant id")
-    if pool.active():
-        return _start_crowd_sql(
-            study=study,
-            external_id_hash=participant_hash(participant_id),
-            prolific_study_id=prolific_study_id[:100],
-            prolific_session_id=prolific_session_id[:100],
-        )
-    rater, _ = Rater.objects.get_or_create(
-        external_id_hash=participant_hash(participant_id), defaults={"group": Rater.Group.CROWD}
-    )
-    return _new_session(
+    return _start_crowd_sql(
         study=study,
-        rater=rater,
-        crowd=True,
+        external_id_hash=participant_hash(participant_id),
         prolific_study_id=prolific_study_id[:100],
         prolific_session_id=prolific_session_id[:100],
     )
 
 
-_RATER = """
-INSERT INTO studies_rater ("group", external_id_hash, created_at)
-VALUES ('crowd', %(hash)s, %(now)s)
-ON CONFLICT (external_id_hash) DO UPDATE SET "group" = studies_rater."group"
-RETURNING id"""
-_SESSION_COLUMNS = ", ".join(SESSION_FIELDS)
-_SESSION_NEW = f"""
-INSERT INTO rating_ratersession (
-    token, study_id, rater_id, prolific_study_id, prolific_session_id, quota, gold_positions,
-    done, attention_failures, status, assignment_token, limit_window, limit_count, created_at)
-VALUES (%(token)s, %(study)s, %(rater)s, %(prolific_study)s, %(prolific_session)s, %(quota)s,
-        %(golds)s, 0, 0, 'active', '', 0, 0, %(now)s)
-ON CONFLICT (study_id, rater_id) DO NOTHING
-RETURNING {_SESSION_COLUMNS}"""  # noqa: S608
-_SESSION_OLD = f"""
-SELECT {_SESSION_COLUMNS} FROM rating_ratersession
-WHERE study_id = %(study)s AND rater_id = %(rater)s"""  # noqa: S608
-
-
 def _start_crowd_sql(
     *, study: Study, external_id_hash: str, prolific_study_id: str, prolific_session_id: str
 ) -> RaterSession:
-    """session_start_crowd on PostgreSQL: three prepared statements, no ORM."""
+    """session_start_crowd in (at most) three prepared statements, no ORM."""
     token = secrets.token_urlsafe(32)
     golds = gold_positions(quota=study.session_quota, rate=study.attention_check_rate, seed=token)
     params = {
@@ -129,10 +76,10 @@ def _start_crowd_sql(
         "prolific_study": prolific_study_id, "prolific_session": prolific_session_id,
         "quota": study.session_quota, "golds": Jsonb(golds),
     }  # fmt: skip
-    (params["rater"],) = pool.execute(_RATER, params).fetchone()
-    row = pool.execute(_SESSION_NEW, params).fetchone()
+    (params["rater"],) = pool.execute(statements.RATER_UPSERT, params).fetchone()
+    row = pool.execute(statements.SESSION_NEW, params).fetchone()
     if row is None:  # a returning participant
-        row = pool.execute(_SESSION_OLD, params).fetchone()
+        row = pool.execute(statements.SESSION_OLD, params).fetchone()
     return session_from_row(row, study)
 
 
@@ -140,34 +87,15 @@ def _start_crowd_sql(
 def session_start_user(*, study: Study, user: AbstractBaseUser) -> RaterSession:
     """A logged-in rater's (author's) session in this study, consented and with an item."""
     rater, _ = Rater.objects.get_or_create(user=user, defaults={"group": Rater.Group.AUTHOR})
-    session = _new_session(study=study, rater=rater, crowd=False, consented_at=timezone.now())
+    # Authors rate until the pool runs dry, with no attention checks.
+    quota = ItemPage.objects.filter(study=study, is_gold=False).count()
+    session, _ = RaterSession.objects.get_or_create(
+        study=study,
+        rater=rater,
+        defaults={"token": secrets.token_urlsafe(32), "quota": quota, "gold_positions": [],
+                  "consented_at": timezone.now()},
+    )  # fmt: skip
     return session_resume(session=session)
-
-
-def _finish(session: RaterSession, status: str, now: datetime) -> None:
-    session.status = status
-    session.finished_at = now
-    session.assignment = None
-    session.assignment_token = ""
-
-
-def _advance(session: RaterSession, study: Study, now: datetime) -> None:
-    """Give an active session its next assignment, or finish it when the pool is dry."""
-    gold = session.done in session.gold_positions
-    assignment = reserve_in_transaction(study=study, rater=session.rater, gold=gold, now=now)
-    if assignment is None:
-        _finish(session, RaterSession.Status.EXHAUSTED, now)
-        return
-    session.assignment = assignment
-    session.assignment_token = secrets.token_urlsafe(16)
-
-
-def _is_live(assignment: Assignment | None, now: datetime) -> bool:
-    return bool(
-        assignment
-        and assignment.status == Assignment.Status.RESERVED
-        and assignment.expires_at > now
-    )
 
 
 @transaction.atomic
@@ -175,44 +103,13 @@ def session_resume(*, session: RaterSession, now: datetime | None = None) -> Rat
     """Make sure a consented, active session holds a live assignment: keep the one it has
     (a refresh shows the same item), or, if it expired, return it to the pool and reserve
     the next."""
-    now = now or timezone.now()
-    if pool.active():
-        return _resume_sql(session, now)
-    session = (
-        RaterSession.objects.select_for_update(of=("self",))
-        .select_related("study", "rater", "assignment")
-        .get(pk=session.pk)
-    )
-    if session.is_finished or session.consented_at is None or _is_live(session.assignment, now):
-        return session
-    if session.assignment is not None and session.assignment.status == Assignment.Status.RESERVED:
-        assignments_expire(study=session.study, now=now)
-    if session.study.status != Study.Status.LAUNCHED:
-        return session
-    _advance(session, session.study, now)
-    session.save(update_fields=["assignment", "assignment_token", "status", "finished_at"])
-    return session
+    return _resume(session, now or timezone.now())
 
 
-_RESUME = """
-SELECT s.study_id, s.status, s.consented_at, s.done, s.gold_positions, s.rater_id,
-       st.status, st.raters_per_item, st.reservation_seconds, a.status, a.expires_at
-FROM rating_ratersession s
-JOIN studies_study st ON st.id = s.study_id
-LEFT JOIN studies_assignment a ON a.id = s.assignment_id
-WHERE s.id = %(session)s
-FOR UPDATE OF s"""
-_MOVE_ON = """
-UPDATE rating_ratersession
-SET assignment_id = %(assignment)s, assignment_token = %(token)s, status = %(status)s,
-    finished_at = %(finished)s
-WHERE id = %(session)s"""
-
-
-def _resume_sql(session: RaterSession, now: datetime) -> RaterSession:
-    """session_resume on PostgreSQL, in prepared statements; updates and returns `session`.
-    Must run inside a transaction."""
-    row = pool.execute(_RESUME, {"session": session.pk}).fetchone()
+def _resume(session: RaterSession, now: datetime) -> RaterSession:
+    """session_resume in prepared statements; updates and returns `session`. Must run
+    inside a transaction."""
+    row = pool.execute(statements.RESUME, {"session": session.pk}).fetchone()
     (study_id, status, consented_at, done, golds, rater_id, study_status, k, seconds,
      assignment_status, expires_at) = row  # fmt: skip
     if session.study_id != study_id:
@@ -235,152 +132,13 @@ def _resume_sql(session: RaterSession, now: datetime) -> RaterSession:
     params = {"session": session.pk, "assignment": session.assignment_id,
               "token": session.assignment_token, "status": session.status,
               "finished": session.finished_at}  # fmt: skip
-    pool.execute(_MOVE_ON, params)
+    pool.execute(statements.MOVE_ON, params)
     return session
-
-
-_CONSENT = """
-UPDATE rating_ratersession SET consented_at = %(now)s
-WHERE id = %(session)s AND consented_at IS NULL"""
 
 
 @transaction.atomic
 def session_consent(*, session: RaterSession) -> RaterSession:
     """Record consent (once) and reserve the first item."""
     now = timezone.now()
-    if pool.active():
-        pool.execute(_CONSENT, {"now": now, "session": session.pk})
-        return _resume_sql(session, now)
-    updated = RaterSession.objects.filter(pk=session.pk, consented_at__isnull=True).update(
-        consented_at=now
-    )
-    if updated:
-        session.consented_at = now
-    return session_resume(session=session, now=now)
-
-
-def limit_counted(window: int, count: int, now: datetime) -> tuple[int, int]:
-    """A session's answer-limit (window, count) once one more answer is counted at `now`,
-    in fixed one-minute windows (minutes since the epoch)."""
-    current = int(now.timestamp() // 60)
-    return current, (count + 1 if window == current else 1)
-
-
-@dataclass(frozen=True)
-class AnsweredSession:
-    """What an answer did: `recorded` is False for stale, repeated or expired submits and
-    for answers over the per-minute limit (`rate_limited`); `error`, raised by
-    `session_answer`, is an answer that does not fit the form (counted, nothing else
-    written)."""
-
-    session: RaterSession
-    recorded: bool
-    attention_failed: bool = False
-    rate_limited: bool = False
-    error: JudgmentInputError | None = None
-
-
-def session_answer(
-    *,
-    where: dict[str, Any],
-    assignment_token: str,
-    choice: str = "",
-    turn_labels: list[str] | None = None,
-    comment: str = "",
-    client_ms: int | None = None,
-    limit: int = 0,
-) -> AnsweredSession:
-    """Submit the answer to the session's live assignment, then reserve the next item or
-    finish the session (quota reached, pool dry, or two failed attention checks: screened
-    out; one failure never is). `where` finds the session (e.g. token and study slug).
-    Every answer counts against the session's `limit` per minute (0: none); one over it
-    writes nothing. Raises RaterSession.DoesNotExist or JudgmentInputError (nothing
-    written but the count)."""
-    outcome = _answer(
-        where=where, assignment_token=assignment_token, choice=choice, turn_labels=turn_labels,
-        comment=comment, client_ms=client_ms, limit=limit,
-    )  # fmt: skip
-    if outcome.error is not None:
-        raise outcome.error
-    return outcome
-
-
-@transaction.atomic
-def _answer(
-    *,
-    where: dict[str, Any],
-    assignment_token: str,
-    choice: str,
-    turn_labels: list[str] | None,
-    comment: str,
-    client_ms: int | None,
-    limit: int,
-) -> AnsweredSession:
-    now = timezone.now()
-    session = (
-        RaterSession.objects.select_for_update(of=("self",))
-        .select_related("study", "rater", "assignment__item__page")
-        .defer(
-            "assignment__item__page__prompt_html",
-            "assignment__item__page__target_html",
-            "assignment__item__page__baseline_html",
-            "assignment__item__page__context",
-        )
-        .get(**where)
-    )
-    if session.assignment is None:  # finished, or not consented yet: nothing to answer
-        return AnsweredSession(session=session, recorded=False)
-    window, count = limit_counted(session.limit_window, session.limit_count, now)
-    if 0 < limit < count:
-        return AnsweredSession(session=session, recorded=False, rate_limited=True)
-    session.limit_window, session.limit_count = window, count
-    study = session.study
-    assignment = session.assignment
-    if (
-        session.is_finished
-        or not assignment_token
-        or not hmac.compare_digest(assignment_token, session.assignment_token)
-        or study.status != Study.Status.LAUNCHED
-    ):
-        session.save(update_fields=["limit_window", "limit_count"])
-        return AnsweredSession(session=session, recorded=False)
-    server_ms = int((now - assignment.reserved_at).total_seconds() * 1000)
-    # The page's own clock excludes loading time; trust it only within the server's.
-    ms = client_ms if client_ms is not None and 0 <= client_ms <= server_ms + 2000 else server_ms
-    try:
-        judgment = submit_in_transaction(
-            assignment=assignment,
-            rater=session.rater,
-            study=study,
-            choice=choice,
-            turn_labels=turn_labels,
-            comment=comment,
-            time_on_task_ms=ms,
-            now=now,
-        )
-    except JudgmentInputError as exc:  # raised before anything was written
-        session.save(update_fields=["limit_window", "limit_count"])
-        return AnsweredSession(session=session, recorded=False, error=exc)
-    if judgment is None:  # expired under the rater's hands: move on to a fresh item
-        session.assignment = None
-        _advance(session, study, now)
-        session.save(update_fields=["assignment", "assignment_token", "status", "finished_at",
-                                    "limit_window", "limit_count"])  # fmt: skip
-        return AnsweredSession(session=session, recorded=False)
-    failed = judgment.is_attention_check and not attention_check_passed(assignment.item, judgment)
-    session.done += 1
-    if failed:
-        session.attention_failures += 1
-    if session.attention_failures >= MAX_ATTENTION_FAILURES:
-        _finish(session, RaterSession.Status.SCREENED_OUT, now)
-    elif session.done >= session.quota:
-        _finish(session, RaterSession.Status.COMPLETED, now)
-    else:
-        _advance(session, study, now)
-    session.save(
-        update_fields=[
-            "done", "attention_failures", "assignment", "assignment_token", "status",
-            "finished_at", "limit_window", "limit_count",
-        ]
-    )  # fmt: skip
-    return AnsweredSession(session=session, recorded=True, attention_failed=failed)
+    pool.execute(statements.CONSENT, {"now": now, "session": session.pk})
+    return _resume(session, now)

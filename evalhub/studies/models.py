@@ -167,7 +167,11 @@ class Assignment(models.Model):
         SUBMITTED = "submitted", "Submitted"
         EXPIRED = "expired", "Expired"
 
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    # No index of its own: assignment_once_per_rater (item, rater) serves lookups by item, and
+    # every reservation writes one index less.
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
     rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="assignments")
     target_side = models.CharField(max_length=1, choices=[("A", "A"), ("B", "B")], default="A")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RESERVED)
@@ -209,7 +213,11 @@ class Judgment(models.Model):
         FAILED = "failed", "Parse failed"
         ERROR = "error", "Call failed"
 
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="judgments")
+    # Neither has an index of its own: (item, judge_group) and judgment_once_per_judge_item_order
+    # serve lookups by item and by judge, and every judgment writes two indexes less.
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="judgments", db_index=False
+    )
     assignment = models.OneToOneField(
         Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="judgment"
     )
@@ -217,7 +225,12 @@ class Judgment(models.Model):
         Rater, null=True, blank=True, on_delete=models.CASCADE, related_name="judgments"
     )
     judge = models.ForeignKey(
-        Judge, null=True, blank=True, on_delete=models.CASCADE, related_name="judgments"
+        Judge,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="judgments",
+        db_index=False,
     )
     # Who judged, as the dashboards group them: "crowd", "author", or "llm:<judge slug>".
     judge_group = models.CharField(max_length=120, db_index=True)

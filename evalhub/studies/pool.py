@@ -1,6 +1,7 @@
-"""The assignment pool on PostgreSQL: reserve the next item for a rater and record their
-judgment, each in one prepared SQL statement. This is the rating hot path; the portable ORM
-versions in evalhub.studies.services (the demo's SQLite) keep the same rules:
+"""The assignment pool: reserve the next item for a rater and record their judgment, each
+in one prepared statement (evalhub.rating.statements: RESERVE and RECORD, over the SQL
+functions that the rating loop's answer calls too), and `execute`, which runs every
+statement of the rating hot path.
 
 An item's page counts `taken` = judgments + live reservations, and an item is only reserved
 while taken < k, under a row lock (FOR UPDATE SKIP LOCKED; PostgreSQL re-checks `taken < k`
@@ -21,6 +22,7 @@ from psycopg.types.json import Jsonb, JsonbLoader
 from psycopg.types.numeric import Int8BinaryDumper
 
 from evalhub.dashboards.cache import study_stats_invalidate
+from evalhub.rating import statements
 from evalhub.reconnect import rerun_once_if_disconnected
 from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
 from evalhub.studies.services import (
@@ -33,12 +35,6 @@ from evalhub.studies.services import (
 _NEVER_AUTO_PREPARE = 2**31
 
 
-def active() -> bool:
-    """Whether the rating loop runs on these statements: on PostgreSQL. Other databases
-    (the demo's SQLite) run the ORM versions in evalhub.studies.services."""
-    return connection.vendor == "postgresql"
-
-
 def connection_configure(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     """On every new PostgreSQL connection (connection_created): plan each prepared statement
     once. With the default plan_cache_mode, PostgreSQL re-plans a statement whose custom
@@ -46,15 +42,14 @@ def connection_configure(sender: Any, connection: BaseDatabaseWrapper, **kwargs:
     branches always look cheaper custom: a full planning (milliseconds) on every answer.
     Only this module's statements are prepared (Django binds on the client), so nothing
     else is affected."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET plan_cache_mode = force_generic_plan")
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
 
 
 @rerun_once_if_disconnected
 def execute(sql: str, params: dict[str, Any]) -> psycopg.Cursor:
     """Run `sql` as a prepared statement on Django's connection (in its transaction, if
-    any) and return the cursor holding the result. PostgreSQL only.
+    any) and return the cursor holding the result.
 
     The statement is planned on its first run on the connection and the plan is kept
     (see `connection_configure`), so it is planned as the index lookup it is, whatever
@@ -96,38 +91,6 @@ def execute(sql: str, params: dict[str, Any]) -> psycopg.Cursor:
 
 # --- reservation ---------------------------------------------------------------------------
 
-# Real items: open ones (taken < k) the rater never had, fullest first, in the order of
-# rating_pool_order_idx; gold items: the least served. The page is locked (others skip it)
-# and counted, and the assignment made. The target's side alternates over an item's
-# reservations (served + item id), so left/right is counterbalanced. Fragments, so that
-# evalhub.rating.answer can run the same steps inside its one statement.
-PICK_SQL = """
-    SELECT p.item_id, p.served FROM rating_itempage p
-    WHERE p.study_id = %(study)s AND {pool}
-      AND NOT EXISTS (SELECT 1 FROM studies_assignment a
-                      WHERE a.item_id = p.item_id AND a.rater_id = %(rater)s)
-    ORDER BY {order}
-    LIMIT 1
-    FOR UPDATE OF p SKIP LOCKED"""
-PICK_REAL = PICK_SQL.format(
-    pool="NOT p.is_gold AND p.taken < %(k)s", order="p.taken DESC, p.item_id"
-)
-PICK_GOLD = PICK_SQL.format(pool="p.is_gold", order="p.served, p.item_id")
-# Given a `pick` CTE: count the page (gold pages never use up the real pool) and reserve.
-TAKE_SQL = """
-    UPDATE rating_itempage p
-    SET taken = p.taken + CASE WHEN p.is_gold THEN 0 ELSE 1 END, served = p.served + 1
-    FROM pick WHERE p.item_id = pick.item_id"""
-RESERVE_SQL = """
-    INSERT INTO studies_assignment
-        (item_id, rater_id, target_side, status, reserved_at, expires_at)
-    SELECT item_id, %(rater)s, CASE WHEN (served + item_id) %% 2 = 0 THEN 'A' ELSE 'B' END,
-           'reserved', %(now)s, %(expires)s
-    FROM pick"""
-_RESERVE = "WITH pick AS ({pick}), taken AS ({take}) {reserve} RETURNING id, item_id, target_side"
-_RESERVE_REAL = _RESERVE.format(pick=PICK_REAL, take=TAKE_SQL, reserve=RESERVE_SQL)
-_RESERVE_GOLD = _RESERVE.format(pick=PICK_GOLD, take=TAKE_SQL, reserve=RESERVE_SQL)
-
 
 def reserve_row(
     *,
@@ -140,7 +103,7 @@ def reserve_row(
 ) -> tuple[int, int, str] | None:
     """Reserve the next item for the rater: (assignment id, item id, target side), or None
     when none is left for them (a gold request falls back to a real item). Sweeps expired
-    reservations now and then. Must run inside a transaction, on PostgreSQL."""
+    reservations now and then. Must run inside a transaction."""
     sweep_now_and_then(study_id, now)
     params = {
         "study": study_id,
@@ -149,14 +112,7 @@ def reserve_row(
         "now": now,
         "expires": now + timedelta(seconds=reservation_seconds),
     }
-    row = execute(_RESERVE_GOLD, params).fetchone() if gold else None
-    return row or execute(_RESERVE_REAL, params).fetchone()
-
-
-# The pool's steps one at a time, with the services' signatures: the rating loop runs them
-# inside its answer statement (evalhub.rating.answer) and its session resume
-# (`reserve_row`); these let the same fragments be checked on their own, against the same
-# rules as the ORM versions (tests/evalhub/studies/test_services_pool.py).
+    return execute(statements.RESERVE, {**params, "gold": gold}).fetchone()
 
 
 @transaction.atomic
@@ -170,8 +126,8 @@ def assignment_reserve(
 def reserve_in_transaction(
     *, study: Study, rater: Rater, gold: bool = False, now: datetime | None = None
 ) -> Assignment | None:
-    """As evalhub.studies.services.reserve_in_transaction, in one statement (see
-    `reserve_row`). Must run inside a transaction."""
+    """Reserve the next item of `study` for `rater`, or None when none is left for them
+    (see `reserve_row`). Must run inside a transaction."""
     now = now or timezone.now()
     if study.status != Study.Status.LAUNCHED:
         return None
@@ -197,31 +153,6 @@ def reserve_in_transaction(
 
 # --- judgments -----------------------------------------------------------------------------
 
-# Claim the live assignment (only the rater's own, only while reserved and unexpired: a
-# double or late submit matches no row and writes nothing) and count it on the item; then,
-# from `claimed`, insert the judgment. Fragments, shared with evalhub.rating.answer.
-CLAIM_SQL = """
-claimed AS (
-    UPDATE studies_assignment SET status = 'submitted', submitted_at = %(now)s
-    WHERE id = %(assignment)s AND rater_id = %(rater)s AND status = 'reserved'
-      AND expires_at > %(now)s
-    RETURNING id, item_id
-), counted AS (
-    UPDATE studies_item SET judgment_count = judgment_count + 1
-    WHERE id = (SELECT item_id FROM claimed)
-)"""
-JUDGMENT_SQL = """
-    INSERT INTO studies_judgment (
-        item_id, assignment_id, rater_id, judge_group, "order", raw_choice, verdict, score,
-        turn_labels, comment, time_on_task_ms, too_fast, is_attention_check, raw_response,
-        parse_state, imported_from, created_at)
-    SELECT item_id, id, %(rater)s, %(group)s, %(order)s, %(raw_choice)s, %(verdict)s,
-           %(score)s::double precision, %(turn_labels)s, %(comment)s, %(ms)s, %(too_fast)s,
-           %(gold)s, '', '', '', %(now)s
-    FROM claimed
-    RETURNING id"""
-_RECORD = f"WITH {CLAIM_SQL} {JUDGMENT_SQL}"
-
 
 def judgment_params(
     *,
@@ -235,7 +166,8 @@ def judgment_params(
     too_fast: bool,
     now: datetime,
 ) -> dict[str, Any]:
-    """The parameters of CLAIM_SQL and JUDGMENT_SQL (`fields` from `verdict_fields`)."""
+    """The parameters of `rating_judgment_record` in RECORD and ANSWER (`fields` from
+    `verdict_fields`)."""
     return {
         "now": now,
         "assignment": assignment_id,
@@ -265,7 +197,7 @@ def judgment_submit(
     time_on_task_ms: int | None = None,
     now: datetime | None = None,
 ) -> Judgment | None:
-    """As evalhub.studies.services.judgment_submit, in one statement: None, writing
+    """Record the rater's answer to their live assignment, in one statement: None, writing
     nothing, when the assignment is not this rater's, already submitted or expired;
     JudgmentInputError for an answer that does not fit the form. The study's dashboards
     go stale on commit (no save signal fires for raw SQL)."""
@@ -287,8 +219,8 @@ def judgment_submit(
         is_gold=item.is_gold, fields=fields, comment=comment, time_on_task_ms=time_on_task_ms,
         too_fast=time_on_task_ms < threshold, now=now,
     )  # fmt: skip
-    row = execute(_RECORD, params).fetchone()
-    if row is None:
+    row = execute(statements.RECORD, params).fetchone()
+    if row[0] is None:
         return None
     study_id = item.study_id
     transaction.on_commit(lambda: study_stats_invalidate(study_id))

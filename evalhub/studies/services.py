@@ -1,9 +1,6 @@
-"""Writes for studies: launch (freeze config, make items), close, reserve assignments,
-submit judgments and expire reservations.
-
-The pool invariant: an item's page counts `taken` = judgments + live reservations, and an
-item is only reserved while taken < k, under a row lock (`select_for_update(skip_locked)`).
-So every item ends with exactly k judgments and concurrent raters never wait on each other."""
+"""Writes for studies: launch (freeze config, make items), close, reopen and expire
+reservations; the answer's checks (verdict fields, too fast, attention checks). Reserving
+an item and recording a judgment are evalhub.studies.pool's statements."""
 
 from __future__ import annotations
 
@@ -14,12 +11,12 @@ import math
 import random
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from evalhub.importing import InputError, RowProblem
@@ -31,7 +28,7 @@ from evalhub.outputs.rendering import render_untrusted_markdown
 from evalhub.prompts.models import Prompt
 from evalhub.rating import content
 from evalhub.rating.models import ItemPage
-from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
+from evalhub.studies.models import Assignment, Item, Study
 
 log = logging.getLogger(__name__)
 
@@ -370,50 +367,6 @@ def sweep_now_and_then(study_id: int, now: datetime) -> None:
         assignments_expire(study=Study(pk=study_id), now=now)
 
 
-@transaction.atomic
-def assignment_reserve(
-    *, study: Study, rater: Rater, gold: bool = False, now: datetime | None = None
-) -> Assignment | None:
-    """Reserve the next item of `study` for `rater` (see `reserve_in_transaction`)."""
-    return reserve_in_transaction(study=study, rater=rater, gold=gold, now=now)
-
-
-def reserve_in_transaction(
-    *, study: Study, rater: Rater, gold: bool = False, now: datetime | None = None
-) -> Assignment | None:
-    """Reserve the next item of `study` for `rater`, or None when none is left for them.
-
-    Real items: open ones (taken < k) the rater never had, fullest first so items complete;
-    gold items: the least served. Falls back to a real item when no gold one is left.
-    The row lock skips items another rater is reserving, so nobody waits. The target's
-    side alternates over an item's reservations (counterbalanced, recorded). Must run
-    inside a transaction (no savepoint of its own: this is the hot path)."""
-    now = now or timezone.now()
-    if study.status != Study.Status.LAUNCHED:
-        return None
-    sweep_now_and_then(study.pk, now)
-    had = Assignment.objects.filter(item_id=OuterRef("item_id"), rater=rater)
-    pool = ItemPage.objects.filter(study=study, is_gold=gold).exclude(Exists(had))
-    if gold:
-        pool = pool.order_by("served", "item_id")
-    else:
-        pool = pool.filter(taken__lt=study.raters_per_item).order_by("-taken", "item")
-    page = pool.select_for_update(skip_locked=True).only("item_id", "served").first()
-    if page is None:
-        return reserve_in_transaction(study=study, rater=rater, now=now) if gold else None
-    ItemPage.objects.filter(pk=page.pk).update(
-        taken=F("taken") + (0 if gold else 1), served=F("served") + 1
-    )
-    side = "A" if (page.served + page.item_id) % 2 == 0 else "B"
-    return Assignment.objects.create(
-        item_id=page.item_id,
-        rater=rater,
-        target_side=side,
-        reserved_at=now,
-        expires_at=now + timedelta(seconds=study.reservation_seconds),
-    )
-
-
 # --- judgments ----------------------------------------------------------------------------
 
 
@@ -453,75 +406,3 @@ def gold_answer_given(gold_answer: str, verdict: str, turn_labels: list[str]) ->
     if turn_labels:
         return all(label == gold_answer for label in turn_labels)
     return verdict == gold_answer
-
-
-def attention_check_passed(item: Item, judgment: Judgment) -> bool:
-    """A gold item is passed when the verdict is its gold answer (every turn, in dialogues)."""
-    return gold_answer_given(item.gold_answer, judgment.verdict, judgment.turn_labels)
-
-
-@transaction.atomic
-def judgment_submit(
-    *,
-    assignment: Assignment,
-    rater: Rater,
-    study: Study,
-    choice: str = "",
-    turn_labels: list[str] | None = None,
-    comment: str = "",
-    time_on_task_ms: int | None = None,
-    now: datetime | None = None,
-) -> Judgment | None:
-    """Record the rater's answer to their live assignment (see `submit_in_transaction`)."""
-    return submit_in_transaction(
-        assignment=assignment, rater=rater, study=study, choice=choice, turn_labels=turn_labels,
-        comment=comment, time_on_task_ms=time_on_task_ms, now=now,
-    )  # fmt: skip
-
-
-def submit_in_transaction(
-    *,
-    assignment: Assignment,
-    rater: Rater,
-    study: Study,
-    choice: str = "",
-    turn_labels: list[str] | None = None,
-    comment: str = "",
-    time_on_task_ms: int | None = None,
-    now: datetime | None = None,
-) -> Judgment | None:
-    """Record the rater's answer to their live assignment.
-
-    Returns None, writing nothing, when the assignment is not this rater's, already
-    submitted (a double submit counts once) or expired. Raises JudgmentInputError for an
-    answer that does not fit the form. Time on task (ms) defaults to the time since the
-    reservation; an answer faster than the text allows is flagged too_fast, not refused.
-    Must run inside a transaction."""
-    now = now or timezone.now()
-    item = assignment.item
-    page = item.page
-    fields = verdict_fields(
-        study_definition(study), study.kind, assignment.target_side, choice, turn_labels,
-        len(page.turns), comment,
-    )  # fmt: skip
-    claimed = Assignment.objects.filter(
-        pk=assignment.pk, rater=rater, status=Assignment.Status.RESERVED, expires_at__gt=now
-    ).update(status=Assignment.Status.SUBMITTED, submitted_at=now)
-    if not claimed:
-        return None
-    if time_on_task_ms is None:
-        time_on_task_ms = int((now - assignment.reserved_at).total_seconds() * 1000)
-    threshold = too_fast_threshold_ms(page.reading_chars, study.config.get("too_fast"))
-    judgment = Judgment.objects.create(
-        item=item,  # the instance, so save signals find its study without a query
-        assignment_id=assignment.pk,
-        rater=rater,
-        judge_group=rater.group,
-        comment=comment.strip()[:5000],
-        time_on_task_ms=max(0, time_on_task_ms),
-        too_fast=time_on_task_ms < threshold,
-        is_attention_check=item.is_gold,
-        **fields,
-    )
-    Item.objects.filter(pk=item.pk).update(judgment_count=F("judgment_count") + 1)
-    return judgment

@@ -1,19 +1,17 @@
 """The one small interface that generation services call, whatever answers the prompts.
 
-`engine_for(model)` returns a `GenerationEngine` for a model entry: the warm vLLM engine of
-this worker process for local models, an OpenAI-compatible client for API models. Both take
-the same `GenerationRequest`s and yield `Completion`s in chunks as they finish."""
+`generation.engines.selection.engine_for(model)` returns a `GenerationEngine` for a model
+entry: the warm vLLM engine of this worker process for local models, an OpenAI-compatible
+client for API models. Both take the same `GenerationRequest`s and yield `Completion`s in
+chunks as they finish."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from generation.sampling import Sampling
-
-if TYPE_CHECKING:
-    from evalhub.outputs.models import ModelEntry
 
 # vLLM, like Hugging Face transformers, penalises every token already in the context,
 # the prompt's included; LIMA describes a penalty on previously generated tokens.
@@ -68,23 +66,3 @@ class GenerationEngine(Protocol):
         every few seconds while waiting, so callers can heartbeat or stop; an exception it
         raises aborts the remaining requests. Closing the iterator early aborts them too."""
         ...
-
-
-def engine_for(model: ModelEntry) -> GenerationEngine:
-    """The engine for a model entry; raises GenerationError if it cannot generate."""
-    from evalhub.outputs.models import ModelEntry
-
-    if model.kind == ModelEntry.Kind.LOCAL:
-        from generation.engines.vllm_engine import warm_vllm_engine
-
-        return warm_vllm_engine(
-            model_path=model.model_path, tensor_parallel_size=model.tensor_parallel_size
-        )
-    if model.kind == ModelEntry.Kind.API:
-        from generation.engines.openai_engine import OpenAICompatibleEngine
-
-        return OpenAICompatibleEngine.for_model(model)
-    raise GenerationError(
-        f"model {model.slug!r} is {model.get_kind_display().lower()}: its outputs are "
-        "submitted, not generated"
-    )

@@ -23,16 +23,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from generation.judging.instruments import (
+from generation.judging.judge_prompts import (
     FINAL_LINE_SUFFIX,
     INSTRUMENT,
     JSON_SUFFIX,
     LIKERT,
     UNBOUND,
-    Instrument,
-    builtin_instrument,
-    custom_instrument,
-    study_instrument,
+    JudgePromptTemplate,
+    builtin_prompt_template,
+    custom_prompt_template,
+    study_prompt_template,
 )
 from generation.judging.verdicts import (
     FINAL_LINE,
@@ -70,7 +70,7 @@ class JudgeConfig:
     base_url: str
     api_key_env: str
     verdict_mode: str
-    instrument: Instrument
+    instrument: JudgePromptTemplate
     sampling: dict[str, Any]
     ops: dict[str, Any] = field(default_factory=dict)
 
@@ -146,7 +146,7 @@ def judge_config_from_fields(
     custom_template: str,
     params: dict[str, Any],
     verdict_mode: str,
-    instrument: Instrument | None = None,
+    instrument: JudgePromptTemplate | None = None,
 ) -> JudgeConfig:
     """Validate and resolve a judge's fields. Raises JudgeConfigError naming the field.
     instrument: the study's (template "instrument" only; None: not bound to a study)."""
@@ -170,7 +170,7 @@ def judge_config_from_fields(
                 )
             instrument = instrument or UNBOUND
         elif template == "custom":
-            instrument = custom_instrument(
+            instrument = custom_prompt_template(
                 custom_template, scale=params.get("scale"), choices=params.get("choices")
             )
         else:
@@ -178,7 +178,7 @@ def judge_config_from_fields(
                 raise JudgeConfigError("custom_template: only for template 'custom'")
             if "scale" in params or "choices" in params:
                 raise JudgeConfigError("params.scale/choices: only for template 'custom'")
-            instrument = builtin_instrument(template)
+            instrument = builtin_prompt_template(template)
     except ValueError as exc:
         raise JudgeConfigError(str(exc)) from exc
     if verdict_mode == WEIGHTED:
@@ -220,7 +220,7 @@ def judge_config_from_fields(
     )
 
 
-def _default_max_tokens(verdict_mode: str, instrument: Instrument) -> int:
+def _default_max_tokens(verdict_mode: str, instrument: JudgePromptTemplate) -> int:
     # Free text needs room to reason. A structured answer needs its longest choice, and a
     # token is at least one byte, so the byte length bounds it whatever the tokenizer.
     if verdict_mode == FINAL_LINE:
@@ -237,7 +237,7 @@ def judge_config(judge: Any, study: Any = None) -> JudgeConfig:
     instrument = None
     if judge.template == INSTRUMENT and study is not None:
         try:
-            instrument = study_instrument(study)
+            instrument = study_prompt_template(study)
         except ValueError as exc:
             raise JudgeConfigError(str(exc)) from exc
     return judge_config_from_fields(

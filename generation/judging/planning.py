@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from evalhub.studies.models import Item, Judge, Judgment, Study
 from generation.judging.config import JudgeConfig, JudgeConfigError, canonical_hash
-from generation.judging.instruments import PAIRWISE, STUDY_KIND_FOR_SCALE
+from generation.judging.judge_prompts import PAIRWISE, STUDY_KIND_FOR_SCALE
 from generation.judging.runner import estimate_tokens_in
 
 TARGET_FIRST = Judgment.Order.TARGET_FIRST.value

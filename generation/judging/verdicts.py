@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from generation.judging.instruments import PAIRWISE, Instrument
+from generation.judging.judge_prompts import PAIRWISE, JudgePromptTemplate
 
 GUIDED_CHOICE = "guided_choice"
 JSON_SCHEMA = "json_schema"
@@ -54,7 +54,7 @@ class ParsedAnswer:
         return not self.error
 
 
-def request_extras(mode: str, instrument: Instrument) -> dict[str, Any]:
+def request_extras(mode: str, instrument: JudgePromptTemplate) -> dict[str, Any]:
     """Keyword arguments for `chat.completions.create` that ask for a structured answer."""
     choices = list(instrument.choices)
     if mode == GUIDED_CHOICE:
@@ -77,7 +77,7 @@ def request_extras(mode: str, instrument: Instrument) -> dict[str, Any]:
     return {}
 
 
-def parse_answer(mode: str, content: str | None, instrument: Instrument) -> ParsedAnswer:
+def parse_answer(mode: str, content: str | None, instrument: JudgePromptTemplate) -> ParsedAnswer:
     """Read one answer (one sample's message content) under `mode`."""
     if content is None or not content.strip():
         return ParsedAnswer(error="empty answer")
@@ -90,7 +90,7 @@ def parse_answer(mode: str, content: str | None, instrument: Instrument) -> Pars
     return parse_final_line(content, instrument)
 
 
-def parse_weighted(content: str, instrument: Instrument) -> ParsedAnswer:
+def parse_weighted(content: str, instrument: JudgePromptTemplate) -> ParsedAnswer:
     """content: the transport's JSON {"content": token, "top_logprobs": {token: logprob}}.
     Tokens are compared stripped and case-sensitively ("a" is not a verdict)."""
     try:
@@ -120,7 +120,7 @@ def target_preference(answers: list[ParsedAnswer], order: str) -> float | None:
     return p_a if order == "target_first" else 1.0 - p_a
 
 
-def parse_final_line(content: str, instrument: Instrument) -> ParsedAnswer:
+def parse_final_line(content: str, instrument: JudgePromptTemplate) -> ParsedAnswer:
     """The last non-empty line must be exactly one choice (ignoring case, markdown emphasis,
     quotes, a leading bullet and a trailing full stop). Nothing else in the text is read."""
     lines = [line for line in content.splitlines() if line.strip()]
@@ -129,7 +129,7 @@ def parse_final_line(content: str, instrument: Instrument) -> ParsedAnswer:
     return _match(lines[-1], instrument, exact=False)
 
 
-def _match(text: str, instrument: Instrument, *, exact: bool) -> ParsedAnswer:
+def _match(text: str, instrument: JudgePromptTemplate, *, exact: bool) -> ParsedAnswer:
     if exact:
         meaning = instrument.choices.get(text)
         if meaning is None:
@@ -154,7 +154,7 @@ def _normalise(line: str) -> str:
     return text.casefold()
 
 
-def _parse_json(content: str, instrument: Instrument) -> ParsedAnswer:
+def _parse_json(content: str, instrument: JudgePromptTemplate) -> ParsedAnswer:
     # The whole answer must be the object: JSON found inside other text is not trusted.
     try:
         data = json.loads(content.strip())
@@ -174,7 +174,7 @@ def pairwise_verdict(meaning: str, order: str) -> str:
 
 
 def combine_samples(
-    instrument: Instrument, order: str, answers: list[ParsedAnswer]
+    instrument: JudgePromptTemplate, order: str, answers: list[ParsedAnswer]
 ) -> tuple[str, str, float | None]:
     """(raw_choice, verdict, score) from one or more parsed samples of one call.
     Likert: the mean score over samples; labels and pairwise use the first sample."""

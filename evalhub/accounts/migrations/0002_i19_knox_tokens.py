@@ -5,7 +5,6 @@ digest of the same key, and the old table, which holds the raw keys, is dropped.
 from datetime import UTC, datetime
 
 from django.db import migrations
-from django.utils.dateparse import parse_datetime
 from knox.crypto import hash_token
 from knox.settings import CONSTANTS
 
@@ -21,8 +20,6 @@ def move_tokens(apps, schema_editor):
         cursor.execute(f"SELECT key, user_id, created FROM {OLD_TABLE}")  # noqa: S608
         rows = cursor.fetchall()
     for key, user_id, created in rows:
-        if isinstance(created, str):  # SQLite's raw rows
-            created = parse_datetime(created)
         if isinstance(created, datetime) and created.tzinfo is None:  # stored in UTC
             created = created.replace(tzinfo=UTC)
         digest = hash_token(key)

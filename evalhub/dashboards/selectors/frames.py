@@ -8,14 +8,12 @@ output lengths once per output, and joined by index.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db import connection
-from django.db.models import Aggregate, Q, QuerySet, TextField, Value
+from django.db.models import Aggregate, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Length
 from numpy.typing import NDArray
 
@@ -32,23 +30,13 @@ LLM_PREFIX = "llm:"
 EXCLUDED_PARSE_STATES = (Judgment.ParseState.FAILED, Judgment.ParseState.ERROR)
 
 
-class _JsonGroupArray(Aggregate):
-    """SQLite's json_group_array: the demo's database has no ARRAY_AGG."""
-
-    function = "JSON_GROUP_ARRAY"
-    output_field = TextField()
-
-
 def array_agg(expression: Any, *, ordered: bool = False) -> Aggregate:
-    """ARRAY_AGG on PostgreSQL (ordered by id when asked); json_group_array elsewhere, in
-    no promised order, so callers that need an order sort the arrays themselves."""
-    if connection.vendor == "postgresql":
-        return ArrayAgg(expression, order_by="id") if ordered else ArrayAgg(expression)
-    return _JsonGroupArray(expression)
+    """ARRAY_AGG, ordered by id when asked (else in no promised order)."""
+    return ArrayAgg(expression, order_by="id") if ordered else ArrayAgg(expression)
 
 
 def as_list(value: Any) -> list[Any]:
-    return json.loads(value) if isinstance(value, str) else list(value or [])
+    return list(value or [])
 
 
 def counted_judgments(study_filter: Q) -> Q:

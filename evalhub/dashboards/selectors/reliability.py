@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from celery import current_app
 from django.core.cache import cache
 from django.db.models import Count, Max, Q
 from numpy.typing import NDArray
@@ -29,6 +30,7 @@ from evalhub.dashboards.selectors.frames import (
     counted_judgments,
 )
 from evalhub.dashboards.selectors.jsonable import jsonable
+from evalhub.queues import CeleryQueue
 from evalhub.stats.dawid_skene import dawid_skene, majority_vote
 from evalhub.studies.models import Judgment, Study
 
@@ -42,6 +44,8 @@ SCALES: dict[str, tuple[dict[str, int], tuple[str, ...], int | None]] = {
 }  # fmt: skip
 FIT_TTL_SECONDS = 7 * 24 * 3600
 REFIT_LOCK_SECONDS = 600
+# The Celery task that refits off the request path (evalhub.dashboards.tasks).
+REFIT_TASK = "dashboards.dawid_skene_refit"
 
 
 def _verdicts(study: Study) -> Q:
@@ -152,10 +156,8 @@ def reliability_fit(
     if latest is None:
         return reliability_fit_compute(study), True
     if queue:
-        from evalhub.dashboards.tasks import dawid_skene_refit  # tasks import selectors
-
-        try:
-            dawid_skene_refit.delay(study.pk)
+        try:  # by name: evalhub.dashboards.tasks imports this module
+            current_app.send_task(REFIT_TASK, args=[study.pk], queue=CeleryQueue.DEFAULT.value)
         except Exception:  # a broker outage must not take the dashboards down
             log.exception("study %s: could not queue a Dawid-Skene refit", study.slug)
     return latest, False

@@ -1,4 +1,4 @@
-"""Exclusion while raters answer, on both rating paths: every item ends with exactly k
+"""Exclusion while raters answer: every item ends with exactly k
 valid judgments, none over quota, and no rater judges an item twice."""
 
 import threading
@@ -6,14 +6,13 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from evalhub.crowd.services import raters_exclude
 from evalhub.rating import answer
 from evalhub.rating.models import ItemPage, RaterSession
 from evalhub.rating.selectors import SessionKey
 from evalhub.rating.services import session_consent, session_start_crowd
-from evalhub.studies import pool
 from evalhub.studies.models import Assignment, Item, Judgment
 
 K = 3
@@ -36,15 +35,8 @@ def _rate(study, participant: str, limit: int | None = None) -> RaterSession:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("path", ["sql", "orm"])
-def test_excluding_raters_while_others_answer_refills_every_item_to_exactly_k(
-    make_study, monkeypatch, path
-):
-    if connection.vendor != "postgresql":
-        pytest.skip("the row-locking pool is tested on PostgreSQL")
-    if path == "orm":
-        monkeypatch.setattr(pool, "active", lambda: False)
-    study = make_study(prompts=60, raters_per_item=K, session_quota=60, slug=f"busy-{path}")
+def test_excluding_raters_while_others_answer_refills_every_item_to_exactly_k(make_study):
+    study = make_study(prompts=60, raters_per_item=K, session_quota=60, slug="busy")
     early = [_rate(study, f"early{n}", limit=8) for n in range(EXCLUDED)]
     excluded_ids = [s.rater_id for s in early]
     judged_early = Judgment.objects.filter(rater_id__in=excluded_ids)

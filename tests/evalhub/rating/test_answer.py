@@ -17,7 +17,7 @@ from evalhub.studies.models import Assignment, Item, Judgment
 from evalhub.studies.services import study_close
 from tests.evalhub.rating.test_crowd_flow import TOKEN, answer, start
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rating_path")]
+pytestmark = pytest.mark.django_db
 
 
 def test_an_answer_to_an_expired_reservation_records_nothing_and_moves_on(make_study, monkeypatch):
@@ -102,9 +102,7 @@ def _between_read_and_write(monkeypatch, action):
     monkeypatch.setattr(answer_module, "sweep_now_and_then", sweep_then_race)
 
 
-def test_a_double_submit_racing_the_first_counts_once(make_study, monkeypatch, rating_path):
-    if rating_path != "sql":
-        pytest.skip("the ORM path reads under locks")
+def test_a_double_submit_racing_the_first_counts_once(make_study, monkeypatch):
     study = make_study(prompts=4, session_quota=4)
     client = Client()
     page = start(client, study)
@@ -127,9 +125,7 @@ def test_a_double_submit_racing_the_first_counts_once(make_study, monkeypatch, r
     assert Assignment.objects.get(status=Assignment.Status.RESERVED).pk == session.assignment_id
 
 
-def test_an_answer_racing_the_study_closing_records_nothing(make_study, monkeypatch, rating_path):
-    if rating_path != "sql":
-        pytest.skip("the ORM path reads under locks")
+def test_an_answer_racing_the_study_closing_records_nothing(make_study, monkeypatch):
     study = make_study(prompts=4, session_quota=4)
     client = Client()
     page = start(client, study)

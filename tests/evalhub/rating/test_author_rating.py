@@ -9,8 +9,7 @@ from django.test import Client
 from evalhub.demo.services import DEMO_STUDY, demo_load
 from evalhub.studies.models import Judgment, Rater
 
-# Every test runs on both rating paths (conftest.rating_path).
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rating_path")]
+pytestmark = pytest.mark.django_db
 
 
 def logged_in(user, password):

@@ -13,8 +13,7 @@ from evalhub.rating.models import ItemPage, RaterSession
 from evalhub.rating.services import participant_hash
 from evalhub.studies.models import Assignment, Judgment, Rater, Study
 
-# Every test runs on both rating paths (conftest.rating_path).
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rating_path")]
+pytestmark = pytest.mark.django_db
 
 TOKEN = re.compile(r'name="a" value="([^"]+)"')
 

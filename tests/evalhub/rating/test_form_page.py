@@ -13,7 +13,7 @@ from evalhub.rating.selectors import SessionKey, rating_view
 from evalhub.studies.models import Assignment
 from tests.evalhub.rating.test_crowd_flow import enter, start
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rating_path")]
+pytestmark = pytest.mark.django_db
 CSRF = "csrf<&>"
 
 

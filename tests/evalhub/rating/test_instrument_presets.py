@@ -31,7 +31,6 @@ def preset_study(make_study, slug: str, prompts: int, **fields):
     )  # fmt: skip
 
 
-@pytest.mark.usefixtures("rating_path")
 @pytest.mark.parametrize("slug", PRESETS)
 def test_a_participant_rates_in_the_presets_choices(make_study, slug):
     definition = instrument_latest(slug=slug).definition

@@ -12,12 +12,6 @@ from tests.evalhub.rating.test_crowd_flow import answer, start
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("evalhub.studies.pool runs on PostgreSQL")
-
-
 def _plans() -> dict[str, str]:
     """This connection's prepared statements and their generic plans."""
     with connection.cursor() as cursor:

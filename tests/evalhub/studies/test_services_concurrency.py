@@ -4,9 +4,9 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
-from evalhub.studies import pool, services
+from evalhub.studies import pool
 from evalhub.studies.models import Assignment, Item, Judgment, Rater
 from tests.evalhub.rating.fixtures import make_study_fixture  # noqa: F401
 
@@ -15,10 +15,7 @@ K = 3
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("impl", [services, pool], ids=["services", "pool"])
-def test_parallel_raters_never_exceed_k_or_judge_an_item_twice(make_study, impl):
-    if connection.vendor != "postgresql":
-        pytest.skip("the row-locking pool is tested on PostgreSQL")
+def test_parallel_raters_never_exceed_k_or_judge_an_item_twice(make_study):
     study = make_study(prompts=30, baselines=1, raters_per_item=K)
     raters = [
         Rater.objects.create(group=Rater.Group.CROWD, external_id_hash=f"c{n:063d}")
@@ -31,11 +28,11 @@ def test_parallel_raters_never_exceed_k_or_judge_an_item_twice(make_study, impl)
         try:
             start.wait()
             while True:
-                reserved = impl.assignment_reserve(study=study, rater=rater)
+                reserved = pool.assignment_reserve(study=study, rater=rater)
                 if reserved is None:
                     return
                 assignment = Assignment.objects.select_related("item__page").get(pk=reserved.pk)
-                impl.judgment_submit(assignment=assignment, rater=rater, study=study, choice="tie")
+                pool.judgment_submit(assignment=assignment, rater=rater, study=study, choice="tie")
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
         finally:

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from evalhub.schedule import BEAT_SCHEDULE
 from evalhub.studies.models import Assignment, Rater
-from evalhub.studies.services import assignment_reserve
+from evalhub.studies.pool import assignment_reserve
 from evalhub.studies.tasks import assignments_expire_task
 from tests.evalhub.rating.fixtures import make_study_fixture  # noqa: F401
 

@@ -14,8 +14,9 @@ import pytest
 
 from evalhub.jobs.models import Job
 from evalhub.outputs.models import ModelEntry, Output
-from generation.engines import GenerationError, GenerationRequest, engine_for
+from generation.engines import GenerationError, GenerationRequest
 from generation.engines.openai_engine import OpenAICompatibleEngine
+from generation.engines.selection import engine_for
 from generation.sampling import sampling_from
 from generation.services import generation_run_create
 from tests.factories import ModelEntryFactory

@@ -70,7 +70,7 @@ def test_the_judge_prompt_is_the_instruments_question_and_choices(slug):
 
 
 def test_lima_presets_ask_todays_judge_text_exactly():
-    from generation.judging.instruments import builtin_instrument
+    from generation.judging.judge_prompts import builtin_prompt_template
 
     for preset, template in (("lima-pairwise", "lima_pairwise"),
                              ("lima-fail-pass-excellent", "fail_pass_excellent"),
@@ -78,7 +78,7 @@ def test_lima_presets_ask_todays_judge_text_exactly():
         from evalhub.instruments.definitions import definition_from_data, preset_data
 
         definition = definition_from_data(preset_data()[preset])
-        shipped = builtin_instrument(template)
+        shipped = builtin_prompt_template(template)
         assert definition.judge_text() == shipped.text
         assert definition.judge_meanings() == shipped.choices
 

@@ -7,7 +7,7 @@ import pytest
 from evalhub.jobs.models import Job
 from evalhub.studies.models import Judge, Study
 from generation.judging.config import JudgeConfigError, judge_config
-from generation.judging.instruments import builtin_instrument
+from generation.judging.judge_prompts import builtin_prompt_template
 from generation.judging.models import JudgePrice
 from generation.judging.selectors import combine_orders, judge_run_estimate
 from generation.judging.services import (
@@ -31,15 +31,15 @@ def register(slug="gpt", **overrides) -> Judge:
 
 
 def test_the_lima_instruments_ship_verbatim():
-    text = builtin_instrument("lima_pairwise").text
+    text = builtin_prompt_template("lima_pairwise").text
     assert text.startswith("Imagine that you have a super-intelligent AI assistant")
     assert text.endswith("- Neither is significantly better.")
-    likert = builtin_instrument("lima_likert").text
+    likert = builtin_prompt_template("lima_likert").text
     assert "on its own line" in likert and "{submission}" not in likert
 
 
 def test_a_response_cannot_fill_another_slot():
-    rendered = builtin_instrument("lima_pairwise").render(
+    rendered = builtin_prompt_template("lima_pairwise").render(
         {"prompt": "Q", "response_a": "see {response_b} and {prompt}", "response_b": "B!"}
     )
     assert "Answer A: see {response_b} and {prompt}" in rendered

@@ -8,7 +8,7 @@ import pytest
 
 from evalhub.dashboards.selectors.results import compute_study_results
 from evalhub.studies.models import Judge, Judgment
-from generation.judging.instruments import builtin_instrument
+from generation.judging.judge_prompts import builtin_prompt_template
 from generation.judging.planning import judge_group_name
 from generation.judging.services import judge_run_create
 from generation.judging.verdicts import (
@@ -20,7 +20,7 @@ from generation.judging.verdicts import (
 from tests.generation.judging.conftest import make_study
 from tests.generation.judging.test_judge_run import run_to_end, tiny_judge
 
-WEIGHTED_LIMA = builtin_instrument("lima_pairwise")
+WEIGHTED_LIMA = builtin_prompt_template("lima_pairwise")
 WEIGHTED_LIMA = type(WEIGHTED_LIMA)(
     WEIGHTED_LIMA.name, WEIGHTED_LIMA.text, WEIGHTED_LIMA.scale, dict(WEIGHTED_CHOICES)
 )

@@ -1,8 +1,13 @@
-"""Judge templates: the LIMA instruments (shipped verbatim, credited in instruments/CREDITS.md),
-Fail / Pass / Excellent from the paper's definitions, and custom templates with named slots.
+"""Judge prompt templates: the text an LLM judge is sent, with named slots. LIMA's (shipped
+verbatim under prompt_texts/, credited in prompt_texts/CREDITS.md), Fail / Pass / Excellent
+from the paper's definitions, custom templates, and a study's own instrument in the judge's
+form.
 
-An `Instrument` knows its text, its slots, its scale and the choices a judge may answer with;
-each choice carries its meaning ("A" / "B" / "tie", a label, or a Likert score)."""
+A `JudgePromptTemplate` knows its text, its slots, its scale and the choices a judge may
+answer with; each choice carries its meaning ("A" / "B" / "tie", a label, or a Likert
+score). What raters and judges are asked (the question, its choices and their meanings) is
+an instrument (evalhub.instruments); a study's judge asks its instrument through
+`study_prompt_template`."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-INSTRUMENT_DIR = Path(__file__).resolve().parent / "instruments"
+PROMPT_TEXT_DIR = Path(__file__).resolve().parent / "prompt_texts"
 
 PAIRWISE = "pairwise"
 LABEL = "fail_pass_excellent"
@@ -50,7 +55,7 @@ class TemplateError(ValueError):
 
 
 @dataclass(frozen=True)
-class Instrument:
+class JudgePromptTemplate:
     """A judge template. `choices` maps the exact answer text to its meaning."""
 
     name: str
@@ -77,19 +82,21 @@ class Instrument:
 
 @cache
 def _shipped_text(filename: str) -> str:
-    return (INSTRUMENT_DIR / filename).read_text(encoding="utf-8").rstrip("\n")
+    return (PROMPT_TEXT_DIR / filename).read_text(encoding="utf-8").rstrip("\n")
 
 
-def builtin_instrument(template: str) -> Instrument:
+def builtin_prompt_template(template: str) -> JudgePromptTemplate:
     """The shipped instrument for a `Judge.Template` value (not "custom")."""
     if template == "lima_pairwise":
-        return Instrument(template, _shipped_text("lima_pairwise.txt"), PAIRWISE, PAIRWISE_CHOICES)
+        return JudgePromptTemplate(
+            template, _shipped_text("lima_pairwise.txt"), PAIRWISE, PAIRWISE_CHOICES
+        )
     if template == "lima_likert":
         text = _shipped_text("lima_likert_helpfulness.txt")
-        return Instrument(template, text, LIKERT, LIKERT_CHOICES)
+        return JudgePromptTemplate(template, text, LIKERT, LIKERT_CHOICES)
     if template == "fail_pass_excellent":
         text = _shipped_text("fail_pass_excellent.txt")
-        return Instrument(template, text, LABEL, LABEL_CHOICES)
+        return JudgePromptTemplate(template, text, LABEL, LABEL_CHOICES)
     raise TemplateError(f"unknown template {template!r}")
 
 
@@ -98,10 +105,10 @@ INSTRUMENT = "instrument"
 SCALE_FOR_INSTRUMENT_KIND = {"pairwise": PAIRWISE, "absolute": LABEL, "scale": LIKERT}
 # An "instrument" judge before it is bound to a study: its registered version covers the
 # model, mode and params; the study's instrument joins the version when it runs.
-UNBOUND = Instrument(INSTRUMENT, "", INSTRUMENT, {"": ""})
+UNBOUND = JudgePromptTemplate(INSTRUMENT, "", INSTRUMENT, {"": ""})
 
 
-def study_instrument(study: object) -> Instrument:
+def study_prompt_template(study: object) -> JudgePromptTemplate:
     """The judge's form of the instrument a launched study asks: the same question and
     choices (or the instrument's own judge template), each choice meaning a side shown, a
     label or a score."""
@@ -113,7 +120,7 @@ def study_instrument(study: object) -> Instrument:
     config = getattr(study, "config", None) or {}
     frozen = config.get("instrument") or {}
     name = f"{frozen.get('slug', 'instrument')}@v{frozen.get('version', '?')}"
-    return Instrument(
+    return JudgePromptTemplate(
         name,
         definition.judge_text(),
         SCALE_FOR_INSTRUMENT_KIND[definition.kind],
@@ -121,9 +128,9 @@ def study_instrument(study: object) -> Instrument:
     )
 
 
-def custom_instrument(
+def custom_prompt_template(
     text: str, *, scale: str | None, choices: dict[str, str] | None
-) -> Instrument:
+) -> JudgePromptTemplate:
     """A custom template. Slots: {prompt} plus {response_a} and {response_b} (pairwise) or
     {response} (single). `choices` maps answer text to meaning; the scale's defaults apply
     when omitted."""
@@ -157,4 +164,4 @@ def custom_instrument(
                 f"params.choices[{answer!r}]: meaning {meaning!r} must be one of "
                 f"{sorted(allowed_meanings)}, and the answer one non-empty line"
             )
-    return Instrument("custom", text, inferred, choices)
+    return JudgePromptTemplate("custom", text, inferred, choices)
