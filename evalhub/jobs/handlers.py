@@ -19,6 +19,7 @@ JOB_HANDLERS: dict[str, tuple[str, CeleryQueue]] = {
     "judge": ("generation.judging.services.judge_job_run", CeleryQueue.JUDGE),
     "training": ("training.services.training_job_run", CeleryQueue.TRAINING),
     "pipeline": ("evalhub.pipeline.pipeline_job_run", CeleryQueue.DEFAULT),
+    "fit": ("evalhub.fits.services.shared_fit_job_run", CeleryQueue.DEFAULT),
 }
 
 

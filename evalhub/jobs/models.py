@@ -12,6 +12,7 @@ class Job(models.Model):
         TRAINING = "training", "Training"
         IMPORT = "import", "Import"
         PIPELINE = "pipeline", "Pipeline"
+        FIT = "fit", "Shared fit"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
