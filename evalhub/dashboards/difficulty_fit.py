@@ -13,7 +13,8 @@ from typing import Any
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.dashboards.selectors.difficulty import KIND, fitted_models, model_counts, scope_rows
 from evalhub.fits.registry import FitKind, Inputs, fit_kind_register
-from evalhub.stats.alpaca_lc import MIN_MODELS_FOR_DIFFICULTY, N_SPLITS, instruction_difficulty
+from evalhub.stats.alpaca_lc import MIN_MODELS_FOR_DIFFICULTY, N_SPLITS
+from evalhub.stats.instruction_difficulty import instruction_difficulty
 from evalhub.studies.models import Study
 
 

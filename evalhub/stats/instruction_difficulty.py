@@ -117,7 +117,6 @@ def _orthant_newton_step(
     pseudo-gradient), the latter the minimum-norm subgradient. The prompt block is
     eliminated through its diagonal Hessian (a Schur complement of size K), so a step costs
     O(n + K^2 P) instead of a dense (K + P)^3 solve."""
-    k = x.k
     orthant = np.where(w != 0, np.sign(w), -np.sign(grad) * (np.abs(grad) > 1.0))
     orthant[:, fixed] = 0.0
     pseudo = np.where(w != 0, grad + np.sign(w), grad - np.clip(grad, -1.0, 1.0))
@@ -128,8 +127,24 @@ def _orthant_newton_step(
     # _shared_shift places it (the penalty is all that changes along that line).
     m = x.m
     free[:, 2 * m] &= ~free[:, m : 2 * m].all(1)
-    rhs = np.where(free, -(grad + orthant), 0.0)
     gg, gq, qq = x.hessian(hz)
+    step = _newton_solve(x, (gg, gq, qq), np.where(free, -(grad + orthant), 0.0), free)
+    for _ in range(10):
+        # A zero coefficient the step would move against its orthant stays at zero.
+        wrong = free & (w == 0) & (np.sign(step) != orthant)
+        if not wrong.any():
+            break
+        free &= ~wrong
+        step = _newton_solve(x, (gg, gq, qq), np.where(free, -(grad + orthant), 0.0), free)
+    return step, pseudo
+
+
+def _newton_solve(
+    x: _Design, hessian: tuple[NDArray, NDArray, NDArray], rhs: NDArray, free: NDArray
+) -> NDArray[np.float64]:
+    """H_FF^-1 rhs_F on the free coefficients (0 elsewhere), the prompt block eliminated."""
+    k = x.k
+    gg, gq, qq = hessian
     fg, fq = free[:, :k], free[:, k:]
     inv_q = np.where(fq & (qq > 0), 1.0 / np.where(qq > 0, qq, 1.0), 0.0)
     gq = gq * fg[:, :, None]
@@ -143,7 +158,7 @@ def _orthant_newton_step(
     rhs_g = rhs[:, :k] - np.einsum("bkp,bp->bk", gq, inv_q * rhs[:, k:])
     step_g = np.linalg.solve(schur, rhs_g[:, :, None])[:, :, 0] * fg
     step_q = inv_q * (rhs[:, k:] - np.einsum("bkp,bk->bp", gq, step_g))
-    return np.concatenate([step_g, step_q], axis=1), pseudo
+    return np.concatenate([step_g, step_q], axis=1)
 
 
 def joint_l1_fit(
