@@ -163,7 +163,12 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="also print cProfile of one cold table compute"
     )
+    parser.add_argument(
+        "--smoke", action="store_true", help="60 raters x 10 judgments, one run (seconds)"
+    )
     args = parser.parse_args()
+    if args.smoke:  # the size tests/bench/test_smoke.py runs
+        vars(args).update(raters=60, per_rater=10, repeat=1, ds_repeat=1)
 
     _, url = scratch_url()
     os.environ["DATABASE_URL"] = url

@@ -192,7 +192,12 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="also print cProfile of one cold compute"
     )
+    parser.add_argument(
+        "--smoke", action="store_true", help="60 prompts x 2 baselines, few repeats (seconds)"
+    )
     args = parser.parse_args()
+    if args.smoke:  # the size tests/bench/test_smoke.py runs
+        vars(args).update(prompts=60, baselines=2, warm_repeat=3, cold_repeat=1)
 
     _, url = scratch_url()
     os.environ["DATABASE_URL"] = url

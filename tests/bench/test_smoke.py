@@ -1,0 +1,54 @@
+"""Every benchmark at its --smoke size, so that a change that breaks a bench fails CI.
+
+Each runs as the README says to run it (a subprocess from the repository root), on the
+test session's PostgreSQL server and Redis database; benches make and drop their own scratch
+databases. Serial: benches time things and start servers, so they run one at a time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHES = [
+    "api_bulk",
+    "crowd_quality",
+    "dashboard_latency",
+    "judge_throughput",
+    "lc_vs_alpaca_eval",
+    "rating_load",
+    "stats_vs_fastchat",
+    "training",
+    pytest.param("generation", marks=pytest.mark.vllm),
+    pytest.param("live_stream", marks=pytest.mark.vllm),
+]
+pytestmark = pytest.mark.serial
+
+
+def test_every_bench_is_smoked() -> None:
+    helpers = {"alpaca_lc_reference", "alpaca_difficulty_reference", "alpaca_venv",
+               "rating_wsgi", "__init__"}  # fmt: skip
+    names = {getattr(b, "values", [b])[0] for b in BENCHES}
+    assert {p.stem for p in (ROOT / "bench").glob("*.py")} - helpers == names
+
+
+@pytest.mark.parametrize("bench", BENCHES)
+def test_bench_runs_at_smoke_size(bench: str) -> None:
+    database = settings.DATABASES["default"]
+    server = urlunparse(urlparse(f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
+                                 f"{database['PORT'] or 5432}/postgres"))  # fmt: skip
+    env = {**os.environ, "DATABASE_URL": server, "BENCH_REDIS_URL": settings.REDIS_URL,
+           "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / f"{bench}.py"), "--smoke"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "ratio" in done.stdout, output[-4000:]
