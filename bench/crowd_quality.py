@@ -172,6 +172,9 @@ def main() -> None:
 
     _, url = scratch_url()
     os.environ["DATABASE_URL"] = url
+    # Cached fits are keyed by study id: a fresh scratch database must not meet the keys of
+    # an earlier one (or of another bench) in the same Redis database.
+    os.environ["CACHE_KEY_PREFIX"] = f"{DB_NAME}-{os.getpid()}"
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")

@@ -84,6 +84,20 @@ def shared_fit_request(*, kind: str, inputs: Inputs) -> SharedFit:
     return fit
 
 
+def shared_fit_refresh(*, kind: str, inputs: Inputs) -> SharedFit:
+    """Compute the fit for the inputs' current fingerprint in this process (no job), unless
+    it is already done: for commands and benches that warm fits after a bulk load."""
+    spec = fit_kind(kind)
+    fingerprint = _digest(spec, inputs, spec.fingerprint(inputs))
+    fit, _ = SharedFit.objects.get_or_create(
+        kind=kind, fingerprint=fingerprint, defaults={"scope": spec.scope(inputs), "inputs": inputs}
+    )
+    if fit.status != SharedFit.Status.DONE:
+        fit = shared_fit_compute(fit_id=fit.pk) or fit
+    fit.refresh_from_db()
+    return fit
+
+
 def shared_fit_use(*, kind: str, inputs: Inputs) -> FitAnswer:
     """For a page: the current fit, or the last one of its scope while the current is
     being fitted (see module docstring). Costs a fingerprint and one or two indexed reads."""
