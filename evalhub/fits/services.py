@@ -142,10 +142,12 @@ def shared_fit_compute(*, fit_id: int) -> SharedFit | None:
     if fit is None or fit.status == SharedFit.Status.DONE:
         return None
     spec = fit_kind(fit.kind)
+    outermost = not connection.in_atomic_block  # a worker; callers inside one keep theirs
     try:
         with transaction.atomic():
-            with connection.cursor() as cursor:  # must be the transaction's first statement
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            if outermost:
+                with connection.cursor() as cursor:  # must be the transaction's first statement
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             fingerprint = _digest(spec, fit.inputs, spec.fingerprint(fit.inputs))
             result = spec.compute(fit.inputs)
     except Exception as exc:

@@ -15,6 +15,8 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 from django.conf import settings
 
+from tests.conftest import database_url_for_workers
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCHES = [
     "api_bulk",
@@ -40,9 +42,8 @@ def test_every_bench_is_smoked() -> None:
 
 @pytest.mark.parametrize("bench", BENCHES)
 def test_bench_runs_at_smoke_size(bench: str) -> None:
-    database = settings.DATABASES["default"]
-    server = urlunparse(urlparse(f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-                                 f"{database['PORT'] or 5432}/postgres"))  # fmt: skip
+    # The test database's server; benches make their own scratch databases on it.
+    server = urlunparse(urlparse(database_url_for_workers())._replace(path="/postgres"))
     env = {**os.environ, "DATABASE_URL": server, "BENCH_REDIS_URL": settings.REDIS_URL,
            "PYTHONUNBUFFERED": "1"}  # fmt: skip
     done = subprocess.run(
