@@ -1,6 +1,7 @@
 """Submit 50,000 outputs in one request to a real server and report its speed and memory.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/api_bulk.py
+        [--smoke]
 
 A scratch database (`evalhub_bench_api_bulk_<pid>`, on the server of DATABASE_URL) is made
 and dropped.
@@ -12,7 +13,8 @@ Prints rows per second and the worker's peak RSS (VmHWM) against the goal (>= 5,
 outputs_import in-process (no HTTP, no JSON), so the ratio is what the API layer costs.
 
 The browser path is measured beside it: the same 50,000 rows (new generator names) as a
-file through the workspace's upload form (multipart, logged-in session, CSRF), its preview,
+file through the workspace's upload form (multipart, a session logged in through the login
+form as a browser does, CSRF), its preview,
 then the confirmed import job on a real Celery worker (solo pool). Its rate is rows over
 preview seconds plus the job's run time; its peak RSS is the larger of the web worker's
 and the Celery worker's.
@@ -203,29 +205,35 @@ def _start_celery(env: dict[str, str]) -> subprocess.Popen:
     raise RuntimeError("the celery worker did not answer")
 
 
-def _browser_upload(port: int, user, body: bytes) -> tuple[float, float, int, object]:
+def _log_in(web, username: str, password: str) -> None:
+    """Log in through the login form, as a browser does (every authentication backend and
+    django-axes see a real request)."""
+    import re
+
+    form = web.get("/accounts/login/")
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+    done = web.post(
+        "/accounts/login/",
+        data={"csrfmiddlewaretoken": csrf, "username": username, "password": password},
+        headers={"Referer": f"{web.base_url}accounts/login/"},
+    )
+    assert done.status_code == 302 and "sessionid" in web.cookies, done.text[-2000:]
+
+
+def _browser_upload(
+    port: int, username: str, password: str, body: bytes
+) -> tuple[float, float, int, object]:
     """The workspace upload form, as a browser posts it: (preview seconds, job seconds,
     rows previewed, job)."""
     import re
 
     import httpx
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
 
     from evalhub.jobs.models import Job
 
-    session = SessionStore()
-    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = (
-        str(user.pk),
-        settings.AUTHENTICATION_BACKENDS[0],
-    )
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
     base = f"http://127.0.0.1:{port}"
-    with httpx.Client(
-        base_url=base, cookies={"sessionid": session.session_key}, timeout=900
-    ) as web:
+    with httpx.Client(base_url=base, timeout=900) as web:
+        _log_in(web, username, password)
         form = web.get("/uploads/")
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
         started = time.perf_counter()
@@ -255,6 +263,14 @@ def _browser_upload(port: int, user, body: bytes) -> tuple[float, float, int, ob
 
 
 def main() -> None:
+    import argparse
+
+    global N_PROMPTS, N_MODELS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke", action="store_true", help="2 models x 200 prompts")
+    parser.add_argument("--arena-only", action="store_true", help="only the Arena battles")
+    if parser.parse_args().smoke:
+        N_PROMPTS, N_MODELS = 200, 2
     maintenance_url, bench_url = _database_urls()
     _recreate_database(maintenance_url)
     # Plain HTTP on loopback: no HTTPS redirect, no secure-only cookies.
@@ -275,7 +291,8 @@ def main() -> None:
     from evalhub.prompts.services import prompts_import
 
     call_command("migrate", verbosity=0)
-    user = user_create(username="bench", password=secrets.token_hex(16), role="researcher")
+    password = secrets.token_hex(16)
+    user = user_create(username="bench", password=password, role="researcher")
     token = api_token_create(user=user)[1]
     prompt_rows = [
         (p + 1, {"id": f"p{p}", "text": f"Prompt number {p}: explain topic {p}?"})
@@ -313,7 +330,9 @@ def main() -> None:
     celery = _start_celery(env)
     server, worker_pid = _start_gunicorn(env, port := free_port())
     try:
-        preview_s, job_s, previewed, job = _browser_upload(port, user, upload_body)
+        preview_s, job_s, previewed, job = _browser_upload(
+            port, user.username, password, upload_body
+        )
         upload_peak_mb = max(_peak_rss_mb(worker_pid), _peak_rss_mb(celery.pid))
     finally:
         server.terminate()

@@ -27,6 +27,13 @@ dashboard's own warm JSON poll: `ratio: monitor poll / dashboard poll`.
 The workspace's data lists (prompts of a 10,000-prompt set, a model's outputs, the study's
 items and judgments, with filters, search and last pages) are timed last, goal < 300 ms
 each (bench/list_cases.py; --list-prompts sets the prompt count).
+The AlpacaEval-scale case (--alpaca-studies 22, --alpaca-prompts 805): that many pairwise
+studies on one prompt set against one baseline, one weighted LLM judgment (with a
+preference) per item. The shared instruction-difficulty fit is computed first, as its worker
+job would (timed), then every study's JSON and page are timed cold (once each) and warm.
+Goals: cold < 2 s once the fit exists, warm < 300 ms; each answer must show LC with the
+length_controlled_v1 formula from the current fit. `ratio: in-request fit before / cold
+JSON now` compares with what the request used to spend fitting.
 """
 
 from __future__ import annotations
@@ -130,6 +137,105 @@ def build(n_prompts: int, n_baselines: int) -> object:
     return study
 
 
+def build_alpaca_scale(n_studies: int, n_prompts: int) -> list:
+    """n_studies pairwise studies on one prompt set against one baseline, one weighted LLM
+    judgment per item (verdict and preference), bulk-created; returns the studies."""
+    import numpy as np
+
+    from evalhub.outputs.models import ModelEntry, Output
+    from evalhub.prompts.models import Prompt, PromptSet
+    from evalhub.studies.models import Item, Judge, Judgment, Study
+
+    rng = np.random.default_rng(1)
+    pset = PromptSet.objects.create(slug="alpaca-bench", name="AlpacaEval-size")
+    prompts = Prompt.objects.bulk_create(
+        [Prompt(prompt_set=pset, external_id=f"a{i}", text=f"Instruction {i}?", position=i)
+         for i in range(n_prompts)], batch_size=5000)  # fmt: skip
+    baseline = ModelEntry.objects.create(slug="alpaca-baseline", name="alpaca-baseline")
+    targets = [ModelEntry.objects.create(slug=f"alpaca-model-{k:02d}", name=f"model {k}")
+               for k in range(n_studies)]  # fmt: skip
+    lengths = rng.integers(200, 3000, size=(n_studies + 1, n_prompts))
+    outputs = Output.objects.bulk_create(
+        [Output(prompt=p, model=m, text="x" * int(lengths[k, i]))
+         for k, m in enumerate([baseline, *targets]) for i, p in enumerate(prompts)],
+        batch_size=5000)  # fmt: skip
+    by = {(o.model_id, o.prompt_id): o for o in outputs}
+    judge = Judge.objects.create(slug="weighted", name="weighted", model="weighted",
+                                 base_url="http://127.0.0.1:9/v1",
+                                 template="lima_pairwise")  # fmt: skip
+    difficulty = rng.normal(0.0, 1.0, n_prompts)
+    studies, judgments = [], []
+    for k, target in enumerate(targets):
+        study = Study.objects.create(slug=f"alpaca-{k:02d}", name=f"AlpacaEval {k}",
+                                     prompt_set=pset, target_model=target,
+                                     status=Study.Status.LAUNCHED)  # fmt: skip
+        study.baselines.set([baseline])
+        items = Item.objects.bulk_create(
+            [Item(study=study, prompt=p, target_output=by[(target.pk, p.pk)],
+                  baseline_output=by[(baseline.pk, p.pk)]) for p in prompts],
+            batch_size=5000)  # fmt: skip
+        longer = np.tanh((lengths[k + 1] - lengths[0]) / 1000.0)
+        z = rng.normal(0, 1) + 0.7 * longer + 0.8 * difficulty + rng.normal(0, 0.5, n_prompts)
+        pref = 1 / (1 + np.exp(-z))
+        judgments += [
+            Judgment(item=item, judge=judge, judge_group="llm:weighted", order="target_first",
+                     verdict="target" if pref[i] >= 0.5 else "baseline",
+                     preference=float(pref[i]), parse_state="ok")
+            for i, item in enumerate(items)
+        ]  # fmt: skip
+        studies.append(study)
+    Judgment.objects.bulk_create(judgments, batch_size=10_000)
+    return studies
+
+
+def alpaca_scale(client, n_studies: int, n_prompts: int, warm_repeat: int) -> None:
+    """The AlpacaEval-scale case (see the module docstring): prints its lines."""
+    from django.db import connection
+
+    from evalhub.dashboards.cache import study_stats_invalidate
+    from evalhub.dashboards.selectors.difficulty import KIND, difficulty_inputs
+    from evalhub.fits.services import shared_fit_refresh
+
+    start = time.perf_counter()
+    studies = build_alpaca_scale(n_studies, n_prompts)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"AlpacaEval scale: {n_studies} studies x {n_prompts} items on one prompt set, "
+          f"built in {time.perf_counter() - start:.1f} s")  # fmt: skip
+    inputs = difficulty_inputs(studies[0].prompt_set_id, "alpaca-baseline", "llm:weighted")
+    started = time.perf_counter()
+    fit = shared_fit_refresh(kind=KIND, inputs=inputs)
+    fit_s = time.perf_counter() - started
+    print(f"  shared difficulty fit (the worker's job, once for all {n_studies}): {fit_s:.2f} s")
+
+    def get(path: str) -> dict | None:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        return response.json() if path.endswith(".json") else None
+
+    def cold_json(slug: str) -> None:
+        study_stats_invalidate(next(s.pk for s in studies if s.slug == slug))
+        (lc,) = get(f"/dashboards/studies/{slug}/data.json")["length_controlled"]
+        assert lc["formula"] == "length_controlled_v1" and not lc["updating"], lc
+
+    def cold_page(slug: str) -> None:
+        study_stats_invalidate(next(s.pk for s in studies if s.slug == slug))
+        get(f"/dashboards/studies/{slug}/")
+
+    slugs = [s.slug for s in studies]
+    cold_data = [timed(lambda s=s: cold_json(s), 1)[0] for s in slugs]
+    cold_pages = [timed(lambda s=s: cold_page(s), 1)[0] for s in slugs]
+    warm_data = timed(lambda: get(f"/dashboards/studies/{slugs[0]}/data.json"), warm_repeat)
+    warm_page = timed(lambda: get(f"/dashboards/studies/{slugs[0]}/"), warm_repeat)
+    assert fit.compute_runs == 1
+    summary("  cold JSON, each study", cold_data, 2.0)
+    summary("  cold page, each study", cold_pages, 2.0)
+    summary("  warm JSON", warm_data, 0.3)
+    summary("  warm page", warm_page, 0.3)
+    print(f"ratio: in-request fit before / cold JSON now = "
+          f"{fit_s / statistics.median(cold_data):.1f}")  # fmt: skip
+
+
 def live_raters(study: object, raters: list, items: list) -> None:
     """50 raters mid-session (a live reservation each), and the judgments spread over the
     last day, as the monitor would find them."""
@@ -198,10 +304,21 @@ def main() -> None:
         "--profile", action="store_true", help="also print cProfile of one cold compute"
     )
     parser.add_argument("--list-prompts", type=int, default=10_000)
+    parser.add_argument("--alpaca-studies", type=int, default=22)
+    parser.add_argument("--alpaca-prompts", type=int, default=805)
+    parser.add_argument(
+        "--smoke", action="store_true", help="60 prompts x 2 baselines, few repeats (seconds)"
+    )
     args = parser.parse_args()
+    if args.smoke:  # the size tests/bench/test_smoke.py runs
+        vars(args).update(prompts=60, baselines=2, warm_repeat=3, cold_repeat=1,
+                          alpaca_studies=4, alpaca_prompts=60)  # fmt: skip
 
     _, url = scratch_url()
     os.environ["DATABASE_URL"] = url
+    # Cached fits are keyed by study id: a fresh scratch database must not meet the keys of
+    # an earlier one (or of another bench) in the same Redis database.
+    os.environ["CACHE_KEY_PREFIX"] = f"{DB_NAME}-{os.getpid()}"
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
@@ -298,6 +415,8 @@ def main() -> None:
 
         list_cases.run(client=client, study=study, n_prompts=args.list_prompts,
                        repeat=args.warm_repeat, timed=timed, summary=summary)  # fmt: skip
+        if args.alpaca_studies and not args.reuse:
+            alpaca_scale(client, args.alpaca_studies, args.alpaca_prompts, args.warm_repeat)
     finally:
         from django.db import connections
 

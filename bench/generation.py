@@ -179,7 +179,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--hf-batch", type=int, default=64)
     parser.add_argument("--model", default=str(ROOT / "var" / "tiny-model"))
+    parser.add_argument(
+        "--smoke", action="store_true", help="4 prompts x 8 tokens, one repeat (seconds)"
+    )
     args = parser.parse_args()
+    if args.smoke:  # the size tests/bench/test_smoke.py runs
+        vars(args).update(prompts=4, max_tokens=8, repeats=1, hf_batch=4)
 
     with scratch_database():
         from evalhub.outputs.models import ModelEntry

@@ -260,7 +260,10 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--salt", default="")
+    parser.add_argument("--smoke", action="store_true", help="16 judgments at 50 ms")
     args = parser.parse_args()
+    if args.smoke:  # the size tests/bench/test_smoke.py runs
+        vars(args).update(n=16, latency=0.05)
     if args.mode == "serve":
         return serve(args.port, args.latency)
     if args.mode == "alpaca":

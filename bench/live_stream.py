@@ -146,7 +146,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--smoke", action="store_true", help="2 conversations, 1 round, 8 tokens (seconds)"
+    )
     args = parser.parse_args()
+    if args.smoke:  # the size tests/bench/test_smoke.py runs
+        vars(args).update(conversations=2, rounds=1, max_tokens=8, workers=1)
 
     maintenance_url, bench_url = _database_urls()
     _database(maintenance_url)

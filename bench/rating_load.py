@@ -358,7 +358,12 @@ def main() -> None:
     )
     parser.add_argument("--instrument", default="lima-pairwise")
     parser.add_argument("--database", default=BENCH_DB)
+    parser.add_argument(
+        "--smoke", action="store_true", help="4 raters for 3 s on 60 items (seconds)"
+    )
     args = parser.parse_args()
+    if args.smoke:  # the size tests/bench/test_smoke.py runs
+        vars(args).update(raters=4, seconds=3.0, warmup=1.0, workers=1, prompts=60, quota=3)
     BENCH_DB = args.database
 
     server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")

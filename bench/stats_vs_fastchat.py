@@ -23,6 +23,7 @@ bench/style_control_vs_fastchat.py); add `--smoke` for a small size.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import multiprocessing as mp
@@ -260,6 +261,11 @@ def time_ours(a: NDArray, b: NDArray, outcome: NDArray, names: list[str]) -> tup
 
 
 def main() -> None:
+    global N_BATTLES, ROUNDS, OLD_BUDGET_S
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="20,000 battles, 5 rounds")
+    if parser.parse_args().smoke:  # the size tests/bench/test_smoke.py runs
+        N_BATTLES, ROUNDS, OLD_BUDGET_S = 20_000, 5, 20.0
     # upstream passes L-BFGS-B's `disp` option, which SciPy 1.17 deprecates; keep it, quietly
     warnings.filterwarnings("ignore", message=".*`disp` and `iprint`", category=DeprecationWarning)
     a, b, outcome, true_ratings, names = synthetic_battles()

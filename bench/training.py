@@ -145,7 +145,12 @@ def main() -> None:
     parser.add_argument("--micro", type=int, default=8, help="TRL sequences per forward")
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument(
+        "--smoke", action="store_true", help="8 examples, 1 epoch, a 1-layer model (seconds)"
+    )
     args = parser.parse_args()
+    if args.smoke:  # the size tests/bench/test_smoke.py runs
+        vars(args).update(examples=8, epochs=1, batch=4, micro=2, hidden=64, layers=1)
 
     import torch
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "evalhub.studies",
     "evalhub.rating",
     "evalhub.jobs",
+    "evalhub.fits",
     "evalhub.demo",
     "evalhub.dashboards",
     "evalhub.workspace",

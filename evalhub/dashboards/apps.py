@@ -8,5 +8,7 @@ class DashboardsConfig(AppConfig):
     def ready(self) -> None:
         # Judgment writes bump the per-study stats version, so cached results go stale at once.
         from evalhub.dashboards import signals
+        from evalhub.dashboards.difficulty_fit import difficulty_fit_register
 
         signals.connect()
+        difficulty_fit_register()  # the shared fit behind length_controlled_v1

@@ -13,6 +13,7 @@ class Job(models.Model):
         IMPORT = "import", "Import"
         PIPELINE = "pipeline", "Pipeline"
         RELEASE = "release", "Release"
+        FIT = "fit", "Shared fit"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

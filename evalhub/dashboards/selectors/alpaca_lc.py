@@ -1,10 +1,16 @@
 """AlpacaEval's length-controlled win rate for a study's target, per baseline and judge group.
 
 Instruction difficulty needs every model judged against the same baseline, on the same prompt
-set, by the same judge group, so the rows come from every pairwise study on the study's prompt
-set, not only this one. One row per counted judgment (both orders of an LLM judge count, as
-each is one AlpacaEval annotation); the row's preference is its continuous `preference` where
-the judge gave one, else 1 / 0.5 / 0 for target / tie / baseline.
+set, by the same judge group, so it comes from every pairwise study on the study's prompt set,
+not only this one. That joint fit is heavy (seconds to minutes), so it is a shared fit
+(evalhub.dashboards.difficulty_fit): computed once per fingerprint by a worker and stored in
+PostgreSQL. This selector only reads it, then fits the target's own LC GLM (a few ms on 805
+rows). While the current difficulty is being fitted it uses the last finished one of the same
+scope, or else the minimal formula, and says so (`updating`, `difficulty_current`).
+
+One row per counted judgment (both orders of an LLM judge count, as each is one AlpacaEval
+annotation); the row's preference is its continuous `preference` where the judge gave one,
+else 1 / 0.5 / 0 for target / tie / baseline.
 """
 
 from __future__ import annotations
@@ -12,91 +18,84 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from django.db.models import F, Q
-from django.db.models.functions import Length
 
-from evalhub.dashboards.selectors.frames import counted_judgments
+from evalhub.dashboards.selectors.difficulty import (
+    KIND,
+    VERDICT_PREFERENCE,
+    difficulty_inputs,
+    fitted_models,
+    model_counts,
+    scope_rows,
+)
 from evalhub.dashboards.selectors.jsonable import jsonable
+from evalhub.fits.services import shared_fit_use
 from evalhub.stats.alpaca_lc import (
     FORMULA_MINIMAL,
     MIN_MODELS_FOR_DIFFICULTY,
-    N_SPLITS,
-    instruction_difficulty,
     length_controlled_fit,
 )
-from evalhub.studies.models import Judgment, Study
+from evalhub.studies.models import Study
 
-VERDICT_PREFERENCE = {"target": 1.0, "tie": 0.5, "baseline": 0.0}
+__all__ = ["VERDICT_PREFERENCE", "length_controlled_for"]
 
 
-def _rows(study: Study, baseline: str, judge_group: str) -> dict[str, np.ndarray]:
-    found = list(
-        Judgment.objects.filter(
-            counted_judgments(
-                Q(item__study__prompt_set_id=study.prompt_set_id)
-                & Q(item__study__kind=Study.Kind.PAIRWISE)
-            ),
-            judge_group=judge_group,
-            item__is_gold=False,
-            item__baseline_output__model__slug=baseline,
-            item__target_output__isnull=False,
-            verdict__in=list(VERDICT_PREFERENCE),
-        )
-        .annotate(
-            model=F("item__target_output__model__slug"),
-            prompt=F("item__prompt_id"),
-            target_chars=Length("item__target_output__text"),
-            baseline_chars=Length("item__baseline_output__text"),
-        )
-        .values_list("model", "prompt", "preference", "verdict", "target_chars", "baseline_chars")
-        .order_by("id")
-    )
-    if not found:
-        return {}
-    model, prompt, pref, verdict, t_chars, b_chars = zip(*found, strict=True)
-    return {
-        "model": np.array(model, dtype=str),
-        "prompt": np.array(prompt, dtype=np.int64),
-        "preference": np.array(
-            [VERDICT_PREFERENCE[v] if p is None else p for p, v in zip(pref, verdict, strict=True)]
-        ),
-        "length_diff": np.array(t_chars, dtype=np.float64) - np.array(b_chars, dtype=np.float64),
+def _difficulty_for(
+    inputs: dict[str, Any], prompts: np.ndarray
+) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """Per-row difficulty from the shared fit (None: none usable yet), and what to say."""
+    answer = shared_fit_use(kind=KIND, inputs=inputs)
+    state: dict[str, Any] = {
+        "updating": answer.updating,
+        "difficulty_current": answer.current,
+        "difficulty_fitted_at": answer.finished_at,
+        "difficulty_models": [],
     }
+    fit = answer.result
+    if not fit or fit["difficulty"] is None:
+        return None, state
+    known = np.array(fit["prompts"], dtype=np.int64)
+    at = np.searchsorted(known, prompts)
+    if np.any(at >= known.size) or np.any(known[np.minimum(at, known.size - 1)] != prompts):
+        return None, state  # the last fit lacks some of the target's prompts
+    state["difficulty_models"] = fit["models"]
+    return np.asarray(fit["difficulty"])[at], state
 
 
 def length_controlled_for(study: Study, baseline: str, judge_group: str) -> dict[str, Any] | None:
     """LC of the study's target against `baseline` under `judge_group`, or None when it has
     fewer than N_SPLITS judged rows (the cross-validation needs one row per fold)."""
-    rows = _rows(study, baseline, judge_group)
+    inputs = difficulty_inputs(study.prompt_set_id, baseline, judge_group)
+    models = fitted_models(model_counts(inputs))
     target = study.target_model.slug
-    if not rows or int((rows["model"] == target).sum()) < N_SPLITS:
+    if target not in models:
         return None
-    counts = {m: int((rows["model"] == m).sum()) for m in np.unique(rows["model"])}
-    models = sorted(m for m, n in counts.items() if n >= N_SPLITS)
-    keep = np.isin(rows["model"], models)
-    rows = {k: v[keep] for k, v in rows.items()}
-    difficulty = None
+    rows = scope_rows(inputs, [target])
+    difficulty, state = None, {"updating": False, "difficulty_current": True,
+                               "difficulty_fitted_at": None, "difficulty_models": []}  # fmt: skip
     if len(models) >= MIN_MODELS_FOR_DIFFICULTY:
-        prompts, per_prompt = instruction_difficulty(
-            rows["preference"], rows["length_diff"], rows["model"], rows["prompt"]
+        difficulty, state = _difficulty_for(inputs, rows["prompt"])
+    fit = length_controlled_fit(rows["preference"], rows["length_diff"], rows["model"], difficulty)
+    if fit.formula != FORMULA_MINIMAL:
+        used = state["difficulty_models"]
+        note = f"instruction difficulty from {len(used)} models judged against {baseline}"
+        if not state["difficulty_current"]:
+            note += " (the last fit; updating to the current data)"
+    elif len(models) < MIN_MODELS_FOR_DIFFICULTY:
+        note = (
+            f"no instruction-difficulty term: {len(models)} model(s) judged against {baseline} "
+            f"on this prompt set by {judge_group}, fewer than {MIN_MODELS_FOR_DIFFICULTY}"
         )
-        difficulty = per_prompt[np.searchsorted(prompts, rows["prompt"])]
-    mine = rows["model"] == target
-    fit = length_controlled_fit(
-        rows["preference"][mine], rows["length_diff"][mine], rows["model"][mine],
-        None if difficulty is None else difficulty[mine],
-    )  # fmt: skip
-    note = (
-        f"no instruction-difficulty term: {len(models)} model(s) judged against {baseline} on "
-        f"this prompt set by {judge_group}, fewer than {MIN_MODELS_FOR_DIFFICULTY}"
-        if fit.formula == FORMULA_MINIMAL
-        else f"instruction difficulty from {len(models)} models judged against {baseline}"
-    )
+    else:
+        note = (
+            f"the minimal formula (no instruction-difficulty term) while the instruction "
+            f"difficulty of {len(models)} models judged against {baseline} is being fitted"
+        )
     if fit.extreme_change[0]:
         note += (
             "; far from the raw win rate, which alpaca-eval flags as a likely GLM failure "
             "(length differences of one sign leave length and the intercept confounded)"
         )
+    fitted_at = state["difficulty_fitted_at"]
     return jsonable(
         {
             "baseline": baseline,
@@ -104,6 +103,9 @@ def length_controlled_for(study: Study, baseline: str, judge_group: str) -> dict
             "formula": fit.formula,
             "formula_note": note,
             "models_for_difficulty": models,
+            "updating": state["updating"],
+            "difficulty_current": state["difficulty_current"],
+            "difficulty_fitted_at": fitted_at.isoformat() if fitted_at else None,
             "n": int(fit.n[0]),
             "win_rate": float(fit.win_rate[0]),
             "length_controlled_win_rate": float(fit.length_controlled[0]),

@@ -7,9 +7,11 @@ import pytest
 
 from evalhub.dashboards.selectors.alpaca_lc import length_controlled_for
 from evalhub.dashboards.selectors.results import compute_study_results
+from evalhub.fits.models import SharedFit
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Item, Judgment, Study
+from tests.support import wait_until
 
 pytestmark = pytest.mark.django_db
 N = 30
@@ -46,8 +48,11 @@ def _studies(targets: list[str]) -> dict[str, Study]:
     return studies
 
 
-def test_three_models_give_the_v1_formula_and_two_the_minimal_one():
+@pytest.mark.django_db(transaction=True)
+def test_three_models_give_the_v1_formula_and_two_the_minimal_one(celery_worker):
     studies = _studies(["m1", "m2", "m3"])
+    length_controlled_for(studies["m2"], "base", "llm:weighted")  # queues the shared fit
+    wait_until(lambda: SharedFit.objects.filter(status="done").exists(), timeout=60)
     lc = length_controlled_for(studies["m2"], "base", "llm:weighted")
     assert lc["formula"] == "length_controlled_v1"
     assert lc["models_for_difficulty"] == ["m1", "m2", "m3"]

@@ -1,0 +1,59 @@
+"""Every benchmark at its --smoke size, so that a change that breaks a bench fails CI.
+
+Each runs as the README says to run it (a subprocess from the repository root), on the
+test session's PostgreSQL server and Redis database; benches make and drop their own scratch
+databases. Serial: benches time things and start servers, so they run one at a time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import database_url_for_workers
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHES = [
+    "api_bulk",
+    "crowd_quality",
+    "dashboard_latency",
+    "judge_throughput",
+    "lc_vs_alpaca_eval",
+    "publish",
+    "rating_load",
+    "stats_vs_fastchat",
+    "training",
+    pytest.param("generation", marks=pytest.mark.vllm),
+    pytest.param("live_stream", marks=pytest.mark.vllm),
+]
+pytestmark = pytest.mark.serial
+
+
+def test_every_bench_is_smoked() -> None:
+    # Modules the benches import, and the FastChat style-control run, which needs a FastChat
+    # checkout that no registry serves (bench/fastchat_venv.py).
+    helpers = {"alpaca_lc_reference", "alpaca_difficulty_reference", "alpaca_venv",
+               "rating_wsgi", "rating_statements", "list_cases", "fastchat_venv",
+               "fastchat_style_reference", "style_control_vs_fastchat", "__init__"}  # fmt: skip
+    names = {getattr(b, "values", [b])[0] for b in BENCHES}
+    assert {p.stem for p in (ROOT / "bench").glob("*.py")} - helpers == names
+
+
+@pytest.mark.parametrize("bench", BENCHES)
+def test_bench_runs_at_smoke_size(bench: str) -> None:
+    # The test database's server; benches make their own scratch databases on it.
+    server = urlunparse(urlparse(database_url_for_workers())._replace(path="/postgres"))
+    env = {**os.environ, "DATABASE_URL": server, "BENCH_REDIS_URL": settings.REDIS_URL,
+           "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / f"{bench}.py"), "--smoke"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "ratio" in done.stdout, output[-4000:]
