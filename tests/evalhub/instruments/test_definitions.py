@@ -3,12 +3,8 @@ instrument's choices becomes the stored codes (pure, no database)."""
 
 import pytest
 
-from evalhub.instruments.definitions import (
-    AnswerError,
-    DefinitionError,
-    definition_from_data,
-    preset_data,
-)
+from evalhub.instruments.definitions import AnswerError, DefinitionError, definition_from_data
+from evalhub.instruments.presets import preset_data
 
 HARD = definition_from_data(preset_data()["arena-hard-5point"])
 ARENA = definition_from_data(preset_data()["arena-4way"])
