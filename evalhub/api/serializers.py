@@ -8,7 +8,8 @@ from typing import Any
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from evalhub.api.rows import NOT_BLANK, PROMPT_ROWS, InvalidRows
+from evalhub.api.row_shapes import NOT_BLANK, InvalidRows
+from evalhub.api.rows import PROMPT_ROWS
 from evalhub.api.strict import (
     SLUG_PATTERN,
     SchemaPattern,
