@@ -167,7 +167,7 @@ def main() -> None:
     from openai import AsyncOpenAI
 
     from evalhub.devstack import free_port
-    from evalhub.live.services import live_study_create
+    from evalhub.live.creation import live_study_create
     from evalhub.outputs.models import ModelEntry
     from generation.tiny_model import build_tiny_model
 

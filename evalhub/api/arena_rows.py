@@ -6,7 +6,7 @@ is checked by evalhub.studies.arena_rows and is a 409. Both name the line and fi
 
 from __future__ import annotations
 
-from evalhub.api.rows import NAMES_A_MODEL, NOT_BLANK, Prop, RowFormats, RowShape
+from evalhub.api.row_shapes import NAMES_A_MODEL, NOT_BLANK, Prop, RowFormats, RowShape
 from evalhub.studies.arena_rows import WINNERS
 
 _MODELS = {

@@ -21,7 +21,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from evalhub.api.rows import InvalidRows
+from evalhub.api.row_shapes import InvalidRows
 from evalhub.api.strict import CONFLICT_CODES
 from evalhub.importing import InputError
 

@@ -14,7 +14,7 @@ from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 
 from evalhub.api.errors import PayloadTooLarge
-from evalhub.api.rows import InvalidRows, unstorable_path
+from evalhub.api.row_shapes import InvalidRows, unstorable_path
 from evalhub.importing import InputError, Row, RowProblem, parse_rows
 
 # A JSON escape of a UTF-16 surrogate: legal JSON, but a lone one cannot be stored as UTF-8.
@@ -90,7 +90,7 @@ class BulkRowsParser(BaseParser):
                 f"The body has {len(rows)} rows; the limit is {settings.API_BULK_MAX_ROWS} "
                 "rows per request. Split it into several requests."
             )
-        # NUL characters are checked per field by the row shapes (evalhub.api.rows), as
+        # NUL characters are checked per field by the row shapes (evalhub.api.row_shapes), as
         # the fields a row format ignores may hold anything.
         return rows
 

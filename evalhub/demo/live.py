@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from evalhub.live.services import live_study_create
+from evalhub.live.creation import live_study_create
 from evalhub.outputs.models import ModelEntry
 from evalhub.studies.models import Study
 

@@ -9,13 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from evalhub.instruments.definitions import (
-    PRESET_FOR_STUDY_KIND,
-    DefinitionError,
-    definition_from_data,
-    preset_data,
-)
+from evalhub.instruments.definitions import DefinitionError, definition_from_data
 from evalhub.instruments.models import Instrument
+from evalhub.instruments.presets import PRESET_FOR_STUDY_KIND, preset_data
 
 FIELDS = ("kind", "name", "intro", "question", "choices", "levels", "comment", "gold_choice",
           "judge_template", "credit")  # fmt: skip

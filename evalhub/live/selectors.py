@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from evalhub.live.models import Conversation, LiveStudy, Turn
+from evalhub.outputs.models import ModelEntry
 from evalhub.outputs.rendering import render_untrusted_markdown
 from evalhub.rating.models import RaterSession
 from evalhub.studies.models import Study
@@ -74,3 +75,8 @@ def conversations_export(study: Study) -> Iterator[dict[str, Any]]:
                 for t in conversation.turns.all()
             ],
         }  # fmt: skip
+
+
+def study_models(study: Study) -> list[ModelEntry]:
+    """The study's models in its order: target, then baselines by slug."""
+    return [study.target_model, *study.baselines.order_by("slug")]

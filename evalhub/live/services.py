@@ -1,164 +1,36 @@
-"""Writes for live studies: create one, start a conversation or battle, open / finish /
-fail a turn, label a turn, vote, and finish (which writes the Prompt, Outputs, Item and
-Judgment that the dashboards count)."""
+"""Writes for live conversations and battles: consent, start one, label a turn, end it,
+vote, and finish (which writes the Prompt, Outputs, Item and Judgment that the dashboards
+count). Creating a live study is in evalhub.live.creation; opening and closing turns in
+evalhub.live.turns."""
 
 from __future__ import annotations
 
 import random
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from evalhub.live import moderation, pairing
+from evalhub.live import pairing
+from evalhub.live.errors import LiveInputError
 from evalhub.live.models import Conversation, LiveStudy, Turn
+from evalhub.live.selectors import study_models
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.outputs.rendering import render_untrusted_markdown
-from evalhub.prompts.models import Prompt, PromptSet
-from evalhub.rating.limits import over_limit
+from evalhub.prompts.models import Prompt
 from evalhub.rating.models import RaterSession
 from evalhub.studies.models import Item, Judgment, Study
-from evalhub.studies.services import config_hash
 
 PAIRWISE_VOTES = {"A", "B", "tie"}  # LIMA's 3-way vote
 LABELS = {"fail", "pass", "excellent"}  # LIMA's turn labels
-# Sampling for live turns when the model entry sets none: LIMA's decoding, shorter answers
-# (a rater waits for each one).
-LIVE_MAX_TOKENS = 512
-STALE_STREAM = timedelta(minutes=10)
-
-
-class LiveInputError(ValueError):
-    """A request the live study refuses; the message is safe to show the rater.
-    `status` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What the streaming code needs to call one model; never sent to the browser."""
-
-    model_id: int
-    slug: str
-    base_url: str
-    model_name: str
-    api_key_env: str
-    sampling: dict[str, Any]
-    concurrency: int
-
-
-@dataclass(frozen=True)
-class OpenedTurn:
-    """One side of an opened turn: its row, its model and the messages to send."""
-
-    turn_id: int
-    side: str
-    spec: ModelSpec
-    messages: list[dict[str, str]]
-    seed: int
 
 
 @dataclass
 class FinishedConversation:
     finished_session: bool
     reveal: dict[str, str] = field(default_factory=dict)
-
-
-# --- creating a live study -------------------------------------------------------------------
-
-
-@transaction.atomic
-def live_study_create(
-    *,
-    slug: str,
-    name: str,
-    mode: str,
-    models: list[ModelEntry],
-    max_turns: int = 3,
-    target_per_pair: int = 10,
-    adaptive: bool = False,
-    reveal_models: bool = False,
-    session_quota: int = 3,
-    completion_code: str = "",
-    screenout_code: str = "",
-    max_prompt_chars: int = 4000,
-    messages_per_minute: int = 6,
-    blocklist: list[str] | None = None,
-    moderation_judge: Any = None,
-    model_limits: dict[str, dict[str, int]] | None = None,
-    by: AbstractBaseUser | None = None,
-) -> Study:
-    """A launched live study over `models` (target first). Its rater prompts are kept in a
-    prompt set of its own, `<slug>-live`, usable later by offline studies. Raises
-    LiveInputError naming the bad setting."""
-    if mode not in LiveStudy.Mode.values:
-        raise LiveInputError(f"mode: must be one of {', '.join(LiveStudy.Mode.values)}")
-    need = 2 if mode == LiveStudy.Mode.BATTLE else 1
-    if len(models) < need:
-        raise LiveInputError(f"models: a live {mode} needs at least {need} models")
-    for model in models:
-        if model.kind == ModelEntry.Kind.EXTERNAL or not model.base_url or not model.model_path:
-            raise LiveInputError(
-                f"models: {model.slug} has no OpenAI-compatible endpoint (base_url and "
-                "model_path, the model name there)"
-            )
-    if not 1 <= max_turns <= 20:
-        raise LiveInputError("max_turns: must be between 1 and 20")
-    if session_quota < 1 or target_per_pair < 1:
-        raise LiveInputError("session_quota and target_per_pair: must be at least 1")
-    prompt_set = PromptSet.objects.create(
-        slug=f"{slug}-live"[:100], name=f"{name} (live prompts)",
-        description=f"Prompts raters wrote in the live study {slug}.",
-    )  # fmt: skip
-    kind = Study.Kind.PAIRWISE if mode == LiveStudy.Mode.BATTLE else Study.Kind.DIALOGUE
-    study = Study.objects.create(
-        slug=slug, name=name, kind=kind, prompt_set=prompt_set, target_model=models[0],
-        raters_per_item=1, attention_check_rate=0, session_quota=session_quota,
-        completion_code=completion_code, screenout_code=screenout_code, created_by=by,
-    )  # fmt: skip
-    study.baselines.set(models[1:])
-    live = LiveStudy.objects.create(
-        study=study, mode=mode, max_turns=max_turns, target_per_pair=target_per_pair,
-        adaptive=adaptive, reveal_models=reveal_models, max_prompt_chars=max_prompt_chars,
-        messages_per_minute=messages_per_minute, blocklist=list(blocklist or []),
-        moderation_judge=moderation_judge, model_limits=dict(model_limits or {}),
-    )  # fmt: skip
-    study.config = {
-        "schema": 1,
-        "study": slug,
-        "kind": kind,
-        "live": {
-            "mode": mode, "models": [m.slug for m in models], "max_turns": max_turns,
-            "target_per_pair": target_per_pair, "adaptive": adaptive,
-            "reveal_models": reveal_models, "max_prompt_chars": max_prompt_chars,
-            "messages_per_minute": messages_per_minute, "blocklist": live.blocklist,
-            "moderation_judge": moderation_judge.slug if moderation_judge else "",
-            "model_limits": live.model_limits,
-        },
-        "session_quota": session_quota,
-        "completion_code": completion_code,
-        "screenout_code": screenout_code,
-        # No attention checks: a live answer has no known right label.
-        "attention_checks": {"rate": 0, "kind": "none (live turns have no known answer)"},
-    }  # fmt: skip
-    study.config_hash = config_hash(study.config)
-    study.status = Study.Status.LAUNCHED
-    study.launched_at = timezone.now()
-    study.save(update_fields=["config", "config_hash", "status", "launched_at"])
-    return study
-
-
-def study_models(study: Study) -> list[ModelEntry]:
-    """The study's models in its order: target, then baselines by slug."""
-    return [study.target_model, *study.baselines.order_by("slug")]
 
 
 # --- sessions and conversations --------------------------------------------------------------
@@ -213,118 +85,6 @@ def conversation_start(*, session: RaterSession) -> Conversation:
         token=secrets.token_urlsafe(24), study=study, session=session, mode=live.mode,
         left_id=left, right_id=right,
     )  # fmt: skip
-
-
-def _spec(model: ModelEntry, limits: dict[str, Any]) -> ModelSpec:
-    from generation.sampling import sampling_from
-
-    config = dict(model.generation_config or {})
-    sampling = sampling_from(("LIMA defaults for live turns", {"max_tokens": LIVE_MAX_TOKENS}),
-                             (f"model {model.slug} generation_config", config))  # fmt: skip
-    own = limits.get(model.slug, {})
-    values = sampling.as_dict()
-    if own.get("max_tokens"):
-        values["max_tokens"] = min(values["max_tokens"], int(own["max_tokens"]))
-    return ModelSpec(
-        model_id=model.pk, slug=model.slug, base_url=model.base_url,
-        model_name=model.model_path, api_key_env=model.api_key_env, sampling=values,
-        concurrency=int(own.get("concurrency") or 0),
-    )  # fmt: skip
-
-
-def _check_prompt(live: LiveStudy, text: str) -> str:
-    text = text.replace("\x00", "").strip()
-    if not text:
-        raise LiveInputError("Please write a message first.")
-    if len(text) > live.max_prompt_chars:
-        raise LiveInputError(
-            f"Your message is {len(text):,} characters long; the limit is "
-            f"{live.max_prompt_chars:,}. Please shorten it.",
-            status=413,
-        )
-    refusal = moderation.refusal(text, blocklist=live.blocklist, judge=live.moderation_judge)
-    if refusal:
-        raise LiveInputError(refusal, status=422)
-    return text
-
-
-@transaction.atomic
-def turn_open(*, session_token: str, slug: str, token: str, text: str) -> list[OpenedTurn]:
-    """Check the rater's message and open the next turn: one streaming Turn row per side.
-    The rater is named by their session cookie in study `slug`. Refuses (LiveInputError)
-    an unknown or finished session, a message that is empty, too long, blocked or over
-    the session's rate, a turn while one streams or is unlabelled, and one past max_turns.
-    A few statements in all: it stands between the rater and the first token."""
-    conversation = (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related("session", "left", "right", "study__live")
-        .filter(token=token, session__token=session_token, study__slug=slug)
-        .first()
-    )
-    if conversation is None or conversation.session.is_finished:
-        raise LiveInputError("We could not find your session. Please reload the page.", 403)
-    if conversation.status != Conversation.Status.ACTIVE:
-        raise LiveInputError("This conversation is over. Please reload the page.", status=409)
-    live = conversation.study.live
-    if over_limit(f"live:{session_token}", limit=live.messages_per_minute):
-        raise LiveInputError("That was very fast. Please wait a moment before sending.", 429)
-    text = _check_prompt(live, text)
-    turns = list(conversation.turns.exclude(status=Turn.Status.FAILED).order_by("index"))
-    streaming = [t for t in turns if t.status == Turn.Status.STREAMING]
-    # A turn still "streaming" long after any answer could take lost its web process.
-    stale = [t.pk for t in streaming if t.started_at < timezone.now() - STALE_STREAM]
-    if stale:
-        Turn.objects.filter(pk__in=stale).update(
-            status=Turn.Status.FAILED, error="no outcome: its web process stopped"
-        )
-        turns = [t for t in turns if t.pk not in stale]
-    if len(stale) < len(streaming):
-        raise LiveInputError("Please wait for the answer to finish.", status=409)
-    done = sorted({t.index for t in turns})
-    if live.mode == LiveStudy.Mode.CONVERSATION and any(not t.label for t in turns):
-        raise LiveInputError("Please rate the last answer before sending a new message.", 409)
-    if len(done) >= live.max_turns:
-        raise LiveInputError(
-            f"This conversation has reached its limit of {live.max_turns} messages.", 409
-        )
-    sides = [("A", conversation.left)]
-    if conversation.right is not None:
-        sides.append(("B", conversation.right))
-    rows = Turn.objects.bulk_create(
-        [Turn(conversation=conversation, index=len(done), side=side, user_text=text)
-         for side, _ in sides]
-    )  # fmt: skip
-    opened = []
-    for row, (side, model) in zip(rows, sides, strict=True):
-        history: list[dict[str, str]] = []
-        for turn in turns:
-            if turn.side == side:
-                history += [{"role": "user", "content": turn.user_text},
-                            {"role": "assistant", "content": turn.assistant_text}]  # fmt: skip
-        messages = [*history, {"role": "user", "content": text}]
-        spec = _spec(model, live.model_limits or {})
-        opened.append(OpenedTurn(row.pk, side, spec, messages, secrets.randbelow(2**31)))
-    return opened
-
-
-def turn_finish(*, turn_id: int, text: str, provenance: dict[str, Any]) -> None:
-    """A turn's answer arrived whole."""
-    Turn.objects.filter(pk=turn_id, status=Turn.Status.STREAMING).update(
-        status=Turn.Status.DONE, assistant_text=text, provenance=provenance,
-        finished_at=timezone.now(),
-    )  # fmt: skip
-
-
-@transaction.atomic
-def turn_fail(*, turn_ids: list[int], error: str, texts: dict[int, str],
-              provenance: dict[int, dict[str, Any]]) -> None:  # fmt: skip
-    """The turn failed (an endpoint broke, or the rater left): every side of it is kept as
-    failed, with what had arrived, and counts toward nothing; the rater may retry."""
-    for turn_id in turn_ids:
-        Turn.objects.filter(pk=turn_id).exclude(status=Turn.Status.FAILED).update(
-            status=Turn.Status.FAILED, error=error[:2000], assistant_text=texts.get(turn_id, ""),
-            provenance=provenance.get(turn_id, {}), finished_at=timezone.now(),
-        )  # fmt: skip
 
 
 def _active(session: RaterSession, token: str) -> Conversation:

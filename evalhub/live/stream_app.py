@@ -19,8 +19,9 @@ from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 from django.middleware.csrf import CsrfViewMiddleware
 
-from evalhub.live.services import LiveInputError, turn_open
+from evalhub.live.errors import LiveInputError
 from evalhub.live.streaming import in_thread, turn_frames
+from evalhub.live.turns import turn_open
 
 SEND_PATH = re.compile(r"^/live/(?P<slug>[-a-zA-Z0-9_]+)/c/(?P<token>[-a-zA-Z0-9_]+)/send/$")
 COOKIE = "ls"

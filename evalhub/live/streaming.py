@@ -19,7 +19,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
-from evalhub.live.services import ModelSpec, OpenedTurn, turn_fail, turn_finish
+from evalhub.live.turns import ModelSpec, OpenedTurn, turn_fail, turn_finish
 from evalhub.outputs.rendering import render_untrusted_markdown
 
 FAILED_MESSAGE = (

@@ -25,7 +25,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from evalhub.accounts.roles import is_researcher
-from evalhub.instruments.definitions import definition_from_data, preset_data
+from evalhub.instruments.definitions import definition_from_data
+from evalhub.instruments.presets import preset_data
+from evalhub.live.errors import LiveInputError
 from evalhub.live.selectors import (
     chat_state,
     conversations_export,
@@ -33,7 +35,6 @@ from evalhub.live.selectors import (
     session_for_cookie,
 )
 from evalhub.live.services import (
-    LiveInputError,
     battle_vote,
     conversation_end,
     conversation_start,

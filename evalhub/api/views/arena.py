@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from evalhub.api.arena_rows import ARENA_ROWS
 from evalhub.api.parsers import BulkRowsParser, bulk_rows
-from evalhub.api.rows import NOT_BLANK, bulk_body_schema
+from evalhub.api.row_shapes import NOT_BLANK, bulk_body_schema
 from evalhub.api.strict import SchemaPattern
 from evalhub.api.throttling import BulkRateThrottle, TokenRateThrottle
 from evalhub.api.views.common import check_query, error_responses

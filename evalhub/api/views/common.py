@@ -12,7 +12,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
 from evalhub.api.errors import error_body
-from evalhub.api.serializers import ErrorSerializer
+from evalhub.api.serializers.common import ErrorSerializer
 
 _ERROR_TEXT = {
     400: "Bad input; `problems` names each row and field.",

@@ -11,7 +11,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evalhub.api.serializers import (
+from evalhub.api.serializers.instruments import (
     InstrumentEditSerializer,
     InstrumentRequestSerializer,
     InstrumentSerializer,

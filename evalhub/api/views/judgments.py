@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evalhub.api.parsers import BulkRowsParser, bulk_rows
-from evalhub.api.rows import JUDGMENT_ROWS, NOT_BLANK, bulk_body_schema
-from evalhub.api.serializers import JudgmentImportResultSerializer
+from evalhub.api.row_shapes import NOT_BLANK, bulk_body_schema
+from evalhub.api.rows import JUDGMENT_ROWS
+from evalhub.api.serializers.judgments import JudgmentImportResultSerializer
 from evalhub.api.strict import SchemaPattern
 from evalhub.api.throttling import BulkRateThrottle, TokenRateThrottle
 from evalhub.api.views.common import check_query, error_responses, get_or_404

@@ -8,14 +8,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from evalhub.api.errors import Conflict, field_conflict
-from evalhub.api.serializers import (
+from evalhub.api.serializers.common import discriminated
+from evalhub.api.serializers.judges import (
     JUDGE_REGISTER_VARIANTS,
-    MODEL_REGISTER_VARIANTS,
     JudgeRegisterRequest,
     JudgeSerializer,
+)
+from evalhub.api.serializers.outputs import (
+    MODEL_REGISTER_VARIANTS,
     ModelEntrySerializer,
     ModelRegisterRequest,
-    discriminated,
 )
 from evalhub.api.views.common import error_responses, get_or_404
 from evalhub.outputs.models import ModelEntry

@@ -8,8 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from evalhub.api.parsers import BulkRowsParser, bulk_rows
-from evalhub.api.rows import OUTPUT_ROWS, bulk_body_schema
-from evalhub.api.serializers import OutputImportResultSerializer, OutputSerializer
+from evalhub.api.row_shapes import bulk_body_schema
+from evalhub.api.rows import OUTPUT_ROWS
+from evalhub.api.serializers.outputs import OutputImportResultSerializer, OutputSerializer
 from evalhub.api.throttling import BulkRateThrottle, TokenRateThrottle
 from evalhub.api.views.common import check_query, error_responses, get_or_404
 from evalhub.outputs.models import ModelEntry, Output

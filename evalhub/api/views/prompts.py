@@ -7,7 +7,7 @@ from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evalhub.api.serializers import (
+from evalhub.api.serializers.prompts import (
     PromptSerializer,
     PromptSetCreateSerializer,
     PromptSetSerializer,

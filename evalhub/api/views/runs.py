@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evalhub.api.errors import Conflict, field_conflict
-from evalhub.api.serializers import (
+from evalhub.api.serializers.runs import (
     GenerationRunCreateSerializer,
     JobSerializer,
     JudgeRunCreateSerializer,

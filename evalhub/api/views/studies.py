@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evalhub.api.errors import Conflict
-from evalhub.api.serializers import (
+from evalhub.api.serializers.common import discriminated
+from evalhub.api.serializers.studies import (
     STUDY_CREATE_VARIANTS,
     StudyCreateRequest,
     StudySerializer,
-    discriminated,
 )
 from evalhub.api.views.common import check_query, error_responses, get_or_404
 from evalhub.studies.models import Study

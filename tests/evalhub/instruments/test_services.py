@@ -3,8 +3,9 @@ version once a launched study uses one (that study keeps its pages and results).
 
 import pytest
 
-from evalhub.instruments.definitions import DefinitionError, definition_from_data, preset_data
+from evalhub.instruments.definitions import DefinitionError, definition_from_data
 from evalhub.instruments.models import Instrument
+from evalhub.instruments.presets import preset_data
 from evalhub.instruments.services import instrument_create, instrument_update, presets_install
 from evalhub.rating import views
 from evalhub.rating.selectors import RatingView

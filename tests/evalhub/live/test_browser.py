@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from evalhub.dashboards.selectors import study_results
+from evalhub.live.creation import live_study_create
 from evalhub.live.models import Conversation, Turn
-from evalhub.live.services import live_study_create
 from evalhub.outputs.models import ModelEntry
 from evalhub.studies.models import Judgment
 from tests.browser import assert_accessible

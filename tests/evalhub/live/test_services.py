@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from evalhub.live.creation import live_study_create
+from evalhub.live.errors import LiveInputError
 from evalhub.live.models import Conversation, Turn
-from evalhub.live.services import (
-    LiveInputError,
-    conversation_start,
-    live_session_consent,
-    live_study_create,
-    turn_open,
-)
+from evalhub.live.services import conversation_start, live_session_consent
+from evalhub.live.turns import turn_open
 from evalhub.outputs.models import ModelEntry
 from evalhub.rating.services import session_start_crowd
 

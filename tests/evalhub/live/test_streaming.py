@@ -10,8 +10,8 @@ import httpx
 import pytest
 from django.test import Client
 
+from evalhub.live.creation import live_study_create
 from evalhub.live.models import Conversation, Turn
-from evalhub.live.services import live_study_create
 from evalhub.studies.models import Judgment
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

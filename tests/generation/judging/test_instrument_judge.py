@@ -75,7 +75,8 @@ def test_lima_presets_ask_todays_judge_text_exactly():
     for preset, template in (("lima-pairwise", "lima_pairwise"),
                              ("lima-fail-pass-excellent", "fail_pass_excellent"),
                              ("likert-helpfulness", "lima_likert")):  # fmt: skip
-        from evalhub.instruments.definitions import definition_from_data, preset_data
+        from evalhub.instruments.definitions import definition_from_data
+        from evalhub.instruments.presets import preset_data
 
         definition = definition_from_data(preset_data()[preset])
         shipped = builtin_prompt_template(template)
