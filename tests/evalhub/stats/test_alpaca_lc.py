@@ -15,10 +15,10 @@ from evalhub.stats.alpaca_lc import (
     FORMULA_MINIMAL,
     FORMULA_V1,
     group_folds,
-    instruction_difficulty,
     is_extreme_change,
     length_controlled_fit,
 )
+from evalhub.stats.instruction_difficulty import instruction_difficulty
 
 SKILLS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 LENGTH_BIAS = (0.2, 0.5, 0.8, 1.1, 1.4)  # log-odds per unit of tanh(length difference / 400)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from bench.alpaca_venv import ensure_alpaca_venv
-from evalhub.stats import alpaca_lc
 from evalhub.stats.alpaca_lc import CS, _loss_and_probability
 from evalhub.stats.instruction_difficulty import _Design, instruction_difficulty, joint_l1_fit
+from tests.evalhub.stats import difficulty_reference
 from tests.evalhub.stats.test_alpaca_lc import planted
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -47,7 +47,7 @@ def test_it_matches_the_l_bfgs_fit_it_replaces_and_reaches_a_lower_objective() -
     data = _rows()
     args = (data["preference"], data["length_diff"], data["model_ids"], data["prompt"])
     _, ours = instruction_difficulty(*args)
-    _, before = alpaca_lc.instruction_difficulty(*args)
+    _, before = difficulty_reference.instruction_difficulty(*args)
     # L-BFGS-B stops at a relative objective change of 1e-13, a few 1e-6 short in the terms.
     assert np.abs(ours - before).max() < 1e-5
 
