@@ -33,8 +33,9 @@ def chromium_installed() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator:
+    """One Chromium per test process; each test gets a fresh context of its own."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
