@@ -70,6 +70,12 @@ def researcher_page(browser, live_server, alice) -> Iterator:
     context.close()
 
 
+def tasks_run(page) -> None:
+    """Return once the page has run what was queued before this call: a frame is drawn and
+    a task after it has run (e.g. the handlers of a click), instead of sleeping a while."""
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => setTimeout(done, 0)))")
+
+
 def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
     """Run axe-core (npm, installed by `make browser`) on the page as it is now; return the
     violations of the given impacts, each with its rule id, help text and failing targets."""
