@@ -63,9 +63,9 @@ def page(browser, web) -> Iterator:
     page.statuses = []
     page.on("response", lambda r: page.statuses.append((r.status, r.request.method, r.url)))
     page.in_flight = set()
-    page.on("request", page.in_flight.add)
-    page.on("requestfinished", page.in_flight.discard)
-    page.on("requestfailed", page.in_flight.discard)
+    page.on("request", lambda r: page.in_flight.add(r))
+    page.on("requestfinished", lambda r: page.in_flight.discard(r))
+    page.on("requestfailed", lambda r: page.in_flight.discard(r))
     yield page
     context.close()
 
