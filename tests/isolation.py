@@ -88,7 +88,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     os.environ["CACHE_KEY_PREFIX"] = f"{os.environ.get('CACHE_KEY_PREFIX', 'evalhub')}-{worker}"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     chosen = config.getoption("--suite-pass")
     keep, drop = [], []
@@ -103,6 +103,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
+        _group_suffixes(keep)
+
+
+def _group_suffixes(items: list[pytest.Item]) -> None:
+    """Name each grouped test `<nodeid>@<group>`, as xdist's loadgroup expects. xdist 3.8
+    sets `item._nodeid`, which pytest 9 no longer reads (a node's id is `_id`), so without
+    this every test of a group could land on another worker."""
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})  # fmt: skip
+        last = item.nodeid.rsplit("::", 1)[-1]
+        if names and "@" not in last.rsplit("]", 1)[-1]:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
