@@ -33,9 +33,11 @@ def chromium_installed() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
-    """One Chromium per test process; each test gets a fresh context of its own."""
+    """One Chromium per module; each test gets a fresh context of its own. Not per session:
+    Playwright's sync API keeps an event loop running while it is open, and the later tests
+    that call asyncio.run() (the judges' rate limiter) must not find one."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
