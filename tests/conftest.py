@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,8 @@ from tests.support import wait_until
 pytest_plugins = ["tests.browser"]
 
 ROOT = Path(__file__).resolve().parent.parent
-LOG_DIR = ROOT / "var" / "test-logs"
+# Each xdist worker (gw0, gw1, ...) logs its servers apart.
+LOG_DIR = ROOT / "var" / "test-logs" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def database_url_for_workers() -> str:
@@ -108,6 +110,29 @@ def celery_worker(worker_env: dict[str, str], broker_clean: None) -> Iterator[Wo
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def own_queue() -> Iterator[Callable[[], AbstractContextManager[None]]]:
+    """`with own_queue(): ...` sends the jobs made inside to a queue of this test's own that
+    no worker consumes (a worker started by another test must not claim them); the test
+    runs them itself. The queue is deleted afterwards."""
+    from django.db import transaction
+
+    from evalhub.jobs.models import Job
+
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+
+    @contextmanager
+    def jobs_on_own_queue() -> Iterator[None]:
+        # The jobs are sent when this block commits, to the queue their row names.
+        with transaction.atomic():
+            before = Job.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            yield
+            Job.objects.filter(id__gt=before).update(queue=queue)
+
+    yield jobs_on_own_queue
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,6 +164,15 @@ def postgres_blocked_backends() -> list[int]:
     return [pid for (pid,) in rows]
 
 
+def postgres_backends_alive(pids: list[int]) -> list[int]:
+    """Those of `pids` still connected: a backend gone has committed or rolled back."""
+    with _admin() as admin:
+        rows = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)]
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
 def postgres_terminate(pid: int) -> None:
     with _admin() as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
@@ -201,7 +211,18 @@ def web(private_redis: PrivateRedis, django_db_setup: None) -> Iterator[WebServe
     shutil.rmtree(server.var_dir, ignore_errors=True)
 
 
+def web_answers(web: WebServer) -> bool:
+    """True once some gunicorn worker answers an HTTP request (any status)."""
+    try:
+        with urllib.request.urlopen(f"{web.url}/healthz", timeout=5):  # noqa: S310 - loopback
+            return True
+    except urllib.error.HTTPError:
+        return True  # answered, if only to say it is degraded
+    except OSError:
+        return False
+
+
 def wait_for_workers(web: WebServer, timeout: float = 60) -> None:
-    """Until gunicorn has replaced a killed worker."""
+    """Until gunicorn has replaced killed workers and a worker answers."""
     wait_until(lambda: len(web.worker_pids()) == web.workers, timeout=timeout)
-    time.sleep(0.2)
+    wait_until(lambda: web_answers(web), timeout=timeout)

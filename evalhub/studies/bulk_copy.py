@@ -41,9 +41,6 @@ def copy_insert(model: type[models.Model], rows: Iterable[dict[str, Any]], count
     if not count:
         return []
     defaults = _defaults(model)
-    if connection.vendor != "postgresql":
-        created = model.objects.bulk_create([model(**{**defaults, **r}) for r in rows])
-        return [obj.pk for obj in created]
     table = model._meta.db_table
     names = list(defaults)
     json_fields = {

@@ -18,7 +18,6 @@ from evalhub.jobs.tasks import job_run
 from evalhub.studies.models import Judge, Judgment
 from tests.conftest import ROOT
 from tests.factories import OutputFactory, PromptFactory, PromptSetFactory
-from tests.support import wait_until
 from training.engine.loop import StepMetrics
 from training.models import TrainingRun
 from training.services import (
@@ -64,18 +63,23 @@ def expected(steps: range) -> dict[str, dict[str, list[float]]]:
 
 
 @pytest.fixture
-def run(tiny_model_dir, tmp_path, alice) -> TrainingRun:
-    """A run whose training job a worker has claimed, as when the trainer starts."""
-    dataset = dataset_import(
-        slug="lima", name="LIMA", rows=[(1, {"conversations": ["Make coffee?", "Grind beans."]})]
-    )
-    [lima_65b, _] = recipe_presets_ensure()
-    run = training_run_create(
-        dataset=dataset, base_model=str(tiny_model_dir), recipe=lima_65b,
-        overrides={"epochs": EPOCHS, "save_epochs": list(range(1, EPOCHS + 1))},
-        slug="lima-run", name="LIMA recipe on the tiny model", output_dir=tmp_path / "run",
-        requested_by=alice,
-    )  # fmt: skip
+def run(tiny_model_dir, tmp_path, alice, own_queue) -> TrainingRun:
+    """A run whose training job this test has claimed, as a worker does when the trainer
+    starts. Its job goes to the test's own queue: a training worker started by another test
+    must not claim (and train) it."""
+    with own_queue():
+        dataset = dataset_import(
+            slug="lima",
+            name="LIMA",
+            rows=[(1, {"conversations": ["Make coffee?", "Grind beans."]})],
+        )
+        [lima_65b, _] = recipe_presets_ensure()
+        run = training_run_create(
+            dataset=dataset, base_model=str(tiny_model_dir), recipe=lima_65b,
+            overrides={"epochs": EPOCHS, "save_epochs": list(range(1, EPOCHS + 1))},
+            slug="lima-run", name="LIMA recipe on the tiny model", output_dir=tmp_path / "run",
+            requested_by=alice,
+        )  # fmt: skip
     assert job_claim(job_id=run.job_id)
     return run
 
@@ -172,7 +176,7 @@ def write_verdicts(judge: Judge, study, pairs) -> None:
             )  # fmt: skip
 
 
-def trained_and_selected(run: TrainingRun, tmp_path: Path) -> None:
+def trained_and_selected(run: TrainingRun, tmp_path: Path, own_queue) -> None:
     """Every step and epoch recorded, then pairwise selection on a two-prompt dev set: epoch 2
     beats epoch 1 (2 wins, 1 tie), epoch 3 loses to epoch 2 (1 win, 2 losses)."""
     recorder = RunRecorder(run=run, job_id=run.job_id)
@@ -190,26 +194,24 @@ def trained_and_selected(run: TrainingRun, tmp_path: Path) -> None:
         for c in checkpoints:
             OutputFactory(prompt=prompt, model=c.model, text=f"Epoch {c.epoch} answers {i}.")
     judge = register_pairwise_judge()
-    # The verdicts go in before the selection job exists: a training worker left running by
-    # another test may take the job at once, and must then find them too.
     run.dev_prompt_set = dev
     first, second, third = checkpoints
     write_verdicts(judge, pair_study(run, first, second),
                    [("target", "target"), ("target", "target"), ("tie", "tie")])  # fmt: skip
     write_verdicts(judge, pair_study(run, second, third),
                    [("baseline", "baseline"), ("baseline", "baseline"), ("target", "target")])  # fmt: skip
-    job = checkpoint_selection_start(run=run, prompt_set=dev, judge=judge)
+    with own_queue():  # no worker takes it: this test runs it, as the training worker does
+        job = checkpoint_selection_start(run=run, prompt_set=dev, judge=judge)
     run.refresh_from_db()
-    job_run(job.pk)  # what the training worker runs (a no-op if a worker claimed it first)
-    finished = ["succeeded", "failed", "cancelled"]
-    done = wait_until(lambda: Job.objects.filter(pk=job.pk, status__in=finished).first())
+    job_run(job.pk)
+    done = Job.objects.get(pk=job.pk)
     assert done.status == Job.Status.SUCCEEDED, done.error
 
 
 def test_the_checkpoints_show_dev_scores_and_the_proposal_and_a_choice_sticks(
-    researcher_page, live_server, run, tmp_path, alice
+    researcher_page, live_server, run, tmp_path, alice, own_queue
 ):
-    trained_and_selected(run, tmp_path)
+    trained_and_selected(run, tmp_path, own_queue)
     page = researcher_page
     page.goto(run_url(live_server, run))
     page.wait_for_function(

@@ -2,7 +2,6 @@
 valid judgments, none over quota, and no rater judges an item twice."""
 
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -14,18 +13,24 @@ from evalhub.rating.models import ItemPage, RaterSession
 from evalhub.rating.selectors import SessionKey
 from evalhub.rating.services import session_consent, session_start_crowd
 from evalhub.studies.models import Assignment, Item, Judgment
+from tests.support import wait_until
 
 K = 3
 RATERS = 30
 EXCLUDED = 5
 
 
-def _rate(study, participant: str, limit: int | None = None) -> RaterSession:
-    """Answer as `participant` until the session ends (or `limit` answers)."""
+def _rate(
+    study, participant: str, limit: int | None = None, pause: threading.Event | None = None
+) -> RaterSession:
+    """Answer as `participant` until the session ends (or `limit` answers); with `pause`,
+    wait for it after the first answer."""
     session = session_consent(session=session_start_crowd(study=study, participant_id=participant))
     key = SessionKey.crowd(session.token, study.slug)
     answered = 0
     while limit is None or answered < limit:
+        if answered == 1 and pause is not None:
+            assert pause.wait(300), "the exclusion never came"
         live = RaterSession.objects.get(pk=session.pk)
         if live.is_finished:
             break
@@ -44,12 +49,16 @@ def test_excluding_raters_while_others_answer_refills_every_item_to_exactly_k(ma
     assert all(not RaterSession.objects.get(pk=s.pk).is_finished for s in early)
 
     start = threading.Barrier(RATERS + 1)
+    excluded = threading.Event()
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
         try:
             start.wait()
-            _rate(study, f"busy{n}")
+            # Half answer straight on, racing the exclusion; the other half wait for it after
+            # one answer, so that raters are still there to refill the freed places however
+            # fast (or slow, on a busy machine) the first half finish.
+            _rate(study, f"busy{n}", pause=excluded if n % 2 else None)
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
         finally:
@@ -61,10 +70,11 @@ def test_excluding_raters_while_others_answer_refills_every_item_to_exactly_k(ma
     start.wait()
     # Exclude once the others are well under way.
     others = Judgment.objects.filter(item__study=study).exclude(rater_id__in=excluded_ids)
-    deadline = time.monotonic() + 60
-    while others.count() < 30 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    outcome = raters_exclude(study=study, rater_ids=excluded_ids, reason="bots")
+    try:
+        wait_until(lambda: others.count() >= 30, timeout=120, interval=0.02)
+        outcome = raters_exclude(study=study, rater_ids=excluded_ids, reason="bots")
+    finally:
+        excluded.set()
     assert sorted(outcome.raters) == sorted(excluded_ids) and outcome.judgments == 40
     for t in threads:
         t.join(timeout=300)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import pytest
+from django.core.cache.backends.redis import RedisCache
 
 from evalhub.dashboards.cache import cached_stats
+from tests.support import wait_until
 
 # Keys include the scope's epoch in PostgreSQL; the threads read it on their own connections.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,14 +19,25 @@ def _scope() -> str:
     return f"lock-test-{uuid.uuid4().hex}"  # a fresh version counter per test
 
 
-def test_concurrent_cold_requests_compute_once():
+def test_concurrent_cold_requests_compute_once(monkeypatch):
     scope, calls, results = _scope(), [], []
     started = threading.Event()
+    refused: list[str] = []  # lock keys the real Redis refused (SET NX found them held)
+    real_add = RedisCache.add
+
+    def add(self, key, *args, **kwargs) -> bool:
+        added = real_add(self, key, *args, **kwargs)
+        if not added:
+            refused.append(key)
+        return added
+
+    monkeypatch.setattr(RedisCache, "add", add)  # watched on every thread's cache client
 
     def compute() -> dict:
         calls.append(threading.get_ident())
         started.set()
-        time.sleep(0.5)  # a slow cold compute; the other request arrives meanwhile
+        # A slow cold compute: it ends only once the other request found the lock held.
+        wait_until(lambda: refused, timeout=30, interval=0.01)
         return {"wins": 3}
 
     def request() -> None:
@@ -36,9 +48,9 @@ def test_concurrent_cold_requests_compute_once():
     assert started.wait(5)
     second = threading.Thread(target=request)
     second.start()
-    first.join(10)
-    second.join(10)
-    assert len(calls) == 1
+    first.join(60)
+    second.join(60)
+    assert len(calls) == 1 and len(refused) == 1
     assert results == [{"wins": 3}, {"wins": 3}]
 
 

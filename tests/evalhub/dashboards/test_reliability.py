@@ -2,8 +2,6 @@
 first time, then shown stale (marked) after the data changes while a real worker refits
 it, after which the pages are fresh again."""
 
-import time
-
 import pytest
 
 from evalhub.crowd.selectors import flagged_rater_ids, raters_table
@@ -11,6 +9,7 @@ from evalhub.crowd.services import raters_exclude
 from evalhub.dashboards.selectors import study_results
 from tests.evalhub.crowd.fixtures import crowd_study_fixture  # noqa: F401
 from tests.evalhub.rating.fixtures import make_study_fixture  # noqa: F401
+from tests.support import wait_until
 
 
 @pytest.mark.django_db(transaction=True)
@@ -28,13 +27,8 @@ def test_a_stale_fit_is_marked_and_a_worker_refits_it(celery_worker, crowd_study
     assert stale["rows"][0]["dawid_skene"] == first["rows"][0]["dawid_skene"]
     assert stale["rows"][0]["majority"] != first["rows"][0]["majority"]
 
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        fresh = study_results(study)["aggregation"]
-        if fresh["current"]:
-            break
-        time.sleep(0.5)
-    assert fresh["current"] is True, "the worker never refitted"
+    # The worker refits in the background; the results say when the fit is current again.
+    wait_until(lambda: study_results(study)["aggregation"]["current"], timeout=120, interval=0.5)
     after = {r["rater"]: r["reliability"] for r in raters_table(study)["raters"]}
     # Excluded raters are no longer in the fit; the honest ones are.
     assert all(after[r] is None for r in made["left"])

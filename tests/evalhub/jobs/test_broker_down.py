@@ -18,7 +18,8 @@ from evalhub.jobs.models import Job
 from evalhub.jobs.services import WAITING_FOR_BROKER
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Serial: it stops a Redis server and waits on the sweeper (tests/isolation.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.serial]
 
 
 def run_in_web_env(web, code: str) -> str:

@@ -22,7 +22,6 @@ from evalhub.outputs.services import model_register, outputs_import
 from evalhub.pipeline.models import Pipeline, PipelineStep
 from evalhub.prompts.services import prompts_import
 from evalhub.studies.models import Item, Judgment
-from tests.browser import ARGS, chromium_installed
 from tests.conftest import ROOT
 from tests.evalhub.rating.test_browser import start_by_keyboard
 from tests.support import wait_until
@@ -55,7 +54,7 @@ def _finished(pipeline_id: int) -> Pipeline | None:
 
 def test_the_pipeline_survives_a_redis_restart_and_fills_the_dashboard(
     pipeline_workers, pipeline_env, private_redis, vllm_server, tiny_model_dir, tmp_path,
-    live_server, alice,
+    live_server, alice, browser,
 ):  # fmt: skip
     # Inputs: a LIMA-format training file, a test set with a written (submitted) baseline.
     train = tmp_path / "train.jsonl"
@@ -115,61 +114,57 @@ def test_the_pipeline_survives_a_redis_restart_and_fills_the_dashboard(
         assert crowd.count() == real * study.raters_per_item
     assert set(done.result["links"]) >= {"pairwise dashboard", "training run", "leaderboard"}
 
-    _browse(live_server, alice, done)
+    _browse(browser, live_server, alice, done)
 
 
-def _browse(live_server, alice, pipeline: Pipeline) -> None:
+def _browse(browser, live_server, alice, pipeline: Pipeline) -> None:
     """The dashboard shows both groups; the rater and researcher pages make the README's
     screenshots."""
-    from playwright.sync_api import sync_playwright
-
     client = Client()
     client.force_login(alice)
     host = urlparse(live_server.url)
     links = pipeline.result["links"]
     DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_installed(), args=ARGS)
-        try:
-            # bypass_csp: wait_for_function uses eval(); tests/evalhub/test_csp.py checks the CSP.
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-            context.route("**/*", lambda r: r.continue_()
-                          if urlparse(r.request.url).netloc == host.netloc else r.abort())  # fmt: skip
-            rater = context.new_page()
-            rater.goto(live_server.url + links["pairwise crowd link"])
-            _shot(rater, "rater-consent.png")
-            start_by_keyboard(rater)
-            rater.wait_for_selector("text=Item 1 of")
-            rater.wait_for_load_state("load")
-            _shot(rater, "rater-pairwise.png")
-            assert pipeline.run.chosen_checkpoint.model.slug not in rater.content()
+    # bypass_csp: wait_for_function uses eval(); tests/evalhub/test_csp.py checks the CSP.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    try:
+        context.route("**/*", lambda r: r.continue_()
+                      if urlparse(r.request.url).netloc == host.netloc else r.abort())  # fmt: skip
+        rater = context.new_page()
+        rater.goto(live_server.url + links["pairwise crowd link"])
+        _shot(rater, "rater-consent.png")
+        start_by_keyboard(rater)
+        rater.wait_for_selector("text=Item 1 of")
+        rater.wait_for_load_state("load")
+        _shot(rater, "rater-pairwise.png")
+        assert pipeline.run.chosen_checkpoint.model.slug not in rater.content()
 
-            context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                                  "domain": host.hostname, "path": "/"}])  # fmt: skip
-            page = context.new_page()
-            problems: list[str] = []
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(live_server.url + links["pairwise dashboard"])
-            page.wait_for_function(
-                "document.querySelectorAll('#chart-wtl g.point').length > 0", timeout=30_000
-            )
-            groups = page.eval_on_selector_all("#filters input", "els => els.map(e => e.value)")
-            judge = pipeline.params["judges"]["pairwise"]
-            assert {SIMULATED_GROUP, f"llm:{judge}"} <= set(groups)
-            wtl = page.evaluate("document.getElementById('chart-wtl').data[0].y[1]")
-            assert {SIMULATED_GROUP, f"llm:{judge}"} <= set(wtl)
-            _shot(page, "researcher-dashboard.png")
-            for name, path in (("researcher-absolute.png", links["fail/pass/excellent dashboard"]),
-                               ("researcher-leaderboard.png", links["leaderboard"]),
-                               ("researcher-training-run.png", links["training run"]),
-                               ("researcher-pipeline-job.png", links["pipeline job"])):  # fmt: skip
-                response = page.goto(live_server.url + path)
-                assert response.status == 200, path
-                page.wait_for_load_state("networkidle")
-                _shot(page, name)
-            assert problems == []
-        finally:
-            browser.close()
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                              "domain": host.hostname, "path": "/"}])  # fmt: skip
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(live_server.url + links["pairwise dashboard"])
+        page.wait_for_function(
+            "document.querySelectorAll('#chart-wtl g.point').length > 0", timeout=30_000
+        )
+        groups = page.eval_on_selector_all("#filters input", "els => els.map(e => e.value)")
+        judge = pipeline.params["judges"]["pairwise"]
+        assert {SIMULATED_GROUP, f"llm:{judge}"} <= set(groups)
+        wtl = page.evaluate("document.getElementById('chart-wtl').data[0].y[1]")
+        assert {SIMULATED_GROUP, f"llm:{judge}"} <= set(wtl)
+        _shot(page, "researcher-dashboard.png")
+        for name, path in (("researcher-absolute.png", links["fail/pass/excellent dashboard"]),
+                           ("researcher-leaderboard.png", links["leaderboard"]),
+                           ("researcher-training-run.png", links["training run"]),
+                           ("researcher-pipeline-job.png", links["pipeline job"])):  # fmt: skip
+            response = page.goto(live_server.url + path)
+            assert response.status == 200, path
+            page.wait_for_load_state("networkidle")
+            _shot(page, name)
+        assert problems == []
+    finally:
+        context.close()
 
 
 def _shot(page, name: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 from evalhub.outputs.services import output_fields
 from evalhub.studies.models import Judgment
 from evalhub.studies.services import study_launch
+from tests.browser import tasks_run
 from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, StudyFactory
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself
@@ -118,7 +119,7 @@ def test_untrusted_output_runs_nothing(page, live_server):
     assert "click me" in answers.first.inner_text()
     assert page.locator('[href^="javascript"], [src^="javascript"]').count() == 0
     page.get_by_text("click me").first.click()  # whatever it became, clicking runs nothing
-    page.wait_for_timeout(300)
+    tasks_run(page)
     assert page.evaluate("window.__xss") is None
     assert page.dialogs == []
     assert page.locator(".md script, .md img, .md [onerror]").count() == 0

@@ -2,7 +2,9 @@
 gunicorn (DEBUG off) while, between two answers, the private Redis stops or restarts, every
 PostgreSQL connection of the server is terminated, or the gunicorn workers are SIGKILLed
 during an answer. Every case: no 5xx, every item answered, each answer stored once, and
-the dashboards right once Redis is back."""
+the dashboards right once Redis is back.
+
+Serial: these kill servers and connections, so they run in the pass of their own."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from evalhub.studies.services import study_launch
 from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, StudyFactory
 from tests.faults import (
     RowLock,
+    postgres_backends_alive,
     postgres_blocked_backends,
     postgres_drop_connections,
     postgres_terminate,
@@ -33,7 +36,7 @@ from tests.faults import (
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 PROLIFIC = "https://app.prolific.com/"
 QUOTA = 3
@@ -42,7 +45,8 @@ QUOTA = 3
 @pytest.fixture
 def page(browser, web) -> Iterator:
     """A participant's page that can reach only our gunicorn; Prolific is answered locally.
-    Every response's status is kept in page.statuses."""
+    Every response's status is kept in page.statuses, the requests still waiting for their
+    answer in page.in_flight."""
     # wait_for_function evaluates strings, which the site's CSP refuses (test_csp checks it).
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     local = urlparse(web.url).netloc
@@ -58,6 +62,10 @@ def page(browser, web) -> Iterator:
     page = context.new_page()
     page.statuses = []
     page.on("response", lambda r: page.statuses.append((r.status, r.request.method, r.url)))
+    page.in_flight = set()
+    page.on("request", lambda r: page.in_flight.add(r))
+    page.on("requestfinished", lambda r: page.in_flight.discard(r))
+    page.on("requestfailed", lambda r: page.in_flight.discard(r))
     yield page
     context.close()
 
@@ -190,7 +198,8 @@ def test_postgres_connections_dropped_between_answers(page, web, study, alice):
 
 def pumping(page, predicate, timeout: float = 30) -> list:
     """Wait for `predicate()` while Playwright runs its event loop: the page's requests pass
-    through our route handler, which runs only inside Playwright calls."""
+    through our route handler, which runs only inside Playwright calls (so the poll lets
+    Playwright run rather than sleeping)."""
     for _ in range(int(timeout / 0.2)):
         found = predicate()
         if found:
@@ -216,15 +225,22 @@ def _kill_workers_during_answer(page, web, study: Study, n: int, *, committed: b
                 postgres_terminate(pid)
     finally:
         lock.release()
-    pumping(page, lambda: not postgres_blocked_backends())
-    assert Judgment.objects.filter(item__study=study).count() == (n if committed else n - 1)
+    # The killed workers' backends end once their answer committed (or rolled back).
+    pumping(page, lambda: not postgres_backends_alive(blocked))
     wait_for_workers(web)
-    # The participant got an error page instead of the next item (or Chromium sent the
-    # POST again by itself, to a new worker) and reloads the study's page: it shows the
-    # item still to be answered, and every answer so far is stored once.
+    # Chromium may send the POST again by itself, to a new worker; wait for its answer (or
+    # its failure) so that the counts below are final, whichever happened.
+    pumping(page, lambda: not page.in_flight, timeout=90)
+    stored = Judgment.objects.filter(item__study=study)
+    if committed:
+        assert stored.count() == n  # committed once, and a resent POST stored nothing
+    else:
+        assert stored.count() in (n - 1, n)  # n only if Chromium's resent POST stored it
+    # The participant got an error page instead of the next item (or the resent POST's
+    # answer) and reloads the study's page: it shows the item still to be answered, and
+    # every answer so far is stored once.
     page.goto(f"{web.url}/s/{study.slug}/rate/")
     shown = int(re.search(r"Item (\d+) of", page.inner_text("body")).group(1))
-    stored = Judgment.objects.filter(item__study=study)
     assert stored.count() == shown - 1
     assert stored.values("assignment").distinct().count() == shown - 1
     return shown
