@@ -43,5 +43,5 @@ def remove_presets(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("training", "0001_initial")]
+    dependencies = [('training', '0001_recipes_runs_checkpoints')]
     operations = [migrations.RunPython(add_presets, remove_presets)]

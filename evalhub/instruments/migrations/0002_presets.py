@@ -12,5 +12,5 @@ def install(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("instruments", "0001_i16_instruments")]
+    dependencies = [('instruments', '0001_instruments')]
     operations = [migrations.RunPython(install, migrations.RunPython.noop)]

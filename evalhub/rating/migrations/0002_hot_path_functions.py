@@ -117,9 +117,6 @@ DROP FUNCTION IF EXISTS rating_limit_count(integer, integer, bigint);
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("rating", "0004_i15_exclusions"),
-        ("studies", "0005_merge_i14_i15_i16_i17"),
-    ]
+    dependencies = [('rating', '0001_rater_sessions_and_pool'), ('studies', '0001_studies_items_judgments')]
 
     operations = [migrations.RunSQL(FUNCTIONS, DROP)]
