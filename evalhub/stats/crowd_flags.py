@@ -120,21 +120,27 @@ def crowd_flags(
     gold = (gold_n >= int(r["min_gold"])) & (p_gold < float(r["gold_alpha"]))
     odds, agreement = _spam_odds(fit, rater, item, label, n_raters, n_classes, r)
     spam = enough & (odds > float(r["spam_odds"]))
-    ev_pos, ev_fast, ev_gold, ev_spam = [], [], [], []
-    for i in range(n_raters):  # one entry per rater, text only for the flagged
+    ev_pos: list[str | None] = [None] * n_raters
+    ev_fast, ev_gold, ev_spam = list(ev_pos), list(ev_pos), list(ev_pos)
+    for i in np.flatnonzero(position | fast | gold | spam).tolist():  # text for the flagged
         side = "left" if left[i] * 2 >= sided_n[i] else "right"
         times = left[i] if side == "left" else sided_n[i] - left[i]
-        ev_pos.append(f"chose the {side} answer {times} of {sided_n[i]} times "
-                      f"({_p_text(p_pos[i])}, binomial test against 1/2)" if position[i] else None)  # fmt: skip
-        ev_fast.append(f"median {median[i] / 1000:.1f} s per item over {judged[i]} items "
-                       f"(rule: at least {float(r['min_median_seconds']):g} s)" if fast[i] else None)  # fmt: skip
-        ev_gold.append(f"right on {gold_ok[i]} of {gold_n[i]} gold items "
-                       f"({_p_text(p_gold[i])} against {float(r['gold_expected']):.0%})" if gold[i] else None)  # fmt: skip
-        ev_spam.append(
-            f"answers fit their own answer shares {odds[i]:.0f} times better than the items; "
-            f"agreed with the other raters' weighted verdict on {agreement[i] * judged[i]:.1f} "
-            f"of {judged[i]} items (one-coin Dawid-Skene, MACE-style test)" if spam[i] else None
-        )  # fmt: skip
+        if position[i]:
+            ev_pos[i] = (f"chose the {side} answer {times} of {sided_n[i]} times "
+                         f"({_p_text(p_pos[i])}, binomial test against 1/2)")  # fmt: skip
+        if fast[i]:
+            ev_fast[i] = (f"median {median[i] / 1000:.1f} s per item over {judged[i]} items "
+                          f"(rule: at least {float(r['min_median_seconds']):g} s)")  # fmt: skip
+        if gold[i]:
+            ev_gold[i] = (f"right on {gold_ok[i]} of {gold_n[i]} gold items "
+                          f"({_p_text(p_gold[i])} against {float(r['gold_expected']):.0%})")  # fmt: skip
+        if spam[i]:
+            ev_spam[i] = (
+                f"answers fit their own answer shares {odds[i]:.0f} times better than the "
+                f"items; agreed with the other raters' weighted verdict on "
+                f"{agreement[i] * judged[i]:.1f} of {judged[i]} items (one-coin "
+                "Dawid-Skene, MACE-style test)"
+            )  # fmt: skip
     return CrowdFlags(
         flags={"position_bias": position, "too_fast": fast, "gold_items": gold, "spamming": spam},
         evidence={"position_bias": ev_pos, "too_fast": ev_fast, "gold_items": ev_gold,

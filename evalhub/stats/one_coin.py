@@ -52,9 +52,10 @@ def _e_step(
     n_items, n_classes = shape
     right, wrong = _errors(skill, n_classes)
     log_l = np.tile(np.log2(np.clip(priors, _EPS, None)), (n_items, 1))
-    contrib = np.repeat(np.log2(wrong[wi])[:, None], n_classes, axis=1)
-    contrib[np.arange(li.size), li] = np.log2(right[wi])
-    np.add.at(log_l, ti, contrib)
+    log_right, log_wrong = np.log2(right[wi]), np.log2(wrong[wi])
+    for c in range(n_classes):  # bincount per class: far faster than np.add.at
+        log_l[:, c] += np.bincount(ti, weights=np.where(li == c, log_right, log_wrong),
+                                   minlength=n_items)  # fmt: skip
     scaled = np.exp2(log_l - log_l.max(axis=1, keepdims=True))
     return scaled / scaled.sum(axis=1, keepdims=True)
 
@@ -103,8 +104,7 @@ def one_coin_dawid_skene(
     li = np.searchsorted(present, label)
     k = present.size
     shape = (items.size, k)
-    votes = np.zeros(shape)
-    np.add.at(votes, (ti, li), 1.0)
+    votes = np.bincount(ti * k + li, minlength=shape[0] * k).reshape(shape).astype(np.float64)
     proba = votes / votes.sum(axis=1, keepdims=True)
     priors = proba.mean(axis=0)
     skill = _skills(ti, wi, li, proba, raters.size, skill_prior)
