@@ -36,8 +36,10 @@ def main() -> int:
     from evalhub.stats.crowd_evaluation import SETTINGS, setting_row
 
     started = time.perf_counter()
-    print(f"{'setting':40s} {'honest flagged':>14s} {'recall':>6s} {'precision':>9s} "
-          f"{'majority':>8s} {'default':>8s} {'>= maj':>6s} {'one-coin':>8s} {'D-S':>6s}")  # fmt: skip
+    print(
+        f"{'setting':40s} {'honest flagged':>14s} {'recall':>6s} {'precision':>9s} "
+        f"{'majority':>8s} {'default':>8s} {'>= maj':>6s} {'one-coin':>8s} {'D-S':>6s}"
+    )
     ok, acc_default, acc_majority = True, [], []
     for setting in SETTINGS:
         row = setting_row(setting, range(seeds))
@@ -45,21 +47,27 @@ def main() -> int:
         acc = row["accuracy"]
         acc_default.append(acc["reliability_weighted"])
         acc_majority.append(acc["majority"])
-        print(f"{row['setting']:40s} {row['honest_false_flag']:14.3f} "
-              f"{row['spammer_recall']:6.2f} {row['flag_precision']:9.2f} "
-              f"{acc['majority']:8.3f} {acc['reliability_weighted']:8.3f} "
-              f"{row['default_at_least_majority']:6.2f} {acc['weighted']:8.3f} "
-              f"{ds['dawid_skene']:6.3f}")  # fmt: skip
-        print(f"{'':40s} recall by kind: " + ", ".join(
-            f"{kind} {share:.2f}" for kind, share in row["recall_by_kind"].items()))  # fmt: skip
+        print(
+            f"{row['setting']:40s} {row['honest_false_flag']:14.3f} "
+            f"{row['spammer_recall']:6.2f} {row['flag_precision']:9.2f} "
+            f"{acc['majority']:8.3f} {acc['reliability_weighted']:8.3f} "
+            f"{row['default_at_least_majority']:6.2f} {acc['weighted']:8.3f} "
+            f"{ds['dawid_skene']:6.3f}"
+        )
+        print(
+            f"{'':40s} recall by kind: "
+            + ", ".join(f"{kind} {share:.2f}" for kind, share in row["recall_by_kind"].items())
+        )
         checked = setting.k == 3 and setting.quota_band[0] >= 10
         if checked and (row["honest_false_flag"] > 0.02 or row["spammer_recall"] < 0.8):
             ok = False
         if row["default_at_least_majority"] < 0.9 or acc["reliability_weighted"] < acc["majority"]:
             ok = False
     ratio = sum(acc_default) / sum(acc_majority)
-    print(f"studies per setting: {seeds} ({ds_seeds} for Dawid-Skene); "
-          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+    print(
+        f"studies per setting: {seeds} ({ds_seeds} for Dawid-Skene); "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     print(f"ratio: {ratio:.4f} (default aggregate / majority vote, mean accuracy; goal >= 1.0)")
     print("goals met" if ok else "GOALS NOT MET")
     return 0 if ok or args.smoke else 1

@@ -38,18 +38,23 @@ def majority_labels(
     return out.astype(np.int64)
 
 
-def weighted_labels(study: SimulatedStudy, keep: NDArray[np.bool_] | None = None,
-                    prior: tuple[float, float] | None = (6.0, 2.0)) -> NDArray[np.int64]:  # fmt: skip
+def weighted_labels(
+    study: SimulatedStudy,
+    keep: NDArray[np.bool_] | None = None,
+    prior: tuple[float, float] | None = (6.0, 2.0),
+) -> NDArray[np.int64]:
     """The one-coin fit's labels per item (judgments by `keep` raters only, when given;
     an item left without judgments falls back to the fit on all)."""
-    full = one_coin_dawid_skene(study.item, study.rater, study.label, n_classes=3,
-                                skill_prior=prior)  # fmt: skip
+    full = one_coin_dawid_skene(
+        study.item, study.rater, study.label, n_classes=3, skill_prior=prior
+    )
     out = np.full(study.n_items, -1)
     out[full.items] = full.label
     if keep is not None and keep.any():
         mine = keep[study.rater]
-        part = one_coin_dawid_skene(study.item[mine], study.rater[mine], study.label[mine],
-                                    n_classes=3, skill_prior=prior)  # fmt: skip
+        part = one_coin_dawid_skene(
+            study.item[mine], study.rater[mine], study.label[mine], n_classes=3, skill_prior=prior
+        )
         out[part.items] = part.label
     return out
 
@@ -73,30 +78,50 @@ class StudyScore:
     caught_by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def score_study(study: SimulatedStudy, k: int, *, rules: dict[str, Any] | None = None,
-                with_dawid_skene: bool = False, confidence: float | None = None) -> StudyScore:  # fmt: skip
+def score_study(
+    study: SimulatedStudy,
+    k: int,
+    *,
+    rules: dict[str, Any] | None = None,
+    with_dawid_skene: bool = False,
+    confidence: float | None = None,
+) -> StudyScore:
     """Flags and aggregators of one simulated study against its truth."""
     rng = np.random.default_rng(int(study.item.size))
     fit = one_coin_dawid_skene(study.item, study.rater, study.label, n_classes=3)
     flags = crowd_flags(
-        n_raters=study.n_raters, rater=study.rater, item=study.item, label=study.label,
-        sided=study.sided, chose_left=study.chose_left, time_ms=study.time_ms, fit=fit,
+        n_raters=study.n_raters,
+        rater=study.rater,
+        item=study.item,
+        label=study.label,
+        sided=study.sided,
+        chose_left=study.chose_left,
+        time_ms=study.time_ms,
+        fit=fit,
         rules=rules,
-    )  # fmt: skip
+    )
     flagged = flags.flagged
     spam = study.spammer
-    majority = majority_labels(study.item, study.label, study.n_items, scale=study.scale,
-                               rng=rng)  # fmt: skip
+    majority = majority_labels(study.item, study.label, study.n_items, scale=study.scale, rng=rng)
     tie = TIE if study.scale == "pairwise" else None
     labels: dict[str, Callable[[], NDArray]] = {
         "majority": lambda: majority,
         "weighted": lambda: weighted_labels(study),
         "weighted_unflagged": lambda: weighted_labels(study, ~flagged),
         "one_coin_no_prior": lambda: weighted_labels(study, prior=None),
-        "reliability_weighted": lambda: reliability_weighted(
-            study.item, study.rater, study.label, n_items=study.n_items,
-            flagged_rater=np.flatnonzero(flagged), tie_class=tie, fallback=majority,
-            confidence=confidence or caution(k)[0], min_margin=caution(k)[1]).label,
+        "reliability_weighted": lambda: (
+            reliability_weighted(
+                study.item,
+                study.rater,
+                study.label,
+                n_items=study.n_items,
+                flagged_rater=np.flatnonzero(flagged),
+                tie_class=tie,
+                fallback=majority,
+                confidence=confidence or caution(k)[0],
+                min_margin=caution(k)[1],
+            ).label
+        ),
     }
     if with_dawid_skene:
         labels["dawid_skene"] = lambda: dawid_skene_labels(study)
@@ -106,10 +131,13 @@ def score_study(study: SimulatedStudy, k: int, *, rules: dict[str, Any] | None =
         for kind in np.unique(study.kind[spam]).tolist()
     }
     return StudyScore(
-        honest=int((~spam).sum()), honest_flagged=int((flagged & ~spam).sum()),
-        spammers=int(spam.sum()), spammers_flagged=int((flagged & spam).sum()),
-        accuracy=accuracy, caught_by_kind=by_kind,
-    )  # fmt: skip
+        honest=int((~spam).sum()),
+        honest_flagged=int((flagged & ~spam).sum()),
+        spammers=int(spam.sum()),
+        spammers_flagged=int((flagged & spam).sum()),
+        accuracy=accuracy,
+        caught_by_kind=by_kind,
+    )
 
 
 @dataclass(frozen=True)
@@ -133,18 +161,32 @@ SETTINGS = tuple(
 )
 
 
-def setting_row(setting: Setting, seeds: Iterable[int], *, rules: dict[str, Any] | None = None,
-                with_dawid_skene: bool = False, default: str = "reliability_weighted",
-                confidence: float | None = None) -> dict[str, Any]:  # fmt: skip
+def setting_row(
+    setting: Setting,
+    seeds: Iterable[int],
+    *,
+    rules: dict[str, Any] | None = None,
+    with_dawid_skene: bool = False,
+    default: str = "reliability_weighted",
+    confidence: float | None = None,
+) -> dict[str, Any]:
     """One table row: mean honest share falsely flagged, spammer recall, flag precision,
     each aggregator's mean accuracy, and the share of studies where `default` is at least
     as accurate as the majority."""
     scores = [
         score_study(
-            simulate_study(seed, scale=setting.scale, k=setting.k,
-                           quota_band=setting.quota_band, spammer_share=setting.spammer_share),
-            setting.k, rules=rules, with_dawid_skene=with_dawid_skene, confidence=confidence,
-        )  # fmt: skip
+            simulate_study(
+                seed,
+                scale=setting.scale,
+                k=setting.k,
+                quota_band=setting.quota_band,
+                spammer_share=setting.spammer_share,
+            ),
+            setting.k,
+            rules=rules,
+            with_dawid_skene=with_dawid_skene,
+            confidence=confidence,
+        )
         for seed in seeds
     ]
     flagged = sum(s.honest_flagged + s.spammers_flagged for s in scores)

@@ -88,10 +88,19 @@ def leave_one_out_posterior(
 
 
 def crowd_flags(
-    *, n_raters: int, rater: ArrayLike, item: ArrayLike, label: ArrayLike, sided: ArrayLike,
-    chose_left: ArrayLike, time_ms: ArrayLike, fit: OneCoinResult | None,
-    gold_right: ArrayLike | None = None, n_classes: int = 3, rules: dict[str, Any] | None = None,
-) -> CrowdFlags:  # fmt: skip
+    *,
+    n_raters: int,
+    rater: ArrayLike,
+    item: ArrayLike,
+    label: ArrayLike,
+    sided: ArrayLike,
+    chose_left: ArrayLike,
+    time_ms: ArrayLike,
+    fit: OneCoinResult | None,
+    gold_right: ArrayLike | None = None,
+    n_classes: int = 3,
+    rules: dict[str, Any] | None = None,
+) -> CrowdFlags:
     """Flags per rater. Per judgment (real ones: attention checks left out): `rater`,
     `item` codes, `label` class, `sided` (a left/right choice), `chose_left`, `time_ms`
     (NaN: unknown) and `gold_right` (NaN: not a gold item, else 1/0). `fit`: the one-coin
@@ -126,34 +135,55 @@ def crowd_flags(
         side = "left" if left[i] * 2 >= sided_n[i] else "right"
         times = left[i] if side == "left" else sided_n[i] - left[i]
         if position[i]:
-            ev_pos[i] = (f"chose the {side} answer {times} of {sided_n[i]} times "
-                         f"({_p_text(p_pos[i])}, binomial test against 1/2)")  # fmt: skip
+            ev_pos[i] = (
+                f"chose the {side} answer {times} of {sided_n[i]} times "
+                f"({_p_text(p_pos[i])}, binomial test against 1/2)"
+            )
         if fast[i]:
-            ev_fast[i] = (f"median {median[i] / 1000:.1f} s per item over {judged[i]} items "
-                          f"(rule: at least {float(r['min_median_seconds']):g} s)")  # fmt: skip
+            ev_fast[i] = (
+                f"median {median[i] / 1000:.1f} s per item over {judged[i]} items "
+                f"(rule: at least {float(r['min_median_seconds']):g} s)"
+            )
         if gold[i]:
-            ev_gold[i] = (f"right on {gold_ok[i]} of {gold_n[i]} gold items "
-                          f"({_p_text(p_gold[i])} against {float(r['gold_expected']):.0%})")  # fmt: skip
+            ev_gold[i] = (
+                f"right on {gold_ok[i]} of {gold_n[i]} gold items "
+                f"({_p_text(p_gold[i])} against {float(r['gold_expected']):.0%})"
+            )
         if spam[i]:
             ev_spam[i] = (
                 f"answers fit their own answer shares {odds[i]:.0f} times better than the "
                 f"items; agreed with the other raters' weighted verdict on "
                 f"{agreement[i] * judged[i]:.1f} of {judged[i]} items (one-coin "
                 "Dawid-Skene, MACE-style test)"
-            )  # fmt: skip
+            )
     return CrowdFlags(
         flags={"position_bias": position, "too_fast": fast, "gold_items": gold, "spamming": spam},
-        evidence={"position_bias": ev_pos, "too_fast": ev_fast, "gold_items": ev_gold,
-                  "spamming": ev_spam},
-        left=left, sided=sided_n, median_ms=median, gold_right=gold_ok, gold=gold_n,
-        spam_odds=odds, agreement=agreement, judged=judged,
-    )  # fmt: skip
+        evidence={
+            "position_bias": ev_pos,
+            "too_fast": ev_fast,
+            "gold_items": ev_gold,
+            "spamming": ev_spam,
+        },
+        left=left,
+        sided=sided_n,
+        median_ms=median,
+        gold_right=gold_ok,
+        gold=gold_n,
+        spam_odds=odds,
+        agreement=agreement,
+        judged=judged,
+    )
 
 
 def _spam_odds(
-    fit: OneCoinResult | None, rater: NDArray, item: NDArray, label: NDArray, n_raters: int,
-    n_classes: int, r: dict[str, Any],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:  # fmt: skip
+    fit: OneCoinResult | None,
+    rater: NDArray,
+    item: NDArray,
+    label: NDArray,
+    n_raters: int,
+    n_classes: int,
+    r: dict[str, Any],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Per rater, the likelihood ratio of "answers drawn from the rater's own shares" over
     "answers from the true class with honest skill", and the expected agreement with the
     leave-one-out posterior."""
@@ -166,8 +196,12 @@ def _spam_odds(
     # honest: the true class with the rater's best skill in [honest_skill, 0.99]
     skills = np.linspace(float(r["honest_skill"]), 0.99, 30)
     honest = hit[:, None] * skills + (1 - hit[:, None]) * (1 - skills) / (n_classes - 1)
-    log_h = np.stack([np.bincount(rater, weights=np.log(honest[:, j]), minlength=n_raters)
-                      for j in range(skills.size)]).max(axis=0)  # fmt: skip
+    log_h = np.stack(
+        [
+            np.bincount(rater, weights=np.log(honest[:, j]), minlength=n_raters)
+            for j in range(skills.size)
+        ]
+    ).max(axis=0)
     counts = np.bincount(rater * n_classes + label, minlength=n_raters * n_classes)
     counts = counts.reshape(n_raters, n_classes).astype(np.float64)
     n_f = counts.sum(axis=1)
@@ -178,6 +212,5 @@ def _spam_odds(
     odds = np.exp(np.clip(log_s - log_h, -700, 700))
     n = np.bincount(rater, minlength=n_raters)
     with np.errstate(invalid="ignore", divide="ignore"):
-        agreement = np.where(n > 0, np.bincount(rater, weights=hit, minlength=n_raters) / n,
-                             np.nan)  # fmt: skip
+        agreement = np.where(n > 0, np.bincount(rater, weights=hit, minlength=n_raters) / n, np.nan)
     return odds, agreement

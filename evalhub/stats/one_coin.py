@@ -72,7 +72,7 @@ def _skills(
     return (hit + a - 1) / (n + a + b - 2)
 
 
-def _elbo(ti, wi, li, proba, priors, skill, n_classes) -> float:  # noqa: ANN001
+def _elbo(ti, wi, li, proba, priors, skill, n_classes) -> float:
     right, wrong = _errors(skill, n_classes)
     log_e = np.repeat(np.log(wrong[wi])[:, None], n_classes, axis=1)
     log_e[np.arange(li.size), li] = np.log(right[wi])
@@ -109,7 +109,8 @@ def one_coin_dawid_skene(
     priors = proba.mean(axis=0)
     skill = _skills(ti, wi, li, proba, raters.size, skill_prior)
     loss, done = -np.inf, 0
-    for done in range(1, n_iter + 1):
+    while done < n_iter:
+        done += 1
         proba = _e_step(ti, wi, li, priors, skill, shape)
         priors = proba.mean(axis=0)
         skill = _skills(ti, wi, li, proba, raters.size, skill_prior)
