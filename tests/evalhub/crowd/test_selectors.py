@@ -17,16 +17,22 @@ def test_it_flags_every_planted_spammer_and_no_honest_rater(crowd_study):
             assert rows[rater_id]["flagged"] == (kind != "honest"), (kind, rows[rater_id])
     for rater_id in made["left"]:
         assert "position_bias" in rows[rater_id]["flags"]
+        assert rows[rater_id]["evidence"]["position_bias"].startswith(
+            "chose the left answer 60 of 60 times (p < 0.001"
+        )
         assert rows[rater_id]["left_share"] == 1.0
         assert rows[rater_id]["longest_run"] == 60
     for rater_id in made["fast"]:
         assert "too_fast" in rows[rater_id]["flags"]
+        assert rows[rater_id]["evidence"]["too_fast"].startswith("median ")
         assert rows[rater_id]["time_p10_ms"] < 1500
     for rater_id in made["random"]:
-        assert "low_agreement" in rows[rater_id]["flags"]
+        assert "spamming" in rows[rater_id]["flags"]
+        assert "times better than the items" in rows[rater_id]["evidence"]["spamming"]
     honest = [rows[r] for r in made["honest"]]
+    assert all(r["evidence"] == {} for r in honest)
     assert min(r["agreement"] for r in honest) > max(rows[r]["agreement"] for r in made["random"])
-    # Dawid-Skene trusts the honest raters more than any spammer.
+    # The one-coin fit trusts the honest raters more than any spammer.
     spammers = [rows[r]["reliability"] for k in ("random", "left", "fast") for r in made[k]]
     assert min(r["reliability"] for r in honest) > max(spammers)
     assert all(r["judgments"] == 60 and r["status"] == "completed" for r in rows.values())
