@@ -14,12 +14,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from evalhub.crowd.models import RaterExclusion
+from evalhub.crowd.prolific import ProlificLists, prolific_match
 from evalhub.crowd.selectors import SORTABLE, raters_table, rows_sorted
 from evalhub.crowd.services import (
     CrowdInputError,
     CrowdStateError,
-    ProlificLists,
-    prolific_match,
     raters_exclude,
     raters_include,
 )
