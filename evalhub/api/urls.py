@@ -33,6 +33,11 @@ v1 = [
     path("studies/", studies.StudyListCreate.as_view(), name="studies"),
     path("studies/<slug:slug>/", quality.StudyDetail.as_view(), name="study"),
     path("studies/<slug:slug>/gold/", quality.StudyGold.as_view(), name="study-gold"),
+    path(
+        "studies/<slug:slug>/items/labels/",
+        quality.StudyItemLabels.as_view(),
+        name="study-item-labels",
+    ),
     path("studies/<slug:slug>/launch/", studies.StudyLaunch.as_view(), name="study-launch"),
     path("studies/<slug:slug>/close/", studies.StudyClose.as_view(), name="study-close"),
     path("studies/<slug:slug>/results/", studies.StudyResults.as_view(), name="study-results"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -116,3 +117,31 @@ class StudyGold(APIView):
         study = get_or_404(Study, "study", slug=slug)
         study_gold_prompts_update(study=study, gold=body.validated_data["gold"])
         return Response({"gold": study_gold_prompts(study)})
+
+
+class PageQuery(serializers.Serializer):
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+
+
+@extend_schema(
+    summary="Aggregated verdicts per item",
+    description="One row per item with valid human verdicts: `item`, `prompt` (its id in "
+    "the prompt set), `target` and `baseline` model slugs, `votes` per verdict, "
+    "`majority` (null on a split top without a tie) and `reliability_weighted` (the "
+    "default aggregate: the majority of unflagged raters, a split decided by a one-coin "
+    "Dawid-Skene fit). Paginated.",
+    parameters=[PageQuery],
+    responses={200: OpenApiResponse(OpenApiTypes.OBJECT), **error_responses(400)},
+)
+class StudyItemLabels(APIView):
+    def get(self, request: Request, slug: str) -> Response:
+        from evalhub.api.pagination import ApiPagination
+        from evalhub.dashboards.selectors.crowd_quality import item_labels  # numpy
+
+        study = get_or_404(Study, "study", slug=slug)
+        paginator = ApiPagination()
+        page = paginator.paginate_queryset(item_labels(study), request, view=self)
+        response = paginator.get_paginated_response(page)
+        response.data.update(study=study.slug)
+        return response

@@ -101,3 +101,44 @@ def item_aggregate(
         flagged_rater=quality.flagged_ids, tie_class=SCALES[study.kind][2],
         confidence=confidence, min_margin=margin,
     )  # fmt: skip
+
+
+ITEM_LABEL_FIELDS = ("item", "prompt", "target", "baseline", "votes", "majority",
+                     "reliability_weighted")  # fmt: skip
+
+
+def item_labels(study: Study) -> list[dict[str, Any]]:
+    """One row per real item with valid human verdicts, in item id order: its prompt's id,
+    the models' slugs, the votes per verdict and the aggregated verdicts (majority vote:
+    null on a split top without a tie class; reliability-weighted: the default)."""
+    from evalhub.stats.dawid_skene import majority_vote
+    from evalhub.studies.models import Item
+
+    quality = crowd_quality(study)
+    if quality is None or not quality.data.item.size:
+        return []
+    classes, _, tie = SCALES[study.kind]
+    name = {code: verdict for verdict, code in classes.items()}
+    item_ids = np.unique(quality.data.item)
+    aggregate = item_aggregate(study, quality, item_ids)
+    pos = np.searchsorted(item_ids, quality.data.item)
+    majority = majority_vote(pos, quality.data.label, item_ids.size, 3, tie_class=tie)
+    facts = {
+        pk: (prompt, target, baseline or "")
+        for pk, prompt, target, baseline in Item.objects.filter(pk__in=item_ids.tolist())
+        .values_list("pk", "prompt__external_id", "target_output__model__slug",
+                     "baseline_output__model__slug")
+    }  # fmt: skip
+    all_votes = np.zeros((item_ids.size, 3), dtype=np.int64)
+    np.add.at(all_votes, (pos, quality.data.label), 1)
+    rows = []
+    for i, pk in enumerate(item_ids.tolist()):  # one row per item
+        prompt, target, baseline = facts.get(pk, ("", "", ""))
+        voted = majority[i]
+        rows.append({
+            "item": pk, "prompt": prompt, "target": target, "baseline": baseline,
+            "votes": {name[c]: int(all_votes[i, c]) for c in range(3)},
+            "majority": name[int(voted)] if np.isfinite(voted) else None,
+            "reliability_weighted": name.get(int(aggregate.label[i])),
+        })  # fmt: skip
+    return rows

@@ -80,3 +80,25 @@ def test_gold_prompts_are_marked_and_raters_scored_on_them(api, crowd_study):
     assert [p["row"] for p in bad.json()["problems"]] == [1, 2]
     unmark = api.patch(url, {"gold": {prompts[0]: ""}}, format="json")
     assert prompts[0] not in unmark.json()["gold"]
+
+
+def test_aggregated_labels_per_item_in_the_api_and_the_export(api, crowd_study, tmp_path):
+    from django.core.management import call_command
+
+    study, _ = crowd_study
+    answer = api.get(f"/api/v1/studies/{study.slug}/items/labels/?page_size=1000")
+    assert answer.status_code == 200, answer.content
+    rows = answer.json()["results"]
+    assert len(rows) == answer.json()["count"] == 100
+    verdicts = {"target", "tie", "baseline"}
+    for row in rows:
+        assert sum(row["votes"].values()) == Judgment.objects.filter(item_id=row["item"]).count()
+        assert row["reliability_weighted"] in verdicts
+        top = max(row["votes"].values())
+        leaders = [v for v, n in row["votes"].items() if n == top]
+        assert row["majority"] == (leaders[0] if len(leaders) == 1 else "tie")
+    out = tmp_path / "labels.csv"
+    call_command("export_item_labels", "--study", study.slug, "-o", str(out))
+    lines = out.read_text().splitlines()
+    assert lines[0] == "item,prompt,target,baseline,votes,majority,reliability_weighted"
+    assert len(lines) == 101
