@@ -208,8 +208,12 @@ def compute_raters_table(study: Study) -> dict[str, Any]:
         group: agreement_with_reference(code[real], judged.verdict[real], ref[item_code[real]], n)
         for group, ref in _llm_references(study, item_ids, scale).items()
     }
-    rules = {**DEFAULT_RULES, **(quality.rules if quality else {}),
-             **(study.quality_rules or {})}  # fmt: skip
+    # The flags' rules (the old agreement and run thresholds are no longer flags).
+    own = study.quality_rules or {}
+    checks_rule = own.get("max_attention_failures", DEFAULT_RULES["max_attention_failures"])
+    rules = {**(quality.rules if quality else {}), "max_attention_failures": checks_rule}
+    if "bonus_per_judgment" in own:
+        rules["bonus_per_judgment"] = own["bonus_per_judgment"]
     checks = failed >= int(rules["max_attention_failures"])
     flags["attention_checks"] = checks
     evidence["attention_checks"] = [
