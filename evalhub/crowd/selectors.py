@@ -17,6 +17,7 @@ from evalhub.dashboards.selectors.crowd_quality import crowd_quality
 from evalhub.dashboards.selectors.frames import LLM_PREFIX, array_agg, as_list
 from evalhub.dashboards.selectors.jsonable import jsonable
 from evalhub.rating.models import RaterSession
+from evalhub.stats.crowd_flags import QUALITY_DEFAULTS, crowd_flags
 from evalhub.stats.raters import (
     DEFAULT_RULES,
     PAIRWISE_TIE,
@@ -204,6 +205,17 @@ def compute_raters_table(study: Study) -> dict[str, Any]:
             evidence[name] = [None] * n
             for j in np.flatnonzero(hit).tolist():
                 evidence[name][int(at[j])] = quality.flags.evidence[name][j]
+    elif quality is None:  # no three-class scale (likert, dialogue): time and sides only
+        mine = ~judged.is_check & ~judged.excluded
+        own = crowd_flags(
+            n_raters=n, rater=code[mine], item=judged.item[mine],
+            label=np.zeros(int(mine.sum()), dtype=np.int64),
+            sided=np.isin(judged.raw_choice[mine], ("A", "B")),
+            chose_left=judged.raw_choice[mine] == "A", time_ms=judged.time_ms[mine], fit=None,
+            rules={k: v for k, v in (study.quality_rules or {}).items() if k in QUALITY_DEFAULTS},
+        )  # fmt: skip
+        for name in ("position_bias", "too_fast"):
+            flags[name], evidence[name] = own.flags[name], own.evidence[name]
     llm = {
         group: agreement_with_reference(code[real], judged.verdict[real], ref[item_code[real]], n)
         for group, ref in _llm_references(study, item_ids, scale).items()

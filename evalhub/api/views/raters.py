@@ -39,8 +39,9 @@ class RatersQuery(serializers.Serializer):
     description="One row per rater (hashed ids only, shown as the rater's number): status, "
     "judgments, time on task (median, 10th percentile, share too fast), attention checks, "
     "agreement with the leave-one-out majority (plain and LIMA's tie-discounted), with each "
-    "LLM judge group, left share, longest run of one choice, comments, Dawid-Skene "
-    "reliability, the rules that flag it and whether it is excluded. Paginated; `sort` by "
+    "LLM judge group, left share, longest run of one choice, comments, one-coin "
+    "Dawid-Skene skill (`reliability`), the tests that flag it (`flags`) with their "
+    "evidence (`evidence`: {test: text}) and whether it is excluded. Paginated; `sort` by "
     "any column, filter by `flagged` / `excluded`. `excluded` (top level): raters excluded "
     "and their judgments left out of every result.",
     parameters=[RatersQuery],
