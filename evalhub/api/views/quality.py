@@ -47,7 +47,8 @@ class QualityRulesSerializer(StrictSerializer):
 
 
 class StudyPatchSerializer(StrictSerializer):
-    quality_rules = QualityRulesSerializer()
+    # Optional, as a PATCH body's fields are: {} changes nothing.
+    quality_rules = QualityRulesSerializer(required=False)
 
 
 class StudyWithRulesSerializer(StudySerializer):
@@ -61,6 +62,7 @@ class StudyWithRulesSerializer(StudySerializer):
 
 class GoldSerializer(StrictSerializer):
     gold = serializers.DictField(
+        required=False,
         child=StrictCharField(max_length=20, allow_blank=True),
         help_text="{prompt id: expected verdict (target / tie / baseline, or fail / pass / "
         'excellent)}; "" unmarks a prompt.',
@@ -87,7 +89,8 @@ class StudyDetail(generics.RetrieveAPIView):
         body = StudyPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         study = self.get_object()
-        given = {k: request.data["quality_rules"][k] for k in body.validated_data["quality_rules"]}
+        rules = body.validated_data.get("quality_rules", {})
+        given = {k: request.data["quality_rules"][k] for k in rules}
         study = study_quality_rules_update(study=study, rules=given)
         return Response(StudyWithRulesSerializer(study).data)
 
@@ -115,7 +118,7 @@ class StudyGold(APIView):
         body = GoldSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         study = get_or_404(Study, "study", slug=slug)
-        study_gold_prompts_update(study=study, gold=body.validated_data["gold"])
+        study_gold_prompts_update(study=study, gold=body.validated_data.get("gold", {}))
         return Response({"gold": study_gold_prompts(study)})
 
 

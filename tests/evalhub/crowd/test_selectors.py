@@ -3,7 +3,7 @@
 import pytest
 
 from evalhub.crowd.selectors import raters_table, rows_sorted
-from evalhub.studies.models import Item, Judge, Judgment
+from evalhub.studies.models import Item, Judge, Judgment, Rater
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +65,21 @@ def test_agreement_with_an_llm_judge_counts_its_two_orders_as_one_verdict(crowd_
     for row in table["raters"]:
         wins = Judgment.objects.filter(rater_id=row["rater"], verdict="target").count()
         assert row["llm_agreement"]["llm:gpt"] == pytest.approx(wins / 60)
+
+
+def test_a_likert_study_keeps_the_time_flag_without_a_fit(db):
+    from tests.evalhub.dashboards.conftest import build_pairwise_study
+
+    study, items = build_pairwise_study(slug="lik", baselines=[], n_prompts=12, kind="likert")
+    fast = Rater.objects.create(group=Rater.Group.CROWD, external_id_hash="f" * 64)
+    slow = Rater.objects.create(group=Rater.Group.CROWD, external_id_hash="s" * 64)
+    for n, item in enumerate(items.values()):
+        for rater, ms in ((fast, 700), (slow, 6000)):
+            Judgment.objects.create(item=item, rater=rater, judge_group="crowd", score=3 + n % 2,
+                                    raw_choice=str(3 + n % 2), time_on_task_ms=ms)  # fmt: skip
+    rows = {r["rater"]: r for r in raters_table(study)["raters"]}
+    assert rows[fast.pk]["flags"] == ["too_fast"]
+    assert rows[fast.pk]["evidence"]["too_fast"] == (
+        "median 0.7 s per item over 12 items (rule: at least 2.5 s)"
+    )
+    assert rows[slow.pk]["flags"] == []
