@@ -86,6 +86,8 @@ class StudyDetail(generics.RetrieveAPIView):
     def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         from evalhub.crowd.rules import study_quality_rules_update
 
+        if request.stream is None:  # no body at all: the operation's body is required
+            raise serializers.ValidationError({"body": ["send the fields to change"]})
         body = StudyPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         study = self.get_object()
@@ -115,6 +117,8 @@ class StudyGold(APIView):
     def patch(self, request: Request, slug: str) -> Response:
         from evalhub.crowd.rules import study_gold_prompts, study_gold_prompts_update
 
+        if request.stream is None:  # no body at all: the operation's body is required
+            raise serializers.ValidationError({"body": ["send the gold prompts to change"]})
         body = GoldSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         study = get_or_404(Study, "study", slug=slug)
