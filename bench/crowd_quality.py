@@ -34,7 +34,7 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DB_NAME = "evalhub_bench_crowd"
+DB_NAME = os.environ.get("BENCH_CROWD_DB", "evalhub_bench_crowd")  # one per parallel worktree
 N_PROMPTS, N_BASELINES = 5000, 4
 KINDS = (("honest", 0.8), ("random", 0.1), ("left", 0.05), ("fast", 0.05))
 
@@ -259,7 +259,7 @@ def main() -> None:
         t2 = time.perf_counter()
         raters_table(study)
         t3 = time.perf_counter()
-        assert results["excluded"]["raters"] == len(outcome.raters) == len(flagged) > 0
+        assert results["excluded"]["raters"] == len(outcome.raters) == len(flagged)
 
         # Dawid-Skene: ours on the arrays vs crowd-kit's fit on the same columns.
         judged = human_judgments(study)

@@ -13,15 +13,15 @@ from django.utils import timezone
 from numpy.typing import NDArray
 
 from evalhub.dashboards.cache import cached_stats
+from evalhub.dashboards.selectors.crowd_quality import crowd_quality
 from evalhub.dashboards.selectors.frames import LLM_PREFIX, array_agg, as_list
 from evalhub.dashboards.selectors.jsonable import jsonable
-from evalhub.dashboards.selectors.reliability import reliability_fit
 from evalhub.rating.models import RaterSession
+from evalhub.stats.crowd_flags import QUALITY_DEFAULTS, crowd_flags
 from evalhub.stats.raters import (
     DEFAULT_RULES,
     PAIRWISE_TIE,
     agreement_with_reference,
-    rater_flags,
     rater_table,
     reference_by_item,
 )
@@ -191,18 +191,47 @@ def compute_raters_table(study: Study) -> dict[str, Any]:
     has_session = np.isin(rater_ids, [s[0] for s in sessions])
     failed[has_session] = [s[2] for s in sessions]
     failed = np.minimum(failed, table.checks)
-    fit, current = reliability_fit(study)
+    quality = crowd_quality(study)
     reliability = np.full(n, np.nan)
-    if fit is not None and fit.rater_ids.size:
-        pos = np.minimum(np.searchsorted(rater_ids, fit.rater_ids), max(n - 1, 0))
-        known = rater_ids[pos] == fit.rater_ids if n else np.zeros(0, dtype=bool)
-        reliability[pos[known]] = fit.reliability[known]
+    flags: dict[str, NDArray[np.bool_]] = {}
+    evidence: dict[str, list[str | None]] = {}
+    if quality is not None and quality.rater_ids.size:
+        at = np.searchsorted(rater_ids, quality.rater_ids)  # every one is a table rater
+        skill_at = np.searchsorted(rater_ids, quality.fit.raters)
+        reliability[skill_at] = quality.fit.skill
+        for name, hit in quality.flags.flags.items():
+            flags[name] = np.zeros(n, dtype=bool)
+            flags[name][at] = hit
+            evidence[name] = [None] * n
+            for j in np.flatnonzero(hit).tolist():
+                evidence[name][int(at[j])] = quality.flags.evidence[name][j]
+    elif quality is None:  # no three-class scale (likert, dialogue): time and sides only
+        mine = ~judged.is_check & ~judged.excluded
+        own = crowd_flags(
+            n_raters=n, rater=code[mine], item=judged.item[mine],
+            label=np.zeros(int(mine.sum()), dtype=np.int64),
+            sided=np.isin(judged.raw_choice[mine], ("A", "B")),
+            chose_left=judged.raw_choice[mine] == "A", time_ms=judged.time_ms[mine], fit=None,
+            rules={k: v for k, v in (study.quality_rules or {}).items() if k in QUALITY_DEFAULTS},
+        )  # fmt: skip
+        for name in ("position_bias", "too_fast"):
+            flags[name], evidence[name] = own.flags[name], own.evidence[name]
     llm = {
         group: agreement_with_reference(code[real], judged.verdict[real], ref[item_code[real]], n)
         for group, ref in _llm_references(study, item_ids, scale).items()
     }
-    rules = {**DEFAULT_RULES, **(study.quality_rules or {})}
-    flags = rater_flags(table, rules, failed, reliability)
+    # The flags' rules (the old agreement and run thresholds are no longer flags).
+    own = study.quality_rules or {}
+    checks_rule = own.get("max_attention_failures", DEFAULT_RULES["max_attention_failures"])
+    rules = {**(quality.rules if quality else {}), "max_attention_failures": checks_rule}
+    if "bonus_per_judgment" in own:
+        rules["bonus_per_judgment"] = own["bonus_per_judgment"]
+    checks = failed >= int(rules["max_attention_failures"])
+    flags["attention_checks"] = checks
+    evidence["attention_checks"] = [
+        f"failed {f} of {c} attention checks" if hit else None
+        for f, c, hit in zip(failed.tolist(), table.checks.tolist(), checks.tolist(), strict=True)
+    ]
     excluded_judgments = np.bincount(code[judged.excluded], minlength=n)
     now = timezone.now()
     # Columns as plain lists (NaN as None) and rows zipped from them: a Python object per
@@ -223,6 +252,7 @@ def compute_raters_table(study: Study) -> dict[str, Any]:
     for i, rater_id in enumerate(rater_ids.tolist()):  # one row per rater
         found = session_of.get(rater_id)
         flagged = [name for name, hit in flag_lists.items() if hit[i]]
+        why = {name: evidence[name][i] for name in flagged}
         rows.append({
             "rater": rater_id,
             "group": found[5] if found else "",
@@ -231,6 +261,7 @@ def compute_raters_table(study: Study) -> dict[str, Any]:
             **{name: values[i] for name, values in lists.items()},
             "llm_agreement": {g: values[i] for g, values in llm_lists.items()},
             "flags": flagged,
+            "evidence": why,
             "flagged": bool(flagged),
         })  # fmt: skip
     excluded = code[judged.excluded]
@@ -240,7 +271,7 @@ def compute_raters_table(study: Study) -> dict[str, Any]:
         "llm_groups": sorted(llm),
         "raters": rows,
         "excluded": {"raters": int(np.unique(excluded).size), "judgments": int(excluded.size)},
-        "reliability_current": current,
+        "reliability_current": True,
     }
 
 
@@ -257,7 +288,8 @@ def raters_table(study: Study) -> dict[str, Any]:
     group, status, excluded, excluded_judgments, judgments, time_median_ms, time_p10_ms,
     too_fast_share, checks_passed, checks_failed, agreement, tie_discounted_agreement
     (leave-one-out majority), llm_agreement {group: share}, left_share, longest_run,
-    comments, reliability (Dawid-Skene), flags (rule names), flagged], "excluded"}."""
+    comments, reliability (one-coin Dawid-Skene skill), flags (test names), evidence
+    {test: text}, flagged], "excluded"}."""
     return cached_stats(study.pk, {"view": "raters"}, lambda: compute_raters_table(study))
 
 

@@ -1,5 +1,5 @@
 """Writes for crowd quality: excluding raters (and including them again), with the quota
-refill that follows, and matching Prolific's submissions export to rating sessions.
+refill that follows. Prolific lists: evalhub.crowd.prolific.
 
 Exclusion marks the rater's judgments `excluded` (kept, exported, left out of results)
 and gives their real items' slots back to the pool: `ItemPage.taken` counts judgments plus
@@ -12,12 +12,9 @@ excluded with the rest) or finds the session ended and writes nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -29,15 +26,11 @@ from evalhub.crowd.models import RaterExclusion
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.importing import InputError, RowProblem
 from evalhub.rating.models import ItemPage, RaterSession
-from evalhub.rating.services import participant_hash
 from evalhub.studies.models import Assignment, Judgment, Study
-from evalhub.studies.services import MAX_ATTENTION_FAILURES
 
 log = logging.getLogger(__name__)
 
 DEADLOCK_TRIES = 3
-MAX_PROLIFIC_ROWS = 100_000
-PARTICIPANT_COLUMNS = ("Participant id", "participant_id", "Participant ID", "PROLIFIC_PID")
 
 
 class CrowdInputError(InputError):
@@ -191,108 +184,3 @@ def raters_include(
     recorded. A session ended by the exclusion stays ended. Same errors as
     raters_exclude."""
     return _retrying_deadlocks(_include, study=study, rater_ids=rater_ids, reason=reason, by=by)
-
-
-# --- Prolific -----------------------------------------------------------------------------
-
-
-@dataclass
-class ProlificLists:
-    """The three lists for Prolific, by raw participant id (held only in this object, for
-    the response that carries them; never stored or logged), and the unmatched ids."""
-
-    approve: list[str] = field(default_factory=list)
-    reject: list[str] = field(default_factory=list)
-    bonus: list[tuple[str, str]] = field(default_factory=list)
-    unmatched: list[str] = field(default_factory=list)
-    rows: int = 0
-
-    def csv(self, which: str) -> str:
-        """`which` as CSV text: approve / reject (participant_id) or bonus
-        (participant_id,amount)."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        if which == "bonus":
-            writer.writerow(["participant_id", "amount"])
-            writer.writerows(self.bonus)
-        else:
-            writer.writerow(["participant_id"])
-            writer.writerows([pid] for pid in getattr(self, which))
-        return out.getvalue()
-
-
-def _bonus_rate(study: Study) -> Decimal:
-    raw = (study.quality_rules or {}).get("bonus_per_judgment", 0)
-    try:
-        rate = Decimal(str(raw))
-    except InvalidOperation as exc:
-        raise CrowdStateError(
-            f"study {study.slug}: bonus_per_judgment {raw!r} is no amount"
-        ) from exc
-    return rate if rate > 0 else Decimal(0)
-
-
-def prolific_match(*, study: Study, text: str) -> ProlificLists:
-    """Match Prolific's submissions export (CSV text, with a participant id column) to the
-    study's rating sessions by the keyed hash of each id, computed on arrival.
-
-    approve: sessions completed (or out of items, or ended by an exclusion: the work was
-    done); reject: only screen-outs for failed attention checks (two, never one, as
-    Prolific requires); bonus: approved participants, `bonus_per_judgment` (the study's
-    quality_rules) x their valid judgments, rounded to cents; unmatched: ids with no
-    session, listed, never guessed. CrowdInputError names the row and field of a
-    malformed file; nothing is written either way."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = reader.fieldnames or []
-    column = next((c for c in PARTICIPANT_COLUMNS if c in header), None)
-    if column is None:
-        raise CrowdInputError(
-            [RowProblem(1, f"no participant id column (one of {', '.join(PARTICIPANT_COLUMNS)})",
-                        "header")],
-            "not a Prolific submissions export",
-        )  # fmt: skip
-    hashes: dict[str, str] = {}
-    problems: list[RowProblem] = []
-    for line, row in enumerate(reader, start=2):
-        if line - 1 > MAX_PROLIFIC_ROWS:
-            raise CrowdInputError([RowProblem(line, "too many rows", column)], "file too long")
-        if None in row:
-            problems.append(RowProblem(line, "more fields than the header has", column))
-            continue
-        pid = (row.get(column) or "").strip()
-        if not pid or not pid.replace("_", "").replace("-", "").isalnum() or len(pid) > 100:
-            problems.append(RowProblem(line, "missing or malformed participant id", column))
-            continue
-        hashes.setdefault(pid, participant_hash(pid))
-    if problems:
-        raise CrowdInputError(problems, "malformed Prolific export")
-    sessions = {
-        h: (status, rater_id, failures)
-        for h, status, rater_id, failures in RaterSession.objects.filter(
-            study=study, rater__external_id_hash__in=hashes.values()
-        ).values_list("rater__external_id_hash", "status", "rater_id", "attention_failures")
-    }
-    valid = Counter(
-        Judgment.objects.filter(
-            item__study=study, rater_id__in=[s[1] for s in sessions.values()], excluded=False,
-            is_attention_check=False,
-        ).values_list("rater_id", flat=True)
-    )  # fmt: skip
-    rate = _bonus_rate(study)
-    lists = ProlificLists(rows=len(hashes))
-    done = (RaterSession.Status.COMPLETED, RaterSession.Status.EXHAUSTED,
-            RaterSession.Status.EXCLUDED)  # fmt: skip
-    for pid, h in hashes.items():  # one per participant
-        found = sessions.get(h)
-        if found is None:
-            lists.unmatched.append(pid)
-            continue
-        status, rater_id, failures = found
-        if status == RaterSession.Status.SCREENED_OUT and failures >= MAX_ATTENTION_FAILURES:
-            lists.reject.append(pid)
-        elif status in done:
-            lists.approve.append(pid)
-            amount = (rate * valid[rater_id]).quantize(Decimal("0.01"), ROUND_HALF_UP)
-            if amount > 0:
-                lists.bonus.append((pid, str(amount)))
-    return lists

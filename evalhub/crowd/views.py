@@ -14,12 +14,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from evalhub.crowd.models import RaterExclusion
+from evalhub.crowd.prolific import ProlificLists, prolific_match
+from evalhub.crowd.quality_views import gold_rows
 from evalhub.crowd.selectors import SORTABLE, raters_table, rows_sorted
 from evalhub.crowd.services import (
     CrowdInputError,
     CrowdStateError,
-    ProlificLists,
-    prolific_match,
     raters_exclude,
     raters_include,
 )
@@ -79,6 +79,7 @@ def _page(
     shown_rows = [
         {
             "rater": row["rater"], "excluded": row["excluded"], "flags": row["flags"],
+            "evidence": row.get("evidence", {}),
             "cells": [_shown(row[key], fmt) for key, _, fmt in COLUMNS]
             + [_shown(row["llm_agreement"].get(g), "share") for g in table["llm_groups"]],
         }
@@ -97,7 +98,8 @@ def _page(
         "n_rows": len(rows), "n_hidden": max(0, len(rows) - SHOWN_ROWS),
         "show": show, "n_flagged": sum(r["flagged"] for r in table["raters"]),
         "history": RaterExclusion.objects.filter(study=study).select_related("by")[:20],
-        "prolific": prolific, "downloads": downloads, "error": error,
+        "prolific": prolific, "downloads": downloads, "error": error, "gold": gold_rows(study),
+        "rules_now": study.quality_rules or {},
     }  # fmt: skip
     return render(request, "crowd/raters.html", context, status=status)
 

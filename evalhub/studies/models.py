@@ -303,3 +303,21 @@ class StudyEdit(models.Model):
 
     def __str__(self) -> str:
         return f"edit of {self.study_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class GoldPrompt(models.Model):
+    """A prompt a researcher marked as gold in a study, with the answer raters should give
+    on each of its items (a verdict of the study's scale: target / tie / baseline, or
+    fail / pass / excellent). Raters are scored on them (evalhub.stats.crowd_flags); their
+    judgments still count in results, unlike the built-in attention checks."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="gold_prompts")
+    prompt = models.ForeignKey("prompts.Prompt", on_delete=models.CASCADE, related_name="+")
+    expected = models.CharField(max_length=20)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "prompt"], name="gold_prompt_once")]
+
+    def __str__(self) -> str:
+        return f"gold prompt {self.prompt_id} in study {self.study_id}: {self.expected}"

@@ -39,8 +39,9 @@ class RatersQuery(serializers.Serializer):
     description="One row per rater (hashed ids only, shown as the rater's number): status, "
     "judgments, time on task (median, 10th percentile, share too fast), attention checks, "
     "agreement with the leave-one-out majority (plain and LIMA's tie-discounted), with each "
-    "LLM judge group, left share, longest run of one choice, comments, Dawid-Skene "
-    "reliability, the rules that flag it and whether it is excluded. Paginated; `sort` by "
+    "LLM judge group, left share, longest run of one choice, comments, one-coin "
+    "Dawid-Skene skill (`reliability`), the tests that flag it (`flags`) with their "
+    "evidence (`evidence`: {test: text}) and whether it is excluded. Paginated; `sort` by "
     "any column, filter by `flagged` / `excluded`. `excluded` (top level): raters excluded "
     "and their judgments left out of every result.",
     parameters=[RatersQuery],
@@ -193,7 +194,9 @@ class ProlificResult(serializers.Serializer):
     description='Send the export as `text/csv` (or JSON `{"csv": ...}`). Each participant '
     "id is hashed with the study's key on arrival and matched to a rating session; raw ids "
     "are never stored or logged, and appear only in this response. Answers the approve "
-    "list, the reject list (only screen-outs for two failed attention checks), the bonus "
+    "list (only submissions AWAITING REVIEW, never an excluded rater), the reject list "
+    "(excluded raters with their exclusion reason, screen-outs for two failed attention "
+    "checks; CSV: participant_id,rejection_category,message), the bonus "
     "list (participant_id,amount: the study's quality_rules.bonus_per_judgment x valid "
     "judgments) as lists and as CSV text, and the ids that matched no session.",
     request={"text/csv": OpenApiTypes.STR, "application/json": ProlificBody},
@@ -203,14 +206,14 @@ class ProlificMatch(APIView):
     parser_classes = [CsvTextParser, BoundedJSONParser]
 
     def post(self, request: Request, slug: str) -> Response:
-        from evalhub.crowd import services
+        from evalhub.crowd import prolific, services
 
         # An empty text/csv body reaches no parser: it is an empty export (refused below).
         body = ProlificBody(data=request.data if request.data else {"csv": ""})
         body.is_valid(raise_exception=True)
         study = get_or_404(Study, "study", slug=slug)
         try:
-            lists = services.prolific_match(study=study, text=body.validated_data["csv"])
+            lists = prolific.prolific_match(study=study, text=body.validated_data["csv"])
         except services.CrowdStateError as exc:
             raise Conflict(str(exc)) from None
         return Response(

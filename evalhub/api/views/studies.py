@@ -56,14 +56,6 @@ class StudyListCreate(generics.ListAPIView):
         )
 
 
-@extend_schema(summary="A study", responses={200: StudySerializer, **error_responses()})
-class StudyDetail(generics.RetrieveAPIView):
-    serializer_class = StudySerializer
-
-    def get_object(self) -> Study:
-        return get_or_404(Study, "study", slug=self.kwargs["slug"])
-
-
 class _StudyTransition(APIView):
     """POST with no body: call one study service, answer the study as it is now."""
 

@@ -1,12 +1,13 @@
-"""Human verdicts aggregated per item, beside the per-judgment shares: the majority vote
-and Dawid-Skene (crowd-kit), which weighs each rater by their estimated reliability.
+"""Human verdicts aggregated per item, beside the per-judgment shares: the majority vote,
+the reliability-weighted aggregate (the default, evalhub.dashboards.selectors.crowd_quality)
+and, as a named option, Dawid-Skene (crowd-kit).
 
-A Dawid-Skene fit takes seconds on a large study (crowd-kit's EM in pandas), longer than
-a cold dashboard may. So the fit is cached under a fingerprint of the judgments it reads
-(valid human verdicts: count, last id, excluded count): a page that finds the fit for its
-data uses it; one that finds only an older fit shows it, marked stale, and queues a refit
-(the task `dashboards.dawid_skene_refit`, once per fingerprint) that makes the pages fresh
-when it lands; a study never fitted before is fitted on the spot.
+A Dawid-Skene fit takes seconds on a large study (crowd-kit's EM in pandas), longer than a
+cold dashboard may, so it is made by a worker (`dashboards.dawid_skene_refit`, once per
+fingerprint) and cached under the fingerprint of the judgments it read. A page uses a
+cached fit only when it is for the current data and this study's items; otherwise its
+Dawid-Skene column says "updating" and the refit is queued. An older fit is never shown
+beside newer data.
 """
 
 from __future__ import annotations
@@ -22,13 +23,9 @@ from django.db.models import Count, Max, Q
 from numpy.typing import NDArray
 
 from evalhub.cache_redis import REDIS_ERRORS, redis_unavailable
-from evalhub.dashboards.selectors.frames import (
-    LLM_PREFIX,
-    ItemTable,
-    array_agg,
-    as_list,
-    counted_judgments,
-)
+from evalhub.dashboards.selectors.crowd_fit import SCALES, verdicts_q
+from evalhub.dashboards.selectors.crowd_quality import crowd_quality, item_aggregate
+from evalhub.dashboards.selectors.frames import ItemTable, array_agg, as_list
 from evalhub.dashboards.selectors.jsonable import jsonable
 from evalhub.queues import CeleryQueue
 from evalhub.stats.dawid_skene import dawid_skene, majority_vote
@@ -36,23 +33,12 @@ from evalhub.studies.models import Judgment, Study
 
 log = logging.getLogger(__name__)
 
-# Classes 0..2 of each scale, their names in the results, and the tie class.
-SCALES: dict[str, tuple[dict[str, int], tuple[str, ...], int | None]] = {
-    Study.Kind.PAIRWISE: ({"baseline": 0, "tie": 1, "target": 2}, ("loss", "tie", "win"), 1),
-    Study.Kind.ABSOLUTE: ({"fail": 0, "pass": 1, "excellent": 2}, ("fail", "pass", "excellent"),
-                          None),
-}  # fmt: skip
 FIT_TTL_SECONDS = 7 * 24 * 3600
 REFIT_LOCK_SECONDS = 600
 # The Celery task that refits off the request path (evalhub.dashboards.tasks).
 REFIT_TASK = "dashboards.dawid_skene_refit"
-
-
-def _verdicts(study: Study) -> Q:
-    classes = SCALES[study.kind][0]
-    return counted_judgments(Q(item__study=study, rater__isnull=False, verdict__in=classes)) & ~Q(
-        judge_group__startswith=LLM_PREFIX
-    )
+FIT_FORMAT = "dawid-skene-v2"
+_verdicts = verdicts_q
 
 
 def judgment_counts(study: Study) -> dict[str, Any]:
@@ -87,8 +73,8 @@ def fit_fingerprint(study: Study, counts: dict[str, Any] | None = None) -> str:
 @dataclass(frozen=True)
 class ReliabilityFit:
     """A Dawid-Skene fit of the study's valid human verdicts, by ids: `item_ids` with their
-    `label` (class) and `proba`, `rater_ids` with their `reliability`; `fingerprint`: the
-    data it was fitted on."""
+    `label` (class) and `proba`, `rater_ids` with their `reliability`; `study_id`,
+    `fingerprint` and `format`: what it was fitted on and how."""
 
     fingerprint: str
     item_ids: NDArray[np.int64]
@@ -96,15 +82,17 @@ class ReliabilityFit:
     proba: NDArray[np.float64]
     rater_ids: NDArray[np.int64]
     reliability: NDArray[np.float64]
+    study_id: int = 0
+    format: str = FIT_FORMAT
 
 
 def _key(study_id: int, fingerprint: str) -> str:
-    return f"dashboards:dawid-skene:{study_id}:{fingerprint}"
+    return f"dashboards:dawid-skene:{FIT_FORMAT}:{study_id}:{fingerprint}"
 
 
 def reliability_fit_compute(study: Study) -> ReliabilityFit | None:
-    """Fit Dawid-Skene to the study's valid human verdicts now and cache the fit (also as
-    the study's latest). None for kinds of study without a scale for it."""
+    """Fit Dawid-Skene to the study's valid human verdicts now and cache the fit under
+    its fingerprint. None for kinds of study without a scale for it."""
     if study.kind not in SCALES:
         return None
     fingerprint = fit_fingerprint(study)
@@ -125,42 +113,64 @@ def reliability_fit_compute(study: Study) -> ReliabilityFit | None:
     label = np.array([classes[str(v)] for v in names] or [0])[codes.reshape(-1)]
     fitted = dawid_skene(item_ids, rater_ids, label, n_classes=3)
     fit = ReliabilityFit(fingerprint, fitted.items, fitted.label, fitted.proba, fitted.raters,
-                         fitted.reliability)  # fmt: skip
+                         fitted.reliability, study.pk)  # fmt: skip
     try:
         cache.set(_key(study.pk, fingerprint), fit, FIT_TTL_SECONDS)
-        cache.set(_key(study.pk, "latest"), fit, FIT_TTL_SECONDS)
     except REDIS_ERRORS as exc:  # the fit is still right, only not kept
         redis_unavailable("Dawid-Skene fit cache", exc)
     return fit
 
 
+def _usable(found: Any, study: Study, fingerprint: str, items: ItemTable | None) -> bool:
+    """Whether a cached value is a Dawid-Skene fit of this study's current data."""
+    try:
+        if not isinstance(found, ReliabilityFit) or found.format != FIT_FORMAT:
+            return False
+        if found.study_id != study.pk or found.fingerprint != fingerprint:
+            return False
+        n = found.item_ids.size
+        if found.label.shape != (n,) or found.proba.shape != (n, 3):
+            return False
+        if found.reliability.shape != found.rater_ids.shape:
+            return False
+        if items is not None and n:
+            pos = np.minimum(items.index_of(found.item_ids), items.ids.size - 1)
+            return bool(items.ids.size and (items.ids[pos] == found.item_ids).all())
+        return True
+    except Exception:  # whatever the cache holds, a bad value is a miss, never a 500
+        return False
+
+
 def reliability_fit(
-    study: Study, counts: dict[str, Any] | None = None
+    study: Study, counts: dict[str, Any] | None = None, items: ItemTable | None = None
 ) -> tuple[ReliabilityFit | None, bool]:
-    """The study's Dawid-Skene fit and whether it is for the current data (see the module
-    docstring: a stale fit queues a refit; a study never fitted is fitted now). `counts`:
-    judgment_counts, when the caller has them."""
+    """The study's Dawid-Skene fit for its current data and True, or (None, False) while
+    a worker fits it (queued here, once per fingerprint). `counts`: judgment_counts, when
+    the caller has them; `items`: the study's items, to check the fit against."""
     if study.kind not in SCALES:
         return None, True
     fingerprint = fit_fingerprint(study, counts)
     try:
-        fit = cache.get(_key(study.pk, fingerprint))
-        latest = None if fit is not None else cache.get(_key(study.pk, "latest"))
-        refit = f"dashboards:dawid-skene-refit:{study.pk}:{fingerprint}"
-        queue = fit is None and latest is not None and cache.add(refit, 1, REFIT_LOCK_SECONDS)
-    except REDIS_ERRORS as exc:  # Redis down: slower (fitted now), never broken
+        found = cache.get(_key(study.pk, fingerprint))
+    except REDIS_ERRORS as exc:  # Redis down: no option column, never broken
         redis_unavailable("Dawid-Skene fit cache", exc)
-        return reliability_fit_compute(study), True
-    if fit is not None:
-        return fit, True
-    if latest is None:
-        return reliability_fit_compute(study), True
+        return None, False
+    except Exception:  # an unreadable value (another version's class): a miss
+        found = None
+    if found is not None and _usable(found, study, fingerprint, items):
+        return found, True
+    try:
+        queue = cache.add(f"dashboards:dawid-skene-refit:{study.pk}:{fingerprint}", 1,
+                          REFIT_LOCK_SECONDS)  # fmt: skip
+    except REDIS_ERRORS as exc:
+        redis_unavailable("Dawid-Skene refit lock", exc)
+        queue = False
     if queue:
         try:  # by name: evalhub.dashboards.tasks imports this module
             current_app.send_task(REFIT_TASK, args=[study.pk], queue=CeleryQueue.DEFAULT.value)
         except Exception:  # a broker outage must not take the dashboards down
             log.exception("study %s: could not queue a Dawid-Skene refit", study.slug)
-    return latest, False
+    return None, False
 
 
 def _shares(classes: NDArray, names: tuple[str, ...]) -> dict[str, float]:
@@ -172,46 +182,45 @@ def _shares(classes: NDArray, names: tuple[str, ...]) -> dict[str, float]:
 def aggregation_block(
     study: Study, items: ItemTable, in_scope: NDArray, counts: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """{"method", "current" (the fit is for the data shown), "rows"}: per baseline
-    (pairwise) or model (Fail / Pass / Excellent), over the in-scope items with human
-    verdicts, the shares of per-item majority votes and of Dawid-Skene labels (plus
-    "dawid_skene_mean", the mean posterior). Rows are empty for other kinds of study."""
-    block: dict[str, Any] = {"method": "Dawid-Skene (crowd-kit), human raters", "current": True,
-                             "rows": []}  # fmt: skip
-    if study.kind not in SCALES:
+    """{"method", "current" (the Dawid-Skene option is for the data shown), "rows"}: per
+    baseline (pairwise) or model (Fail / Pass / Excellent), over the in-scope items with
+    human verdicts, the shares of per-item majority votes, of the reliability-weighted
+    labels (the default) and, when its fit is current, of Dawid-Skene labels (else None:
+    "updating"). Rows are empty for other kinds of study."""
+    block: dict[str, Any] = {
+        "method": "reliability-weighted: majority of unflagged raters, splits by one-coin "
+                  "Dawid-Skene", "option": "Dawid-Skene (crowd-kit)", "current": True,
+        "rows": [],
+    }  # fmt: skip
+    quality = crowd_quality(study)
+    if quality is None or not quality.data.item.size:
         return block
-    classes, names, tie = SCALES[study.kind]
-    rows = list(
-        Judgment.objects.filter(_verdicts(study))
-        .values("verdict")
-        .annotate(ids=array_agg("item_id"))
-        .order_by()
-        .values_list("verdict", "ids")
-    )
-    if not rows:
-        return block
-    item_ids = np.concatenate([np.array(as_list(ids), dtype=np.int64) for _, ids in rows])
-    label = np.repeat([classes[v] for v, _ in rows], [len(as_list(ids)) for _, ids in rows])
-    pos = items.index_of(item_ids)
-    keep = in_scope[pos]
-    majority = majority_vote(pos[keep], label[keep], items.ids.size, 3, tie_class=tie)
-    fit, current = reliability_fit(study, counts)
+    _, names, tie = SCALES[study.kind]
+    data = quality.data
+    pos = items.index_of(data.item)
+    known = (pos < items.ids.size) & (items.ids[np.minimum(pos, items.ids.size - 1)] == data.item)
+    keep = np.zeros(data.item.size, dtype=bool)
+    keep[known] = in_scope[pos[known]]
+    majority = majority_vote(pos[keep], data.label[keep], items.ids.size, 3, tie_class=tie)
+    weighted = item_aggregate(study, quality, items.ids).label
+    fit, current = reliability_fit(study, counts, items)
     block["current"] = current
-    if fit is None or not fit.item_ids.size:
-        return block
-    fit_pos = items.index_of(fit.item_ids)
-    ok = in_scope[fit_pos]
-    fit_pos, fit_label, fit_proba = fit_pos[ok], fit.label[ok], fit.proba[ok]
+    ds_label = np.full(items.ids.size, -1)
+    if fit is not None and fit.item_ids.size:
+        ds_label[items.index_of(fit.item_ids)] = fit.label
+    judged = np.zeros(items.ids.size, dtype=bool)
+    judged[pos[keep]] = True
     key = items.baseline_model if study.kind == Study.Kind.PAIRWISE else items.target_model
     key_name = "baseline" if study.kind == Study.Kind.PAIRWISE else "model"
-    for value in np.unique(key[fit_pos]).tolist():
-        mine = key[fit_pos] == value
-        voted = majority[fit_pos[mine]]
+    for value in np.unique(key[judged]).tolist():
+        mine = judged & (key == value)
+        voted = majority[mine]
         block["rows"].append({
             key_name: value,
             "items": int(mine.sum()),
             "majority": _shares(voted[np.isfinite(voted)], names),
-            "dawid_skene": _shares(fit_label[mine], names),
-            "dawid_skene_mean": dict(zip(names, fit_proba[mine].mean(axis=0), strict=True)),
+            "reliability_weighted": _shares(weighted[mine][weighted[mine] >= 0], names),
+            "dawid_skene": _shares(ds_label[mine][ds_label[mine] >= 0], names)
+            if fit is not None else None,
         })  # fmt: skip
     return jsonable(block)

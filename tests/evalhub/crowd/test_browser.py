@@ -4,11 +4,14 @@ download the three lists."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from evalhub.rating.models import RaterSession
-from evalhub.rating.services import session_start_crowd
+from evalhub.rating.services import participant_hash, session_start_crowd
+from evalhub.studies.models import GoldPrompt, Item, Rater
 from tests.browser import assert_accessible
+from tests.evalhub.crowd.simulation import TRUTH
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -80,7 +83,77 @@ def test_a_researcher_excludes_a_flagged_rater_and_pays_on_prolific(
             got[which] = f.read()
     assert got == {
         "approve": "participant_id\nPIDDONE\n",
-        "reject": "participant_id\nPIDOUT\n",
+        "reject": "participant_id,rejection_category,message\n"
+        "PIDOUT,FAILED_CHECK,failed 2 attention checks\n",
         "bonus": "participant_id,amount\n",  # no judgments yet: no bonus
     }
+    assert page.problems == []
+
+
+def test_a_researcher_marks_gold_sets_a_bonus_and_pays_exactly_the_honest_raters(
+    researcher_page, live_server, crowd_study
+):
+    study, made = crowd_study
+    # The simulated raters become Prolific participants PID<rater id>.
+    for rater in Rater.objects.filter(pk__in=[r for ids in made.values() for r in ids]):
+        rater.external_id_hash = participant_hash(f"PID{rater.pk}")
+        rater.save(update_fields=["external_id_hash"])
+    page = researcher_page
+    page.goto(f"{live_server.url}/dashboards/studies/{study.slug}/raters/")
+
+    # Mark three prompts as gold with the planted truth.
+    rng = np.random.default_rng(0)
+    items = list(Item.objects.filter(study=study, is_gold=False).order_by("id"))
+    truth = rng.choice(3, size=len(items), p=TRUTH)
+    page.locator("#gold summary").click()
+    for item, t in zip(items[:3], truth[:3], strict=True):
+        page.locator(f"select[name='gold:{item.prompt.external_id}']").select_option(
+            ("baseline", "tie", "target")[int(t)]
+        )
+    page.locator("#save-gold").click()
+    page.wait_for_selector("text=Gold prompts saved (3 marked in this form).")
+    assert GoldPrompt.objects.filter(study=study).count() == 3
+    assert_accessible(page)
+
+    # A flag shows its evidence.
+    left = page.locator(f"tr[data-rater='{made['left'][0]}'] [data-flag='position_bias']")
+    assert "chose the left answer 60 of 60 times (p < 0.001" in left.inner_text()
+
+    # A bonus rule, set in the workspace.
+    page.locator("#bonus_per_judgment").fill("0.05")
+    page.locator("#save-rules").click()
+    page.wait_for_selector("text=Quality rules saved.")
+    assert page.locator("#bonus_per_judgment").input_value() == "0.05"
+
+    # Exclude every flagged rater: exactly the spammers.
+    page.locator("#reason").fill("spam")
+    page.locator("button[value='exclude-flagged']").click()
+    page.wait_for_selector("text=12 raters excluded (720 judgments).")
+    assert_accessible(page)
+
+    # Prolific's export: two honest raters returned their submission.
+    returned = made["honest"][:2]
+    rows = "".join(
+        f"s{r},PID{r},{'RETURNED' if r in returned else 'AWAITING REVIEW'}\n"
+        for ids in made.values() for r in ids
+    )  # fmt: skip
+    export = ("Submission id,Participant id,Status\n" + rows).encode()
+    page.locator("#export").set_input_files(
+        files=[{"name": "prolific.csv", "mimeType": "text/csv", "buffer": export}]
+    )
+    page.locator("button", has_text="Match").click()
+    page.wait_for_selector("#prolific-result")
+    assert page.locator("#skipped-count").inner_text() == "2"
+    assert_accessible(page)
+    got = {}
+    for which in ("approve", "reject", "bonus"):
+        with page.expect_download() as info:
+            page.locator(f"#download-{which}").click()
+        with open(info.value.path(), encoding="utf-8") as f:
+            got[which] = f.read().splitlines()[1:]
+    paid = sorted(f"PID{r}" for r in made["honest"] if r not in returned)
+    assert sorted(got["approve"]) == paid
+    spammers = [r for kind in ("random", "left", "fast") for r in made[kind]]
+    assert sorted(got["reject"]) == sorted(f"PID{r},LOW_EFFORT,spam" for r in spammers)
+    assert sorted(got["bonus"]) == [f"{pid},3.00" for pid in paid]  # 60 judgments x 0.05
     assert page.problems == []

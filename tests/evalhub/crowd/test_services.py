@@ -10,7 +10,9 @@ from evalhub.crowd.services import (
     raters_exclude,
     raters_include,
 )
+from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.dashboards.selectors import study_results
+from evalhub.dashboards.selectors.reliability import reliability_fit_compute
 from evalhub.rating.models import ItemPage
 from evalhub.studies.models import Judgment
 from evalhub.studies.selectors import judgments_export_rows
@@ -34,7 +36,12 @@ def test_excluding_the_flagged_moves_the_win_rate_back_to_the_truth(
     before = _crowd_row(study_results(study))
     # With the spammers in, the honest raters' win share lies outside the interval.
     assert before["win_interval"]["high"] < expected
-    # Dawid-Skene finds the planted truth without any exclusion.
+    # The reliability-weighted default finds the planted truth without any exclusion, and
+    # so does Dawid-Skene (the option), once a worker has fitted it.
+    (aggregated,) = study_results(study)["aggregation"]["rows"]
+    assert aggregated["reliability_weighted"]["win"] == pytest.approx(truth, abs=0.05)
+    reliability_fit_compute(study)
+    study_stats_invalidate(study.pk)
     (aggregated,) = study_results(study)["aggregation"]["rows"]
     assert aggregated["dawid_skene"]["win"] == pytest.approx(truth, abs=0.05)
 

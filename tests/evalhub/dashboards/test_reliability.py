@@ -1,35 +1,88 @@
-"""The Dawid-Skene fit behind the results and the raters table: fitted on the spot the
-first time, then shown stale (marked) after the data changes while a real worker refits
-it, after which the pages are fresh again."""
+"""The aggregates behind the results: the reliability-weighted default is always fitted on
+the current data; Dawid-Skene (the option) is fitted by a real worker, says "updating"
+until then and is never shown stale; whatever the cache holds, the page is right."""
 
+import numpy as np
 import pytest
+from django.core.cache import cache
 
-from evalhub.crowd.selectors import flagged_rater_ids, raters_table
+from evalhub.crowd.selectors import flagged_rater_ids
 from evalhub.crowd.services import raters_exclude
 from evalhub.dashboards.selectors import study_results
+from evalhub.dashboards.selectors.crowd_fit import (
+    FORMAT,
+    CrowdFit,
+    _key,
+    data_fingerprint,
+    valid_verdicts,
+)
+from evalhub.dashboards.selectors.reliability import FIT_FORMAT, ReliabilityFit, fit_fingerprint
+from evalhub.dashboards.selectors.reliability import _key as ds_key
+from evalhub.stats.dawid_skene import majority_vote
+from evalhub.stats.one_coin import OneCoinResult
+from evalhub.studies.models import Judgment
 from tests.evalhub.crowd.fixtures import crowd_study_fixture  # noqa: F401
 from tests.evalhub.rating.fixtures import make_study_fixture  # noqa: F401
 from tests.support import wait_until
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_stale_fit_is_marked_and_a_worker_refits_it(celery_worker, crowd_study):
-    study, made = crowd_study
-    first = study_results(study)["aggregation"]
-    assert first["current"] is True and first["rows"][0]["items"] == 100
-    before = {r["rater"]: r["reliability"] for r in raters_table(study)["raters"]}
-    assert all(before[r] is not None for r in made["left"])
+def _majority_win_share(study) -> float:
+    """The majority vote's win share over every item with valid verdicts, by hand."""
+    rows = Judgment.objects.filter(item__study=study, rater__isnull=False, excluded=False)
+    items, verdicts = zip(*rows.values_list("item_id", "verdict"), strict=True)
+    ids, code = np.unique(items, return_inverse=True)
+    label = np.array([{"baseline": 0, "tie": 1, "target": 2}[v] for v in verdicts])
+    voted = majority_vote(code, label, ids.size, 3, tie_class=1)
+    return float((voted == 2).sum() / np.isfinite(voted).sum())
 
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pending_refit_shows_the_majority_over_all_items_and_updating(celery_worker, crowd_study):
+    study, _ = crowd_study
     raters_exclude(study=study, rater_ids=flagged_rater_ids(study), reason="spam")
-    stale = study_results(study)["aggregation"]
-    # The majority vote is recomputed at once; the Dawid-Skene shares are the old fit's.
-    assert stale["current"] is False
-    assert stale["rows"][0]["dawid_skene"] == first["rows"][0]["dawid_skene"]
-    assert stale["rows"][0]["majority"] != first["rows"][0]["majority"]
+    pending = study_results(study)["aggregation"]
+    row = pending["rows"][0]
+    # Before the worker lands: no Dawid-Skene shares at all, never the last fit's.
+    assert pending["current"] is False and row["dawid_skene"] is None
+    assert (
+        row["items"]
+        == Judgment.objects.filter(item__study=study, excluded=False)
+        .values("item_id")
+        .distinct()
+        .count()
+    )
+    assert row["majority"]["win"] == pytest.approx(_majority_win_share(study))
+    assert sum(row["reliability_weighted"].values()) == pytest.approx(1.0)
 
     # The worker refits in the background; the results say when the fit is current again.
     wait_until(lambda: study_results(study)["aggregation"]["current"], timeout=120, interval=0.5)
-    after = {r["rater"]: r["reliability"] for r in raters_table(study)["raters"]}
-    # Excluded raters are no longer in the fit; the honest ones are.
-    assert all(after[r] is None for r in made["left"])
-    assert all(after[r] is not None for r in made["honest"])
+    fresh = study_results(study)["aggregation"]
+    assert sum(fresh["rows"][0]["dawid_skene"].values()) == pytest.approx(1.0)
+
+
+@pytest.mark.django_db
+def test_a_wrong_fit_under_the_key_gives_a_correct_page(client, alice, crowd_study):
+    study, _ = crowd_study
+    client.force_login(alice)
+    right = study_results(study)["aggregation"]["rows"][0]["reliability_weighted"]
+    data = valid_verdicts(study)
+    # Another deployment's fits under both keys: other items, other raters, wrong shapes.
+    alien = OneCoinResult(np.array([10**9]), np.array([0]), np.ones((1, 3)) / 3,
+                          np.array([10**9]), np.array([0.9]), np.ones(3) / 3, 1)  # fmt: skip
+    cache.set(_key(study.pk, data_fingerprint(data)),
+              CrowdFit(FORMAT, study.pk, data_fingerprint(data), alien))  # fmt: skip
+    cache.set(ds_key(study.pk, fit_fingerprint(study)),
+              ReliabilityFit(fit_fingerprint(study), np.array([10**9, 1]), np.array([0]),
+                             np.zeros((5, 3)), np.array([1]), np.array([0.5]), study.pk,
+                             FIT_FORMAT))  # fmt: skip
+    from evalhub.dashboards.cache import study_stats_invalidate
+
+    study_stats_invalidate(study.pk)
+    page = client.get(f"/dashboards/studies/{study.slug}/")
+    assert page.status_code == 200
+    again = study_results(study)["aggregation"]
+    assert again["rows"][0]["reliability_weighted"] == right
+    assert again["rows"][0]["dawid_skene"] is None  # the bad fit is ignored, not shown
+    cache.set(_key(study.pk, data_fingerprint(data)), "not a fit at all")
+    study_stats_invalidate(study.pk)
+    assert client.get(f"/dashboards/studies/{study.slug}/").status_code == 200

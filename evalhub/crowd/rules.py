@@ -1,0 +1,124 @@
+"""Writes of a study's crowd-quality settings: `quality_rules` (the flags' thresholds and
+the Prolific bonus rule) and the gold prompts researchers write. One service per write,
+shared by the workspace form and the API."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+
+from evalhub.crowd.services import CrowdInputError
+from evalhub.dashboards.cache import study_stats_invalidate
+from evalhub.importing import RowProblem
+from evalhub.prompts.models import Prompt
+from evalhub.studies.models import GoldPrompt, Study
+
+# name: (type, low, high). bonus_per_judgment is an amount in the study's currency, as a
+# decimal string ("0.05"), so no float ever rounds a payment.
+RULES: dict[str, tuple[type, float, float]] = {
+    "bonus_per_judgment": (Decimal, 0, 100),
+    "min_judgments": (int, 1, 1000),
+    "position_alpha": (float, 1e-9, 0.5),
+    "min_median_seconds": (float, 0, 600),
+    "gold_expected": (float, 0, 1),
+    "gold_alpha": (float, 1e-9, 0.5),
+    "min_gold": (int, 1, 1000),
+    "spam_odds": (float, 1, 1e12),
+    "max_attention_failures": (int, 1, 100),
+}
+VERDICTS = {
+    Study.Kind.PAIRWISE: ("target", "tie", "baseline"),
+    Study.Kind.ABSOLUTE: ("fail", "pass", "excellent"),
+}
+
+
+def _checked(name: str, value: Any) -> Any:
+    kind, low, high = RULES[name]
+    if kind is Decimal:
+        if not isinstance(value, str):
+            raise ValueError('an amount as a decimal string, e.g. "0.05"')
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            raise ValueError('an amount as a decimal string, e.g. "0.05"') from None
+        if not amount.is_finite() or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise ValueError("an amount with at most two decimals")
+        if not low <= amount <= high:
+            raise ValueError(f"between {low} and {high}")
+        return str(amount)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a number")
+    if kind is int and not isinstance(value, int):
+        raise ValueError("a whole number")
+    if not low <= value <= high:
+        raise ValueError(f"between {low:g} and {high:g}")
+    return value
+
+
+@transaction.atomic
+def study_quality_rules_update(*, study: Study, rules: dict[str, Any]) -> Study:
+    """Merge `rules` into the study's quality_rules (a null value removes a rule, back to
+    its default). CrowdInputError names each bad key; nothing is saved then."""
+    problems = []
+    merged = dict(study.quality_rules or {})
+    for name, value in rules.items():
+        if name not in RULES:
+            problems.append(RowProblem(0, f"unknown rule; one of {', '.join(RULES)}",
+                                       f"quality_rules.{name}"))  # fmt: skip
+            continue
+        if value is None:
+            merged.pop(name, None)
+            continue
+        try:
+            merged[name] = _checked(name, value)
+        except ValueError as exc:
+            problems.append(RowProblem(0, str(exc), f"quality_rules.{name}"))
+    if problems:
+        raise CrowdInputError(problems, "quality_rules")
+    locked = Study.objects.select_for_update().get(pk=study.pk)
+    locked.quality_rules = merged
+    locked.save(update_fields=["quality_rules"])
+    transaction.on_commit(lambda: study_stats_invalidate(study.pk))
+    return locked
+
+
+@transaction.atomic
+def study_gold_prompts_update(*, study: Study, gold: dict[str, str]) -> list[GoldPrompt]:
+    """Mark prompts of the study's set as gold ({prompt external id: expected verdict});
+    an empty value unmarks one; others stay as they are. CrowdInputError names each bad
+    row; nothing is saved then."""
+    allowed = VERDICTS.get(study.kind)
+    if allowed is None:
+        raise CrowdInputError([RowProblem(0, f"a {study.kind} study has no gold answers",
+                                          "gold")], "gold")  # fmt: skip
+    prompts = dict(
+        Prompt.objects.filter(prompt_set_id=study.prompt_set_id, external_id__in=list(gold))
+        .values_list("external_id", "id")
+    )  # fmt: skip
+    problems = []
+    for n, (external_id, expected) in enumerate(gold.items(), start=1):
+        if external_id not in prompts:
+            problems.append(RowProblem(n, f"no prompt {external_id!r} in the study's set",
+                                       "prompt"))  # fmt: skip
+        elif expected and expected not in allowed:
+            problems.append(RowProblem(n, f"one of {', '.join(allowed)}", "expected"))
+    if problems:
+        raise CrowdInputError(problems, "gold")
+    GoldPrompt.objects.filter(study=study, prompt_id__in=list(prompts.values())).delete()
+    made = GoldPrompt.objects.bulk_create(
+        GoldPrompt(study=study, prompt_id=prompts[pid], expected=expected)
+        for pid, expected in gold.items() if expected
+    )  # fmt: skip
+    transaction.on_commit(lambda: study_stats_invalidate(study.pk))
+    return made
+
+
+def study_gold_prompts(study: Study) -> dict[str, str]:
+    """{prompt external id: expected verdict} of the study's gold prompts."""
+    return dict(
+        GoldPrompt.objects.filter(study=study)
+        .order_by("prompt__external_id")
+        .values_list("prompt__external_id", "expected")
+    )
