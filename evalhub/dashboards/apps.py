@@ -9,6 +9,8 @@ class DashboardsConfig(AppConfig):
         # Judgment writes bump the per-study stats version, so cached results go stale at once.
         from evalhub.dashboards import signals
         from evalhub.dashboards.difficulty_fit import difficulty_fit_register
+        from evalhub.dashboards.style_fit import style_fit_register
 
         signals.connect()
         difficulty_fit_register()  # the shared fit behind length_controlled_v1
+        style_fit_register()  # the shared fit behind style-controlled Bradley-Terry

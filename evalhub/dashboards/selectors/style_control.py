@@ -9,8 +9,10 @@ authors, live battles, LLM-judge groups and imported Arena battles, alone or poo
     EvalHub), else the stated default tokenizer (evalhub.stats.style.DEFAULT_TOKENIZER).
 The tokenizers used are named in the result.
 
-`style_board_from_battles` is the pure entry point (arrays in, JSON out); the cached ones
-below key it by scope and judge groups, so a shared fits store can register it as is.
+`style_board_from_battles` is the pure entry point (arrays in, JSON out); `style_board`
+reads the battles. Pages never fit: they read the shared fit of kind STYLE_KIND
+(evalhub.dashboards.style_fit, computed by a worker and stored in PostgreSQL), showing the last
+one as "updating" while a fit for newer data is pending.
 """
 
 from __future__ import annotations
@@ -21,15 +23,17 @@ import numpy as np
 from django.db.models import Q
 from numpy.typing import NDArray
 
-from evalhub.dashboards.cache import GLOBAL_SCOPE, cached_stats
 from evalhub.dashboards.selectors.frames import PAIRWISE_CODES, counted_judgments
 from evalhub.dashboards.selectors.jsonable import jsonable
+from evalhub.fits.registry import Inputs
+from evalhub.fits.services import shared_fit_use
 from evalhub.outputs.models import Output
 from evalhub.stats import bradley_terry_leaderboard
 from evalhub.stats.style import RegexTokenCounter, markdown_counts
 from evalhub.stats.style_control import STYLE_FEATURES, style_controlled_leaderboard
 from evalhub.studies.models import Judgment, Study
 
+STYLE_KIND = "style_control"  # the shared fit (evalhub.fits) behind these boards
 STYLE_ROUNDS = 100
 STYLE_SEED = 0
 FEATURE_WORDS = {"length": "length", "headers": "headers", "lists": "list items", "bold": "bold"}
@@ -119,7 +123,7 @@ def style_board_from_battles(
     )
 
 
-def _style_board(where: Q) -> dict[str, Any] | None:
+def style_board(where: Q) -> dict[str, Any] | None:
     rows = list(
         Judgment.objects.filter(
             counted_judgments(where)
@@ -154,18 +158,34 @@ def _style_board(where: Q) -> dict[str, Any] | None:
     return board
 
 
+def style_where(inputs: Inputs) -> Q:
+    """The judgments a style fit reads: one study's or all, of `groups` (default all)."""
+    where = Q(item__study_id=inputs["study"]) if inputs.get("study") else Q()
+    return where & (Q(judge_group__in=inputs["groups"]) if inputs.get("groups") else Q())
+
+
+def style_inputs(study: Study | None = None, groups: list[str] | None = None) -> Inputs:
+    return {"study": study.pk if study else None, "groups": sorted(groups) if groups else None}
+
+
+def _board_answer(inputs: Inputs) -> dict[str, Any] | None:
+    """The page's board: the shared fit for the current data, else the last one marked
+    `updating` (never passed off as current); None before any fit of its scope exists."""
+    answer = shared_fit_use(kind=STYLE_KIND, inputs=inputs)
+    board = (answer.result or {}).get("board")
+    if board is None:
+        return {"pending": True} if answer.updating else None
+    return {**board, "current": answer.current, "updating": not answer.current}
+
+
 def global_style_leaderboard(*, groups: list[str] | None = None) -> dict[str, Any] | None:
     """Style-controlled and plain BT over every counted pairwise judgment (judge groups
-    `groups`, default all); None under two models. Cached like the global leaderboard."""
-    chosen = sorted(groups) if groups else None
-    where = Q(judge_group__in=chosen) if chosen else Q()
-    return cached_stats(GLOBAL_SCOPE, {"style_leaderboard": chosen}, lambda: _style_board(where))
+    `groups`, default all), from the shared fit (evalhub.dashboards.style_fit)."""
+    return _board_answer(style_inputs(None, groups))
 
 
 def study_style_leaderboard(
     study: Study, *, groups: list[str] | None = None
 ) -> dict[str, Any] | None:
-    """global_style_leaderboard for one study's judgments; cached per study version."""
-    chosen = sorted(groups) if groups else None
-    where = Q(item__study=study) & (Q(judge_group__in=chosen) if chosen else Q())
-    return cached_stats(study.id, {"style_leaderboard": chosen}, lambda: _style_board(where))
+    """global_style_leaderboard for one study's judgments."""
+    return _board_answer(style_inputs(study, groups))

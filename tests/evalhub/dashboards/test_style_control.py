@@ -7,12 +7,18 @@ import pytest
 from django.urls import reverse
 
 from evalhub.dashboards.selectors.style_control import (
+    STYLE_KIND,
     global_style_leaderboard,
     study_style_leaderboard,
+    style_inputs,
 )
+from evalhub.fits.models import SharedFit
+from evalhub.fits.services import shared_fit_refresh
+from evalhub.jobs.models import Job
 from evalhub.outputs.models import Output
 from evalhub.stats.style import DEFAULT_TOKENIZER
 from evalhub.stats.style_control import style_controlled_leaderboard
+from evalhub.studies.models import Judgment
 from tests.evalhub.dashboards.conftest import add_human, add_llm
 
 pytestmark = pytest.mark.django_db
@@ -49,8 +55,17 @@ def verbose_study(study_builder):
     return study
 
 
+def fitted(study=None, groups=None):
+    """The board a page shows once the shared fit is done (computed here, as a worker would)."""
+    shared_fit_refresh(kind=STYLE_KIND, inputs=style_inputs(study, groups))
+    if study is None:
+        return global_style_leaderboard(groups=groups)
+    return study_style_leaderboard(study, groups=groups)
+
+
 def test_it_controls_for_length_and_markdown(verbose_study):
-    board = study_style_leaderboard(verbose_study)
+    board = fitted(verbose_study)
+    assert board["current"] is True and board["updating"] is False
     assert (
         board is not None and board["n_battles"] == 4 * N_PROMPTS
     )  # crowd on both baselines, LLM in both orders
@@ -66,7 +81,7 @@ def test_it_controls_for_length_and_markdown(verbose_study):
 
 
 def test_it_equals_the_pure_fit_on_the_same_battles(verbose_study):
-    board = study_style_leaderboard(verbose_study, groups=["crowd"])
+    board = fitted(verbose_study, groups=["crowd"])
     judgments = verbose_study.items.values_list(
         "judgments__verdict", "target_output__text", "baseline_output__text",
         "baseline_output__model__slug", "judgments__judge_group",
@@ -104,15 +119,31 @@ def test_it_uses_given_style_and_the_models_own_token_counts(verbose_study):
     first.save(update_fields=["provenance"])
     second.provenance = {"completion_tokens": 77}
     second.save(update_fields=["provenance"])
-    board = global_style_leaderboard(groups=["crowd", "llm:gpt-4"])
+    board = fitted(groups=["crowd", "llm:gpt-4"])
     assert board is not None
     assert "given (conv_metadata)" in board["tokenizers"]
     assert any(t.startswith("model:lima-65b") for t in board["tokenizers"])
     assert DEFAULT_TOKENIZER in board["tokenizers"]
 
 
+def test_a_page_never_fits_it_shows_pending_then_the_last_fit_as_updating(verbose_study):
+    # First look: nothing fitted yet; the page queues the worker's job and shows no numbers.
+    assert study_style_leaderboard(verbose_study) == {"pending": True}
+    fit = SharedFit.objects.get(kind=STYLE_KIND)
+    assert fit.status == SharedFit.Status.PENDING and fit.compute_runs == 0
+    assert Job.objects.filter(pk=fit.job_id, kind=Job.Kind.FIT).exists()
+    before = fitted(verbose_study)
+    # A new judgment: the page shows the last fit, marked updating, never as current.
+    Judgment.objects.filter(item__study=verbose_study).order_by("id").first().delete()
+    after = study_style_leaderboard(verbose_study)
+    assert after["updating"] is True and after["current"] is False
+    assert after["n_battles"] == before["n_battles"]
+
+
 def test_the_pages_show_both_leaderboards(client, alice, verbose_study):
     client.force_login(alice)
+    fitted(verbose_study)
+    fitted()
     for url in (reverse("dashboards:study", args=["verbose"]), reverse("dashboards:overview")):
         response = client.get(url)
         assert response.status_code == 200
