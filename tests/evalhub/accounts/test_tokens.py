@@ -1,12 +1,10 @@
 """API tokens (django-rest-knox): expiry, revocation from the tokens page taking effect at
-once, only a hash in the database, and old DRF keys carried over by the migration."""
+once, only a hash in the database."""
 
-import importlib
 import re
 from datetime import timedelta
 
 import pytest
-from django.apps import apps
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -125,19 +123,3 @@ def test_the_tokens_page_is_for_researchers(client, bob):
     assert client.get("/accounts/tokens/")["Location"].startswith("/accounts/login/")
     assert page_client(bob).get("/accounts/tokens/").status_code == 403
     assert page_client(bob).post("/accounts/tokens/", {}).status_code == 403
-
-
-def test_the_migration_carries_old_drf_keys_over_and_drops_their_table(alice):
-    old_key = "0123456789abcdef0123456789abcdef01234567"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
-            "created timestamptz NOT NULL, user_id integer NOT NULL)"
-        )
-        cursor.execute("INSERT INTO authtoken_token VALUES (%s, now(), %s)", [old_key, alice.pk])
-    migration = importlib.import_module("evalhub.accounts.migrations.0002_i19_knox_tokens")
-    with connection.schema_editor() as editor:
-        migration.move_tokens(apps, editor)
-    assert "authtoken_token" not in connection.introspection.table_names()
-    assert rows_holding(old_key) == []
-    assert api_as(old_key).get("/api/v1/jobs/").status_code == 200  # the client's key works

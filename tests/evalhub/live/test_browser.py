@@ -128,7 +128,11 @@ def test_two_participants_run_battles_until_every_pair_has_its_count(
             page.wait_for_selector("#vote-panel:not([hidden])")
             page.wait_for_function("!document.querySelector('.streaming')")
             updates = page.evaluate("window.__updates")
-            assert updates["A"] >= 3 and updates["B"] >= 3, updates
+            # Each side grew in pieces: at least 3 updates, or one per word of a shorter
+            # answer (the tiny model at temperature 1.2 may stop after a word or two).
+            for side in ("A", "B"):
+                words = page.locator(f"#transcript [data-side={side}] .md").last.inner_text()
+                assert updates[side] >= min(3, len(words.split())), (side, updates, words)
             _assert_no_names(page.content(), models)
             if battle == 0 and n == 1:
                 page.screenshot(path=str(SCREENSHOTS / "live-battle.png"), full_page=True)
