@@ -19,9 +19,9 @@ def main(argv: list[str]) -> int:
     workers = os.environ.get("TEST_WORKERS", "3")
     parallel = [*pytest, "-n", workers, "--dist", "loadgroup", "--suite-pass=parallel", *argv]
     code = subprocess.call(parallel)
-    if code != 0:
-        return code
-    return subprocess.call([*pytest, "--suite-pass=serial", *argv])
+    # The serial group runs whatever the first pass gave, so one run reports every failure.
+    serial = subprocess.call([*pytest, "--suite-pass=serial", *argv])
+    return code or serial
 
 
 if __name__ == "__main__":
