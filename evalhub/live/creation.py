@@ -37,10 +37,12 @@ def live_study_create(
     moderation_judge: Any = None,
     model_limits: dict[str, dict[str, int]] | None = None,
     by: AbstractBaseUser | None = None,
+    launch: bool = True,
 ) -> Study:
-    """A launched live study over `models` (target first). Its rater prompts are kept in a
-    prompt set of its own, `<slug>-live`, usable later by offline studies. Raises
-    LiveInputError naming the bad setting."""
+    """A live study over `models` (target first), launched unless `launch` is False (a
+    draft, launched later by live_study_launch). Its rater prompts are kept in a prompt set
+    of its own, `<slug>-live`, usable later by offline studies. Raises LiveInputError naming
+    the bad setting."""
     if mode not in LiveStudy.Mode.values:
         raise LiveInputError(f"mode: must be one of {', '.join(LiveStudy.Mode.values)}")
     need = 2 if mode == LiveStudy.Mode.BATTLE else 1
@@ -92,7 +94,18 @@ def live_study_create(
         "attention_checks": {"rate": 0, "kind": "none (live turns have no known answer)"},
     }  # fmt: skip
     study.config_hash = config_hash(study.config)
+    study.save(update_fields=["config", "config_hash"])
+    return live_study_launch(study=study, by=by) if launch else study
+
+
+@transaction.atomic
+def live_study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
+    """Open a draft live study to raters. Its config was frozen at creation; it has no items
+    to make (each finished conversation becomes one)."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status != Study.Status.DRAFT:
+        raise LiveInputError(f"study {study.slug} is {study.status}; only a draft launches", 409)
     study.status = Study.Status.LAUNCHED
     study.launched_at = timezone.now()
-    study.save(update_fields=["config", "config_hash", "status", "launched_at"])
+    study.save(update_fields=["status", "launched_at"])
     return study
