@@ -316,7 +316,12 @@ API_BULK_MAX_BYTES = env.int("API_BULK_MAX_BYTES", default=50 * 1024 * 1024)
 API_BULK_MAX_ROWS = env.int("API_BULK_MAX_ROWS", default=50_000)
 SPECTACULAR_SETTINGS = {
     # Several fields are named "kind"; the instrument's gets a name of its own.
-    "ENUM_NAME_OVERRIDES": {"InstrumentKindEnum": "evalhub.instruments.models.Instrument.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "InstrumentKindEnum": "evalhub.instruments.models.Instrument.Kind",
+        # Study and LiveStudy share these; named once so the generated client keeps its names.
+        "StudyKindEnum": "evalhub.studies.models.Study.Kind",
+        "StudyStatusEnum": "evalhub.studies.models.Study.Status",
+    },
     "TITLE": "EvalHub API",
     "DESCRIPTION": "Register models, submit outputs, run studies and judges, fetch results.",
     "VERSION": "1.0.0",
