@@ -8,6 +8,9 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from evalhub.instruments.definitions import PAIRWISE
+from evalhub.instruments.models import Instrument
+from evalhub.instruments.selectors import instrument_latest, instrument_list
 from evalhub.live.models import LiveStudy
 from evalhub.outputs.models import ModelEntry
 from evalhub.prompts.models import PromptSet
@@ -34,6 +37,11 @@ class LiveStudyForm(forms.Form):
         queryset=ModelEntry.objects.none(), to_field_name="slug",
         widget=forms.CheckboxSelectMultiple, label="Models (registered endpoints)",
         help_text="A battle needs two or more; a conversation pairs each rater with one.",
+    )  # fmt: skip
+    instrument = forms.ChoiceField(
+        required=False, label="Battle question (instrument)",
+        help_text="What a battle asks; blank: LIMA's 3-way question. Conversations ask LIMA's "
+        "Fail / Pass / Excellent per answer.",
     )  # fmt: skip
     max_turns = forms.IntegerField(
         min_value=1, max_value=20, initial=3, label="Turns per conversation or battle"
@@ -84,6 +92,12 @@ class LiveStudyForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["models"].queryset = live_endpoints()
+        pairwise = [(i.slug, i.name) for i in instrument_list() if i.kind == PAIRWISE]
+        self.fields["instrument"].choices = [("", "LIMA's 3-way question"), *pairwise]
+
+    def clean_instrument(self) -> Instrument | None:
+        slug = self.cleaned_data.get("instrument")
+        return instrument_latest(slug=slug) if slug else None
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]
@@ -96,8 +110,11 @@ class LiveStudyForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         chosen = data.get("models") or []
-        if data.get("mode") == LiveStudy.Mode.BATTLE and "models" in data and len(chosen) < 2:
+        battle = data.get("mode") == LiveStudy.Mode.BATTLE
+        if battle and "models" in data and len(chosen) < 2:
             self.add_error("models", "a live battle needs at least two models")
+        if not battle and data.get("instrument") is not None:
+            data["instrument"] = None  # conversations ask LIMA's per-turn labels
         return data
 
     def service_fields(self) -> dict[str, Any]:
@@ -108,7 +125,7 @@ class LiveStudyForm(forms.Form):
         fields = {k: d[k] for k in ("slug", "name", "mode", "max_turns", "session_quota",
                                     "target_per_pair", "adaptive", "reveal_models",
                                     "max_prompt_chars", "messages_per_minute",
-                                    "moderation_judge", "completion_code",
+                                    "moderation_judge", "completion_code", "instrument",
                                     "screenout_code")}  # fmt: skip
         fields["models"] = models
         fields["blocklist"] = [w.strip() for w in d["blocklist"].splitlines() if w.strip()]

@@ -9,6 +9,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from evalhub.api.serializers.common import NOT_BLANK_VALIDATOR
+from evalhub.api.serializers.instruments import InstrumentField
 from evalhub.api.serializers.studies import StudySerializer
 from evalhub.api.strict import (
     SLUG_PATTERN,
@@ -101,7 +102,14 @@ class LiveBattleCreateSerializer(_LiveStudyCreateBase):
 
     mode = StrictChoiceField(choices=[LiveStudy.Mode.BATTLE.value])
     adaptive = StrictBooleanField(required=False)
-    reveal_models = StrictBooleanField(required=False)
+    reveal_models = StrictBooleanField(
+        required=False, help_text="show the model names after the vote (default false: blind)"
+    )
+    instrument = InstrumentField(
+        required=False, allow_null=True,
+        help_text="a pairwise instrument's slug (arena-4way, arena-hard-5point, a custom "
+        "one); null or absent: LIMA's 3-way question",
+    )  # fmt: skip
 
     def validate_models(self, value: list[ModelEntry]) -> list[ModelEntry]:
         if len(value) < 2:
@@ -143,7 +151,8 @@ class LiveMonitorSerializer(serializers.Serializer):
 
 
 class LiveStudySerializer(StudySerializer):
-    """A live study: the study, its live settings and its monitor counts."""
+    """A live study: the study (`instrument`: what a battle asks; null: LIMA's 3-way), its
+    live settings and its monitor counts."""
 
     live = LiveSettingsSerializer(read_only=True)
     monitor = serializers.SerializerMethodField()
