@@ -13,6 +13,11 @@ urlpatterns = [
     path("studies/<slug:slug>/results.json", views.study_results_export, name="study_results"),
     path("studies/<slug:slug>/preview/", views.study_preview, name="study_preview"),
     path(
+        "studies/<slug:slug>/live-preview/",
+        live_views.live_study_preview,
+        name="live_study_preview",
+    ),
+    path(
         "studies/<slug:slug>/preview/<str:step>/",
         views.study_preview,
         name="study_preview_step",

@@ -204,6 +204,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "judge_runs": selectors.judge_runs_of_study(study=study),
         "headline": study_headline(study=study) if study.status != Study.Status.DRAFT else [],
         "judgment_count": Judgment.objects.filter(item__study=study).count(),
+        "live_study": is_live(study),
         "live": live_monitor(study=study) if is_live(study) else None,
         "nav_section": "studies",
     }

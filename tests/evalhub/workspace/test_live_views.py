@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from evalhub.live.models import Conversation, LiveStudy
+from evalhub.live.moderation import REFUSED
 from evalhub.live.services import battle_vote, conversation_start, live_session_consent
 from evalhub.live.turns import turn_finish, turn_open
 from evalhub.outputs.models import ModelEntry
@@ -112,3 +113,30 @@ def test_a_researcher_creates_launches_watches_and_closes_a_live_battle(research
     researcher.post(reverse("workspace:study_transition", args=[study.slug, "close"]))
     study.refresh_from_db()
     assert study.status == Study.Status.CLOSED
+
+
+def test_the_preview_names_a_failed_endpoint_and_a_refused_message_and_records_nothing(
+    researcher,
+):
+    from evalhub.live.creation import live_study_create
+    from evalhub.live.models import Turn
+    from evalhub.prompts.models import Prompt
+
+    study = live_study_create(slug="pv", name="Preview me", mode="battle",
+                              models=[_endpoint("alpha"), _endpoint("beta")],
+                              blocklist=["forbidden"], launch=False)  # fmt: skip
+    url = reverse("workspace:live_study_preview", args=[study.slug])
+    page = researcher.get(url)
+    assert page.status_code == 200 and b"Nothing is recorded" in page.content
+    refused = researcher.post(url, {"text": "something forbidden"})
+    assert refused.context["error"] == REFUSED
+    assert refused.context["turns"] == []
+    failed = researcher.post(url, {"text": "Hello there"})  # nothing listens on port 9
+    assert failed.context["error"] == (
+        "Answer A: the endpoint failed: Connection error. "
+        "Answer B: the endpoint failed: Connection error."
+    )
+    assert failed.context["turns"] == []  # a failed turn is not kept
+    assert not Conversation.objects.exists() and not Turn.objects.exists()
+    assert not Prompt.objects.filter(prompt_set__slug="pv-live").exists()
+    assert researcher.get(reverse("workspace:live_study_preview", args=["nope"])).status_code == 404
