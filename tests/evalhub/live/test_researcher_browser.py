@@ -1,12 +1,14 @@
 """A researcher runs a live battle without a terminal: Chromium on the ASGI server
 (uvicorn, which serves the whole site), the real `vllm serve` under two served names. The
-researcher creates the study in the workspace, launches it, two participants battle, and
-the researcher reads the live monitor, the votes and Bradley-Terry with intervals."""
+researcher creates the study in the workspace (asking Arena's 4-way question), previews it
+with the real models, launches it, two participants battle, and the researcher reads the
+live monitor, the votes and Bradley-Terry with intervals."""
 
 from __future__ import annotations
 
 import pytest
 
+from evalhub.live.models import Conversation, Turn
 from evalhub.studies.models import Judgment, Study
 from tests.browser import assert_accessible
 from tests.evalhub.live.test_browser import _assert_no_names, _enter
@@ -40,6 +42,7 @@ def test_a_researcher_creates_launches_and_reads_a_live_battle_in_the_browser(
     page.fill("input[name=slug]", "arena-browser")
     for model in two_models:
         page.check(f"input[name=models][value={model.slug}]")
+    page.select_option("select[name=instrument]", "arena-4way")
     page.fill("input[name=max_turns]", "1")
     page.fill("input[name=session_quota]", "1")
     page.fill("input[name=max_tokens]", "32")
@@ -48,6 +51,19 @@ def test_a_researcher_creates_launches_and_reads_a_live_battle_in_the_browser(
     page.click("#live-study-save")
     page.wait_for_url("**/studies/arena-browser/")
     assert_accessible(page)
+    # Preview: a real exchange with both models, anonymous, recording nothing.
+    page.click("#live-preview-link")
+    page.wait_for_url("**/live-preview/")
+    page.fill("#preview-message", "Write a haiku about rain.")
+    page.click("#preview-send")
+    page.wait_for_selector(".preview-answer[data-side=B]")
+    assert not page.query_selector("#preview-error")
+    assert "Both are bad" in page.inner_text("#preview-question")
+    _assert_no_names(page.inner_text("main"), two_models)
+    assert_accessible(page)
+    assert not Conversation.objects.exists() and not Turn.objects.exists()
+    page.click("a[href='/studies/arena-browser/']")
+    page.wait_for_url("**/studies/arena-browser/")
     page.click("#launch")
     page.wait_for_url("**/launch/")
     page.click("#confirm")
@@ -58,7 +74,7 @@ def test_a_researcher_creates_launches_and_reads_a_live_battle_in_the_browser(
     study = Study.objects.get(slug="arena-browser")
     assert study.live.model_limits[two_models[0].slug] == {"max_tokens": 32}
 
-    votes = {"p-one": "1", "p-two": "3"}  # A, then a tie
+    votes = {"p-one": "1", "p-two": "4"}  # A, then "both are bad" (Arena's 4-way)
     for pid, key in votes.items():
         rater_context, rater = _enter(browser, asgi_server, study.slug, pid)
         rater.fill("#message", "Write a haiku about rain.")
@@ -72,12 +88,22 @@ def test_a_researcher_creates_launches_and_reads_a_live_battle_in_the_browser(
         assert not rater.problems
         rater_context.close()
 
+    # Each streamed turn keeps where its time to first text went (ms from arrival).
+    turns = list(Turn.objects.filter(conversation__study=study))
+    assert len(turns) == 4
+    for turn in turns:
+        t = turn.provenance["timings_ms"]
+        assert 0 <= t["body_read"] <= t["checks"] <= t["turn_open"] <= t["headers_sent"]
+        assert t["headers_sent"] <= t["first_frame"], t
+
     page.reload()
     assert page.inner_text("#live-finished") == "2"
     assert page.inner_text("#live-failed") == "0"
     assert int(page.inner_text("#live-tokens")) > 0
     assert_accessible(page)
-    assert Judgment.objects.filter(item__study=study).count() == 2
+    judgments = Judgment.objects.filter(item__study=study)
+    assert sorted(judgments.values_list("raw_choice", flat=True)) == ["A", "both_bad"]
+    assert judgments.get(raw_choice="both_bad").verdict == Judgment.Verdict.TIE
     page.click("#dashboard-link")
     page.wait_for_url("**/dashboards/studies/arena-browser/")
     page.wait_for_selector("#chart-leaderboard .main-svg")  # plotly drew the BT chart
