@@ -79,6 +79,21 @@ def test_arena_hard_votes_keep_their_strength_in_the_results():
     results = study_results(study)
     assert results["instrument"]["slug"] == "arena-hard-5point"
     assert results["n_judgments"] == 3
+    # In the target's frame (alpha as A), as the instrument's results read every vote.
+    swap = {"A>>B": "B>>A", "A>B": "B>A", "A=B": "A=B", "B>A": "A>B", "B>>A": "A>>B"}
+    framed = [b.vote if b.left.slug == "alpha" else swap[b.vote]
+              for b in Conversation.objects.filter(study=study)]  # fmt: skip
+    (shares,) = results["choices"]
+    assert {r["value"]: r["count"] for r in shares["shares"] if r["count"]} == {
+        v: framed.count(v) for v in set(framed)
+    }
+    weight = {"A>>B": 3, "B>>A": 3}
+    point = {"A>>B": 1.0, "A>B": 1.0, "A=B": 0.5, "B>A": 0.0, "B>>A": 0.0}
+    expected = sum(weight.get(v, 1) * point[v] for v in framed) / sum(
+        weight.get(v, 1) for v in framed
+    )
+    (rate,) = results["weighted_win_rate"]
+    assert rate["weighted_win_rate"] == pytest.approx(expected)  # a strong vote counts 3x
 
 
 def test_it_refuses_an_instrument_a_battle_cannot_ask():
