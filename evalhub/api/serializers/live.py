@@ -41,6 +41,19 @@ class LiveModelsField(StrictManyRelatedField):
     pass
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 2,
+        "items": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100},
+        "description": "slugs of two or more registered models with an OpenAI-compatible "
+        "endpoint; the first is the study's target",
+    }
+)
+class BattleModelsField(StrictManyRelatedField):
+    pass
+
+
 class _LiveStudyCreateBase(StrictSerializer):
     slug = StrictSlugField(max_length=95)
     name = StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR])
@@ -101,6 +114,10 @@ class LiveBattleCreateSerializer(_LiveStudyCreateBase):
     votes (Chatbot Arena); `models` needs two or more."""
 
     mode = StrictChoiceField(choices=[LiveStudy.Mode.BATTLE.value])
+    models = BattleModelsField(
+        child_relation=StrictSlugRelatedField(slug_field="slug", queryset=ModelEntry.objects),
+        allow_empty=False,
+    )
     adaptive = StrictBooleanField(required=False)
     reveal_models = StrictBooleanField(
         required=False, help_text="show the model names after the vote (default false: blind)"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from evalhub.api.errors import field_conflict
 from evalhub.api.serializers.common import discriminated
 from evalhub.api.serializers.live import (
     LIVE_STUDY_CREATE_VARIANTS,
@@ -45,10 +45,11 @@ class LiveStudyListCreate(generics.ListAPIView):
         summary="Create a live study (draft)",
         description="`mode` picks the kind: `conversation` (each participant chats with one "
         "anonymous model and labels every answer) or `battle` (two anonymous models answer "
-        "side by side; the participant votes). `models` are registered models with an "
-        "OpenAI-compatible endpoint. Launch it with /studies/<slug>/launch/; its Prolific "
-        "link is /live/<slug>/. A model without an endpoint is a 400 naming it; unknown "
-        "slugs answer 409.",
+        "side by side; the participant votes; it may ask any pairwise `instrument`). `models` "
+        "are registered models with an OpenAI-compatible endpoint. Launch it with "
+        "/studies/<slug>/launch/; its Prolific link is /live/<slug>/. Unknown slugs, a slug "
+        "taken, a model without an endpoint or an instrument that is not pairwise answer "
+        "409 naming the field.",
         request=LiveStudyCreateRequest,
         responses={201: LiveStudySerializer, **error_responses(400, 409, 413, 415)},
     )
@@ -57,9 +58,8 @@ class LiveStudyListCreate(generics.ListAPIView):
         body.is_valid(raise_exception=True)
         try:
             study = live_study_create(**body.service_fields(), by=request.user, launch=False)
-        except LiveInputError as exc:
-            field, _, message = str(exc).partition(": ")
-            raise ValidationError({field: [message]} if message else [str(exc)]) from None
+        except LiveInputError as exc:  # schema-valid, refused by what the rows say: 409
+            raise field_conflict(exc) from None
         return Response(
             LiveStudySerializer(_live_studies().get(pk=study.pk)).data,
             status=status.HTTP_201_CREATED,

@@ -65,7 +65,7 @@ def test_it_names_what_is_wrong_and_writes_nothing(api, endpoints):
     offline = api.post(
         "/api/v1/live-studies/", {**BATTLE, "models": ["alpha", "offline"]}, format="json"
     )
-    assert offline.status_code == 400 and _fields(offline) == ["models"]
+    assert offline.status_code == 409 and _fields(offline) == ["models"]
     assert "offline has no OpenAI-compatible endpoint" in offline.json()["problems"][0]["message"]
     unknown = api.post("/api/v1/live-studies/", {**BATTLE, "mode": "chat"}, format="json")
     assert unknown.status_code == 400 and _fields(unknown) == ["mode"]
@@ -84,3 +84,6 @@ def test_the_schema_tells_the_live_kinds_apart_by_mode(api):
     assert create["discriminator"]["propertyName"] == "mode"
     assert set(create["discriminator"]["mapping"]) == {"conversation", "battle"}
     assert "post" in schema["paths"]["/api/v1/live-studies/"]
+    battle = schema["components"]["schemas"]["LiveBattleCreateRequest"]
+    assert battle["properties"]["models"]["minItems"] == 2
+    assert "instrument" in battle["properties"]
