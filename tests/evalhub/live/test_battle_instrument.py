@@ -10,6 +10,7 @@ from django.test import Client
 
 from evalhub.dashboards.selectors import study_results
 from evalhub.instruments.selectors import instrument_latest
+from evalhub.instruments.services import presets_install
 from evalhub.live.creation import live_study_create
 from evalhub.live.errors import LiveInputError
 from evalhub.live.models import Conversation
@@ -20,6 +21,11 @@ from evalhub.rating.services import session_start_crowd
 from evalhub.studies.models import Judgment
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _presets(db) -> None:
+    presets_install()  # a transactional test's flush may have removed the migration's rows
 
 
 def _models() -> list[ModelEntry]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from evalhub.instruments.services import presets_install
 from evalhub.live.models import Conversation, Turn
 from evalhub.studies.models import Judgment, Study
 from tests.browser import assert_accessible
@@ -33,6 +34,7 @@ def _researcher(browser, base: str):
 def test_a_researcher_creates_launches_and_reads_a_live_battle_in_the_browser(
     browser, asgi_server, two_models, alice
 ):
+    presets_install()  # an earlier transactional test's flush removed the migration's rows
     context, page = _researcher(browser, asgi_server)
     page.click("#new-live-battle")
     page.wait_for_url("**/studies/new/live/?mode=battle")
