@@ -14,7 +14,7 @@ from django.conf import settings
 from evalhub.live.errors import LiveInputError
 from evalhub.live.models import LiveStudy
 from evalhub.live.selectors import study_models
-from evalhub.live.turns import _check_prompt, _spec
+from evalhub.live.turns import model_spec, prompt_checked
 from evalhub.outputs.rendering import render_untrusted_markdown
 from evalhub.studies.models import Study
 
@@ -41,14 +41,14 @@ def live_preview_turn(*, study: Study, history: History, text: str) -> list[Prev
     from openai import OpenAI, OpenAIError
 
     live: LiveStudy = study.live
-    text = _check_prompt(live, text)
+    text = prompt_checked(live, text)
     if len(history.get("A", [])) >= live.max_turns:
         raise LiveInputError(f"This conversation has reached its limit of {live.max_turns} "
                              "messages.", 409)  # fmt: skip
     models = study_models(study)
     answers = []
     for side, model in zip(preview_sides(study), models, strict=False):
-        spec = _spec(model, live.model_limits or {})
+        spec = model_spec(model, live.model_limits or {})
         messages = []
         for turn in history.get(side, []):
             messages += [{"role": "user", "content": turn["user"]},
