@@ -92,6 +92,17 @@ def _tokens(conversations: list[str]) -> int:
     return sum(t.provenance.get("completion_tokens", 0) for t in turns)
 
 
+PHASES = {
+    "body_read": "request body read",
+    "checks": "host + CSRF checks done",
+    "turn_open": "session, history, turn rows (DB)",
+    "headers_sent": "response headers sent",
+    "queued": "concurrency gate (own)",
+    "first_token": "endpoint call to first token (own)",
+    "first_frame": "first text frame written",
+}
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -243,6 +254,14 @@ def main() -> None:
               f"{_percentile(server, .5):.1f} ms, p95 {_percentile(server, .95):.1f} ms; "
               f"waiting for the model's concurrency gate p95 "
               f"{_percentile(sorted(t['queued'] for t in timings), .95):.1f} ms")  # fmt: skip
+        # Where the time to first token goes, per phase (ms from the request's arrival at
+        # the ASGI app, except queued and first_token: the endpoint call's own).
+        print(f"{'phase (ms)':<34}{'p50':>9}{'p95':>9}")
+        for key, what in PHASES.items():
+            values = sorted(t[key] for t in timings if key in t)
+            if values:
+                print(f"{what:<34}{_percentile(values, .5):>9.1f}"
+                      f"{_percentile(values, .95):>9.1f}")  # fmt: skip
         added = _percentile(totals["ours"][2], 0.95) - _percentile(totals["direct"][2], 0.95)
         print(f"TTFT added at p95: {added * 1000:.1f} ms (goal < 30 ms)")
         print(json.dumps({"ours_tokens_per_s": round(rates["ours"], 1),

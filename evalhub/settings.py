@@ -318,7 +318,8 @@ SPECTACULAR_SETTINGS = {
     # Several fields are named "kind"; the instrument's gets a name of its own.
     "ENUM_NAME_OVERRIDES": {
         "InstrumentKindEnum": "evalhub.instruments.models.Instrument.Kind",
-        # Study and StudyWithRules share these (issue 24): keep the names they had
+        # Study, StudyWithRules and LiveStudy share these: named once so that the generated
+        # client keeps its enum names.
         "StudyKindEnum": "evalhub.studies.models.Study.Kind",
         "StudyStatusEnum": "evalhub.studies.models.Study.Status",
     },

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("evalhub.rating.urls")),
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("evalhub.accounts.urls")),
     path("admin/", admin.site.urls),
     path("jobs/", include("evalhub.jobs.urls")),

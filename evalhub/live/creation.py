@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from evalhub.instruments.models import Instrument
+from evalhub.live.battle_instrument import check_battle_instrument
 from evalhub.live.errors import LiveInputError
 from evalhub.live.models import LiveStudy
 from evalhub.outputs.models import ModelEntry
@@ -37,10 +39,14 @@ def live_study_create(
     moderation_judge: Any = None,
     model_limits: dict[str, dict[str, int]] | None = None,
     by: AbstractBaseUser | None = None,
+    launch: bool = True,
+    instrument: Instrument | None = None,
 ) -> Study:
-    """A launched live study over `models` (target first). Its rater prompts are kept in a
-    prompt set of its own, `<slug>-live`, usable later by offline studies. Raises
-    LiveInputError naming the bad setting."""
+    """A live study over `models` (target first), launched unless `launch` is False (a
+    draft, launched later by live_study_launch). A battle asks `instrument` (pairwise;
+    None: LIMA's 3-way question); conversations ask LIMA's Fail / Pass / Excellent. Its
+    rater prompts are kept in a prompt set of its own, `<slug>-live`, usable later by
+    offline studies. Raises LiveInputError naming the bad setting."""
     if mode not in LiveStudy.Mode.values:
         raise LiveInputError(f"mode: must be one of {', '.join(LiveStudy.Mode.values)}")
     need = 2 if mode == LiveStudy.Mode.BATTLE else 1
@@ -52,6 +58,9 @@ def live_study_create(
                 f"models: {model.slug} has no OpenAI-compatible endpoint (base_url and "
                 "model_path, the model name there)"
             )
+    if instrument is not None and mode != LiveStudy.Mode.BATTLE:
+        raise LiveInputError("instrument: only a live battle takes an instrument for now")
+    check_battle_instrument(instrument)
     if not 1 <= max_turns <= 20:
         raise LiveInputError("max_turns: must be between 1 and 20")
     if session_quota < 1 or target_per_pair < 1:
@@ -65,6 +74,7 @@ def live_study_create(
         slug=slug, name=name, kind=kind, prompt_set=prompt_set, target_model=models[0],
         raters_per_item=1, attention_check_rate=0, session_quota=session_quota,
         completion_code=completion_code, screenout_code=screenout_code, created_by=by,
+        instrument=instrument,
     )  # fmt: skip
     study.baselines.set(models[1:])
     live = LiveStudy.objects.create(
@@ -85,6 +95,10 @@ def live_study_create(
             "moderation_judge": moderation_judge.slug if moderation_judge else "",
             "model_limits": live.model_limits,
         },
+        "instrument": (
+            {"slug": instrument.slug, "version": instrument.version,
+             "content_hash": instrument.content_hash} if instrument else None
+        ),
         "session_quota": session_quota,
         "completion_code": completion_code,
         "screenout_code": screenout_code,
@@ -92,7 +106,18 @@ def live_study_create(
         "attention_checks": {"rate": 0, "kind": "none (live turns have no known answer)"},
     }  # fmt: skip
     study.config_hash = config_hash(study.config)
+    study.save(update_fields=["config", "config_hash"])
+    return live_study_launch(study=study, by=by) if launch else study
+
+
+@transaction.atomic
+def live_study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
+    """Open a draft live study to raters. Its config was frozen at creation; it has no items
+    to make (each finished conversation becomes one)."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status != Study.Status.DRAFT:
+        raise LiveInputError(f"study {study.slug} is {study.status}; only a draft launches", 409)
     study.status = Study.Status.LAUNCHED
     study.launched_at = timezone.now()
-    study.save(update_fields=["config", "config_hash", "status", "launched_at"])
+    study.save(update_fields=["status", "launched_at"])
     return study

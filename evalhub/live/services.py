@@ -14,6 +14,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from evalhub.live import pairing
+from evalhub.live.battle_instrument import battle_choice_side
 from evalhub.live.errors import LiveInputError
 from evalhub.live.models import Conversation, LiveStudy, Turn
 from evalhub.live.selectors import study_models
@@ -23,7 +24,6 @@ from evalhub.prompts.models import Prompt
 from evalhub.rating.models import RaterSession
 from evalhub.studies.models import Item, Judgment, Study
 
-PAIRWISE_VOTES = {"A", "B", "tie"}  # LIMA's 3-way vote
 LABELS = {"fail", "pass", "excellent"}  # LIMA's turn labels
 
 
@@ -133,11 +133,10 @@ def conversation_end(*, session: RaterSession, token: str) -> FinishedConversati
 
 @transaction.atomic
 def battle_vote(*, session: RaterSession, token: str, choice: str) -> FinishedConversation:
-    """The rater's vote on a battle (A = left, B = right, tie), with the study's pairwise
-    instrument; it ends the battle."""
-    if choice not in PAIRWISE_VOTES:
-        raise LiveInputError("choice: pick A, B or tie")
+    """The rater's vote on a battle: a choice value of the study's pairwise instrument
+    (LIMA's A / B / tie by default; A = left, B = right); it ends the battle."""
     conversation = _active(session, token)
+    battle_choice_side(conversation.study, choice)  # refuses an unknown choice
     if conversation.mode != LiveStudy.Mode.BATTLE:
         raise LiveInputError("choice: this conversation is rated turn by turn", 409)
     turns = conversation.turns.exclude(status=Turn.Status.FAILED)
@@ -197,15 +196,12 @@ def _finish(conversation: Conversation, session: RaterSession) -> FinishedConver
         )
         item = Item.objects.create(study=study, prompt=prompt, target_output=target,
                                    baseline_output=baseline, judgment_count=1)  # fmt: skip
-        vote = conversation.vote
-        if vote == "tie":
+        vote, side = conversation.vote, battle_choice_side(study, conversation.vote)
+        if side == "tie":
             verdict = Judgment.Verdict.TIE
         else:
-            verdict = (
-                Judgment.Verdict.TARGET
-                if (vote == "A") == left_is_target
-                else Judgment.Verdict.BASELINE
-            )
+            target = (side == "A") == left_is_target
+            verdict = Judgment.Verdict.TARGET if target else Judgment.Verdict.BASELINE
         order = Judgment.Order.TARGET_FIRST if left_is_target else Judgment.Order.BASELINE_FIRST
         Judgment.objects.create(item=item, raw_choice=vote, verdict=verdict, order=order, **base)
     conversation.status = Conversation.Status.FINISHED

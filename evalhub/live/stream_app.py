@@ -13,6 +13,7 @@ import asyncio
 import io
 import json
 import re
+import time
 from typing import Any
 
 from django.core.exceptions import DisallowedHost
@@ -28,6 +29,10 @@ COOKIE = "ls"
 # A message is at most a study's max_prompt_chars; a body past this is refused unread.
 MAX_BODY_BYTES = 1024 * 1024
 _csrf = CsrfViewMiddleware(lambda request: None)
+
+
+def _since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
 
 
 def is_send(scope: dict[str, Any]) -> bool:
@@ -74,6 +79,7 @@ def _refusal(request: ASGIRequest) -> str:
 async def live_send_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """POST the rater's message; the answer streams back as server-sent events. Refusals
     answer JSON {"error"} with a 4xx status before anything streams."""
+    arrived = time.perf_counter()  # per-phase timings (ms from arrival) go in provenance
     match = SEND_PATH.match(scope["path"])
     if scope["method"] != "POST":
         await _json(send, 405, {"error": "POST a message"})
@@ -82,8 +88,10 @@ async def live_send_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if body is None:
         await _json(send, 413, {"error": "Your message is far too long."})
         return
+    phases = {"body_read": _since(arrived)}
     request = ASGIRequest(scope, io.BytesIO(body))
     refused = _refusal(request)
+    phases["checks"] = _since(arrived)
     if refused:
         await _json(send, 403 if refused == "csrf" else 400, {"error": "Please reload the page."})
         return
@@ -95,11 +103,13 @@ async def live_send_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     except LiveInputError as exc:
         await _json(send, exc.status, {"error": str(exc)})
         return
+    phases["turn_open"] = _since(arrived)
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/event-stream"),
                             (b"cache-control", b"no-store"),
                             (b"x-accel-buffering", b"no")]})  # fmt: skip
-    frames = turn_frames(opened)
+    phases["headers_sent"] = _since(arrived)
+    frames = turn_frames(opened, arrived=arrived, phases=phases)
 
     async def stream() -> None:
         async for chunk in frames:

@@ -149,11 +149,17 @@ async def _side_outcome(opened: OpenedTurn, queue: asyncio.Queue) -> None:
         queue.put_nowait(("failed", opened.side, exc))
 
 
-async def turn_frames(opened: list[OpenedTurn]) -> AsyncIterator[bytes]:
+async def turn_frames(
+    opened: list[OpenedTurn], *, arrived: float | None = None,
+    phases: dict[str, float] | None = None,
+) -> AsyncIterator[bytes]:  # fmt: skip
     """The frames of one turn, both sides streamed at the same time; writes the turn's
     outcome (finished, or failed on every side) before the last frame. Deltas that arrive
-    together go out as one frame per side (fewer writes when the rater's link is slow)."""
+    together go out as one frame per side (fewer writes when the rater's link is slow).
+    `phases` (ms since the request `arrived`, a perf_counter) join each side's
+    provenance timings, with `first_frame`: arrival to that side's first text frame."""
     queue: asyncio.Queue = asyncio.Queue()
+    first_frame: dict[str, float] = {}
     by_side = {o.side: o for o in opened}
     tasks = [asyncio.create_task(_side_outcome(o, queue)) for o in opened]
     results: dict[int, tuple[str, dict[str, Any]]] = {}
@@ -179,6 +185,8 @@ async def turn_frames(opened: list[OpenedTurn]) -> AsyncIterator[bytes]:
                     results[by_side[side].turn_id] = (value.text, value.provenance)
             for side, texts in pieces.items():
                 yield frame("delta", {"side": side, "text": "".join(texts)})
+                if arrived is not None and side not in first_frame:
+                    first_frame[side] = round((time.perf_counter() - arrived) * 1000, 1)
         if failure is not None:
             for task in tasks:
                 task.cancel()
@@ -188,6 +196,10 @@ async def turn_frames(opened: list[OpenedTurn]) -> AsyncIterator[bytes]:
         else:
             for o in opened:
                 text, provenance = results[o.turn_id]
+                timings = provenance.setdefault("timings_ms", {})
+                timings.update(phases or {})
+                if o.side in first_frame:
+                    timings["first_frame"] = first_frame[o.side]
                 await in_thread(turn_finish, turn_id=o.turn_id, text=text, provenance=provenance)
             recorded = True
             for o in opened:

@@ -47,7 +47,9 @@ class OpenedTurn:
     seed: int
 
 
-def _spec(model: ModelEntry, limits: dict[str, Any]) -> ModelSpec:
+def model_spec(model: ModelEntry, limits: dict[str, Any]) -> ModelSpec:
+    """How a live turn calls `model`: its endpoint, its sampling capped by the study's
+    `limits` (model_limits), its concurrency cap."""
     from generation.sampling import sampling_from
 
     config = dict(model.generation_config or {})
@@ -64,7 +66,9 @@ def _spec(model: ModelEntry, limits: dict[str, Any]) -> ModelSpec:
     )  # fmt: skip
 
 
-def _check_prompt(live: LiveStudy, text: str) -> str:
+def prompt_checked(live: LiveStudy, text: str) -> str:
+    """The rater's message as sent on, or LiveInputError: empty, too long or refused by
+    the study's moderation (blocklist, judge)."""
     text = text.replace("\x00", "").strip()
     if not text:
         raise LiveInputError("Please write a message first.")
@@ -100,7 +104,7 @@ def turn_open(*, session_token: str, slug: str, token: str, text: str) -> list[O
     live = conversation.study.live
     if over_limit(f"live:{session_token}", limit=live.messages_per_minute):
         raise LiveInputError("That was very fast. Please wait a moment before sending.", 429)
-    text = _check_prompt(live, text)
+    text = prompt_checked(live, text)
     turns = list(conversation.turns.exclude(status=Turn.Status.FAILED).order_by("index"))
     streaming = [t for t in turns if t.status == Turn.Status.STREAMING]
     # A turn still "streaming" long after any answer could take lost its web process.
@@ -134,7 +138,7 @@ def turn_open(*, session_token: str, slug: str, token: str, text: str) -> list[O
                 history += [{"role": "user", "content": turn.user_text},
                             {"role": "assistant", "content": turn.assistant_text}]  # fmt: skip
         messages = [*history, {"role": "user", "content": text}]
-        spec = _spec(model, live.model_limits or {})
+        spec = model_spec(model, live.model_limits or {})
         opened.append(OpenedTurn(row.pk, side, spec, messages, secrets.randbelow(2**31)))
     return opened
 

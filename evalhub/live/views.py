@@ -27,7 +27,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from evalhub.accounts.roles import is_researcher
 from evalhub.instruments.definitions import definition_from_data
 from evalhub.instruments.presets import preset_data
+from evalhub.live.battle_instrument import battle_definition
 from evalhub.live.errors import LiveInputError
+from evalhub.live.models import LiveStudy
 from evalhub.live.selectors import (
     chat_state,
     conversations_export,
@@ -131,6 +133,16 @@ def _lima_words() -> dict:
     }
 
 
+def _words(study: Study) -> dict:
+    """_lima_words with a battle's question and choices from the study's instrument."""
+    words = dict(_lima_words())
+    if study.live.mode == LiveStudy.Mode.BATTLE:
+        asked = battle_definition(study)
+        words.update(intro=asked.intro, credit=asked.credit, question=asked.question,
+                     choices=[(c.value, c.label) for c in asked.choices])  # fmt: skip
+    return words
+
+
 @require_http_methods(["GET", "POST"])
 def consent(request: HttpRequest, slug: str) -> HttpResponse:
     session = _session(request, slug)
@@ -142,7 +154,7 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
         return _see(_next_url(session))
     live = session.study.live
     context = {"mode": live.mode, "quota": session.quota, "max_turns": live.max_turns,
-               **_lima_words(), "max_chars": live.max_prompt_chars}  # fmt: skip
+               **_words(session.study), "max_chars": live.max_prompt_chars}  # fmt: skip
     return _private(render(request, "live/consent.html", context))
 
 
@@ -166,7 +178,7 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
         "max_chars": session.study.live.max_prompt_chars,
     }  # fmt: skip
     context = {**state, "page": page, "n": session.done + 1, "done": session.done,
-               "total": session.quota, **_lima_words()}  # fmt: skip
+               "total": session.quota, **_words(session.study)}  # fmt: skip
     return _private(render(request, "live/chat.html", context))
 
 

@@ -102,7 +102,8 @@ def prolific_urls(*, study: Study, base_url: str) -> dict[str, str]:
     """The study URL to give Prolific (with its {{%...%}} placeholders) and the completion
     URL to paste into Prolific; `base_url` is this site's scheme and host."""
     query = "&".join(f"{k}={v}" for k, v in PROLIFIC_PARAMS.items())
-    entry = f"{base_url}{reverse('rating:entry', args=[study.slug])}?{query}"
+    route = "live:entry" if hasattr(study, "live") else "rating:entry"
+    entry = f"{base_url}{reverse(route, args=[study.slug])}?{query}"
     completion = (
         f"{settings.PROLIFIC_COMPLETION_URL}?{urlencode({'cc': study.completion_code})}"
         if study.completion_code

@@ -1,16 +1,22 @@
 from django.urls import path
 
-from evalhub.workspace import data_views, edit_views, views
+from evalhub.workspace import data_views, edit_views, live_views, views
 
 app_name = "workspace"
 urlpatterns = [
     path("studies/", views.studies, name="studies"),
     path("studies/new/", views.study_new, name="study_new"),
     path("studies/new/plan.json", views.study_new_plan, name="study_new_plan"),
+    path("studies/new/live/", live_views.live_study_new, name="live_study_new"),
     path("studies/<slug:slug>/", views.study_detail, name="study"),
     path("studies/<slug:slug>/monitor.json", views.study_monitor, name="study_monitor"),
     path("studies/<slug:slug>/results.json", views.study_results_export, name="study_results"),
     path("studies/<slug:slug>/preview/", views.study_preview, name="study_preview"),
+    path(
+        "studies/<slug:slug>/live-preview/",
+        live_views.live_study_preview,
+        name="live_study_preview",
+    ),
     path(
         "studies/<slug:slug>/preview/<str:step>/",
         views.study_preview,

@@ -14,6 +14,9 @@ from evalhub.accounts.decorators import researcher_required
 from evalhub.dashboards.selectors import studies_overview, study_results
 from evalhub.importing import InputError
 from evalhub.instruments.services import instrument_for_study_kind
+from evalhub.live.creation import live_study_launch
+from evalhub.live.errors import LiveInputError
+from evalhub.live.monitoring import is_live, live_monitor
 from evalhub.outputs.models import ModelEntry
 from evalhub.outputs.selectors import models_with_output_counts
 from evalhub.prompts.selectors import prompt_sets_with_counts
@@ -201,6 +204,8 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "judge_runs": selectors.judge_runs_of_study(study=study),
         "headline": study_headline(study=study) if study.status != Study.Status.DRAFT else [],
         "judgment_count": Judgment.objects.filter(item__study=study).count(),
+        "live_study": is_live(study),
+        "live": live_monitor(study=study) if is_live(study) else None,
         "nav_section": "studies",
     }
     return render(request, "workspace/study.html", context)
@@ -223,10 +228,12 @@ def study_transition(request: HttpRequest, slug: str, action: str) -> HttpRespon
         raise Http404(f"no action {action!r}")
     label, service, from_status = TRANSITIONS[action]
     study = _study(slug)
+    if action == "launch" and is_live(study):
+        service = live_study_launch  # a live study has no items to make
     if request.method == "POST":
         try:
             service(study=study, by=request.user)
-        except study_services.StudyStateError as exc:
+        except (study_services.StudyStateError, LiveInputError) as exc:
             messages.error(request, str(exc))
         except InputError as exc:
             messages.error(request, f"{label} refused: {exc}")

@@ -62,12 +62,18 @@ class _StudyTransition(APIView):
     service_name = ""
 
     def post(self, request: Request, slug: str) -> Response:
+        from evalhub.live.creation import live_study_launch
+        from evalhub.live.errors import LiveInputError
+        from evalhub.live.monitoring import is_live
         from evalhub.studies import services
 
         study = get_or_404(Study, "study", slug=slug)
+        service = getattr(services, self.service_name)
+        if self.service_name == "study_launch" and is_live(study):
+            service = live_study_launch  # a live study has no items to make
         try:
-            getattr(services, self.service_name)(study=study, by=request.user)
-        except services.StudyStateError as exc:
+            service(study=study, by=request.user)
+        except (services.StudyStateError, LiveInputError) as exc:
             raise Conflict(str(exc)) from None
         study.refresh_from_db()
         return Response(StudySerializer(study).data)

@@ -226,14 +226,15 @@
   }
   document.addEventListener("keydown", function (e) {
     if (e.target === box || e.ctrlKey || e.metaKey || e.altKey) return;
-    var n = "123".indexOf(e.key);
-    if (n < 0) return;
+    // Keys 1-9 pick the panel's buttons in order (an instrument may have up to 9 choices).
+    var n = "123456789".indexOf(e.key);
+    if (n < 0 || e.key === "") return;
     if (labelPanel && !labelPanel.hidden) {
-      e.preventDefault();
-      giveLabel(labelPanel.querySelectorAll("button[data-label]")[n].dataset.label);
+      var label = labelPanel.querySelectorAll("button[data-label]")[n];
+      if (label) { e.preventDefault(); giveLabel(label.dataset.label); }
     } else if (votePanel && !votePanel.hidden) {
-      e.preventDefault();
-      giveVote(votePanel.querySelectorAll("button[data-choice]")[n].dataset.choice);
+      var choice = votePanel.querySelectorAll("button[data-choice]")[n];
+      if (choice) { e.preventDefault(); giveVote(choice.dataset.choice); }
     }
   });
 

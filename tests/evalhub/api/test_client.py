@@ -126,3 +126,42 @@ def test_the_readme_walkthrough_runs_with_a_generated_client(api_server, client_
     assert (crowd["judge_group"], crowd["wins"], crowd["ties"]) == ("crowd", 1, 1)
     response = close.sync_detailed("demo-study", client=client)
     assert response.status_code == 200 and response.parsed.status == "closed"
+
+
+def test_a_live_battle_is_created_launched_and_closed_with_a_generated_client(
+    api_server, client_package, alice
+):
+    from evalhub.outputs.models import ModelEntry
+
+    def load(name: str):
+        return importlib.import_module(f"{client_package}.{name}")
+
+    for slug in ("alpha", "beta"):  # registered endpoints (no server needed to create)
+        ModelEntry.objects.create(slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
+                                  base_url="http://127.0.0.1:9/v1", model_path=slug)  # fmt: skip
+    models = load("models")
+    token = api_token_create(user=alice)[1]
+    client = load("client").AuthenticatedClient(base_url=api_server, token=token, prefix="Token")
+
+    body = models.LiveBattleCreateRequest(
+        mode=models.LiveBattleCreateModeEnum.BATTLE, slug="arena", name="Arena",
+        models=["alpha", "beta"], max_turns=2, session_quota=3, max_tokens=64,
+        blocklist=["forbidden"], completion_code="C0DE",
+    )  # fmt: skip
+    response = load("api.live_studies.live_studies_create").sync_detailed(client=client, body=body)
+    assert response.status_code == 201, response.content
+    assert response.parsed.status == "draft" and response.parsed.live.mode == "battle"
+    assert response.parsed.monitor.conversations_finished == 0
+
+    launch = load("api.studies.studies_launch_create")
+    assert launch.sync_detailed("arena", client=client).parsed.status == "launched"
+    read = load("api.live_studies.live_studies_retrieve").sync_detailed("arena", client=client)
+    assert read.status_code == 200 and read.parsed.live.blocklist == ["forbidden"]
+    bad = models.LiveConversationCreateRequest(
+        mode=models.LiveConversationCreateModeEnum.CONVERSATION, slug="arena", name="Again",
+        models=["alpha"],
+    )  # fmt: skip
+    again = load("api.live_studies.live_studies_create").sync_detailed(client=client, body=bad)
+    assert again.status_code == 409 and b"already exists" in again.content  # a taken slug
+    close = load("api.studies.studies_close_create")
+    assert close.sync_detailed("arena", client=client).parsed.status == "closed"

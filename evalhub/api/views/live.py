@@ -1,0 +1,78 @@
+"""Live studies: create (a draft; /studies/<slug>/launch/ and /close/ move it on, and
+/studies/<slug>/results/ answers its results) and read with its monitor counts."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from evalhub.api.errors import field_conflict
+from evalhub.api.serializers.common import discriminated
+from evalhub.api.serializers.live import (
+    LIVE_STUDY_CREATE_VARIANTS,
+    LiveStudyCreateRequest,
+    LiveStudySerializer,
+)
+from evalhub.api.views.common import error_responses, get_or_404
+from evalhub.live.creation import live_study_create
+from evalhub.live.errors import LiveInputError
+from evalhub.studies.models import Study
+
+
+def _live_studies() -> QuerySet[Study]:
+    return Study.objects.filter(live__isnull=False).select_related(
+        "prompt_set", "target_model", "instrument", "live__moderation_judge"
+    )
+
+
+class LiveStudyListCreate(generics.ListAPIView):
+    serializer_class = LiveStudySerializer
+
+    def get_queryset(self) -> QuerySet[Study]:
+        return _live_studies().prefetch_related("baselines", "judges").order_by("id")
+
+    @extend_schema(
+        summary="List live studies",
+        responses={200: LiveStudySerializer(many=True), **error_responses()},
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create a live study (draft)",
+        description="`mode` picks the kind: `conversation` (each participant chats with one "
+        "anonymous model and labels every answer) or `battle` (two anonymous models answer "
+        "side by side; the participant votes; it may ask any pairwise `instrument`). `models` "
+        "are registered models with an OpenAI-compatible endpoint. Launch it with "
+        "/studies/<slug>/launch/; its Prolific link is /live/<slug>/. Unknown slugs, a slug "
+        "taken, a model without an endpoint or an instrument that is not pairwise answer "
+        "409 naming the field.",
+        request=LiveStudyCreateRequest,
+        responses={201: LiveStudySerializer, **error_responses(400, 409, 413, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        body = discriminated(request.data, "mode", LIVE_STUDY_CREATE_VARIANTS)
+        body.is_valid(raise_exception=True)
+        try:
+            study = live_study_create(**body.service_fields(), by=request.user, launch=False)
+        except LiveInputError as exc:  # schema-valid, refused by what the rows say: 409
+            raise field_conflict(exc) from None
+        return Response(
+            LiveStudySerializer(_live_studies().get(pk=study.pk)).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/api/v1/live-studies/{study.slug}/"},
+        )
+
+
+@extend_schema(
+    summary="A live study, with its monitor counts",
+    responses={200: LiveStudySerializer, **error_responses()},
+)
+class LiveStudyDetail(generics.RetrieveAPIView):
+    serializer_class = LiveStudySerializer
+
+    def get_object(self) -> Study:
+        return get_or_404(_live_studies(), "live study", slug=self.kwargs["slug"])
