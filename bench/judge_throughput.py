@@ -8,7 +8,7 @@ a fixed 500 ms latency, our judge run versus AlpacaEval's default annotator, in 
   request sent twice shows up as a duplicate).
 - Ours: `generation.judging.services.judge_job_run` on a study of n/2 items x 2 orders, in
   this process, with Postgres writes, the Redis limiter in the path and guided choice. The
-  database is `evalhub_bench_judge` on DATABASE_URL's server (made and migrated here).
+  database is `evalhub_bench_judge` on DATABASE_URL's server (made afresh and migrated here).
 - AlpacaEval: `alpaca_eval.annotators.PairwiseAnnotator` with its default config
   (weighted_alpaca_eval_gpt4_turbo, OpenAI decoder, OPENAI_MAX_CONCURRENCY default 5), run
   in bench/.venv-alpaca-eval (created here on first use: `python -m venv` plus
@@ -188,9 +188,9 @@ def prepare_django() -> None:
     admin = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin.replace("postgres://", "postgresql://"), autocommit=True) as c:
         name = url.rsplit("/", 1)[1]
-        exists = c.execute("select 1 from pg_database where datname=%s", [name]).fetchone()
-        if not exists:
-            c.execute(f'create database "{name}"')
+        # A fresh scratch database each run: one left by an older schema cannot be migrated.
+        c.execute(f'drop database if exists "{name}" with (force)')
+        c.execute(f'create database "{name}"')
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")

@@ -4,7 +4,7 @@ GET the page and POST the answer, with cookies and CSRF tokens, until their quot
 then the next participant).
 
 Prints judgments/s, p50/p95 latency of the rating requests, the SQL statements per GET and
-per POST (bench/rating_statements.py, in-process after the timed run), the invariants
+per POST (bench/rating_statements.py, in-process before the timed run), the invariants
 (over-quota items, duplicate item/rater judgments, 5xx responses: all must be zero) and,
 last, the ratio to the peer figure: Label Studio 1.23.2 on this kind of machine, same cycle
 (50 raters, PostgreSQL, 4 gunicorn workers): 12.5 annotations/s, p95 4.5 s.
@@ -256,11 +256,12 @@ print(json.dumps({"over_quota": over, "duplicates": dup, "count_drift": drift, "
 
 def statements_per_request(env: dict[str, str]) -> dict[str, float]:
     """SQL statements (and transactions) per GET and per POST of the rating loop, counted
-    in-process by bench/rating_statements.py on the bench's study (after the timed run)."""
+    in-process by bench/rating_statements.py on the bench's study (before the timed run)."""
     command = [sys.executable, "-m", "bench.rating_statements", "--study", "bench"]
-    out = subprocess.run(
-        command, cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    ).stdout
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    out = done.stdout
     import json
 
     return json.loads(out.strip().splitlines()[-1])
@@ -391,6 +392,8 @@ def main() -> None:
         print(f"setting up: {args.prompts} pairwise items, k=3, quota {args.quota}, "
               f"instrument {args.instrument}", flush=True)  # fmt: skip
         setup_database(env, args.prompts, args.quota, args.instrument)
+        # Counted before the timed run, which may use up every item of a small study.
+        statements = statements_per_request(env)
         gunicorn = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "bench.rating_wsgi", "--preload",
              "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "--backlog", "2048",
@@ -417,7 +420,6 @@ def main() -> None:
         if redis:
             redis.stop()
     checks = invariants(env)
-    statements = statements_per_request(env)
     if not args.keep_db:
         psql(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 

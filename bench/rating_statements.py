@@ -89,6 +89,8 @@ def main() -> None:
     # One answer first: each statement is planned on its first run on the connection, with
     # two more (SET / RESET enable_seqscan) around it; counted are the runs after that.
     page = client.get(location).content.decode()
+    if TOKEN.search(page) is None:
+        raise SystemExit(f"no rating form at {location}:\n{page[:3000]}")
     answer = {"a": TOKEN.search(page).group(1), "choice": html.unescape(CHOICE.findall(page)[0])}
     location = client.post(location, answer)["Location"]
     profile = cProfile.Profile() if args.profile else None

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCHES = [
     "api_bulk",
     "crowd_quality",
+    "crowd_simulation",
     "dashboard_latency",
     "judge_throughput",
     "lc_vs_alpaca_eval",
