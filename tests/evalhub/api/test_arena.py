@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from evalhub.dashboards.selectors.style_control import study_style_leaderboard
+from evalhub.dashboards.selectors.style_control import (
+    STYLE_KIND,
+    study_style_leaderboard,
+    style_inputs,
+)
+from evalhub.fits.services import shared_fit_refresh
 from evalhub.outputs.models import Output
 from evalhub.studies.arena_import import arena_judge_hash
 from evalhub.studies.models import Item, Judgment, Rater, Study
@@ -81,8 +86,9 @@ def test_it_imports_conversation_battles_with_provenance(api):
     # the same rows again change nothing
     again = post(api, rows)
     assert again.status_code == 200 and again.json()["unchanged"] == 12
+    shared_fit_refresh(kind=STYLE_KIND, inputs=style_inputs(study))  # as the worker would
     board = study_style_leaderboard(study)
-    assert board is not None and {m["model"] for m in board["models"]} == {
+    assert board["current"] and {m["model"] for m in board["models"]} == {
         "gpt-4", "claude-1", "vicuna-13b"}  # fmt: skip
     assert "given (conv_metadata)" in board["tokenizers"]
 

@@ -17,6 +17,7 @@ from tests.evalhub.workspace.test_researcher_browser_flow import (  # noqa: F401
     visit_checked,
     wait_for_job,
 )
+from tests.support import wait_until
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -39,9 +40,16 @@ def test_arena_battles_go_from_upload_to_the_style_controlled_board(
     page.click("#upload-confirm")
     wait_for_job(page)
     assert Judgment.objects.filter(imported_from="battles.jsonl").count() == 24
-    page.goto(f"{live_server.url}/dashboards/studies/arena-sample/")
+    url = f"{live_server.url}/dashboards/studies/arena-sample/"
+    page.goto(url)
     board = page.locator("[data-style-board]")
     board.wait_for()
+
+    def fitted() -> bool:  # the first visit queued the shared fit; the worker computes it
+        page.goto(url)
+        return page.locator("[data-style-board] .style-coefficients").count() == 1
+
+    wait_until(fitted, timeout=180, interval=1)
     visit_checked(page)
     assert board.locator("tbody tr").count() == 3
     assert "+1 sd of length is worth" in board.text_content()
