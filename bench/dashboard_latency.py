@@ -290,6 +290,7 @@ def profile_cold(study: object) -> None:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"profiled cold compute: {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU in-process")
     pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(12)
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(40)
 
 
 def main() -> None:

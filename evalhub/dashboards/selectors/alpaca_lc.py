@@ -22,10 +22,11 @@ import numpy as np
 from evalhub.dashboards.selectors.difficulty import (
     KIND,
     VERDICT_PREFERENCE,
+    Scope,
     difficulty_inputs,
     fitted_models,
-    model_counts,
-    scope_rows,
+    model_counts_by_scope,
+    rows_by_scope,
 )
 from evalhub.dashboards.selectors.jsonable import jsonable
 from evalhub.fits.services import shared_fit_use
@@ -36,7 +37,7 @@ from evalhub.stats.alpaca_lc import (
 )
 from evalhub.studies.models import Study
 
-__all__ = ["VERDICT_PREFERENCE", "length_controlled_for"]
+__all__ = ["VERDICT_PREFERENCE", "length_controlled_all", "length_controlled_for"]
 
 
 def _difficulty_for(
@@ -61,15 +62,33 @@ def _difficulty_for(
     return np.asarray(fit["difficulty"])[at], state
 
 
+def length_controlled_all(study: Study, scopes: list[Scope]) -> list[dict[str, Any]]:
+    """length_controlled_for each (baseline, judge group) scope, in scope order, leaving out
+    the scopes without enough rows; the reads are two queries for all the scopes."""
+    if not scopes:
+        return []
+    target = study.target_model.slug
+    counts = model_counts_by_scope(study.prompt_set_id, scopes)
+    rows = rows_by_scope(study.prompt_set_id, scopes, [target])
+    found = (_length_controlled(study, scope, fitted_models(counts[scope]), rows.get(scope))
+             for scope in scopes)  # fmt: skip
+    return [lc for lc in found if lc is not None]
+
+
 def length_controlled_for(study: Study, baseline: str, judge_group: str) -> dict[str, Any] | None:
     """LC of the study's target against `baseline` under `judge_group`, or None when it has
     fewer than N_SPLITS judged rows (the cross-validation needs one row per fold)."""
-    inputs = difficulty_inputs(study.prompt_set_id, baseline, judge_group)
-    models = fitted_models(model_counts(inputs))
-    target = study.target_model.slug
-    if target not in models:
+    found = length_controlled_all(study, [(baseline, judge_group)])
+    return found[0] if found else None
+
+
+def _length_controlled(
+    study: Study, scope: Scope, models: list[str], rows: dict[str, np.ndarray] | None
+) -> dict[str, Any] | None:
+    baseline, judge_group = scope
+    if study.target_model.slug not in models or not rows:
         return None
-    rows = scope_rows(inputs, [target])
+    inputs = difficulty_inputs(study.prompt_set_id, baseline, judge_group)
     difficulty, state = None, {"updating": False, "difficulty_current": True,
                                "difficulty_fitted_at": None, "difficulty_models": []}  # fmt: skip
     if len(models) >= MIN_MODELS_FOR_DIFFICULTY:

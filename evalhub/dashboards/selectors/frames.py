@@ -39,6 +39,14 @@ def as_list(value: Any) -> list[Any]:
     return list(value or [])
 
 
+def column_arrays(rows: list[tuple], dtypes: tuple[Any, ...]) -> list[NDArray]:
+    """The columns of values_list rows as arrays of `dtypes` (None reads as NaN in a float
+    column). Through one object array: zip(*rows) over 100k rows cost 7x more here, in the
+    collector's passes over the rows' tuples."""
+    table = np.array(rows, dtype=object).reshape(len(rows), len(dtypes))
+    return [table[:, i].astype(dtype) for i, dtype in enumerate(dtypes)]
+
+
 def counted_judgments(study_filter: Q) -> Q:
     """The judgments that count in results: no gold items, attention checks, failed parses
     or judgments of excluded raters."""

@@ -15,12 +15,13 @@ from django.db.models import Q
 from numpy.typing import NDArray
 
 from evalhub.dashboards.cache import cached_stats, stats_version
-from evalhub.dashboards.selectors.alpaca_lc import VERDICT_PREFERENCE, length_controlled_for
+from evalhub.dashboards.selectors.alpaca_lc import VERDICT_PREFERENCE, length_controlled_all
 from evalhub.dashboards.selectors.frames import (
     LLM_PREFIX,
     NO_CODE,
     ItemTable,
     JudgmentTable,
+    column_arrays,
     counted_judgments,
     item_table,
     judgment_table,
@@ -34,7 +35,7 @@ from evalhub.dashboards.selectors.reliability import (
     excluded_counts,
     judgment_counts,
 )
-from evalhub.dashboards.selectors.slices import win_tie_loss_slices
+from evalhub.dashboards.selectors.slices import weighted_slices, win_tie_loss_slices
 from evalhub.stats import (
     agreement_matrix,
     label_distributions_by,
@@ -43,7 +44,6 @@ from evalhub.stats import (
     swap_consistency,
     win_rate_by_length,
 )
-from evalhub.stats.preference import weighted_win_rate
 from evalhub.studies.models import Judgment, Study
 
 ROUNDS = 1000  # bootstrap rounds for shares and means: ample for 95% percentile bounds
@@ -160,19 +160,25 @@ def _weighted(
     found = list(query.values_list("judge_group", "item_id", "preference", "verdict"))
     if not found:
         return []
-    group, item_id, pref, verdict = zip(*found, strict=True)
-    item = items.index_of(np.array(item_id, dtype=np.int64))
+    group_arr, item_id, continuous, verdict = column_arrays(found, (str, np.int64, np.float64, str))
+    item = items.index_of(item_id)
     keep = in_scope[item] & (items.baseline_model[item] != "")
-    discrete = np.array([VERDICT_PREFERENCE[v] for v in verdict])
-    continuous = np.array([np.nan if p is None else p for p in pref], dtype=np.float64)
-    soft = np.where(np.isnan(continuous), discrete, continuous)
-    group_arr, baseline_arr = np.array(group, dtype=str), items.baseline_model[item]
+    if not keep.any():
+        return []
+    names, codes = np.unique(verdict, return_inverse=True)
+    discrete = np.array([VERDICT_PREFERENCE[v] for v in names.tolist()])[codes.reshape(-1)]
+    soft = np.where(np.isnan(continuous), discrete, continuous)  # None reads as NaN
+    slices = weighted_slices(
+        soft[keep],
+        items.prompt[item[keep]],
+        items.baseline_model[item[keep]],
+        group_arr[keep],
+        rounds=ROUNDS,
+        seed=SEED,
+    )
     out = []
-    for b, g in sorted(
-        set(zip(baseline_arr[keep].tolist(), group_arr[keep].tolist(), strict=True))
-    ):
-        rows = keep & (baseline_arr == b) & (group_arr == g)
-        ww = weighted_win_rate(soft[rows], items.prompt[item[rows]], rounds=ROUNDS, seed=SEED)
+    for (b, g), ww in slices.items():
+        rows = keep & (items.baseline_model[item] == b) & (group_arr == g)
         out.append(
             {
                 "baseline": b,
@@ -281,9 +287,8 @@ def compute_study_results(
             body["bias"] = _bias(items, raw, combined, pairs)
         body["weighted"] = _weighted(study, items, groups, in_scope)
         if not category:  # the GLM is fitted on the whole prompt set, as AlpacaEval does
-            lcs = (length_controlled_for(study, w["baseline"], w["judge_group"])
-                   for w in body["weighted"])  # fmt: skip
-            body["length_controlled"] = [lc for lc in lcs if lc is not None]
+            scopes = [(w["baseline"], w["judge_group"]) for w in body["weighted"]]
+            body["length_controlled"] = length_controlled_all(study, scopes)
         _lc_into_length_bias(body)
     elif study.kind in (Study.Kind.ABSOLUTE, Study.Kind.DIALOGUE):
         labels = table.take((table.verdict >= 0) & (table.verdict <= 2))
