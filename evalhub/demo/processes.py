@@ -4,6 +4,7 @@ The same list, with gunicorn instead of runserver, is the Procfile for productio
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -97,9 +98,12 @@ class Supervisor:
             if proc.log:
                 Path(proc.log).parent.mkdir(parents=True, exist_ok=True)
                 output = open(proc.log, "ab")  # owned by the child for its lifetime
+            # A process group of its own: stop() then reaches what the child starts too
+            # (vLLM's engine core outlives a stopped Celery worker otherwise).
             self.running[proc.name] = subprocess.Popen(
-                proc.argv, env=dict(os.environ), stdout=output, stderr=subprocess.STDOUT
-            )
+                proc.argv, env=dict(os.environ), stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
 
     def wait(self) -> int:
         stop = False
@@ -125,12 +129,17 @@ class Supervisor:
 
     def stop(self) -> None:
         for popen in self.running.values():
-            if popen.poll() is None:
-                popen.send_signal(signal.SIGTERM)
+            _signal_group(popen, signal.SIGTERM)
         deadline = time.monotonic() + 15
         for popen in self.running.values():
             try:
                 popen.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                popen.kill()
+                pass
+            _signal_group(popen, signal.SIGKILL)  # whatever of the group is still there
         print("[demo] stopped.")
+
+
+def _signal_group(popen: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(popen.pid, signum)
