@@ -3,41 +3,31 @@ the reliability-weighted aggregate (the default, evalhub.dashboards.selectors.cr
 and, as a named option, Dawid-Skene (crowd-kit).
 
 A Dawid-Skene fit takes seconds on a large study (crowd-kit's EM in pandas), longer than a
-cold dashboard may, so it is made by a worker (`dashboards.dawid_skene_refit`, once per
-fingerprint) and cached under the fingerprint of the judgments it read. A page uses a
-cached fit only when it is for the current data and this study's items; otherwise its
-Dawid-Skene column says "updating" and the refit is queued. An older fit is never shown
-beside newer data.
+cold dashboard may, so it is a shared fit (evalhub.dashboards.dawid_skene_fit): made by a
+worker once per fingerprint of the judgments it reads and stored in PostgreSQL, so a Redis
+restart loses nothing. A page uses the fit only when it is for the current data and this
+study's items; otherwise its Dawid-Skene column says "updating" while the refit runs. An
+older fit is never shown beside newer data.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from celery import current_app
-from django.core.cache import cache
 from django.db.models import Count, Max, Q
 from numpy.typing import NDArray
 
-from evalhub.cache_redis import REDIS_ERRORS, redis_unavailable
 from evalhub.dashboards.selectors.crowd_fit import SCALES, verdicts_q
 from evalhub.dashboards.selectors.crowd_quality import crowd_quality, item_aggregate
 from evalhub.dashboards.selectors.frames import ItemTable, array_agg, as_list
 from evalhub.dashboards.selectors.jsonable import jsonable
-from evalhub.queues import CeleryQueue
+from evalhub.fits.services import shared_fit_use
 from evalhub.stats.dawid_skene import dawid_skene, majority_vote
 from evalhub.studies.models import Judgment, Study
 
-log = logging.getLogger(__name__)
-
-FIT_TTL_SECONDS = 7 * 24 * 3600
-REFIT_LOCK_SECONDS = 600
-# The Celery task that refits off the request path (evalhub.dashboards.tasks).
-REFIT_TASK = "dashboards.dawid_skene_refit"
-FIT_FORMAT = "dawid-skene-v2"
+DAWID_SKENE_KIND = "dawid_skene"  # the shared fit's kind (evalhub.fits)
 _verdicts = verdicts_q
 
 
@@ -73,8 +63,8 @@ def fit_fingerprint(study: Study, counts: dict[str, Any] | None = None) -> str:
 @dataclass(frozen=True)
 class ReliabilityFit:
     """A Dawid-Skene fit of the study's valid human verdicts, by ids: `item_ids` with their
-    `label` (class) and `proba`, `rater_ids` with their `reliability`; `study_id`,
-    `fingerprint` and `format`: what it was fitted on and how."""
+    `label` (class) and `proba`, `rater_ids` with their `reliability`; `study_id` and
+    `fingerprint`: what it was fitted on."""
 
     fingerprint: str
     item_ids: NDArray[np.int64]
@@ -83,16 +73,18 @@ class ReliabilityFit:
     rater_ids: NDArray[np.int64]
     reliability: NDArray[np.float64]
     study_id: int = 0
-    format: str = FIT_FORMAT
 
-
-def _key(study_id: int, fingerprint: str) -> str:
-    return f"dashboards:dawid-skene:{FIT_FORMAT}:{study_id}:{fingerprint}"
+    def as_result(self) -> dict[str, Any]:
+        """The JSON the shared fit stores."""
+        return {"study": self.study_id, "fingerprint": self.fingerprint,
+                "item_ids": self.item_ids.tolist(), "label": self.label.tolist(),
+                "proba": self.proba.tolist(), "rater_ids": self.rater_ids.tolist(),
+                "reliability": self.reliability.tolist()}  # fmt: skip
 
 
 def reliability_fit_compute(study: Study) -> ReliabilityFit | None:
-    """Fit Dawid-Skene to the study's valid human verdicts now and cache the fit under
-    its fingerprint. None for kinds of study without a scale for it."""
+    """Fit Dawid-Skene to the study's valid human verdicts now (the worker's side of the
+    shared fit). None for kinds of study without a scale for it."""
     if study.kind not in SCALES:
         return None
     fingerprint = fit_fingerprint(study)
@@ -112,65 +104,49 @@ def reliability_fit_compute(study: Study) -> ReliabilityFit | None:
     names, codes = np.unique(np.array(found["verdict"], dtype=str), return_inverse=True)
     label = np.array([classes[str(v)] for v in names] or [0])[codes.reshape(-1)]
     fitted = dawid_skene(item_ids, rater_ids, label, n_classes=3)
-    fit = ReliabilityFit(fingerprint, fitted.items, fitted.label, fitted.proba, fitted.raters,
-                         fitted.reliability, study.pk)  # fmt: skip
-    try:
-        cache.set(_key(study.pk, fingerprint), fit, FIT_TTL_SECONDS)
-    except REDIS_ERRORS as exc:  # the fit is still right, only not kept
-        redis_unavailable("Dawid-Skene fit cache", exc)
-    return fit
+    return ReliabilityFit(fingerprint, fitted.items, fitted.label, fitted.proba, fitted.raters,
+                          fitted.reliability, study.pk)  # fmt: skip
 
 
-def _usable(found: Any, study: Study, fingerprint: str, items: ItemTable | None) -> bool:
-    """Whether a cached value is a Dawid-Skene fit of this study's current data."""
+def _from_result(result: Any, study: Study, items: ItemTable | None) -> ReliabilityFit | None:
+    """The stored fit, when it is a Dawid-Skene fit of this study's items; else None."""
     try:
-        if not isinstance(found, ReliabilityFit) or found.format != FIT_FORMAT:
-            return False
-        if found.study_id != study.pk or found.fingerprint != fingerprint:
-            return False
-        n = found.item_ids.size
-        if found.label.shape != (n,) or found.proba.shape != (n, 3):
-            return False
-        if found.reliability.shape != found.rater_ids.shape:
-            return False
+        fit = ReliabilityFit(
+            str(result["fingerprint"]),
+            np.asarray(result["item_ids"], dtype=np.int64),
+            np.asarray(result["label"], dtype=np.int64),
+            np.asarray(result["proba"], dtype=np.float64),
+            np.asarray(result["rater_ids"], dtype=np.int64),
+            np.asarray(result["reliability"], dtype=np.float64),
+            int(result["study"]),
+        )
+        n = fit.item_ids.size
+        if fit.study_id != study.pk or fit.label.shape != (n,) or fit.proba.shape != (n, 3):
+            return None
+        if fit.reliability.shape != fit.rater_ids.shape:
+            return None
         if items is not None and n:
-            pos = np.minimum(items.index_of(found.item_ids), items.ids.size - 1)
-            return bool(items.ids.size and (items.ids[pos] == found.item_ids).all())
-        return True
-    except Exception:  # whatever the cache holds, a bad value is a miss, never a 500
-        return False
+            pos = np.minimum(items.index_of(fit.item_ids), items.ids.size - 1)
+            if not (items.ids.size and (items.ids[pos] == fit.item_ids).all()):
+                return None
+        return fit
+    except Exception:  # whatever a row holds, a bad value is no fit, never a 500
+        return None
 
 
 def reliability_fit(
-    study: Study, counts: dict[str, Any] | None = None, items: ItemTable | None = None
+    study: Study, items: ItemTable | None = None
 ) -> tuple[ReliabilityFit | None, bool]:
     """The study's Dawid-Skene fit for its current data and True, or (None, False) while
-    a worker fits it (queued here, once per fingerprint). `counts`: judgment_counts, when
-    the caller has them; `items`: the study's items, to check the fit against."""
+    a worker fits it (the shared fit is queued once per fingerprint). `items`: the study's
+    items, to check the fit against."""
     if study.kind not in SCALES:
         return None, True
-    fingerprint = fit_fingerprint(study, counts)
-    try:
-        found = cache.get(_key(study.pk, fingerprint))
-    except REDIS_ERRORS as exc:  # Redis down: no option column, never broken
-        redis_unavailable("Dawid-Skene fit cache", exc)
+    answer = shared_fit_use(kind=DAWID_SKENE_KIND, inputs={"study": study.pk})
+    if not answer.current or answer.result is None:
         return None, False
-    except Exception:  # an unreadable value (another version's class): a miss
-        found = None
-    if found is not None and _usable(found, study, fingerprint, items):
-        return found, True
-    try:
-        queue = cache.add(f"dashboards:dawid-skene-refit:{study.pk}:{fingerprint}", 1,
-                          REFIT_LOCK_SECONDS)  # fmt: skip
-    except REDIS_ERRORS as exc:
-        redis_unavailable("Dawid-Skene refit lock", exc)
-        queue = False
-    if queue:
-        try:  # by name: evalhub.dashboards.tasks imports this module
-            current_app.send_task(REFIT_TASK, args=[study.pk], queue=CeleryQueue.DEFAULT.value)
-        except Exception:  # a broker outage must not take the dashboards down
-            log.exception("study %s: could not queue a Dawid-Skene refit", study.slug)
-    return None, False
+    fit = _from_result(answer.result, study, items)
+    return fit, fit is not None
 
 
 def _shares(classes: NDArray, names: tuple[str, ...]) -> dict[str, float]:
@@ -179,9 +155,7 @@ def _shares(classes: NDArray, names: tuple[str, ...]) -> dict[str, float]:
     return {name: counts[c] / total for c, name in enumerate(names)}
 
 
-def aggregation_block(
-    study: Study, items: ItemTable, in_scope: NDArray, counts: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def aggregation_block(study: Study, items: ItemTable, in_scope: NDArray) -> dict[str, Any]:
     """{"method", "current" (the Dawid-Skene option is for the data shown), "rows"}: per
     baseline (pairwise) or model (Fail / Pass / Excellent), over the in-scope items with
     human verdicts, the shares of per-item majority votes, of the reliability-weighted
@@ -203,7 +177,7 @@ def aggregation_block(
     keep[known] = in_scope[pos[known]]
     majority = majority_vote(pos[keep], data.label[keep], items.ids.size, 3, tie_class=tie)
     weighted = item_aggregate(study, quality, items.ids).label
-    fit, current = reliability_fit(study, counts, items)
+    fit, current = reliability_fit(study, items)
     block["current"] = current
     ds_label = np.full(items.ids.size, -1)
     if fit is not None and fit.item_ids.size:

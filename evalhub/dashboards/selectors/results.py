@@ -267,7 +267,7 @@ def compute_study_results(
     counts = judgment_counts(study)
     body["excluded"] = excluded_counts(study, counts)
     if not groups or any(not g.startswith(LLM_PREFIX) for g in groups):
-        body["aggregation"] = aggregation_block(study, items, in_scope, counts)
+        body["aggregation"] = aggregation_block(study, items, in_scope)
     if study.kind == Study.Kind.PAIRWISE:
         raw = table.take(
             (table.verdict >= -1) & (table.verdict <= 1) & (items.baseline_model[table.item] != "")

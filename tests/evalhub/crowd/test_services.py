@@ -12,7 +12,8 @@ from evalhub.crowd.services import (
 )
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.dashboards.selectors import study_results
-from evalhub.dashboards.selectors.reliability import reliability_fit_compute
+from evalhub.dashboards.selectors.reliability import DAWID_SKENE_KIND
+from evalhub.fits.services import shared_fit_refresh
 from evalhub.rating.models import ItemPage
 from evalhub.studies.models import Judgment
 from evalhub.studies.selectors import judgments_export_rows
@@ -40,7 +41,7 @@ def test_excluding_the_flagged_moves_the_win_rate_back_to_the_truth(
     # so does Dawid-Skene (the option), once a worker has fitted it.
     (aggregated,) = study_results(study)["aggregation"]["rows"]
     assert aggregated["reliability_weighted"]["win"] == pytest.approx(truth, abs=0.05)
-    reliability_fit_compute(study)
+    shared_fit_refresh(kind=DAWID_SKENE_KIND, inputs={"study": study.pk})
     study_stats_invalidate(study.pk)
     (aggregated,) = study_results(study)["aggregation"]["rows"]
     assert aggregated["dawid_skene"]["win"] == pytest.approx(truth, abs=0.05)

@@ -16,8 +16,9 @@ from evalhub.dashboards.selectors.crowd_fit import (
     data_fingerprint,
     valid_verdicts,
 )
-from evalhub.dashboards.selectors.reliability import FIT_FORMAT, ReliabilityFit, fit_fingerprint
-from evalhub.dashboards.selectors.reliability import _key as ds_key
+from evalhub.dashboards.selectors.reliability import DAWID_SKENE_KIND
+from evalhub.fits.models import SharedFit
+from evalhub.fits.services import shared_fit_request
 from evalhub.stats.dawid_skene import majority_vote
 from evalhub.stats.one_coin import OneCoinResult
 from evalhub.studies.models import Judgment
@@ -58,6 +59,12 @@ def test_a_pending_refit_shows_the_majority_over_all_items_and_updating(celery_w
     wait_until(lambda: study_results(study)["aggregation"]["current"], timeout=120, interval=0.5)
     fresh = study_results(study)["aggregation"]
     assert sum(fresh["rows"][0]["dawid_skene"].values()) == pytest.approx(1.0)
+    # The fit lives in PostgreSQL: a Redis flush loses the cached page, not the fit.
+    cache.clear()
+    assert (
+        study_results(study)["aggregation"]["rows"][0]["dawid_skene"]
+        == fresh["rows"][0]["dawid_skene"]
+    )
 
 
 @pytest.mark.django_db
@@ -66,15 +73,18 @@ def test_a_wrong_fit_under_the_key_gives_a_correct_page(client, alice, crowd_stu
     client.force_login(alice)
     right = study_results(study)["aggregation"]["rows"][0]["reliability_weighted"]
     data = valid_verdicts(study)
-    # Another deployment's fits under both keys: other items, other raters, wrong shapes.
+    # Another deployment's fit under the cache key: other items, other raters, wrong shapes.
     alien = OneCoinResult(np.array([10**9]), np.array([0]), np.ones((1, 3)) / 3,
                           np.array([10**9]), np.array([0.9]), np.ones(3) / 3, 1)  # fmt: skip
     cache.set(_key(study.pk, data_fingerprint(data)),
               CrowdFit(FORMAT, study.pk, data_fingerprint(data), alien))  # fmt: skip
-    cache.set(ds_key(study.pk, fit_fingerprint(study)),
-              ReliabilityFit(fit_fingerprint(study), np.array([10**9, 1]), np.array([0]),
-                             np.zeros((5, 3)), np.array([1]), np.array([0.5]), study.pk,
-                             FIT_FORMAT))  # fmt: skip
+    # ... and a stored Dawid-Skene result for the current data that is not this study's.
+    row = shared_fit_request(kind=DAWID_SKENE_KIND, inputs={"study": study.pk})
+    SharedFit.objects.filter(pk=row.pk).update(
+        status=SharedFit.Status.DONE,
+        result={"study": study.pk, "fingerprint": "x", "item_ids": [10**9, 1], "label": [0],
+                "proba": [[0, 0, 0]] * 5, "rater_ids": [1], "reliability": [0.5]},
+    )  # fmt: skip
     from evalhub.dashboards.cache import study_stats_invalidate
 
     study_stats_invalidate(study.pk)
