@@ -5,8 +5,8 @@
   turn, anony, language, tstamp and, where present, conv_metadata (FastChat's style counts:
   sum_assistant_{a,b}_tokens and header/list/bold_count_{a,b}, ints or dicts of ints). Each
   count given for both sides is used as given; one given for neither side is counted by
-  EvalHub (FastChat's clean_battle_data gives the tokens before add_markdown_info adds the
-  markdown counts); one given for a single side is refused.
+  EvalHub (a conv_metadata may hold token counts only: FastChat's add_markdown_info.py adds
+  the markdown counts to an existing one); one given for a single side is refused.
 * arena-human-preference: id, model_a, model_b, prompt, response_a, response_b (JSON lists
   of turn texts, or strings holding such a list, as in the published CSV), and one-hot
   winner_model_a / winner_model_b / winner_tie.

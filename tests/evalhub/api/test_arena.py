@@ -110,7 +110,7 @@ def test_it_imports_arena_human_preference_rows(api):
 
 
 def test_counts_its_conv_metadata_leaves_out_are_counted_by_evalhub(api):
-    # FastChat's clean_battle_data gives the tokens; add_markdown_info adds markdown later
+    # token counts only: FastChat's add_markdown_info.py adds the markdown counts later
     metadata = {"sum_assistant_a_tokens": 50, "sum_assistant_b_tokens": 5, "turns": 1}
     assert post(api, [conversation_row(0, conv_metadata=metadata)]).status_code == 201
     item = Item.objects.get(prompt__external_id="q0")
