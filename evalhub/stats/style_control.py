@@ -137,8 +137,15 @@ def style_design_matrix(
 
 
 def _loss(eta: NDArray, y: NDArray, w: NDArray | None) -> float:
-    """Summed log loss: log(1 + e^eta) - y eta per battle (one transcendental pass)."""
-    per_battle = np.logaddexp(0.0, eta)
+    """Summed log loss: log(1 + e^eta) - y eta per battle.
+
+    log(1 + e^eta) = max(eta, 0) + log1p(e^-|eta|), in place: np.logaddexp(0, eta) is the
+    same formula but 5-7x slower (not vectorised), and was most of a bootstrap round."""
+    per_battle = np.abs(eta)
+    np.negative(per_battle, out=per_battle)
+    np.exp(per_battle, out=per_battle)
+    np.log1p(per_battle, out=per_battle)
+    per_battle += np.maximum(eta, 0.0)
     per_battle -= y * eta
     return float(per_battle.sum() if w is None else w @ per_battle)
 
