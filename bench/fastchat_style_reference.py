@@ -64,7 +64,7 @@ def fit(path: str, rounds: int) -> dict:
 
 
 def markdown(path: str) -> dict:
-    # the module imports an LLM client helper at import time that counting never uses
+    # some versions import an LLM client helper at import time that counting never uses
     stub = types.ModuleType("fastchat.serve.monitor.utils_llm")
     stub.get_llm_output = None
     sys.modules["fastchat.serve.monitor.utils_llm"] = stub

@@ -3,9 +3,11 @@
 fschat 0.2.36 (the newest on PyPI) has the old elo_analysis but predates style control.
 FastChat's `compute_style_control` (fastchat/serve/monitor/rating_systems.py) and its
 markdown counter (add_markdown_info.py) exist only in the repository, pinned here at
-FASTCHAT_COMMIT. This machine reaches package registries only, so that source is not
-fetched: put a checkout (or those two files under fastchat/serve/monitor/) at FASTCHAT_SRC,
-default bench/.fastchat-src (git-ignored). Runs that need it say so and skip without it.
+FASTCHAT_COMMIT (add_markdown_info.py at MARKDOWN_COMMIT). This machine reaches package
+registries only, so that source is not fetched: put a checkout (or those two files under
+fastchat/serve/monitor/, with empty __init__.py files up to fastchat/ so that they shadow the
+installed 0.2.36) at FASTCHAT_SRC, default bench/.fastchat-src (git-ignored). Runs that need
+it say so and skip without it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FSCHAT_VENV = ROOT / "bench" / ".venv-fschat"
 FSCHAT_PYTHON = FSCHAT_VENV / "bin" / "python"
 FASTCHAT_COMMIT = "2bdb2e0cf988821ecd40cdb6db40e5e01efe7c85"  # lm-sys/FastChat main
+MARKDOWN_COMMIT = "770244a02d4306b3fabedcd73e6766f258b5cbbd"  # add_markdown_info.py
 PINS = (
     "fschat==0.2.36",
     "numpy==2.3.5",

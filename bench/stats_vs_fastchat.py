@@ -7,7 +7,7 @@ strengths) is fitted, in the same run, by:
     draw for all rounds, all rounds fitted together by batched Newton steps);
   * FastChat 0.2.36 (PyPI `fschat`): fastchat.serve.monitor.elo_analysis
     compute_elo_mle_with_tie + get_bootstrap_result, run in its own venv
-    (bench/.venv-fschat, created here if missing) through a subprocess;
+    (bench/.venv-fschat, made by bench/fastchat_venv.py if missing) through a subprocess;
   * newest FastChat, REIMPLEMENTED HERE from its published fastchat/serve/monitor/
     rating_systems.py (preprocess_for_bt, bt_loss_and_grad, fit_bt, compute_bootstrap_bt):
     unique (model_a, model_b, outcome) rows with counts, multinomial resampling of the
@@ -46,6 +46,7 @@ from scipy.special import expit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.fastchat_venv import ensure_fastchat_venv  # noqa: E402
 from evalhub.stats.bradley_terry import bradley_terry_leaderboard  # noqa: E402
 
 N_BATTLES = 1_000_000
@@ -54,18 +55,6 @@ TIE_RATE = 0.15
 ROUNDS = 100
 SEED = 20230518
 OLD_BUDGET_S = 300.0  # above this, the old bootstrap runs fewer rounds and is extrapolated
-FSCHAT_VENV = ROOT / "bench" / ".venv-fschat"
-FSCHAT_PACKAGES = [
-    "fschat==0.2.36",
-    "scikit-learn",
-    "pandas",
-    "numpy",
-    "scipy",
-    # elo_analysis imports these at module level
-    "pytz",
-    "plotly",
-    "tqdm",
-]
 
 
 def synthetic_battles() -> tuple[NDArray, NDArray, NDArray, NDArray, list[str]]:
@@ -194,19 +183,6 @@ json.dump({"point": {k: float(v) for k, v in point.items()}, "point_s": point_s,
 """
 
 
-def ensure_fschat_venv() -> Path:
-    """Create bench/.venv-fschat with fschat 0.2.36 and its analysis deps if it is missing."""
-    python = FSCHAT_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating {FSCHAT_VENV.relative_to(ROOT)} (one-off) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(FSCHAT_VENV)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", *FSCHAT_PACKAGES],
-            check=True,
-        )
-    return python
-
-
 @dataclass(frozen=True)
 class OldFastChatRun:
     """What the fschat 0.2.36 driver measured: point ratings by name and timings."""
@@ -230,7 +206,7 @@ def old_fastchat(
     a: NDArray, b: NDArray, outcome: NDArray, names: list[str], workdir: Path
 ) -> OldFastChatRun:
     """Run fschat 0.2.36's MLE and bootstrap in its venv on the same battles."""
-    python = ensure_fschat_venv()
+    python = ensure_fastchat_venv()
     data_path, out_path = workdir / "battles.npz", workdir / "old.json"
     np.savez(data_path, a=a, b=b, outcome=outcome, names=np.array(names), rounds=ROUNDS)
     driver = workdir / "old_driver.py"

@@ -7,7 +7,9 @@ the winner from model_a's side ("tie (bothbad)" is a tie; the raw winner is kept
 become crowd raters known only by a keyed hash of their Arena id (as Prolific ids are);
 judgments carry `judge_group` (default "arena") and `imported_from`. Outputs keep their
 provenance: format, question id, language, turn, anony, tstamp and, where the row had
-conv_metadata, FastChat's style counts as given (provenance["style"]).
+conv_metadata, FastChat's style counts as given (provenance["style"]: those of tokens,
+headers, lists and bold it gave, and the tokenizer "given (conv_metadata)" when it gave the
+tokens; evalhub.dashboards.selectors.style_control counts the rest).
 
 Importing into the same name again adds only battles whose question id is new there, so a
 large file can arrive in several requests and a repeated request changes nothing.
@@ -26,13 +28,12 @@ from django.utils.text import slugify
 from evalhub.importing import InputError, Row, RowProblem
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
-from evalhub.studies.arena_rows import ArenaBattle, read_arena_battles
+from evalhub.studies.arena_rows import GIVEN_TOKENIZER, ArenaBattle, read_arena_battles
 from evalhub.studies.bulk_copy import copy_insert
 from evalhub.studies.models import Item, Judgment, Rater, Study
 from evalhub.studies.signals import judgments_bulk_written_send
 
 VERDICTS = {"model_a": "target", "model_b": "baseline", "tie": "tie", "tie (bothbad)": "tie"}
-GIVEN_STYLE = "given (conv_metadata)"
 BATCH = 5000  # raters per INSERT
 
 
@@ -82,12 +83,11 @@ def _raters(battles: list[ArenaBattle]) -> dict[str, int]:
     return {judge: ids[h] for judge, h in hashes.items()}
 
 
-def _style(counts: tuple[int, int, int, int] | None) -> dict[str, object]:
-    if counts is None:
+def _style(counts: dict[str, int]) -> dict[str, object]:
+    if not counts:
         return {}
-    tokens, headers, lists, bold = counts
-    return {"style": {"tokens": tokens, "headers": headers, "lists": lists, "bold": bold,
-                      "tokenizer": GIVEN_STYLE}}  # fmt: skip
+    tokenizer = {"tokenizer": GIVEN_TOKENIZER} if "tokens" in counts else {}
+    return {"style": {**counts, **tokenizer}}
 
 
 def _output(battle: ArenaBattle, prompt_id: int, model_id: int, side: str, source: str) -> dict:

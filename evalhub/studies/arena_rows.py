@@ -3,7 +3,10 @@
 * `chatbot_arena_conversations`: question_id, model_a, model_b, winner (model_a | model_b |
   tie | tie (bothbad)), judge, conversation_a / conversation_b (lists of {role, content}),
   turn, anony, language, tstamp and, where present, conv_metadata (FastChat's style counts:
-  sum_assistant_{a,b}_tokens and header/list/bold_count_{a,b}, ints or dicts of ints).
+  sum_assistant_{a,b}_tokens and header/list/bold_count_{a,b}, ints or dicts of ints). Each
+  count given for both sides is used as given; one given for neither side is counted by
+  EvalHub (a conv_metadata may hold token counts only: FastChat's add_markdown_info.py adds
+  the markdown counts to an existing one); one given for a single side is refused.
 * arena-human-preference: id, model_a, model_b, prompt, response_a, response_b (JSON lists
   of turn texts, or strings holding such a list, as in the published CSV), and one-hot
   winner_model_a / winner_model_b / winner_tie.
@@ -20,7 +23,13 @@ from typing import Any
 from evalhub.importing import InputError, Row, RowProblem
 
 WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
-STYLE_KEYS = ("sum_assistant_{}_tokens", "header_count_{}", "list_count_{}", "bold_count_{}")
+STYLE_KEYS = {  # provenance["style"] name: FastChat's conv_metadata key for a side
+    "tokens": "sum_assistant_{}_tokens",
+    "headers": "header_count_{}",
+    "lists": "list_count_{}",
+    "bold": "bold_count_{}",
+}
+GIVEN_TOKENIZER = "given (conv_metadata)"  # names the tokens a row's conv_metadata gave
 FORMAT_CONVERSATIONS = "chatbot_arena_conversations"
 FORMAT_HUMAN_PREFERENCE = "arena_human_preference"
 MAX_MODEL_NAME = 100
@@ -39,8 +48,8 @@ class ArenaBattle:
     user_turns: list[str]
     answers_a: list[str]
     answers_b: list[str]
-    style_a: tuple[int, int, int, int] | None  # tokens, headers, lists, bold, as given
-    style_b: tuple[int, int, int, int] | None
+    style_a: dict[str, int]  # the STYLE_KEYS counts conv_metadata gave (tokens, headers, ...)
+    style_b: dict[str, int]
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -94,28 +103,27 @@ def _count(value: Any) -> int | None:
     return None
 
 
-def _style(row: dict[str, Any], problems: _Problems) -> tuple[tuple | None, tuple | None]:
+def _style(row: dict[str, Any], problems: _Problems) -> tuple[dict[str, int], dict[str, int]]:
     meta = row.get("conv_metadata")
+    given: tuple[dict[str, int], dict[str, int]] = ({}, {})
     if meta is None:
-        return None, None
+        return given
     if not isinstance(meta, dict):
         problems.add("conv_metadata", "must be an object")
-        return None, None
-    sides = []
-    for side in ("a", "b"):
-        keys = [k.format(side) for k in STYLE_KEYS]
-        if not all(k in meta for k in keys):
-            sides.append(None)  # no style counts given: EvalHub counts them itself
-            continue
-        counts = []
-        for key in keys:
-            value = _count(meta[key])
-            if value is None:
-                problems.add(f"conv_metadata.{key}", "must be a count or an object of counts")
-                value = 0
-            counts.append(value)
-        sides.append(tuple(counts))
-    return sides[0], sides[1]
+        return given
+    for name, key in STYLE_KEYS.items():
+        keys = (key.format("a"), key.format("b"))
+        if not any(k in meta for k in keys):
+            continue  # not given: EvalHub counts it from the answers
+        for side, k, other in zip(given, keys, keys[::-1], strict=True):
+            if k not in meta:
+                # one side counted by FastChat and the other by EvalHub would skew the difference
+                problems.add(f"conv_metadata.{k}", f"is missing while {other} is given")
+            elif (value := _count(meta[k])) is None:
+                problems.add(f"conv_metadata.{k}", "must be a count or an object of counts")
+            else:
+                side[name] = value
+    return given
 
 
 def _conversations_row(line: int, row: dict[str, Any], problems: _Problems) -> ArenaBattle:
@@ -196,8 +204,8 @@ def _human_preference_row(line: int, row: dict[str, Any], problems: _Problems) -
         user_turns=_turn_list(row, "prompt", problems),
         answers_a=_turn_list(row, "response_a", problems),
         answers_b=_turn_list(row, "response_b", problems),
-        style_a=None,
-        style_b=None,
+        style_a={},
+        style_b={},
         meta={"format": FORMAT_HUMAN_PREFERENCE},
     )
 

@@ -15,6 +15,7 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 from django.conf import settings
 
+from bench.fastchat_venv import FASTCHAT_COMMIT, fastchat_source
 from tests.conftest import database_url_for_workers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,16 +46,30 @@ def test_every_bench_is_smoked() -> None:
     assert {p.stem for p in (ROOT / "bench").glob("*.py")} - helpers == names
 
 
-@pytest.mark.parametrize("bench", BENCHES)
-def test_bench_runs_at_smoke_size(bench: str) -> None:
+def run_smoke(bench: str, *args: str) -> str:
+    """Run bench/<bench>.py --smoke as the README says; its stdout, once it exited 0."""
     # The test database's server; benches make their own scratch databases on it.
     server = urlunparse(urlparse(database_url_for_workers())._replace(path="/postgres"))
     env = {**os.environ, "DATABASE_URL": server, "BENCH_REDIS_URL": settings.REDIS_URL,
            "PYTHONUNBUFFERED": "1"}  # fmt: skip
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / f"{bench}.py"), "--smoke"],
+        [sys.executable, str(ROOT / "bench" / f"{bench}.py"), *args, "--smoke"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
-    assert "ratio" in done.stdout, output[-4000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("bench", BENCHES)
+def test_bench_runs_at_smoke_size(bench: str) -> None:
+    out = run_smoke(bench)
+    assert "ratio" in out, out[-4000:]
+
+
+def test_the_style_control_bench_runs_against_fastchats_own_code() -> None:
+    if fastchat_source() is None:
+        pytest.skip(f"no FastChat rating_systems.py at bench/.fastchat-src ({FASTCHAT_COMMIT[:7]})")
+    out = run_smoke("stats_vs_fastchat", "--style-control")
+    assert f"@{FASTCHAT_COMMIT[:7]}" in out and "ratio: " in out, out[-4000:]
+    assert "+1 sd of length is worth" in out, out[-4000:]

@@ -8,6 +8,7 @@ import pytest
 
 from evalhub.dashboards.selectors.style_control import (
     STYLE_KIND,
+    output_styles,
     study_style_leaderboard,
     style_inputs,
 )
@@ -108,6 +109,20 @@ def test_it_imports_arena_human_preference_rows(api):
     assert Judgment.objects.filter(rater__isnull=False).count() == 0  # no judge ids given
 
 
+def test_counts_its_conv_metadata_leaves_out_are_counted_by_evalhub(api):
+    # token counts only: FastChat's add_markdown_info.py adds the markdown counts later
+    metadata = {"sum_assistant_a_tokens": 50, "sum_assistant_b_tokens": 5, "turns": 1}
+    assert post(api, [conversation_row(0, conv_metadata=metadata)]).status_code == 201
+    item = Item.objects.get(prompt__external_id="q0")
+    given = item.target_output.provenance["style"]
+    assert given == {"tokens": 50, "tokenizer": "given (conv_metadata)"}
+    styles, tokenizers = output_styles([item.target_output_id, item.baseline_output_id])
+    # "## Plan\n- **one**\n- two": one header, two list items, one bold run
+    assert styles[item.target_output_id] == (50, 1, 2, 1)
+    assert styles[item.baseline_output_id] == (5, 0, 0, 0)
+    assert tokenizers == ["given (conv_metadata)"]
+
+
 @pytest.mark.parametrize(
     ("row", "code", "line_and_field"),
     [
@@ -122,6 +137,8 @@ def test_it_imports_arena_human_preference_rows(api):
         ({**conversation_row(1), "conv_metadata": {**{k: 1 for k in (
             "sum_assistant_a_tokens", "header_count_a", "list_count_a")}, "bold_count_a": "x"}},
          409, "conv_metadata.bold_count_a"),
+        ({**conversation_row(1), "conv_metadata": {"sum_assistant_a_tokens": 9}}, 409,
+         "conv_metadata.sum_assistant_b_tokens"),
         ({**preference_row(1), "winner_tie": 1}, 409, "winner_model_a"),
         ({**preference_row(1), "response_a": "not json"}, 409, "response_a"),
         (conversation_row(0), 409, "question_id"),

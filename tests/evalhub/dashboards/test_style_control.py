@@ -18,7 +18,9 @@ from evalhub.jobs.models import Job
 from evalhub.outputs.models import Output
 from evalhub.stats.style import DEFAULT_TOKENIZER
 from evalhub.stats.style_control import style_controlled_leaderboard
+from evalhub.studies.arena_import import arena_battles_import
 from evalhub.studies.models import Judgment
+from tests.evalhub.api.test_arena import conversation_row
 from tests.evalhub.dashboards.conftest import add_human, add_llm
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +126,20 @@ def test_it_uses_given_style_and_the_models_own_token_counts(verbose_study):
     assert "given (conv_metadata)" in board["tokenizers"]
     assert any(t.startswith("model:lima-65b") for t in board["tokenizers"])
     assert DEFAULT_TOKENIZER in board["tokenizers"]
+
+
+def test_it_pools_imported_arena_battles_with_the_crowd(verbose_study):
+    given = {"sum_assistant_a_tokens": 300, "sum_assistant_b_tokens": 40}
+    rows = [(i + 1, conversation_row(i, model_a="bard", model_b="lima-65b",
+                                     **({"conv_metadata": given} if i % 2 else {})))
+            for i in range(10)]  # fmt: skip
+    arena_battles_import(name="pooled", rows=rows, imported_from="battles.json")
+    crowd = fitted(groups=["crowd"])
+    pooled = fitted(groups=["arena", "crowd"])
+    assert pooled["n_battles"] == crowd["n_battles"] + 10
+    # the Arena's bard and lima-65b are the study's own models, not new ones
+    assert {row["model"] for row in pooled["models"]} == {"lima-65b", "bard", "claude"}
+    assert pooled["tokenizers"] == sorted(["given (conv_metadata)", DEFAULT_TOKENIZER])
 
 
 def test_a_page_never_fits_it_shows_pending_then_the_last_fit_as_updating(verbose_study):

@@ -10,6 +10,7 @@ import pytest
 from scipy.special import expit
 
 from evalhub.stats.style_control import (
+    _loss,
     fit_style_bt,
     style_controlled_leaderboard,
     style_design,
@@ -76,6 +77,17 @@ def test_it_is_the_penalised_optimum() -> None:
     np.add.at(grad[:N_MODELS], data["b"], alpha * (y - p))
     grad[N_MODELS:] -= feats.T @ (y - p)
     assert np.abs(grad).max() < 1e-8
+
+
+def test_its_loss_is_the_log_loss_at_any_logit() -> None:
+    eta = np.array([-800.0, -30.0, -1.0, 0.0, 1e-9, 2.5, 40.0, 800.0])
+    y = np.array([0.0, 1.0, 0.5, 1.0, 0.0, 0.5, 1.0, 0.0])
+    weights = np.arange(1.0, 9.0)
+    per_battle = np.logaddexp(0.0, eta) - y * eta  # numpy's softplus, for reference
+    kept = eta.copy()
+    assert _loss(eta, y, weights) == pytest.approx(weights @ per_battle, rel=1e-14)
+    assert _loss(eta, y, None) == pytest.approx(per_battle.sum(), rel=1e-14)
+    np.testing.assert_array_equal(eta, kept)  # the fit reuses the logits afterwards
 
 
 def test_it_takes_the_length_advantage_away_from_verbose_models() -> None:
