@@ -18,7 +18,9 @@ least the majority in 99 % and 95 % of studies. Rejected on the same table: lett
 fit decide a split that holds a tie (better there, but at least the majority in only 64 %
 of studies at pairwise k = 5, 5-9 judgments, 10 % spammers); a kept split decided without
 the flagged votes (73 % at pairwise k = 3, 5-9, 10 %); all four tests from 5 judgments
-(2 % of honest raters flagged at 5-9 judgments).
+(2 % of honest raters flagged at 5-9 judgments). Over the whole table the default is now
+better than the majority on average in every setting (ratio 1.014) and at least as
+accurate in >= 92.5 % of studies in each.
 """
 
 from __future__ import annotations
