@@ -8,7 +8,9 @@ among honest raters, spammer recall and precision, and each aggregator's accurac
 
 Goals (issue 24): at k = 3 with >= 10 judgments per rater, honest falsely flagged <= 2%
 and spammer recall >= 0.8; the default aggregate ("reliability_weighted") at least as
-accurate as the majority in >= 90% of studies in every setting, and better on average.
+accurate as the majority in >= 90% of studies in every setting, and better on average
+(strictly: a default equal to the majority misses it; `> maj` is the share of studies
+where it is more accurate).
 `ratio:` is the default aggregate's mean accuracy over the majority vote's, over all
 settings (goal >= 1.0). Dawid-Skene (crowd-kit, the option) runs on fewer seeds: it
 takes about 0.25 s a study against a few ms for the rest.
@@ -38,7 +40,8 @@ def main() -> int:
     started = time.perf_counter()
     print(
         f"{'setting':40s} {'honest flagged':>14s} {'recall':>6s} {'precision':>9s} "
-        f"{'majority':>8s} {'default':>8s} {'>= maj':>6s} {'one-coin':>8s} {'D-S':>6s}"
+        f"{'majority':>8s} {'default':>8s} {'>= maj':>6s} {'> maj':>6s} {'one-coin':>8s} "
+        f"{'D-S':>6s}"
     )
     ok, acc_default, acc_majority = True, [], []
     for setting in SETTINGS:
@@ -50,8 +53,9 @@ def main() -> int:
         print(
             f"{row['setting']:40s} {row['honest_false_flag']:14.3f} "
             f"{row['spammer_recall']:6.2f} {row['flag_precision']:9.2f} "
-            f"{acc['majority']:8.3f} {acc['reliability_weighted']:8.3f} "
-            f"{row['default_at_least_majority']:6.2f} {acc['weighted']:8.3f} "
+            f"{acc['majority']:8.4f} {acc['reliability_weighted']:8.4f} "
+            f"{row['default_at_least_majority']:6.3f} {row['default_above_majority']:6.3f} "
+            f"{acc['weighted']:8.3f} "
             f"{ds['dawid_skene']:6.3f}"
         )
         print(
@@ -61,7 +65,7 @@ def main() -> int:
         checked = setting.k == 3 and setting.quota_band[0] >= 10
         if checked and (row["honest_false_flag"] > 0.02 or row["spammer_recall"] < 0.8):
             ok = False
-        if row["default_at_least_majority"] < 0.9 or acc["reliability_weighted"] < acc["majority"]:
+        if row["default_at_least_majority"] < 0.9 or acc["reliability_weighted"] <= acc["majority"]:
             ok = False
     ratio = sum(acc_default) / sum(acc_majority)
     print(

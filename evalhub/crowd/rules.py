@@ -20,6 +20,7 @@ from evalhub.studies.models import GoldPrompt, Study
 RULES: dict[str, tuple[type, float, float]] = {
     "bonus_per_judgment": (Decimal, 0, 100),
     "min_judgments": (int, 1, 1000),
+    "min_timed_judgments": (int, 1, 1000),
     "position_alpha": (float, 1e-9, 0.5),
     "min_median_seconds": (float, 0, 600),
     "gold_expected": (float, 0, 1),

@@ -13,4 +13,9 @@ urlpatterns = [
         views.study_export,
         name="study_export",
     ),
+    path(
+        "studies/<slug:slug>/item-labels.<str:fmt>",
+        views.study_item_labels,
+        name="study_item_labels",
+    ),
 ]

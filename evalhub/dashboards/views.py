@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from evalhub.accounts.decorators import researcher_required
 from evalhub.dashboards.selectors import global_leaderboard, studies_overview, study_results
+from evalhub.dashboards.selectors.crowd_quality import ITEM_LABEL_FIELDS, item_labels
 from evalhub.dashboards.selectors.style_control import (
     global_style_leaderboard,
     study_style_leaderboard,
@@ -82,4 +83,16 @@ def study_export(request: HttpRequest, slug: str, fmt: str) -> StreamingHttpResp
     lines = export_lines(judgments_export_rows(study=study), fmt)
     response = StreamingHttpResponse(lines, content_type=EXPORT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-judgments.{fmt}"'
+    return response
+
+
+@require_GET
+@researcher_required
+def study_item_labels(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
+    if fmt not in EXPORT_TYPES:
+        raise Http404(f"no export format {fmt!r}; use csv or jsonl")
+    study = get_object_or_404(Study, slug=slug)
+    body = "".join(export_lines(item_labels(study), fmt, fields=ITEM_LABEL_FIELDS))
+    response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-item-labels.{fmt}"'
     return response

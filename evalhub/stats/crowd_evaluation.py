@@ -171,8 +171,8 @@ def setting_row(
     confidence: float | None = None,
 ) -> dict[str, Any]:
     """One table row: mean honest share falsely flagged, spammer recall, flag precision,
-    each aggregator's mean accuracy, and the share of studies where `default` is at least
-    as accurate as the majority."""
+    each aggregator's mean accuracy, and the shares of studies where `default` is at least
+    as accurate as the majority, and more accurate."""
     scores = [
         score_study(
             simulate_study(
@@ -208,6 +208,9 @@ def setting_row(
         "accuracy": acc,
         "default_at_least_majority": float(
             np.mean([s.accuracy[default] >= s.accuracy["majority"] for s in scores])
+        ),
+        "default_above_majority": float(
+            np.mean([s.accuracy[default] > s.accuracy["majority"] for s in scores])
         ),
         "recall_by_kind": {k: hit / total for k, (hit, total) in sorted(kinds.items())},
     }

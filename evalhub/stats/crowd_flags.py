@@ -6,7 +6,8 @@ flagged <= 2 %, spammer recall >= 0.8):
 
 - position bias: a two-sided binomial test of the left choices against the 50 % the
   counterbalanced order gives an honest rater (ties are not a side);
-- time on task: the rater's median time per item;
+- time on task: the rater's median time per item, from fewer judgments than the others
+  (`min_timed_judgments`): it is the one test that holds on a short record;
 - gold items: a one-sided binomial test of right answers on gold items against
   `gold_expected`;
 - spamming (MACE's question, Hovy et al. 2013): are the rater's answers better explained
@@ -27,7 +28,9 @@ from scipy.stats import binom
 from evalhub.stats.one_coin import _EPS, OneCoinResult
 
 QUALITY_DEFAULTS: dict[str, Any] = {
-    "min_judgments": 10,  # below it, only gold items and attention checks judge a rater
+    "min_judgments": 10,  # below it, the position and spam tests stay silent
+    # A median of 5 item times already tells a 1 s skim from a 4 s read (simulation table)
+    "min_timed_judgments": 5,
     "position_alpha": 0.002,
     "min_median_seconds": 2.5,
     "gold_expected": 0.8,
@@ -120,7 +123,8 @@ def crowd_flags(
     position = enough & (p_pos < float(r["position_alpha"]))
     median = per_rater_quantile(rater, np.asarray(time_ms, dtype=np.float64), n_raters, 0.5)
     with np.errstate(invalid="ignore"):
-        fast = enough & (median < 1000 * float(r["min_median_seconds"]))
+        timed = judged >= int(r["min_timed_judgments"])
+        fast = timed & (median < 1000 * float(r["min_median_seconds"]))
     g = np.full(label.size, np.nan) if gold_right is None else np.asarray(gold_right, float)
     on_gold = np.isfinite(g)
     gold_n = np.bincount(rater[on_gold], minlength=n_raters)

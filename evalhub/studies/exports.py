@@ -1,4 +1,5 @@
-"""Judgment rows as CSV or JSON Lines text, one line at a time (for files and streaming)."""
+"""Export rows (judgments, or any rows with named `fields`) as CSV or JSON Lines text, one
+line at a time (for files and streaming)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ def _csv_value(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, list | dict) else value
 
 
-def export_lines(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
+def export_lines(
+    rows: Iterable[dict[str, Any]], fmt: str, *, fields: tuple[str, ...] = EXPORT_FIELDS
+) -> Iterator[str]:
     if fmt == "jsonl":
         for row in rows:
             yield json.dumps(row, ensure_ascii=False) + "\n"
@@ -25,7 +28,7 @@ def export_lines(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
     if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r}; use one of {FORMATS}")
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
+    writer = csv.DictWriter(buffer, fieldnames=fields)
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _csv_value(v) for k, v in row.items()})

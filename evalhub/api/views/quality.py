@@ -33,6 +33,8 @@ class QualityRulesSerializer(StrictSerializer):
     )  # fmt: skip
     min_judgments = StrictIntegerField(required=False, allow_null=True, min_value=1,
                                        max_value=1000)  # fmt: skip
+    min_timed_judgments = StrictIntegerField(required=False, allow_null=True, min_value=1,
+                                             max_value=1000)  # fmt: skip
     position_alpha = StrictFloatField(required=False, allow_null=True, min_value=1e-9,
                                       max_value=0.5)  # fmt: skip
     min_median_seconds = StrictFloatField(required=False, allow_null=True, min_value=0,

@@ -25,6 +25,8 @@ def test_quality_rules_are_patched_and_the_bonus_list_pays_them(api, make_study)
     more = api.patch(url, {"quality_rules": {"spam_odds": 50}}, format="json")
     assert more.json()["quality_rules"] == {"bonus_per_judgment": "0.05", "spam_odds": 50}
     assert api.get(url).json()["quality_rules"]["spam_odds"] == 50
+    timed = api.patch(url, {"quality_rules": {"min_timed_judgments": 8}}, format="json")
+    assert timed.json()["quality_rules"]["min_timed_judgments"] == 8
 
     session = session_start_crowd(study=study, participant_id="PIDPAID")
     RaterSession.objects.filter(pk=session.pk).update(status=RaterSession.Status.COMPLETED)
@@ -42,6 +44,7 @@ def test_quality_rules_are_patched_and_the_bonus_list_pays_them(api, make_study)
         ({"quality_rules": {"bonus_per_judgment": 0.05}}, "quality_rules.bonus_per_judgment"),
         ({"quality_rules": {"bonus_per_judgment": "0.005"}}, "quality_rules.bonus_per_judgment"),
         ({"quality_rules": {"spam_odds": "big"}}, "quality_rules.spam_odds"),
+        ({"quality_rules": {"min_timed_judgments": 0}}, "quality_rules.min_timed_judgments"),
         ({"quality_rules": {"nope": 1}}, "quality_rules.nope"),
     ],
 )

@@ -4,6 +4,8 @@ download the three lists."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,8 @@ from tests.browser import assert_accessible
 from tests.evalhub.crowd.simulation import TRUTH
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 
 def test_a_researcher_excludes_a_flagged_rater_and_pays_on_prolific(
@@ -62,6 +66,17 @@ def test_a_researcher_excludes_a_flagged_rater_and_pays_on_prolific(
     page.goto(f"{live_server.url}/dashboards/studies/{study.slug}/")
     assert page.locator("#excluded-note").inner_text() == "1 raters excluded (60 judgments)"
     assert page.locator("#updated").inner_text().startswith("1380 judgments")
+
+    # Each item's aggregated labels download from beside the aggregation table.
+    with page.expect_download() as info:
+        page.locator("#aggregation a", has_text="item labels (CSV)").click()
+    assert info.value.suggested_filename == f"{study.slug}-item-labels.csv"
+    with open(info.value.path(), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    assert lines[0] == "item,prompt,target,baseline,votes,majority,reliability_weighted"
+    assert len(lines) == 101  # one row per item
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#aggregation").screenshot(path=str(SCREENSHOTS / "crowd-aggregation.png"))
 
     # Prolific: upload the export, download the three lists.
     page.goto(f"{live_server.url}/dashboards/studies/{study.slug}/raters/")

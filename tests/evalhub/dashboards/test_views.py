@@ -30,6 +30,7 @@ def _urls(study) -> list[str]:
         reverse("dashboards:study", args=[study.slug]),
         reverse("dashboards:study_data", args=[study.slug]),
         reverse("dashboards:study_export", args=[study.slug, "csv"]),
+        reverse("dashboards:study_item_labels", args=[study.slug, "csv"]),
     ]
 
 
@@ -94,3 +95,23 @@ def test_raw_judgments_download_as_csv_and_jsonl(client, alice, small_study):
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert len(lines) == 16 and json.loads(lines[0])["study"] == "small"
     assert client.get(reverse("dashboards:study_export", args=["small", "xlsx"])).status_code == 404
+
+
+def test_each_items_aggregated_labels_download_as_csv_and_jsonl(client, alice, small_study):
+    client.force_login(alice)
+    page = client.get(reverse("dashboards:study", args=["small"])).content.decode()
+    assert reverse("dashboards:study_item_labels", args=["small", "csv"]) in page
+    response = client.get(reverse("dashboards:study_item_labels", args=["small", "csv"]))
+    assert response.status_code == 200
+    assert 'filename="small-item-labels.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    # One human verdict per item (add_human): both aggregates are that verdict.
+    assert len(rows) == 8
+    for row in rows:
+        (verdict,) = [v for v, n in json.loads(row["votes"]).items() if n]
+        assert row["majority"] == row["reliability_weighted"] == verdict
+    response = client.get(reverse("dashboards:study_item_labels", args=["small", "jsonl"]))
+    lines = [json.loads(line) for line in response.content.decode().splitlines()]
+    assert [r["item"] for r in lines] == [int(r["item"]) for r in rows]
+    xlsx = reverse("dashboards:study_item_labels", args=["small", "xlsx"])
+    assert client.get(xlsx).status_code == 404

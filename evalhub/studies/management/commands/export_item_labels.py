@@ -3,13 +3,12 @@ default) as CSV or JSON Lines."""
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from evalhub.studies.exports import FORMATS, export_lines
 from evalhub.studies.models import Study
 
 
@@ -18,7 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--study", required=True)
-        parser.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+        parser.add_argument("--format", choices=FORMATS, default="csv")
         parser.add_argument("-o", "--output", help="file to write (default: stdout)")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,14 +33,8 @@ class Command(BaseCommand):
             else sys.stdout
         )
         try:
-            if options["format"] == "jsonl":
-                for row in rows:
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            else:
-                writer = csv.DictWriter(out, fieldnames=ITEM_LABEL_FIELDS, lineterminator="\n")
-                writer.writeheader()
-                for row in rows:
-                    writer.writerow({**row, "votes": json.dumps(row["votes"])})
+            for line in export_lines(rows, options["format"], fields=ITEM_LABEL_FIELDS):
+                out.write(line)
         finally:
             if out is not sys.stdout:
                 out.close()
