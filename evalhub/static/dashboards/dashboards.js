@@ -86,13 +86,20 @@
     exportButtons(el);
   }
 
-  /* A click on a win / tie / loss segment opens the judgments it counts (the workspace's
-   * judgments list, filtered by baseline, judge group and verdict, excluded left out). */
+  /* The rows behind one win / tie / loss count: the workspace answers with the list that
+   * yields exactly that count (a human group's judgments, an LLM group's items). */
   const SEGMENT_VERDICT = ["target", "tie", "baseline"];
+  function countedUrl(baseline, group, verdict) {
+    const query = new URLSearchParams({ baseline: baseline, judge_group: group, verdict: verdict });
+    const category = document.querySelector("#filters select[name=category]");
+    if (category && category.value) query.set("category", category.value);
+    return settings().countedUrl + "?" + query.toString();
+  }
+
+  /* A click on a win / tie / loss segment opens the rows it counts. */
   function openJudgmentsOnClick(rows) {
     const el = document.getElementById("chart-wtl");
-    const base = settings().judgmentsUrl;
-    if (!el || !base || !el.on) return;  // el.on: plotly has drawn it
+    if (!el || !settings().countedUrl || !el.on) return;  // el.on: plotly has drawn it
     el.dataset.rows = JSON.stringify(rows.map((r) => [r.baseline, r.judge_group]));
     if (el.dataset.clickable) return;
     el.dataset.clickable = "1";
@@ -100,15 +107,45 @@
       const point = event.points && event.points[0];
       if (!point || point.curveNumber > 2) return;
       const [baseline, group] = JSON.parse(el.dataset.rows)[point.pointIndex];
-      const query = new URLSearchParams({ baseline: baseline, judge_group: group,
-        verdict: SEGMENT_VERDICT[point.curveNumber], excluded: "no" });
-      window.location.assign(base + "?" + query.toString());
+      window.location.assign(countedUrl(baseline, group, SEGMENT_VERDICT[point.curveNumber]));
     });
+  }
+
+  /* The counts table under the chart: "31 / 4 / 40 (41% / 5% / 53%)", each count a link. */
+  function countsTable(rows) {
+    const body = document.querySelector("#wtl-counts tbody");
+    if (!body) return;
+    body.replaceChildren(...rows.map((r) => {
+      const tr = document.createElement("tr");
+      tr.dataset.baseline = r.baseline;
+      tr.dataset.group = r.judge_group;
+      const cell = (text, className) => {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (className) td.className = className;
+        tr.append(td);
+        return td;
+      };
+      cell(r.baseline);
+      cell(r.judge_group);
+      const counts = cell("");
+      [["wins", r.wins, "target"], ["ties", r.ties, "tie"], ["losses", r.losses, "baseline"]].forEach(([label, n, verdict], k) => {
+        const link = document.createElement("a");
+        link.href = countedUrl(r.baseline, r.judge_group, verdict);
+        link.textContent = String(n);
+        link.dataset.verdict = verdict;
+        link.setAttribute("aria-label", `${n} ${label} against ${r.baseline} by ${r.judge_group}`);
+        counts.append(...(k ? [" / ", link] : [link]));
+      });
+      counts.append(` (${pct(r.win_share)} / ${pct(r.tie_share)} / ${pct(r.loss_share)})`);
+      cell(String(r.n_judgments), "num");
+      return tr;
+    }));
   }
 
   /* LIMA Figure 1 / 2: stacked win / tie / loss per baseline, judge groups side by side. */
   function winTieLoss(rows) {
-    if (!rows.length) return draw("chart-wtl", []);
+    if (!rows.length) { countsTable([]); return draw("chart-wtl", []); }
     const humanWin = {};
     rows.forEach((r) => {
       if (r.judge_kind === "human") humanWin[r.baseline] = Math.max(humanWin[r.baseline] || 0, r.win_share);
@@ -152,6 +189,7 @@
       margin: { l: 40, r: 24, t: 30, b: 36 },
     });
     openJudgmentsOnClick(sorted);
+    countsTable(sorted);
   }
 
   const METRICS = {
@@ -327,10 +365,21 @@
 
   function summary(data) {
     const el = document.getElementById("updated");
-    if (el) el.textContent = `${data.n_judgments} judgments · updated ${new Date().toLocaleTimeString()}`;
+    if (el) {
+      el.textContent = `${data.n_judgments} judgments · updated ${new Date().toLocaleTimeString()}`;
+      // The link opens the judgments counted: one judge group or all of them, never a mix
+      // the list cannot filter; a dialogue counts labelled turns, not judgments.
+      const groups = data.filters.groups || [];
+      const query = new URLSearchParams({ counted: "yes" });
+      if (data.filters.category) query.set("category", data.filters.category);
+      if (groups.length === 1) query.set("judge_group", groups[0]);
+      if (groups.length > 1 || settings().kind === "dialogue") el.removeAttribute("href");
+      else el.href = settings().judgmentsUrl + "?" + query.toString();
+    }
     const excluded = document.getElementById("excluded-note");
     if (excluded && data.excluded) {
-      excluded.textContent = `${data.excluded.raters} raters excluded (${data.excluded.judgments} judgments)`;
+      document.getElementById("excluded-raters").textContent = `${data.excluded.raters} raters excluded`;
+      document.getElementById("excluded-judgments").textContent = `${data.excluded.judgments} judgments`;
     }
     const status = document.getElementById("study-status");
     if (status) { status.textContent = data.status; status.dataset.status = data.status; }
