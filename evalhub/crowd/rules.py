@@ -7,13 +7,14 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
 from evalhub.crowd.services import CrowdInputError
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.importing import RowProblem
 from evalhub.prompts.models import Prompt
-from evalhub.studies.models import GoldPrompt, Study
+from evalhub.studies.models import GoldPrompt, Study, StudyEdit
 
 # name: (type, low, high). bonus_per_judgment is an amount in the study's currency, as a
 # decimal string ("0.05"), so no float ever rounds a payment.
@@ -58,9 +59,12 @@ def _checked(name: str, value: Any) -> Any:
 
 
 @transaction.atomic
-def study_quality_rules_update(*, study: Study, rules: dict[str, Any]) -> Study:
+def study_quality_rules_update(
+    *, study: Study, rules: dict[str, Any], by: AbstractBaseUser | None = None
+) -> Study:
     """Merge `rules` into the study's quality_rules (a null value removes a rule, back to
-    its default). CrowdInputError names each bad key; nothing is saved then."""
+    its default) and record the change (StudyEdit: who, when, before and after).
+    CrowdInputError names each bad key; nothing is saved then."""
     problems = []
     merged = dict(study.quality_rules or {})
     for name, value in rules.items():
@@ -78,8 +82,15 @@ def study_quality_rules_update(*, study: Study, rules: dict[str, Any]) -> Study:
     if problems:
         raise CrowdInputError(problems, "quality_rules")
     locked = Study.objects.select_for_update().get(pk=study.pk)
+    before = dict(locked.quality_rules or {})
+    if merged == before:
+        return locked
     locked.quality_rules = merged
     locked.save(update_fields=["quality_rules"])
+    StudyEdit.objects.create(
+        study=locked, by=by if getattr(by, "is_authenticated", False) else None,
+        changes={"quality_rules": [before, merged]},
+    )  # fmt: skip
     transaction.on_commit(lambda: study_stats_invalidate(study.pk))
     return locked
 

@@ -93,7 +93,7 @@ class StudyDetail(generics.RetrieveAPIView):
         study = self.get_object()
         rules = body.validated_data.get("quality_rules", {})
         given = {k: request.data["quality_rules"][k] for k in rules}
-        study = study_quality_rules_update(study=study, rules=given)
+        study = study_quality_rules_update(study=study, rules=given, by=request.user)
         return Response(StudyWithRulesSerializer(study).data)
 
 
