@@ -38,12 +38,13 @@ class HeadlineRow:
 def counted_rows_url(
     *, study: Study, baseline: str, judge_group: str, verdict: str, category: str = ""
 ) -> str:
-    """The list whose rows are exactly the win / tie / loss count of (baseline, judge group,
-    verdict) in the results: a human group counts judgments, so its judgments; an LLM group
-    counts its two orders once per item, so the items (see data_selectors.study_items)."""
+    """The list whose rows are exactly the count of (baseline, judge group, verdict) in the
+    results: judgments, except a pairwise LLM group's, whose two orders count once per item,
+    so its items (see data_selectors.study_items)."""
     query = {"baseline": baseline, "judge_group": judge_group, "verdict": verdict,
              "counted": "yes", "category": category}  # fmt: skip
-    name = "study_items" if judge_group.startswith(LLM_PREFIX) else "study_judgments"
+    per_item = study.kind == Study.Kind.PAIRWISE and judge_group.startswith(LLM_PREFIX)
+    name = "study_items" if per_item else "study_judgments"
     base = reverse(f"workspace:{name}", args=[study.slug])
     return f"{base}?{urlencode({k: v for k, v in query.items() if v})}"
 

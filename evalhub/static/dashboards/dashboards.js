@@ -89,11 +89,28 @@
   /* The rows behind one win / tie / loss count: the workspace answers with the list that
    * yields exactly that count (a human group's judgments, an LLM group's items). */
   const SEGMENT_VERDICT = ["target", "tie", "baseline"];
-  function countedUrl(baseline, group, verdict) {
-    const query = new URLSearchParams({ baseline: baseline, judge_group: group, verdict: verdict });
-    const category = document.querySelector("#filters select[name=category]");
-    if (category && category.value) query.set("category", category.value);
+  function countedUrl(baseline, group, verdict, category) {
+    const query = new URLSearchParams({ judge_group: group, verdict: verdict });
+    if (baseline) query.set("baseline", baseline);
+    const chosen = document.querySelector("#filters select[name=category]");
+    category = category || (chosen && chosen.value);
+    if (category) query.set("category", category);
     return settings().countedUrl + "?" + query.toString();
+  }
+
+  /* A counts cell: "31 / 4 / 40 (41% / 5% / 53%)", each count a link (when `url` gives one)
+   * labelled in words for screen readers. parts: [label, count, share, url or null]. */
+  function countsCell(td, parts, what) {
+    parts.forEach(([label, n, , url], k) => {
+      if (k) td.append(" / ");
+      if (!url) { td.append(String(n)); return; }
+      const link = document.createElement("a");
+      link.href = url;
+      link.textContent = String(n);
+      link.setAttribute("aria-label", `${n} ${label} ${what}`);
+      td.append(link);
+    });
+    td.append(` (${parts.map((p) => pct(p[2])).join(" / ")})`);
   }
 
   /* A click on a win / tie / loss segment opens the rows it counts. */
@@ -128,16 +145,10 @@
       };
       cell(r.baseline);
       cell(r.judge_group);
-      const counts = cell("");
-      [["wins", r.wins, "target"], ["ties", r.ties, "tie"], ["losses", r.losses, "baseline"]].forEach(([label, n, verdict], k) => {
-        const link = document.createElement("a");
-        link.href = countedUrl(r.baseline, r.judge_group, verdict);
-        link.textContent = String(n);
-        link.dataset.verdict = verdict;
-        link.setAttribute("aria-label", `${n} ${label} against ${r.baseline} by ${r.judge_group}`);
-        counts.append(...(k ? [" / ", link] : [link]));
-      });
-      counts.append(` (${pct(r.win_share)} / ${pct(r.tie_share)} / ${pct(r.loss_share)})`);
+      const url = (verdict) => countedUrl(r.baseline, r.judge_group, verdict);
+      countsCell(cell(""), [["wins", r.wins, r.win_share, url("target")],
+        ["ties", r.ties, r.tie_share, url("tie")], ["losses", r.losses, r.loss_share, url("baseline")]],
+        `against ${r.baseline} by ${r.judge_group}`);
       cell(String(r.n_judgments), "num");
       return tr;
     }));
@@ -219,7 +230,32 @@
     });
   }
 
+  /* Fail / Pass / Excellent counts under a labels chart; a dialogue's count labelled turns,
+   * which no list of judgments yields, so they stay plain numbers. */
+  const LABELS = [["Fail", "fail"], ["Pass", "pass"], ["Excellent", "excellent"]];
+  function labelCounts(tableId, rows, key) {
+    const body = document.querySelector(`#${tableId} tbody`);
+    if (!body) return;
+    const linked = settings().kind !== "dialogue";
+    body.replaceChildren(...rows.map((r) => {
+      const tr = document.createElement("tr");
+      tr.dataset.key = r[key];
+      tr.dataset.group = r.judge_group;
+      [r[key], r.judge_group].forEach((text) => {
+        const td = document.createElement("td"); td.textContent = text; tr.append(td);
+      });
+      const td = document.createElement("td");
+      const category = key === "category" ? r.category : "";
+      countsCell(td, LABELS.map(([label, verdict], k) => [label, r.shares[k].count, r.shares[k].share,
+        linked ? countedUrl("", r.judge_group, verdict, category) : null]), `for ${r[key]} by ${r.judge_group}`);
+      const n = document.createElement("td"); n.className = "num"; n.textContent = String(r.n_ratings);
+      tr.append(td, n);
+      return tr;
+    }));
+  }
+
   function labelBars(id, rows, key) {
+    labelCounts(id === "chart-labels" ? "label-counts" : "label-counts-category", rows, key);
     if (!rows.length) return draw(id, []);
     const y = [rows.map((r) => r[key]), rows.map((r) => r.judge_group)];
     const traces = ["Fail", "Pass", "Excellent"].map((label, k) => ({

@@ -140,3 +140,21 @@ def test_the_overview_and_raters_page_link_their_counts(researcher, study):
     assert len(links) == 2  # the crowd rater and the outsider
     for url, n in links:
         assert rows_in(researcher.get(url).content.decode()) == int(n)
+
+
+def test_a_fail_pass_excellent_count_opens_its_judgments(researcher):
+    study, items = build_pairwise_study(
+        slug="ratings", baselines=[], n_prompts=30, kind=Study.Kind.ABSOLUTE
+    )
+    add_human(items, {"lima-65b": ["fail"] * 6 + ["pass"] * 15 + ["excellent"] * 9})
+    add_llm(items, {"lima-65b": ["pass"] * 20 + ["excellent"] * 10})  # each order counts
+    body = study_results(study)
+    assert len(body["labels"]) == 2
+    for row in body["labels"]:
+        for share, verdict in zip(row["shares"], ("fail", "pass", "excellent"), strict=True):
+            url = counted_rows_url(study=study, baseline="", judge_group=row["judge_group"],
+                                   verdict=verdict)  # fmt: skip
+            assert url.startswith(f"/studies/{study.slug}/judgments/?")
+            assert rows_in(researcher.get(url).content.decode()) == share["count"]
+    llm = next(r for r in body["labels"] if r["judge_group"] == "llm:gpt-4")
+    assert [s["count"] for s in llm["shares"]] == [0, 40, 20]

@@ -237,7 +237,7 @@ def test_a_dashboard_count_opens_the_items_it_counts(researcher_page, live_serve
     shot(page, "23-dashboard-counts")
     # The 45 losses to gpt-4 by the LLM judge: 45 items, each shown once.
     with page.expect_navigation():
-        row.locator("a[data-verdict=baseline]").click()
+        row.get_by_label("45 losses against gpt-4 by llm:gpt-4").click()
     checked(page)
     assert "/studies/lima/items/?" in page.url and "counted=yes" in page.url
     assert rows_listed(page) == 45
