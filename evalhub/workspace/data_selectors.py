@@ -218,11 +218,13 @@ def study_judgments(
     category: str = "",
     counted: str = "",
     kind: str = "",
+    answered: str = "",
     item: int | None = None,
 ) -> QuerySet:
     """The study's judgments, filtered. counted="yes": only those results count (no gold
     items, attention checks, failed parses or excluded raters' judgments); kind: "human"
-    or "llm" judge groups; rater_id: one rater's (the raters page's number)."""
+    or "llm" judge groups; rater_id: one rater's (the raters page's number); answered="yes":
+    only answers in the study's instrument (what its choice shares count)."""
     found = Q(item__study=study)
     judgments = (
         Judgment.objects.filter(counted_judgments(found) if counted == "yes" else found)
@@ -259,6 +261,8 @@ def study_judgments(
         judgments = judgments.filter(rater_id=int(rater_id))
     if category:
         judgments = judgments.filter(item__prompt__category=category)
+    if answered == "yes" and study.instrument is not None:
+        judgments = judgments.filter(raw_choice__in=list(study.instrument.definition.by_answer))
     if kind in ("human", "llm"):
         llm = Q(judge_group__startswith=LLM_PREFIX)
         judgments = judgments.filter(llm if kind == "llm" else ~llm)

@@ -139,7 +139,7 @@ def study_judgments(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
     filters = _filters(
         request, "judge_group", "verdict", "baseline", "excluded", "rater", "rater_id",
-        "category", "counted", "kind",
+        "category", "counted", "kind", "answered",
     )  # fmt: skip
     judgments = data.study_judgments(study=study, **filters)
     context = _context(

@@ -474,6 +474,7 @@
     const table = document.getElementById("weighted-win-rate");
     if (!table) return;
     const body = table.querySelector("tbody");
+    const chosen = document.querySelector("#filters select[name=category]");
     body.replaceChildren(...rows.map((r) => {
       const tr = document.createElement("tr");
       [r.baseline, r.judge_group, String(r.n), pct1(r.win_rate), pct1(r.weighted_win_rate),
@@ -483,6 +484,15 @@
         if (i >= 2) td.className = "num";
         tr.appendChild(td);
       });
+      // The judgments count opens them: every counted answer in the instrument, each order.
+      const query = new URLSearchParams({ baseline: r.baseline, judge_group: r.judge_group,
+        counted: "yes", answered: "yes" });
+      if (chosen && chosen.value) query.set("category", chosen.value);
+      const link = document.createElement("a");
+      link.href = settings().judgmentsUrl + "?" + query.toString();
+      link.textContent = String(r.n);
+      link.setAttribute("aria-label", `${r.n} judgments against ${r.baseline} by ${r.judge_group}`);
+      tr.children[2].replaceChildren(link);
       return tr;
     }));
   }

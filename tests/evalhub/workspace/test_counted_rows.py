@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db.models import Case, Q, Value, When
 
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.dashboards.selectors import study_results
+from evalhub.instruments.services import instrument_for_study_kind
 from evalhub.studies.models import Judgment, Rater, Study
 from evalhub.workspace.headline import counted_rows_url
 from tests.evalhub.dashboards.conftest import (
@@ -158,3 +160,29 @@ def test_a_fail_pass_excellent_count_opens_its_judgments(researcher):
             assert rows_in(researcher.get(url).content.decode()) == share["count"]
     llm = next(r for r in body["labels"] if r["judge_group"] == "llm:gpt-4")
     assert [s["count"] for s in llm["shares"]] == [0, 40, 20]
+
+
+def test_an_instrument_judgments_count_opens_its_judgments(researcher, study):
+    """The weighted win rate's "Judgments": every counted answer in the instrument, each
+    order of an LLM judge apart; a judgment whose raw answer is none of its choices is left
+    out of the shares, and so of the list."""
+    study.instrument = instrument_for_study_kind(study.kind)
+    study.save(update_fields=["instrument"])
+    target_left = Q(order="target_first")
+    Judgment.objects.filter(item__study=study).update(raw_choice=Case(
+        When(verdict="tie", then=Value("tie")),
+        When(Q(verdict="target") & target_left | Q(verdict="baseline") & ~target_left,
+             then=Value("A")),
+        default=Value("B"),
+    ))  # fmt: skip
+    Judgment.objects.filter(pk=Judgment.objects.filter(judge_group="crowd").order_by("id")
+                            .values("pk")[:1]).update(raw_choice="")  # fmt: skip
+    study_stats_invalidate(study.pk)
+    rates = study_results(study)["weighted_win_rate"]
+    assert len(rates) == 4 and sum(r["n"] for r in rates) == 79 + 159
+    for r in rates:
+        html = researcher.get(
+            f"/studies/{study.slug}/judgments/", {"baseline": r["baseline"],
+            "judge_group": r["judge_group"], "counted": "yes", "answered": "yes"},
+        ).content.decode()  # fmt: skip
+        assert rows_in(html) == r["n"], r
