@@ -118,14 +118,15 @@ def study_items(
         items = items.filter(prompt__category=category)
     if counted == "yes":
         items = items.filter(is_gold=False)
-        if verdict and judge_group:
-            items = items.filter(id__in=pairwise_items_counted(
-                study=study, judge_group=judge_group, verdict=verdict))  # fmt: skip
         if judged_by == "human" and study.kind in SCALES:  # the kinds aggregated per item
             human = Judgment.objects.filter(verdicts_q(study)).values("item_id")
             items = items.filter(id__in=human)
+    if counted == "yes" and verdict and judge_group and study.kind == Study.Kind.PAIRWISE:
+        items = items.filter(id__in=pairwise_items_counted(
+            study=study, judge_group=judge_group, verdict=verdict))  # fmt: skip
     elif verdict:
-        judged = Judgment.objects.filter(item__study=study, verdict=verdict, excluded=False)
+        found = Q(item__study=study, verdict=verdict, excluded=False)
+        judged = Judgment.objects.filter(counted_judgments(found) if counted == "yes" else found)
         if judge_group:
             judged = judged.filter(judge_group=judge_group)
         items = items.filter(id__in=judged.values("item_id"))
