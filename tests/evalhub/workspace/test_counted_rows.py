@@ -48,7 +48,9 @@ def study(db) -> Study:
     second = {"gpt-4": verdicts_for(15, 5, 20), "claude": verdicts_for(20, 10, 10)}
     add_llm(items, first, second)
     # One order only: the item's baseline-first verdict of gpt-4 on q39 is gone.
-    Judgment.objects.filter(item=items[("gpt-4", 39)], order="baseline_first").delete()
+    Judgment.objects.filter(
+        item=items[("gpt-4", 39)], judge_group="llm:gpt-4", order="baseline_first"
+    ).delete()
     outsider = Rater.objects.create(group="crowd", external_id_hash="hash-outsider")
     Judgment.objects.bulk_create([
         Judgment(item=items[("gpt-4", 0)], rater=outsider, judge_group="crowd",
