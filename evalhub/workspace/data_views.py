@@ -98,6 +98,7 @@ def study_items(request: HttpRequest, slug: str) -> HttpResponse:
         baselines=data.study_baseline_slugs(study=study),
         categories=data.prompt_set_categories(prompt_set=study.prompt_set),
         judge_groups=data.study_judge_groups(study=study), verdicts=Judgment.Verdict.choices,
+        verdict_label=dict(Judgment.Verdict.choices).get(filters["verdict"], ""),
     )  # fmt: skip
     return render(request, "workspace/data/items.html", context)
 
