@@ -22,9 +22,18 @@ def build_prompt_set(n_prompts: int) -> str:
     return prompt_set.slug
 
 
-def list_cases(study: Any, prompt_set: str, baseline: str, pages: int) -> list[tuple[str, str]]:
-    """(label, path) of every list page timed."""
+def list_cases(
+    study: Any, prompt_set: str, baseline: str, pages: int, llm_group: str | None = None
+) -> list[tuple[str, str]]:
+    """(label, path) of every list page timed; an LLM group's count link (items, its two
+    orders combined per item in the database) when the study has one."""
     s = f"/studies/{study.slug}"
+    llm = [
+        (
+            "items, LLM count link",
+            f"{s}/items/?baseline={baseline}&judge_group={llm_group}&verdict=baseline&counted=yes",
+        )
+    ]
     return [
         ("prompts, page 1", f"/prompt-sets/{prompt_set}/"),
         ("prompts, last page", f"/prompt-sets/{prompt_set}/?page={pages}"),
@@ -37,7 +46,8 @@ def list_cases(study: Any, prompt_set: str, baseline: str, pages: int) -> list[t
         ("judgments, page 1", f"{s}/judgments/"),
         ("judgments, last page", f"{s}/judgments/?page=2000"),
         ("judgments, count link",
-         f"{s}/judgments/?baseline={baseline}&judge_group=crowd&verdict=baseline&excluded=no"),
+         f"{s}/judgments/?baseline={baseline}&judge_group=crowd&verdict=baseline&counted=yes"),
+        *(llm if llm_group else []),
     ]  # fmt: skip
 
 
@@ -45,17 +55,23 @@ def run(
     *, client: Any, study: Any, n_prompts: int, repeat: int,
     timed: Callable[..., list[float]], summary: Callable[..., None],
 ) -> None:  # fmt: skip
+    from evalhub.studies.models import Judgment
     from evalhub.workspace.data_selectors import PAGE_SIZE
 
     slug = build_prompt_set(n_prompts)
     baseline = study.baselines.order_by("slug").first().slug
     pages = -(-n_prompts // PAGE_SIZE)
+    llm_group = (
+        Judgment.objects.filter(item__study=study, judge_group__startswith="llm:")
+        .values_list("judge_group", flat=True)
+        .first()
+    )
 
     def get(path: str) -> None:
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
 
     print(f"workspace lists ({n_prompts:,} prompts in one set; the study above):")
-    for label, path in list_cases(study, slug, baseline, pages):
+    for label, path in list_cases(study, slug, baseline, pages, llm_group):
         get(path)
         summary(f"  {label}", timed(lambda path=path: get(path), repeat), 0.3)

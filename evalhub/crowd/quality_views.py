@@ -59,7 +59,7 @@ def rules_save(request: HttpRequest, slug: str) -> HttpResponse:
                 messages.error(request, f"{name}: not a number")
                 return _back(study, "#quality-rules")
     try:
-        study_quality_rules_update(study=study, rules=rules)
+        study_quality_rules_update(study=study, rules=rules, by=request.user)
     except CrowdInputError as exc:
         messages.error(request, str(exc))
         return _back(study, "#quality-rules")

@@ -4,64 +4,31 @@ shared by the workspace form and the API."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
 from evalhub.crowd.services import CrowdInputError
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.importing import RowProblem
 from evalhub.prompts.models import Prompt
-from evalhub.studies.models import GoldPrompt, Study
+from evalhub.studies.models import GoldPrompt, Study, StudyEdit
+from evalhub.studies.quality_rules import RULES, quality_rule_checked
 
-# name: (type, low, high). bonus_per_judgment is an amount in the study's currency, as a
-# decimal string ("0.05"), so no float ever rounds a payment.
-RULES: dict[str, tuple[type, float, float]] = {
-    "bonus_per_judgment": (Decimal, 0, 100),
-    "min_judgments": (int, 1, 1000),
-    "min_timed_judgments": (int, 1, 1000),
-    "position_alpha": (float, 1e-9, 0.5),
-    "min_median_seconds": (float, 0, 600),
-    "gold_expected": (float, 0, 1),
-    "gold_alpha": (float, 1e-9, 0.5),
-    "min_gold": (int, 1, 1000),
-    "spam_odds": (float, 1, 1e12),
-    "max_attention_failures": (int, 1, 100),
-}
 VERDICTS = {
     Study.Kind.PAIRWISE: ("target", "tie", "baseline"),
     Study.Kind.ABSOLUTE: ("fail", "pass", "excellent"),
 }
 
 
-def _checked(name: str, value: Any) -> Any:
-    kind, low, high = RULES[name]
-    if kind is Decimal:
-        if not isinstance(value, str):
-            raise ValueError('an amount as a decimal string, e.g. "0.05"')
-        try:
-            amount = Decimal(value)
-        except InvalidOperation:
-            raise ValueError('an amount as a decimal string, e.g. "0.05"') from None
-        if not amount.is_finite() or amount.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise ValueError("an amount with at most two decimals")
-        if not low <= amount <= high:
-            raise ValueError(f"between {low} and {high}")
-        return str(amount)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("a number")
-    if kind is int and not isinstance(value, int):
-        raise ValueError("a whole number")
-    if not low <= value <= high:
-        raise ValueError(f"between {low:g} and {high:g}")
-    return value
-
-
 @transaction.atomic
-def study_quality_rules_update(*, study: Study, rules: dict[str, Any]) -> Study:
+def study_quality_rules_update(
+    *, study: Study, rules: dict[str, Any], by: AbstractBaseUser | None = None
+) -> Study:
     """Merge `rules` into the study's quality_rules (a null value removes a rule, back to
-    its default). CrowdInputError names each bad key; nothing is saved then."""
+    its default) and record the change (StudyEdit: who, when, before and after).
+    CrowdInputError names each bad key; nothing is saved then."""
     problems = []
     merged = dict(study.quality_rules or {})
     for name, value in rules.items():
@@ -73,14 +40,21 @@ def study_quality_rules_update(*, study: Study, rules: dict[str, Any]) -> Study:
             merged.pop(name, None)
             continue
         try:
-            merged[name] = _checked(name, value)
+            merged[name] = quality_rule_checked(name, value)
         except ValueError as exc:
             problems.append(RowProblem(0, str(exc), f"quality_rules.{name}"))
     if problems:
         raise CrowdInputError(problems, "quality_rules")
     locked = Study.objects.select_for_update().get(pk=study.pk)
+    before = dict(locked.quality_rules or {})
+    if merged == before:
+        return locked
     locked.quality_rules = merged
     locked.save(update_fields=["quality_rules"])
+    StudyEdit.objects.create(
+        study=locked, by=by if getattr(by, "is_authenticated", False) else None,
+        changes={"quality_rules": [before, merged]},
+    )  # fmt: skip
     transaction.on_commit(lambda: study_stats_invalidate(study.pk))
     return locked
 

@@ -76,12 +76,15 @@ def _page(
         })  # fmt: skip
     for key in table["llm_groups"]:
         headings.append({"label": f"Agrees with {key}", "key": "", "href": "", "aria_sort": ""})
+    # A rater's judgments count opens them (every one of theirs, as the column counts).
+    judgments_url = reverse("workspace:study_judgments", args=[study.slug])
     shown_rows = [
         {
             "rater": row["rater"], "excluded": row["excluded"], "flags": row["flags"],
             "evidence": row.get("evidence", {}),
             "cells": [_shown(row[key], fmt) for key, _, fmt in COLUMNS]
             + [_shown(row["llm_agreement"].get(g), "share") for g in table["llm_groups"]],
+            "judgments_href": f"{judgments_url}?rater_id={row['rater']}",
         }
         for row in rows[:SHOWN_ROWS]
     ]  # fmt: skip
@@ -100,6 +103,7 @@ def _page(
         "history": RaterExclusion.objects.filter(study=study).select_related("by")[:20],
         "prolific": prolific, "downloads": downloads, "error": error, "gold": gold_rows(study),
         "rules_now": study.quality_rules or {},
+        "judgments_column": [key for key, _, _ in COLUMNS].index("judgments"),
     }  # fmt: skip
     return render(request, "crowd/raters.html", context, status=status)
 

@@ -18,13 +18,12 @@ from django.db.models import Q
 from evalhub.importing import InputError, RowProblem
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import PromptSet
-from evalhub.stats.raters import DEFAULT_RULES
 from evalhub.studies.models import Judgment, Study, StudyEdit
+from evalhub.studies.quality_rules import RULES, quality_rule_checked
 from evalhub.studies.services import StudyStateError
 
-# The settings a running study may change (Study fields), and the quality-rule keys.
+# The settings a running study may change (Study fields).
 RUNNING_SETTINGS = ("completion_code", "screenout_code", "quality_rules")
-QUALITY_RULE_KEYS = (*DEFAULT_RULES, "bonus_per_judgment")
 DRAFT_SETTINGS = ("name", "kind", "prompt_set", "target_model", "instrument", "raters_per_item",
                   "attention_check_rate", "session_quota", "reservation_seconds",
                   "completion_code", "screenout_code")  # fmt: skip
@@ -108,20 +107,22 @@ def study_delete_draft(*, study: Study) -> None:
     study.delete()
 
 
-def quality_rules_checked(rules: Any) -> dict[str, float]:
-    """The quality rules as numbers, known keys only; InputError names the bad key."""
+def quality_rules_checked(rules: Any) -> dict[str, Any]:
+    """The quality rules, known keys only, each in its range (studies.quality_rules, the
+    check the raters page and the API use); InputError names the bad key."""
     if not isinstance(rules, dict):
         raise InputError([RowProblem(0, "must be an object of rule: number", "quality_rules")])
     problems = []
-    checked: dict[str, float] = {}
+    checked: dict[str, Any] = {}
     for key, value in rules.items():
-        if key not in QUALITY_RULE_KEYS:
-            known = ", ".join(QUALITY_RULE_KEYS)
+        if key not in RULES:
+            known = ", ".join(RULES)
             problems.append(RowProblem(0, f"unknown rule {key!r} (known: {known})", key))
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            problems.append(RowProblem(0, f"{key} must be a number >= 0", key))
-        else:
-            checked[key] = value
+            continue
+        try:
+            checked[key] = quality_rule_checked(key, value)
+        except ValueError as exc:
+            problems.append(RowProblem(0, f"{key} must be {exc}", key))
     if problems:
         raise InputError(problems)
     return checked

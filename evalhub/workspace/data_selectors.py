@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet
 
+from evalhub.dashboards.selectors.crowd_fit import SCALES, verdicts_q
+from evalhub.dashboards.selectors.frames import LLM_PREFIX, PAIRWISE_CODES, counted_judgments
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Item, Judgment, Study
@@ -90,10 +92,21 @@ def model_prompt_sets(*, model: ModelEntry) -> list[str]:
 
 
 def study_items(
-    *, study: Study, q: str = "", baseline: str = "", verdict: str = "", judge_group: str = ""
+    *,
+    study: Study,
+    q: str = "",
+    baseline: str = "",
+    verdict: str = "",
+    judge_group: str = "",
+    category: str = "",
+    counted: str = "",
+    judged_by: str = "",
 ) -> QuerySet:
     """The study's items; `verdict` (with `judge_group`) keeps the items that have such a
-    judgment, not excluded: the rows a dashboard count of that verdict stands for."""
+    judgment, not excluded. counted="yes" keeps what results count: no gold items, and with
+    `judge_group` and `verdict` the items that group's counted verdict is, as the results
+    count it (an LLM group's two orders combined per item, see pairwise_items_counted);
+    judged_by="human": the items with a human verdict the per-item aggregate counts."""
     items = (
         Item.objects.filter(study=study)
         .select_related("prompt", "baseline_output__model")
@@ -101,14 +114,60 @@ def study_items(
     )
     if baseline:
         items = items.filter(baseline_output__model__slug=baseline)
-    if verdict:
-        judged = Judgment.objects.filter(item__study=study, verdict=verdict, excluded=False)
+    if category:
+        items = items.filter(prompt__category=category)
+    if counted == "yes":
+        items = items.filter(is_gold=False)
+        if judged_by == "human" and study.kind in SCALES:  # the kinds aggregated per item
+            human = Judgment.objects.filter(verdicts_q(study)).values("item_id")
+            items = items.filter(id__in=human)
+    if counted == "yes" and verdict and judge_group and study.kind == Study.Kind.PAIRWISE:
+        items = items.filter(id__in=pairwise_items_counted(
+            study=study, judge_group=judge_group, verdict=verdict))  # fmt: skip
+    elif verdict:
+        found = Q(item__study=study, verdict=verdict, excluded=False)
+        judged = Judgment.objects.filter(counted_judgments(found) if counted == "yes" else found)
         if judge_group:
             judged = judged.filter(judge_group=judge_group)
         items = items.filter(id__in=judged.values("item_id"))
     if q:
         items = items.filter(Q(prompt__text__icontains=q) | Q(prompt__external_id__icontains=q))
     return items
+
+
+def pairwise_items_counted(*, study: Study, judge_group: str, verdict: str) -> QuerySet:
+    """Ids of the items whose counted pairwise verdict by `judge_group` is `verdict`, the
+    way the results count them (evalhub.dashboards.selectors.pairs): an LLM group's pair of
+    one verdict per order counts once, an inconsistent pair by the study's policy (a tie,
+    dropped, or both verdicts); any other judgment counts by itself. Grouped per item in
+    one query over the (item, judge_group) index."""
+    code = PAIRWISE_CODES.get(verdict)
+    judged = Judgment.objects.filter(
+        counted_judgments(Q(item__study=study)), judge_group=judge_group,
+        verdict__in=list(PAIRWISE_CODES), item__baseline_output__isnull=False,
+    )  # fmt: skip
+    if code is None:
+        return judged.none().values("item_id")
+    if not judge_group.startswith(LLM_PREFIX):
+        return judged.filter(verdict=verdict).values("item_id")
+    first, second = Judgment.Order.TARGET_FIRST, Judgment.Order.BASELINE_FIRST
+    per_item = judged.values("item_id").annotate(
+        n_first=Count("id", filter=Q(order=first)),
+        n_second=Count("id", filter=Q(order=second)),
+        n_other=Count("id", filter=~Q(order__in=[first, second])),
+        n_verdict=Count("id", filter=Q(verdict=verdict)),
+        low=Min("verdict"),
+        high=Max("verdict"),
+    )
+    paired = Q(n_first=1, n_second=1, n_other=0)
+    same = Q(low=F("high"))
+    chosen = (~paired & Q(n_verdict__gte=1)) | (paired & same & Q(low=verdict))
+    policy = study.inconsistent_pair_policy or "tie"
+    if policy == "tie" and verdict == "tie":
+        chosen |= paired & ~same
+    elif policy == "keep_both":
+        chosen |= paired & ~same & Q(n_verdict__gte=1)
+    return per_item.filter(chosen).values("item_id")
 
 
 @dataclass(frozen=True)
@@ -156,10 +215,20 @@ def study_judgments(
     baseline: str = "",
     excluded: str = "",
     rater: str = "",
+    rater_id: str = "",
+    category: str = "",
+    counted: str = "",
+    kind: str = "",
+    answered: str = "",
     item: int | None = None,
 ) -> QuerySet:
+    """The study's judgments, filtered. counted="yes": only those results count (no gold
+    items, attention checks, failed parses or excluded raters' judgments); kind: "human"
+    or "llm" judge groups; rater_id: one rater's (the raters page's number); answered="yes":
+    only answers in the study's instrument (what its choice shares count)."""
+    found = Q(item__study=study)
     judgments = (
-        Judgment.objects.filter(item__study=study)
+        Judgment.objects.filter(counted_judgments(found) if counted == "yes" else found)
         .select_related("rater", "item__prompt", "item__baseline_output__model")
         .only(
             "id",
@@ -189,6 +258,15 @@ def study_judgments(
         judgments = judgments.filter(excluded=excluded == "yes")
     if rater:
         judgments = judgments.filter(rater__external_id_hash__startswith=rater)
+    if rater_id.isdigit():
+        judgments = judgments.filter(rater_id=int(rater_id))
+    if category:
+        judgments = judgments.filter(item__prompt__category=category)
+    if answered == "yes" and study.instrument is not None:
+        judgments = judgments.filter(raw_choice__in=list(study.instrument.definition.by_answer))
+    if kind in ("human", "llm"):
+        llm = Q(judge_group__startswith=LLM_PREFIX)
+        judgments = judgments.filter(llm if kind == "llm" else ~llm)
     if item:
         judgments = judgments.filter(item_id=item)
     return judgments

@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from evalhub.accounts.decorators import researcher_required
@@ -14,6 +14,7 @@ from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Item, Judgment, Study
 from evalhub.workspace import data_selectors as data
+from evalhub.workspace.headline import counted_rows_url
 
 
 def _filters(request: HttpRequest, *names: str) -> dict[str, str]:
@@ -88,12 +89,16 @@ def _study(slug: str) -> Study:
 @researcher_required
 def study_items(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
-    filters = _filters(request, "q", "baseline", "verdict", "judge_group")
+    filters = _filters(
+        request, "q", "baseline", "verdict", "judge_group", "category", "counted", "judged_by"
+    )
     items = data.study_items(study=study, **filters)
     context = _context(
         request, items, filters, study=study, nav_section="studies",
         baselines=data.study_baseline_slugs(study=study),
+        categories=data.prompt_set_categories(prompt_set=study.prompt_set),
         judge_groups=data.study_judge_groups(study=study), verdicts=Judgment.Verdict.choices,
+        verdict_label=dict(Judgment.Verdict.choices).get(filters["verdict"], ""),
     )  # fmt: skip
     return render(request, "workspace/data/items.html", context)
 
@@ -121,13 +126,27 @@ def item_detail(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
 
 @require_GET
 @researcher_required
+def study_counted(request: HttpRequest, slug: str) -> HttpResponse:
+    """The rows behind one count of a dashboard (baseline, judge group, verdict, category):
+    a redirect to the list that yields exactly that count (see headline.counted_rows_url)."""
+    study = _study(slug)
+    keys = _filters(request, "baseline", "judge_group", "verdict", "category")
+    return redirect(counted_rows_url(study=study, **keys))
+
+
+@require_GET
+@researcher_required
 def study_judgments(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
-    filters = _filters(request, "judge_group", "verdict", "baseline", "excluded", "rater")
+    filters = _filters(
+        request, "judge_group", "verdict", "baseline", "excluded", "rater", "rater_id",
+        "category", "counted", "kind", "answered",
+    )  # fmt: skip
     judgments = data.study_judgments(study=study, **filters)
     context = _context(
         request, judgments, filters, study=study, nav_section="studies",
         baselines=data.study_baseline_slugs(study=study),
+        categories=data.prompt_set_categories(prompt_set=study.prompt_set),
         judge_groups=data.study_judge_groups(study=study), verdicts=Judgment.Verdict.choices,
     )  # fmt: skip
     return render(request, "workspace/data/judgments.html", context)

@@ -1,5 +1,5 @@
 """The study page's headline: win / tie / loss per baseline and judge group, counts beside
-percentages ("31 / 4 / 40 (41% / 5% / 53%)"), each count a link to the judgments it counts."""
+percentages ("31 / 4 / 40 (41% / 5% / 53%)"), each count a link to the rows it counts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from evalhub.dashboards.selectors import study_results
+from evalhub.dashboards.selectors.frames import LLM_PREFIX
 from evalhub.studies.models import Study
 
 
@@ -34,18 +35,30 @@ class HeadlineRow:
         return f"{counts} ({shares})"
 
 
+def counted_rows_url(
+    *, study: Study, baseline: str, judge_group: str, verdict: str, category: str = ""
+) -> str:
+    """The list whose rows are exactly the count of (baseline, judge group, verdict) in the
+    results: judgments, except a pairwise LLM group's, whose two orders count once per item,
+    so its items (see data_selectors.study_items)."""
+    query = {"baseline": baseline, "judge_group": judge_group, "verdict": verdict,
+             "counted": "yes", "category": category}  # fmt: skip
+    per_item = study.kind == Study.Kind.PAIRWISE and judge_group.startswith(LLM_PREFIX)
+    name = "study_items" if per_item else "study_judgments"
+    base = reverse(f"workspace:{name}", args=[study.slug])
+    return f"{base}?{urlencode({k: v for k, v in query.items() if v})}"
+
+
 def study_headline(*, study: Study) -> list[HeadlineRow]:
     """Pairwise studies only (empty otherwise); rows as the dashboard has them."""
     if study.kind != Study.Kind.PAIRWISE:
         return []
-    base = reverse("workspace:study_judgments", args=[study.slug])
     rows = []
     for r in study_results(study).get("pairwise") or []:
 
         def link(verdict: str, r: dict = r) -> str:
-            query = {"baseline": r["baseline"], "judge_group": r["judge_group"],
-                     "verdict": verdict, "excluded": "no"}  # fmt: skip
-            return f"{base}?{urlencode(query)}"
+            return counted_rows_url(study=study, baseline=r["baseline"],
+                                    judge_group=r["judge_group"], verdict=verdict)  # fmt: skip
 
         counts = (
             HeadlineCount("wins", r["wins"], r["win_share"], link("target")),

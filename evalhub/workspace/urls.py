@@ -31,6 +31,7 @@ urlpatterns = [
     path("studies/<slug:slug>/items/", data_views.study_items, name="study_items"),
     path("studies/<slug:slug>/items/<int:item_id>/", data_views.item_detail, name="item"),
     path("studies/<slug:slug>/judgments/", data_views.study_judgments, name="study_judgments"),
+    path("studies/<slug:slug>/counted/", data_views.study_counted, name="study_counted"),
     path("studies/<slug:slug>/edit/", edit_views.study_edit, name="study_edit"),
     path("studies/<slug:slug>/settings/", edit_views.study_settings, name="study_settings"),
     path("studies/<slug:slug>/delete/", edit_views.study_delete, name="study_delete"),

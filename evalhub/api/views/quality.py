@@ -4,6 +4,7 @@ with the workspace (evalhub.crowd.rules)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -22,30 +23,30 @@ from evalhub.api.strict import (
 )
 from evalhub.api.views.common import error_responses, get_or_404
 from evalhub.studies.models import Study
+from evalhub.studies.quality_rules import RULES
 
 
-class QualityRulesSerializer(StrictSerializer):
-    """The rules a study may set; null removes one (its default applies again)."""
+def _rule_field(kind: type, low: float, high: float) -> serializers.Field:
+    """A rule's API field from its row of studies.quality_rules.RULES (null: the default)."""
+    if kind is Decimal:
+        return StrictCharField(
+            required=False, allow_null=True, max_length=12,
+            help_text='Prolific bonus per valid judgment, a decimal string such as "0.05".',
+        )  # fmt: skip
+    field = StrictIntegerField if kind is int else StrictFloatField
+    return field(required=False, allow_null=True, min_value=low, max_value=high)
 
-    bonus_per_judgment = StrictCharField(
-        required=False, allow_null=True, max_length=12,
-        help_text='Prolific bonus per valid judgment, a decimal string such as "0.05".',
-    )  # fmt: skip
-    min_judgments = StrictIntegerField(required=False, allow_null=True, min_value=1,
-                                       max_value=1000)  # fmt: skip
-    min_timed_judgments = StrictIntegerField(required=False, allow_null=True, min_value=1,
-                                             max_value=1000)  # fmt: skip
-    position_alpha = StrictFloatField(required=False, allow_null=True, min_value=1e-9,
-                                      max_value=0.5)  # fmt: skip
-    min_median_seconds = StrictFloatField(required=False, allow_null=True, min_value=0,
-                                          max_value=600)  # fmt: skip
-    gold_expected = StrictFloatField(required=False, allow_null=True, min_value=0, max_value=1)
-    gold_alpha = StrictFloatField(required=False, allow_null=True, min_value=1e-9,
-                                  max_value=0.5)  # fmt: skip
-    min_gold = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=1000)
-    spam_odds = StrictFloatField(required=False, allow_null=True, min_value=1, max_value=1e12)
-    max_attention_failures = StrictIntegerField(required=False, allow_null=True, min_value=1,
-                                                max_value=100)  # fmt: skip
+
+# The rules a study may set, one field per rule of the table the services check with.
+QualityRulesSerializer = type(
+    "QualityRulesSerializer",
+    (StrictSerializer,),
+    {
+        "__doc__": "The rules a study may set; null removes one (its default applies again).",
+        "__module__": __name__,
+        **{name: _rule_field(*row) for name, row in RULES.items()},
+    },
+)
 
 
 class StudyPatchSerializer(StrictSerializer):
@@ -95,7 +96,7 @@ class StudyDetail(generics.RetrieveAPIView):
         study = self.get_object()
         rules = body.validated_data.get("quality_rules", {})
         given = {k: request.data["quality_rules"][k] for k in rules}
-        study = study_quality_rules_update(study=study, rules=given)
+        study = study_quality_rules_update(study=study, rules=given, by=request.user)
         return Response(StudyWithRulesSerializer(study).data)
 
 

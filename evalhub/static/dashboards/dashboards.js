@@ -86,13 +86,37 @@
     exportButtons(el);
   }
 
-  /* A click on a win / tie / loss segment opens the judgments it counts (the workspace's
-   * judgments list, filtered by baseline, judge group and verdict, excluded left out). */
+  /* The rows behind one win / tie / loss count: the workspace answers with the list that
+   * yields exactly that count (a human group's judgments, an LLM group's items). */
   const SEGMENT_VERDICT = ["target", "tie", "baseline"];
+  function countedUrl(baseline, group, verdict, category) {
+    const query = new URLSearchParams({ judge_group: group, verdict: verdict });
+    if (baseline) query.set("baseline", baseline);
+    const chosen = document.querySelector("#filters select[name=category]");
+    category = category || (chosen && chosen.value);
+    if (category) query.set("category", category);
+    return settings().countedUrl + "?" + query.toString();
+  }
+
+  /* A counts cell: "31 / 4 / 40 (41% / 5% / 53%)", each count a link (when `url` gives one)
+   * labelled in words for screen readers. parts: [label, count, share, url or null]. */
+  function countsCell(td, parts, what) {
+    parts.forEach(([label, n, , url], k) => {
+      if (k) td.append(" / ");
+      if (!url) { td.append(String(n)); return; }
+      const link = document.createElement("a");
+      link.href = url;
+      link.textContent = String(n);
+      link.setAttribute("aria-label", `${n} ${label} ${what}`);
+      td.append(link);
+    });
+    td.append(` (${parts.map((p) => pct(p[2])).join(" / ")})`);
+  }
+
+  /* A click on a win / tie / loss segment opens the rows it counts. */
   function openJudgmentsOnClick(rows) {
     const el = document.getElementById("chart-wtl");
-    const base = settings().judgmentsUrl;
-    if (!el || !base || !el.on) return;  // el.on: plotly has drawn it
+    if (!el || !settings().countedUrl || !el.on) return;  // el.on: plotly has drawn it
     el.dataset.rows = JSON.stringify(rows.map((r) => [r.baseline, r.judge_group]));
     if (el.dataset.clickable) return;
     el.dataset.clickable = "1";
@@ -100,15 +124,39 @@
       const point = event.points && event.points[0];
       if (!point || point.curveNumber > 2) return;
       const [baseline, group] = JSON.parse(el.dataset.rows)[point.pointIndex];
-      const query = new URLSearchParams({ baseline: baseline, judge_group: group,
-        verdict: SEGMENT_VERDICT[point.curveNumber], excluded: "no" });
-      window.location.assign(base + "?" + query.toString());
+      window.location.assign(countedUrl(baseline, group, SEGMENT_VERDICT[point.curveNumber]));
     });
+  }
+
+  /* The counts table under the chart: "31 / 4 / 40 (41% / 5% / 53%)", each count a link. */
+  function countsTable(rows) {
+    const body = document.querySelector("#wtl-counts tbody");
+    if (!body) return;
+    body.replaceChildren(...rows.map((r) => {
+      const tr = document.createElement("tr");
+      tr.dataset.baseline = r.baseline;
+      tr.dataset.group = r.judge_group;
+      const cell = (text, className) => {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (className) td.className = className;
+        tr.append(td);
+        return td;
+      };
+      cell(r.baseline);
+      cell(r.judge_group);
+      const url = (verdict) => countedUrl(r.baseline, r.judge_group, verdict);
+      countsCell(cell(""), [["wins", r.wins, r.win_share, url("target")],
+        ["ties", r.ties, r.tie_share, url("tie")], ["losses", r.losses, r.loss_share, url("baseline")]],
+        `against ${r.baseline} by ${r.judge_group}`);
+      cell(String(r.n_judgments), "num");
+      return tr;
+    }));
   }
 
   /* LIMA Figure 1 / 2: stacked win / tie / loss per baseline, judge groups side by side. */
   function winTieLoss(rows) {
-    if (!rows.length) return draw("chart-wtl", []);
+    if (!rows.length) { countsTable([]); return draw("chart-wtl", []); }
     const humanWin = {};
     rows.forEach((r) => {
       if (r.judge_kind === "human") humanWin[r.baseline] = Math.max(humanWin[r.baseline] || 0, r.win_share);
@@ -152,6 +200,7 @@
       margin: { l: 40, r: 24, t: 30, b: 36 },
     });
     openJudgmentsOnClick(sorted);
+    countsTable(sorted);
   }
 
   const METRICS = {
@@ -181,7 +230,32 @@
     });
   }
 
+  /* Fail / Pass / Excellent counts under a labels chart; a dialogue's count labelled turns,
+   * which no list of judgments yields, so they stay plain numbers. */
+  const LABELS = [["Fail", "fail"], ["Pass", "pass"], ["Excellent", "excellent"]];
+  function labelCounts(tableId, rows, key) {
+    const body = document.querySelector(`#${tableId} tbody`);
+    if (!body) return;
+    const linked = settings().kind !== "dialogue";
+    body.replaceChildren(...rows.map((r) => {
+      const tr = document.createElement("tr");
+      tr.dataset.key = r[key];
+      tr.dataset.group = r.judge_group;
+      [r[key], r.judge_group].forEach((text) => {
+        const td = document.createElement("td"); td.textContent = text; tr.append(td);
+      });
+      const td = document.createElement("td");
+      const category = key === "category" ? r.category : "";
+      countsCell(td, LABELS.map(([label, verdict], k) => [label, r.shares[k].count, r.shares[k].share,
+        linked ? countedUrl("", r.judge_group, verdict, category) : null]), `for ${r[key]} by ${r.judge_group}`);
+      const n = document.createElement("td"); n.className = "num"; n.textContent = String(r.n_ratings);
+      tr.append(td, n);
+      return tr;
+    }));
+  }
+
   function labelBars(id, rows, key) {
+    labelCounts(id === "chart-labels" ? "label-counts" : "label-counts-category", rows, key);
     if (!rows.length) return draw(id, []);
     const y = [rows.map((r) => r[key]), rows.map((r) => r.judge_group)];
     const traces = ["Fail", "Pass", "Excellent"].map((label, k) => ({
@@ -327,10 +401,21 @@
 
   function summary(data) {
     const el = document.getElementById("updated");
-    if (el) el.textContent = `${data.n_judgments} judgments · updated ${new Date().toLocaleTimeString()}`;
+    if (el) {
+      el.textContent = `${data.n_judgments} judgments · updated ${new Date().toLocaleTimeString()}`;
+      // The link opens the judgments counted: one judge group or all of them, never a mix
+      // the list cannot filter; a dialogue counts labelled turns, not judgments.
+      const groups = data.filters.groups || [];
+      const query = new URLSearchParams({ counted: "yes" });
+      if (data.filters.category) query.set("category", data.filters.category);
+      if (groups.length === 1) query.set("judge_group", groups[0]);
+      if (groups.length > 1 || settings().kind === "dialogue") el.removeAttribute("href");
+      else el.href = settings().judgmentsUrl + "?" + query.toString();
+    }
     const excluded = document.getElementById("excluded-note");
     if (excluded && data.excluded) {
-      excluded.textContent = `${data.excluded.raters} raters excluded (${data.excluded.judgments} judgments)`;
+      document.getElementById("excluded-raters").textContent = `${data.excluded.raters} raters excluded`;
+      document.getElementById("excluded-judgments").textContent = `${data.excluded.judgments} judgments`;
     }
     const status = document.getElementById("study-status");
     if (status) { status.textContent = data.status; status.dataset.status = data.status; }
@@ -389,6 +474,7 @@
     const table = document.getElementById("weighted-win-rate");
     if (!table) return;
     const body = table.querySelector("tbody");
+    const chosen = document.querySelector("#filters select[name=category]");
     body.replaceChildren(...rows.map((r) => {
       const tr = document.createElement("tr");
       [r.baseline, r.judge_group, String(r.n), pct1(r.win_rate), pct1(r.weighted_win_rate),
@@ -398,6 +484,15 @@
         if (i >= 2) td.className = "num";
         tr.appendChild(td);
       });
+      // The judgments count opens them: every counted answer in the instrument, each order.
+      const query = new URLSearchParams({ baseline: r.baseline, judge_group: r.judge_group,
+        counted: "yes", answered: "yes" });
+      if (chosen && chosen.value) query.set("category", chosen.value);
+      const link = document.createElement("a");
+      link.href = settings().judgmentsUrl + "?" + query.toString();
+      link.textContent = String(r.n);
+      link.setAttribute("aria-label", `${r.n} judgments against ${r.baseline} by ${r.judge_group}`);
+      tr.children[2].replaceChildren(link);
       return tr;
     }));
   }

@@ -25,6 +25,15 @@ def test_quality_rules_are_patched_and_the_bonus_list_pays_them(api, make_study)
     more = api.patch(url, {"quality_rules": {"spam_odds": 50}}, format="json")
     assert more.json()["quality_rules"] == {"bonus_per_judgment": "0.05", "spam_odds": 50}
     assert api.get(url).json()["quality_rules"]["spam_odds"] == 50
+    # Each change is recorded: who, when, before and after (the same rules again: nothing).
+    api.patch(url, {"quality_rules": {"spam_odds": 50}}, format="json")
+    edits = list(study.edits.order_by("id"))
+    assert [e.changes for e in edits] == [
+        {"quality_rules": [{}, {"bonus_per_judgment": "0.05"}]},
+        {"quality_rules": [{"bonus_per_judgment": "0.05"},
+                           {"bonus_per_judgment": "0.05", "spam_odds": 50}]},
+    ]  # fmt: skip
+    assert {e.by.username for e in edits} == {"alice"} and all(e.at for e in edits)
     timed = api.patch(url, {"quality_rules": {"min_timed_judgments": 8}}, format="json")
     assert timed.json()["quality_rules"]["min_timed_judgments"] == 8
 

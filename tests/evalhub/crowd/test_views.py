@@ -58,3 +58,17 @@ def test_raters_and_anonymous_users_are_kept_out(client, bob, crowd_study):
     assert client.get(f"/dashboards/studies/{study.slug}/raters/").status_code == 302
     client.force_login(bob)
     assert client.get(f"/dashboards/studies/{study.slug}/raters/").status_code == 403
+
+
+def test_saved_quality_rules_are_recorded_and_shown_with_the_study_settings(logged_in, crowd_study):
+    study, _ = crowd_study
+    url = f"/dashboards/studies/{study.slug}/raters/rules/"
+    logged_in.post(url, {"bonus_per_judgment": "0.05", "spam_odds": "50"})
+    logged_in.post(url, {"bonus_per_judgment": "0.05", "spam_odds": "50"})  # no change
+    edit = study.edits.get()
+    assert edit.by.username == "alice" and edit.at is not None
+    assert edit.changes == {
+        "quality_rules": [{}, {"bonus_per_judgment": "0.05", "spam_odds": 50.0}]
+    }
+    settings = logged_in.get(f"/studies/{study.slug}/settings/").content.decode()
+    assert "spam_odds" in settings and "alice" in settings

@@ -1,6 +1,7 @@
 """The data and editing pages in Chromium: browse a prompt set to an output and its
-provenance, open the judgments behind a study-page count, edit and delete a draft, have
-the deletion of a model a launched study uses refused, and a job that waits for a worker.
+provenance, open the judgments behind a study-page count and the items behind a dashboard
+count, edit and delete a draft, rename a prompt set and a model, have the deletion (and the
+renaming) of a model a launched study uses refused, and a job that waits for a worker.
 axe-core on every page (0 serious or critical); screenshots in docs/screenshots/."""
 
 from __future__ import annotations
@@ -11,10 +12,16 @@ import pytest
 
 from evalhub.jobs.models import Job
 from evalhub.outputs.models import ModelEntry, Output
-from evalhub.studies.models import Study
+from evalhub.prompts.models import PromptSet
+from evalhub.studies.models import Item, Study
 from evalhub.studies.services import study_create, study_launch
 from tests.browser import assert_accessible
-from tests.evalhub.dashboards.conftest import add_human, build_pairwise_study, verdicts_for
+from tests.evalhub.dashboards.conftest import (
+    add_human,
+    add_llm,
+    build_pairwise_study,
+    verdicts_for,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -204,4 +211,84 @@ def test_a_dashboard_segment_opens_the_judgments_it_counts(researcher_page, live
     assert "/studies/lima/judgments/?" in page.url and "verdict=baseline" in page.url
     assert "baseline=gpt-4" in page.url and "judge_group=crowd" in page.url
     assert "40 rows" in page.text_content(".pager")
+    checked(page)
+
+
+def rows_listed(page) -> int:
+    """The list's row count, from its pager ("40 rows · page 1 of 1")."""
+    return int(page.text_content(".pager").split()[0])
+
+
+def test_a_dashboard_count_opens_the_items_it_counts(researcher_page, live_server, study):
+    # An LLM judge in both orders: consistent on most items, split on 5 per baseline.
+    found = Item.objects.filter(study=study).select_related("prompt", "baseline_output__model")
+    items = {(i.baseline_output.model.slug, int(i.prompt.external_id[1:])): i for i in found}
+    add_llm(items, {"gpt-4": verdicts_for(20, 10, 45), "claude-2": verdicts_for(35, 5, 35)},
+            {"gpt-4": verdicts_for(25, 5, 45), "claude-2": verdicts_for(35, 5, 35)})  # fmt: skip
+    page = researcher_page
+    page.goto(f"{live_server.url}/dashboards/studies/{study.slug}/")
+    page.wait_for_function("document.querySelectorAll('#wtl-counts tbody tr').length === 4")
+    checked(page)
+    row = page.locator("#wtl-counts tbody tr[data-baseline='gpt-4'][data-group='llm:gpt-4']")
+    # 20 consistent wins, 5 split pairs (a tie by the study's policy) + 5 ties, 45 losses.
+    assert row.locator("td").all_text_contents() == [
+        "gpt-4", "llm:gpt-4", "20 / 10 / 45 (27% / 13% / 60%)", "75"]  # fmt: skip
+    page.locator("#wtl-counts").scroll_into_view_if_needed()
+    shot(page, "23-dashboard-counts")
+    # The 45 losses to gpt-4 by the LLM judge: 45 items, each shown once.
+    with page.expect_navigation():
+        row.get_by_label("45 losses against gpt-4 by llm:gpt-4").click()
+    checked(page)
+    assert "/studies/lima/items/?" in page.url and "counted=yes" in page.url
+    assert rows_listed(page) == 45
+    assert page.locator("#items tbody tr").count() == 45  # one page of 50
+    assert "two orders combined" in page.text_content("#counted-note")
+    shot(page, "24-counted-items")
+    # Every count of the table opens as many rows as it says.
+    page.go_back()
+    page.wait_for_function("document.querySelectorAll('#wtl-counts tbody a').length === 12")
+    links = page.eval_on_selector_all(
+        "#wtl-counts tbody a", "links => links.map((a) => [a.href, Number(a.textContent)])"
+    )
+    for href, count in links:
+        page.goto(href)
+        assert rows_listed(page) == count, href
+
+
+def test_the_rename_and_replace_pages_are_accessible(researcher_page, live_server, study):
+    page = researcher_page
+    PromptSet.objects.create(slug="spare-set", name="Spare set")
+    ModelEntry.objects.create(slug="spare-model", name="Spare model")
+    page.goto(f"{live_server.url}/prompt-sets/spare-set/edit/")
+    checked(page)
+    page.fill("input[name=name]", "Spare prompts, renamed")
+    page.fill("input[name=slug]", "spare-prompts")
+    shot(page, "25-rename-prompt-set")
+    with page.expect_navigation():
+        page.click("#rename-save")
+    checked(page)
+    assert page.url.endswith("/prompt-sets/spare-prompts/")
+    assert PromptSet.objects.get(slug="spare-prompts").name == "Spare prompts, renamed"
+    page.goto(f"{live_server.url}/models/spare-model/edit/")
+    checked(page)
+    page.fill("input[name=name]", "Spare model, renamed")
+    with page.expect_navigation():
+        page.click("#rename-save")
+    checked(page)
+    assert ModelEntry.objects.get(slug="spare-model").name == "Spare model, renamed"
+
+    # gpt-4 is a baseline of the launched study: renaming it is refused, with the reason.
+    page.goto(f"{live_server.url}/models/gpt-4/edit/")
+    page.fill("input[name=name]", "GPT-4, renamed")
+    with page.expect_navigation():
+        page.click("#rename-save")
+    checked(page)
+    assert "launched studies use it (lima)" in page.text_content("#refused")
+    assert ModelEntry.objects.get(slug="gpt-4").name == "gpt-4"
+    shot(page, "26-rename-refused")
+
+    # The other confirmation pages: a prompt set's deletion, and replacing an upload.
+    page.goto(f"{live_server.url}/prompt-sets/spare-prompts/delete/")
+    checked(page)
+    page.goto(f"{live_server.url}/models/lima-65b/outputs/lima-set/replace/")
     checked(page)
