@@ -37,6 +37,20 @@ TABLES = {
 # Config keys that must never leave the installation (they let anyone claim a payment).
 PRIVATE_CONFIG_KEYS = ("completion_code", "screenout_code")
 
+PROMPT_SCHEMA = pa.schema([
+    ("prompt_id", pa.string()), ("position", pa.int64()), ("text", pa.string()),
+    ("context", pa.string()), ("category", pa.string()), ("source", pa.string()),
+    ("reference", pa.string())])  # fmt: skip
+OUTPUT_SCHEMA = pa.schema([
+    ("output_id", pa.int64()), ("prompt_id", pa.string()), ("model", pa.string()),
+    ("sample_index", pa.int64()), ("text", pa.string()), ("turns", pa.string()),
+    ("provenance", pa.string())])  # fmt: skip
+ITEM_SCHEMA = pa.schema([
+    ("item_id", pa.int64()), ("prompt_id", pa.string()), ("target_output_id", pa.int64()),
+    ("baseline_output_id", pa.int64()), ("target_model", pa.string()),
+    ("baseline_model", pa.string()), ("is_gold", pa.bool_()),
+    ("gold_answer", pa.string())])  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ReleaseOptions:
@@ -111,10 +125,7 @@ def _prompts(study: Study) -> pa.Table:
     names = ["prompt_id", "position", "text", "context", "category", "source", "reference"]
     cols = _columns(rows.iterator(chunk_size=5000), names)
     cols["context"] = [_json(c) for c in cols["context"]]
-    return pa.table(cols, schema=pa.schema([
-        ("prompt_id", pa.string()), ("position", pa.int64()), ("text", pa.string()),
-        ("context", pa.string()), ("category", pa.string()), ("source", pa.string()),
-        ("reference", pa.string())]))  # fmt: skip
+    return pa.table(cols, schema=PROMPT_SCHEMA)
 
 
 def _outputs(study: Study, names: dict[str, str], withhold: bool) -> pa.Table:
@@ -132,10 +143,7 @@ def _outputs(study: Study, names: dict[str, str], withhold: bool) -> pa.Table:
     cols["turns"] = [_json(t) for t in cols["turns"]]
     scrub = (lambda p: _scrub(p, names)) if withhold else (lambda p: p)
     cols["provenance"] = [_json(scrub(p)) for p in cols["provenance"]]
-    return pa.table(cols, schema=pa.schema([
-        ("output_id", pa.int64()), ("prompt_id", pa.string()), ("model", pa.string()),
-        ("sample_index", pa.int64()), ("text", pa.string()), ("turns", pa.string()),
-        ("provenance", pa.string())]))  # fmt: skip
+    return pa.table(cols, schema=OUTPUT_SCHEMA)
 
 
 def _items(study: Study, names: dict[str, str]) -> pa.Table:
@@ -152,11 +160,7 @@ def _items(study: Study, names: dict[str, str]) -> pa.Table:
                                                      "gold_answer"])  # fmt: skip
     cols["target_model"] = [names.get(m, m) if m else None for m in cols["target_model"]]
     cols["baseline_model"] = [names.get(m, m) if m else None for m in cols["baseline_model"]]
-    return pa.table(cols, schema=pa.schema([
-        ("item_id", pa.int64()), ("prompt_id", pa.string()), ("target_output_id", pa.int64()),
-        ("baseline_output_id", pa.int64()), ("target_model", pa.string()),
-        ("baseline_model", pa.string()), ("is_gold", pa.bool_()),
-        ("gold_answer", pa.string())]))  # fmt: skip
+    return pa.table(cols, schema=ITEM_SCHEMA)
 
 
 JUDGMENT_FIELDS = [
