@@ -134,7 +134,9 @@ class ReleaseArchive(APIView):
         )  # fmt: skip
 
 
-class ReleaseImportRequest(StrictSerializer):
+class ReleaseImportSerializer(StrictSerializer):
+    """A release archive and the slug of the study it becomes."""
+
     archive = serializers.FileField(
         allow_empty_file=True,  # refused by the archive check, naming the file
         help_text="a release archive (zip) as EvalHub publishes it",
@@ -149,14 +151,14 @@ class ReleaseImportRequest(StrictSerializer):
     "transaction; poll it at `/api/v1/jobs/{id}/` (a bad file fails the job with an error "
     "naming the file, row and field, and writes nothing). 409 when the archive is not a "
     "release archive or the slug is taken.",
-    request={"multipart/form-data": ReleaseImportRequest},
+    request={"multipart/form-data": ReleaseImportSerializer},
     responses={202: JobSerializer, **error_responses(409, 415)},
 )
 class ReleaseImport(APIView):
     parser_classes = [MultiPartParser]
 
     def post(self, request: Request) -> Response:
-        body = ReleaseImportRequest(data=request.data)
+        body = ReleaseImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         job = release_import_start(by=request.user, **body.validated_data)
         return Response(
