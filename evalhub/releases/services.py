@@ -142,7 +142,7 @@ def _counts(tables: dict) -> dict[str, int]:
         "llm_judgments": j.num_rows - (pc.sum(pc.cast(human, "int64")).as_py() or 0),
         "counted_judgments": pc.sum(pc.cast(j["counted"], "int64")).as_py() or 0,
         "excluded_judgments": pc.sum(pc.cast(j["excluded"], "int64")).as_py() or 0,
-        "raters": len(set(j["rater"].drop_null().to_pylist())),
+        "raters": pc.count_distinct(j["rater"], mode="only_valid").as_py(),
     }
 
 
