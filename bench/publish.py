@@ -12,9 +12,9 @@ Each measurement runs in a fresh process, which reports its own time and peak me
 (ru_maxrss):
 - ours: release_build, the whole release: the seven tables read from PostgreSQL with privacy
   applied (raters hashed, exclusion reasons), the per-item aggregate, the dataset card with
-  the study's results, checksums and the zip archive. Once with the results cold (computed
-  inside, as on a study nobody opened) and once with them cached (as after the researcher
-  looked at the results page).
+  the study's headline results (dashboards.selectors.headline_results), checksums and the
+  zip archive. Once with those results cold (computed inside: a first publish) and once with
+  them cached (a second publish with no new judgment).
 - the peer: pandas alone on the same data: `read_sql` of the very SELECTs that fill the
   prompts, outputs, items and judgments tables (evalhub.releases.tables.*_rows: the same rows
   and columns, raters as ids) and `DataFrame.to_parquet` of each with the same codec (zstd).
@@ -138,7 +138,7 @@ def stage_ours(warm: bool) -> dict:
     from django.conf import settings
 
     from evalhub.dashboards.cache import study_stats_invalidate
-    from evalhub.dashboards.selectors import study_results
+    from evalhub.dashboards.selectors import headline_results
     from evalhub.releases.models import Release
     from evalhub.releases.services import release_build
     from evalhub.studies.models import Study
@@ -147,7 +147,7 @@ def stage_ours(warm: bool) -> dict:
     study = Study.objects.get(slug="bench")
     study_stats_invalidate(study.pk)
     if warm:
-        study_results(study)
+        headline_results(study)
     Release.objects.filter(study=study).delete()  # each stage times a first version
     release = Release.objects.create(study=study, version=1)
     start = time.perf_counter()
@@ -181,7 +181,7 @@ def stage_peer() -> dict:
 
 # What the phase table names: (label, function name as cProfile records it).
 PHASES = [
-    ("study results (cold)", "compute_study_results"),
+    ("card's results (cold)", "headline_results"),
     ("tables from PostgreSQL", "release_tables"),
     ("  of which COPY + parse", "queryset_table"),
     ("  of which item aggregate", "item_aggregate"),
