@@ -212,7 +212,10 @@ def _judgment_columns(include_comments: bool) -> list[Any]:
     """The SELECT of the judgments table, in JUDGMENT_SCHEMA's order (rater and
     exclusion_reason are filled in afterwards, from the rater's id)."""
     target, baseline = F("item__target_output_id"), F("item__baseline_output_id")
-    blank_null = lambda name: NullIf(name, Value(""))  # noqa: E731 - stored blank, published null
+
+    def blank_null(column: Any) -> NullIf:  # stored blank, published null
+        return NullIf(column, Value(""), output_field=TextField())
+
     counted = (
         ~Q(item__is_gold=True)
         & ~Q(is_attention_check=True)
@@ -228,7 +231,7 @@ def _judgment_columns(include_comments: bool) -> list[Any]:
         Case(When(order=Judgment.Order.BASELINE_FIRST, then=target),
              When(order=Judgment.Order.TARGET_FIRST, then=baseline), default=None),
         "raw_choice", blank_null("verdict"), "score", "preference",
-        NullIf(_text("turn_labels"), Value("[]")),
+        NullIf(_text("turn_labels"), Value("[]"), output_field=TextField()),
         "time_on_task_ms", "too_fast", "is_attention_check", blank_null("parse_state"),
         "excluded", Value(None, output_field=TextField()),
         ExpressionWrapper(counted, output_field=BooleanField()),
