@@ -34,6 +34,7 @@ from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.releases.import_checks import (
     COLUMNS,
     INSTRUMENT_TEXT,
+    ReleaseImportError,
     archive_check,
     folder_check,
     import_error,
@@ -67,8 +68,8 @@ def release_import_start(*, archive: UploadedFile, slug: str, by: Any = None) ->
 
 
 def release_import_job(job: Job) -> dict[str, Any]:
-    """The job handler: import the uploaded archive, then remove it. Safe to run again: a
-    study already imported from this upload is the result."""
+    """The job handler: import the uploaded archive, then remove it (also when it is refused).
+    Safe to run again: a study already imported from this upload is the result."""
     params = job.params
     done = Study.objects.filter(slug=params["slug"], config__imported_by_job=job.pk).first()
     if done is None:
@@ -79,8 +80,12 @@ def release_import_job(job: Job) -> dict[str, Any]:
             job_progress(job_id=job.pk, done=step, total=IMPORT_STEPS, note=note)
             step += 1
 
-        done = release_import(folder=Path(params["path"]), slug=params["slug"],
-                              by=job.requested_by, progress=progress, job_id=job.pk)  # fmt: skip
+        try:
+            done = release_import(folder=Path(params["path"]), slug=params["slug"],
+                                  by=job.requested_by, progress=progress, job_id=job.pk)  # fmt: skip
+        except ReleaseImportError:  # a bad release stays bad: keep nothing of it
+            Path(params["path"]).unlink(missing_ok=True)
+            raise
     Path(params["path"]).unlink(missing_ok=True)
     job_progress(job_id=job.pk, done=IMPORT_STEPS, total=IMPORT_STEPS, note="imported")
     return {

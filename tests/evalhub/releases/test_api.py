@@ -104,6 +104,7 @@ def test_an_archive_imports_as_a_job_with_the_same_results(
         "ReleaseImportError: data/items.parquet, row 3, field prompt_id: 'no-such-prompt'"
     ), job["error"][:300]
     assert not Study.objects.filter(slug="edited-copy").exists()
+    assert not Path(job["params"]["path"]).exists()  # nor is the refused upload kept
 
 
 @pytest.mark.django_db
