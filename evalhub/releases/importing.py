@@ -81,8 +81,10 @@ def release_import_job(job: Job) -> dict[str, Any]:
             step += 1
 
         try:
-            done = release_import(folder=Path(params["path"]), slug=params["slug"],
-                                  by=job.requested_by, progress=progress, job_id=job.pk)  # fmt: skip
+            done = release_import(
+                folder=Path(params["path"]), slug=params["slug"], by=job.requested_by,
+                progress=progress, job_id=job.pk,
+            )  # fmt: skip
         except ReleaseImportError:  # a bad release stays bad: keep nothing of it
             Path(params["path"]).unlink(missing_ok=True)
             raise
