@@ -79,6 +79,7 @@ v1 = [
         releases.ReleaseArchive.as_view(),
         name="release-archive",
     ),
+    path("releases/import/", releases.ReleaseImport.as_view(), name="release-import"),
     path("judge-runs/", runs.JudgeRunCreate.as_view(), name="judge-runs"),
     path("judge-leaderboard/", judges.JudgeLeaderboard.as_view(), name="judge-leaderboard"),
     path("generation-runs/", runs.GenerationRunCreate.as_view(), name="generation-runs"),

@@ -20,6 +20,7 @@ JOB_HANDLERS: dict[str, tuple[str, CeleryQueue]] = {
     "training": ("training.services.training_job_run", CeleryQueue.TRAINING),
     "pipeline": ("evalhub.pipeline.pipeline_job_run", CeleryQueue.DEFAULT),
     "release": ("evalhub.releases.services.release_build_job", CeleryQueue.DEFAULT),
+    "release_import": ("evalhub.releases.importing.release_import_job", CeleryQueue.DEFAULT),
     "fit": ("evalhub.fits.services.shared_fit_job_run", CeleryQueue.DEFAULT),
 }
 

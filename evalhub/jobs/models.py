@@ -13,6 +13,7 @@ class Job(models.Model):
         IMPORT = "import", "Import"
         PIPELINE = "pipeline", "Pipeline"
         RELEASE = "release", "Release"
+        RELEASE_IMPORT = "release_import", "Release import"
         FIT = "fit", "Shared fit"
 
     class Status(models.TextChoices):

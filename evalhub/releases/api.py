@@ -1,5 +1,6 @@
-"""API: publish a closed study (a job), list its versions, download one as an archive.
-Same services as the workspace page (evalhub.releases.services)."""
+"""API: publish a closed study (a job), list its versions, download one as an archive, and
+import an archive as a new study (a job). Same services as the workspace pages
+(evalhub.releases.services, evalhub.releases.importing)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,24 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import renderers, serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evalhub.api.errors import Conflict
+from evalhub.api.serializers.runs import JobSerializer
 from evalhub.api.strict import (
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
     StrictModelSerializer,
     StrictSerializer,
+    StrictSlugField,
 )
 from evalhub.api.views.common import error_responses, get_or_404
 from evalhub.releases import selectors, services
+from evalhub.releases.importing import release_import_start
 from evalhub.releases.models import Release
 from evalhub.studies.models import Study
 
@@ -127,3 +132,37 @@ class ReleaseArchive(APIView):
             release.archive_path.open("rb"), as_attachment=True, filename=release.archive_name,
             content_type="application/zip",
         )  # fmt: skip
+
+
+class ReleaseImportSerializer(StrictSerializer):
+    """A release archive and the slug of the study it becomes."""
+
+    archive = serializers.FileField(
+        allow_empty_file=True,  # refused by the archive check, naming the file
+        help_text="a release archive (zip) as EvalHub publishes it",
+    )
+    slug = StrictSlugField(max_length=100, help_text="slug of the new study and its prompt set")
+
+
+@extend_schema(
+    summary="Import a release archive as a new, closed study",
+    description="Checks the archive's layout and the slug, then queues a job that verifies "
+    "the checksums and every file, and writes the study with the release's results in one "
+    "transaction; poll it at `/api/v1/jobs/{id}/` (a bad file fails the job with an error "
+    "naming the file, row and field, and writes nothing). 409 when the archive is not a "
+    "release archive or the slug is taken.",
+    request={"multipart/form-data": ReleaseImportSerializer},
+    responses={202: JobSerializer, **error_responses(409, 415)},
+)
+class ReleaseImport(APIView):
+    parser_classes = [MultiPartParser]
+
+    def post(self, request: Request) -> Response:
+        body = ReleaseImportSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        job = release_import_start(by=request.user, **body.validated_data)
+        return Response(
+            JobSerializer(job).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/api/v1/jobs/{job.pk}/"},
+        )

@@ -27,3 +27,16 @@ class PublishForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not hub:  # no HF_TOKEN: nowhere to push
             del self.fields["hub_repo"]
+
+
+class ReleaseImportForm(forms.Form):
+    archive = forms.FileField(
+        label="Release archive (zip)",
+        help_text="The archive of a release, as published by this or another EvalHub.",
+        allow_empty_file=True,  # refused by the archive check, which names the file
+    )
+    slug = forms.SlugField(
+        max_length=100,
+        label="Slug of the new study",
+        help_text="The study and its prompt set get this slug; it must be free.",
+    )

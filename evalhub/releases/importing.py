@@ -1,7 +1,9 @@
 """Import a release (from this or another EvalHub) as a new, closed study whose results are
 the release's: a reviewer reproduces the published figures on their own installation.
 
-The folder's checksums are verified first; then everything is written in one transaction.
+Started from the workspace or the API, it runs as a job on an uploaded archive. Everything is
+checked first (evalhub.releases.import_checks: layout, checksums, every column of every
+file); then everything is written in one transaction, so a bad release writes nothing.
 Rows are created in the release's order (which is the original id order), so clustered
 bootstrap intervals, which draw prompts in id order with a fixed seed, come out the same."""
 
@@ -9,40 +11,91 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tempfile
+import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
+import pyarrow as pa
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from evalhub.crowd.models import RaterExclusion
 from evalhub.instruments.models import Instrument
+from evalhub.jobs.models import Job
+from evalhub.jobs.services import job_create, job_progress
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.outputs.rendering import render_untrusted_markdown
 from evalhub.prompts.models import Prompt, PromptSet
-from evalhub.releases import files
+from evalhub.releases.import_checks import (
+    COLUMNS,
+    INSTRUMENT_TEXT,
+    ReleaseImportError,
+    archive_check,
+    folder_check,
+    import_error,
+    tables_check,
+)
 from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
 
-
-class ReleaseImportError(ValueError):
-    """The folder is not a complete, unaltered release, or the slug is taken."""
-
-
-def _rows(folder: Path, name: str) -> list[dict[str, Any]]:
-    path = folder / "data" / f"{name}.parquet"
-    if not path.is_file():
-        raise ReleaseImportError(f"{path}: missing (not a release folder?)")
-    return pq.read_table(path).to_pylist()
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+# The steps a job reports: checksums, each file's checks, writing.
+IMPORT_STEPS = 2 + len(COLUMNS)
 
 
-def release_folder_check(folder: Path) -> None:
-    if not (folder / files.CHECKSUMS).is_file():
-        raise ReleaseImportError(f"{folder}: no checksums file (not a release folder?)")
-    wrong = files.checksums_verify(folder)
-    if wrong:
-        raise ReleaseImportError(f"{folder}: files differ from checksums: {', '.join(wrong)}")
+def release_import_start(*, archive: UploadedFile, slug: str, by: Any = None) -> Job:
+    """Keep an uploaded release archive on disk and queue the job that imports it as study
+    `slug`. The archive's layout and the slug are checked now (ReleaseImportError), the
+    rest by the job."""
+    slug_check(slug)
+    folder = Path(settings.UPLOAD_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"release-{uuid.uuid4().hex}.zip"
+    with path.open("wb") as out:
+        for chunk in archive.chunks():  # streamed: never whole in memory
+            out.write(chunk)
+    try:
+        archive_check(path, archive.name or "archive")
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    params = {"path": str(path), "slug": slug, "filename": archive.name or ""}
+    return job_create(kind=Job.Kind.RELEASE_IMPORT, params=params, requested_by=by)
+
+
+def release_import_job(job: Job) -> dict[str, Any]:
+    """The job handler: import the uploaded archive, then remove it (also when it is refused).
+    Safe to run again: a study already imported from this upload is the result."""
+    params = job.params
+    done = Study.objects.filter(slug=params["slug"], config__imported_by_job=job.pk).first()
+    if done is None:
+        step = 0
+
+        def progress(note: str) -> None:
+            nonlocal step
+            job_progress(job_id=job.pk, done=step, total=IMPORT_STEPS, note=note)
+            step += 1
+
+        try:
+            done = release_import(
+                folder=Path(params["path"]), slug=params["slug"], by=job.requested_by,
+                progress=progress, job_id=job.pk,
+            )  # fmt: skip
+        except ReleaseImportError:  # a bad release stays bad: keep nothing of it
+            Path(params["path"]).unlink(missing_ok=True)
+            raise
+    Path(params["path"]).unlink(missing_ok=True)
+    job_progress(job_id=job.pk, done=IMPORT_STEPS, total=IMPORT_STEPS, note="imported")
+    return {
+        "study": done.slug,
+        "items": done.items.count(),
+        "judgments": Judgment.objects.filter(item__study=done).count(),
+        "url": f"/studies/{done.slug}/",
+    }
 
 
 def _instrument(row: dict[str, Any]) -> Instrument:
@@ -50,49 +103,73 @@ def _instrument(row: dict[str, Any]) -> Instrument:
     if same is not None:
         return same
     taken = Instrument.objects.filter(slug=row["slug"]).order_by("-version").first()
-    fields = {k: row[k] for k in ("name", "kind", "levels", "intro", "question", "gold_choice",
-                                  "comment", "judge_template", "credit")}  # fmt: skip
+    fields = {k: row[k] for k in INSTRUMENT_TEXT}
     return Instrument.objects.create(
         slug=row["slug"], version=(taken.version + 1) if taken else row["version"],
         choices=json.loads(row["choices"]), content_hash=row["content_hash"], **fields,
     )  # fmt: skip
 
 
-def release_import(*, folder: Path, slug: str, by: Any = None) -> Study:
+def release_import(
+    *,
+    folder: Path,
+    slug: str,
+    by: Any = None,
+    progress: Callable[[str], None] = lambda _: None,
+    job_id: int | None = None,
+) -> Study:
     """Make study `slug` (closed) from the release in `folder` (or its zip archive).
-    ReleaseImportError for something that is not an unaltered release, or a slug already
-    taken; nothing is written then."""
+    ReleaseImportError, naming the file, row and field, for anything that is not an
+    unaltered, loadable release, or a slug already taken; nothing is written then.
+    `progress` hears each step; `job_id` is recorded in the study's config."""
     folder = Path(folder)
-    if folder.is_file():
-        if not zipfile.is_zipfile(folder):
-            raise ReleaseImportError(f"{folder}: neither a release folder nor its zip archive")
-        with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(folder) as zf:
-            zf.extractall(scratch)  # entries are checked against `checksums` next
-            tops = [p for p in Path(scratch).iterdir() if p.is_dir()]
-            if len(tops) != 1:
-                raise ReleaseImportError(f"{folder}: expected one release folder inside")
-            return _import_folder(tops[0], slug, by)
-    return _import_folder(folder, slug, by)
+    slug_check(slug)
+    if not folder.is_file():
+        return _import_folder(folder, slug, by, progress, job_id)
+    top = archive_check(folder)
+    with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(folder) as zf:
+        zf.extractall(scratch)  # the entries' names were checked by archive_check
+        return _import_folder(Path(scratch) / top, slug, by, progress, job_id)
+
+
+def slug_check(slug: str) -> None:
+    """ReleaseImportError unless `slug` can name the new study and its prompt set."""
+    if not slug or len(slug) > 100 or not SLUG.fullmatch(slug):
+        raise import_error("must be 1 to 100 letters, digits, - or _", field="slug")
+    if Study.objects.filter(slug=slug).exists():
+        raise import_error(f"a study {slug!r} exists already", field="slug")
+    if PromptSet.objects.filter(slug=slug).exists():
+        raise import_error(f"a prompt set {slug!r} exists already", field="slug")
+
+
+def _import_folder(
+    folder: Path, slug: str, by: Any, progress: Callable[[str], None], job_id: int | None
+) -> Study:
+    progress("verifying checksums")
+    folder_check(folder)
+    tables = tables_check(folder, progress)
+    progress("writing the study")
+    provenance = {"imported_from_release": folder.name}
+    if job_id is not None:
+        provenance["imported_by_job"] = job_id
+    return _write(tables, provenance, slug, by)
 
 
 @transaction.atomic
-def _import_folder(folder: Path, slug: str, by: Any) -> Study:
-    release_folder_check(folder)
-    if Study.objects.filter(slug=slug).exists():
-        raise ReleaseImportError(f"slug: a study {slug!r} exists already")
-    if PromptSet.objects.filter(slug=slug).exists():
-        raise ReleaseImportError(f"slug: a prompt set {slug!r} exists already")
-    config_row = _rows(folder, "config")[0]
+def _write(tables: dict[str, pa.Table], provenance: dict[str, Any], slug: str, by: Any) -> Study:
+    slug_check(slug)  # again, inside the transaction that creates it
+    rows = {n: t.to_pylist() for n, t in tables.items()}
+    config_row = rows["config"][0]
     config = json.loads(config_row["config"])
     prompt_set = PromptSet.objects.create(slug=slug, name=f"{config_row['name']} (imported)")
     prompts = Prompt.objects.bulk_create(
         Prompt(prompt_set=prompt_set, external_id=r["prompt_id"], position=r["position"],
                text=r["text"], context=json.loads(r["context"]), category=r["category"],
                source=r["source"], reference=r["reference"])
-        for r in _rows(folder, "prompts")
+        for r in rows["prompts"]
     )  # fmt: skip
     prompt_of = {p.external_id: p for p in prompts}
-    output_rows = _rows(folder, "outputs")
+    output_rows = rows["outputs"]
     models = {
         m: ModelEntry.objects.get_or_create(slug=m, defaults={"name": m})[0]
         for m in dict.fromkeys(r["model"] for r in output_rows)
@@ -105,16 +182,16 @@ def _import_folder(folder: Path, slug: str, by: Any) -> Study:
         for r in output_rows
     )  # fmt: skip
     output_of = {r["output_id"]: o for r, o in zip(output_rows, outputs, strict=True)}
-    item_rows = _rows(folder, "items")
+    item_rows = rows["items"]
     real = [r for r in item_rows if not r["is_gold"]] or item_rows
     study = Study.objects.create(
         slug=slug, name=config_row["name"], kind=config_row["kind"], prompt_set=prompt_set,
         target_model=models[real[0]["target_model"]],
-        instrument=_instrument(_rows(folder, "instrument")[0]),
+        instrument=_instrument(rows["instrument"][0]),
         raters_per_item=config.get("raters_per_item", 3),
         attention_check_rate=config.get("attention_checks", {}).get("rate", 0.0),
         inconsistent_pair_policy=config.get("inconsistent_pair_policy") or "tie",
-        status=Study.Status.CLOSED, config={**config, "imported_from_release": folder.name},
+        status=Study.Status.CLOSED, config={**config, **provenance},
         config_hash=config_row["config_hash"], created_by=by,
     )  # fmt: skip
     study.baselines.set([models[m] for m in dict.fromkeys(r["baseline_model"] for r in real) if m])
@@ -126,7 +203,7 @@ def _import_folder(folder: Path, slug: str, by: Any) -> Study:
         for r in item_rows
     )  # fmt: skip
     item_of = {r["item_id"]: i for r, i in zip(item_rows, items, strict=True)}
-    _judgments_import(study, _rows(folder, "judgments"), item_of)
+    _judgments_import(study, rows["judgments"], item_of)
     return study
 
 

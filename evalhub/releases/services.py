@@ -142,13 +142,13 @@ def _counts(tables: dict) -> dict[str, int]:
         "llm_judgments": j.num_rows - (pc.sum(pc.cast(human, "int64")).as_py() or 0),
         "counted_judgments": pc.sum(pc.cast(j["counted"], "int64")).as_py() or 0,
         "excluded_judgments": pc.sum(pc.cast(j["excluded"], "int64")).as_py() or 0,
-        "raters": len(set(j["rater"].drop_null().to_pylist())),
+        "raters": pc.count_distinct(j["rater"], mode="only_valid").as_py(),
     }
 
 
 def release_build(*, release: Release, job_id: int | None = None) -> Release:
     """Write the release's folder and archive and mark it ready (see the module doc)."""
-    from evalhub.dashboards.selectors import study_results  # numpy/scipy, on demand
+    from evalhub.dashboards.selectors import headline_results  # numpy/scipy, on demand
 
     study = release.study
     done = 0
@@ -160,9 +160,10 @@ def release_build(*, release: Release, job_id: int | None = None) -> Release:
             job_progress(job_id=job_id, done=done, total=len(STEPS), note=note)
         done += 1
 
-    # The results first (cached by the dashboards, or computed here): their arrays are freed
-    # before the tables are read, so the two peaks in memory do not add up.
-    results = study_results(study)
+    # The card's results first (cached, or computed here: only what the card shows, not the
+    # whole dashboard): their arrays are freed before the tables are read, so the two peaks
+    # in memory do not add up.
+    results = headline_results(study)
     options = ReleaseOptions(release.include_comments, release.withhold_model_names)
     found = release_tables(study, options, progress=step)
     previous = (

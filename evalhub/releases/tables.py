@@ -1,27 +1,44 @@
 """A study's rows as Arrow tables, the content of a release: prompts, outputs (with
 provenance), items, judgments, the instrument, the frozen config and a per-item aggregate.
 
-Read with values_list straight into column lists (no model instances), so 100,000 judgments
-take a few hundred MB at most. Privacy is applied here, before anything is written: raters
-appear only as a per-study keyed hash, rater free text only when asked for, and model names
-can be replaced by roles ("target", "baseline-1", ...)."""
+Each table is one SELECT that PostgreSQL hands over as CSV and pyarrow parses
+(evalhub.releases.db_arrow): what can be computed in SQL is (null for blank, left and right
+outputs, counted); what needs Python is done once per rater or per model, never per row.
+Privacy is applied here, before anything is written: raters appear only as a per-study keyed
+hash, rater free text only when asked for, and model names can be replaced by roles
+("target", "baseline-1", ...)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Extract, NullIf
 
 from evalhub.crowd.models import RaterExclusion
 from evalhub.dashboards.selectors.frames import EXCLUDED_PARSE_STATES, LLM_PREFIX
 from evalhub.outputs.models import Output
+from evalhub.releases.db_arrow import queryset_table
 from evalhub.studies.models import Item, Judgment, Study
 
 # The parquet files of a release, in the order the card lists them: name -> what it holds.
@@ -36,6 +53,20 @@ TABLES = {
 }
 # Config keys that must never leave the installation (they let anyone claim a payment).
 PRIVATE_CONFIG_KEYS = ("completion_code", "screenout_code")
+
+PROMPT_SCHEMA = pa.schema([
+    ("prompt_id", pa.string()), ("position", pa.int64()), ("text", pa.string()),
+    ("context", pa.string()), ("category", pa.string()), ("source", pa.string()),
+    ("reference", pa.string())])  # fmt: skip
+OUTPUT_SCHEMA = pa.schema([
+    ("output_id", pa.int64()), ("prompt_id", pa.string()), ("model", pa.string()),
+    ("sample_index", pa.int64()), ("text", pa.string()), ("turns", pa.string()),
+    ("provenance", pa.string())])  # fmt: skip
+ITEM_SCHEMA = pa.schema([
+    ("item_id", pa.int64()), ("prompt_id", pa.string()), ("target_output_id", pa.int64()),
+    ("baseline_output_id", pa.int64()), ("target_model", pa.string()),
+    ("baseline_model", pa.string()), ("is_gold", pa.bool_()),
+    ("gold_answer", pa.string())])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,83 +120,6 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _columns(rows: Iterable[tuple], names: list[str]) -> dict[str, list[Any]]:
-    cols: dict[str, list[Any]] = {n: [] for n in names}
-    appenders = [cols[n].append for n in names]
-    for row in rows:
-        for append, value in zip(appenders, row, strict=True):
-            append(value)
-    return cols
-
-
-def _prompts(study: Study) -> pa.Table:
-    from evalhub.prompts.models import Prompt
-
-    used = Item.objects.filter(study=study).values("prompt_id")
-    rows = (
-        Prompt.objects.filter(pk__in=used)
-        .order_by("id")  # id order: an import recreates the same order, the same bootstrap
-        .values_list("external_id", "position", "text", "context", "category", "source",
-                     "reference")
-    )  # fmt: skip
-    names = ["prompt_id", "position", "text", "context", "category", "source", "reference"]
-    cols = _columns(rows.iterator(chunk_size=5000), names)
-    cols["context"] = [_json(c) for c in cols["context"]]
-    return pa.table(cols, schema=pa.schema([
-        ("prompt_id", pa.string()), ("position", pa.int64()), ("text", pa.string()),
-        ("context", pa.string()), ("category", pa.string()), ("source", pa.string()),
-        ("reference", pa.string())]))  # fmt: skip
-
-
-def _outputs(study: Study, names: dict[str, str], withhold: bool) -> pa.Table:
-    items = Item.objects.filter(study=study)
-    used = Output.objects.filter(pk__in=items.values("target_output_id")) | Output.objects.filter(
-        pk__in=items.values("baseline_output_id")
-    )
-    rows = used.order_by("id").values_list(
-        "id", "prompt__external_id", "model__slug", "sample_index", "text", "turns", "provenance"
-    )
-    cols = _columns(rows.iterator(chunk_size=5000), ["output_id", "prompt_id", "model",
-                                                     "sample_index", "text", "turns",
-                                                     "provenance"])  # fmt: skip
-    cols["model"] = [names.get(m, m) for m in cols["model"]]
-    cols["turns"] = [_json(t) for t in cols["turns"]]
-    scrub = (lambda p: _scrub(p, names)) if withhold else (lambda p: p)
-    cols["provenance"] = [_json(scrub(p)) for p in cols["provenance"]]
-    return pa.table(cols, schema=pa.schema([
-        ("output_id", pa.int64()), ("prompt_id", pa.string()), ("model", pa.string()),
-        ("sample_index", pa.int64()), ("text", pa.string()), ("turns", pa.string()),
-        ("provenance", pa.string())]))  # fmt: skip
-
-
-def _items(study: Study, names: dict[str, str]) -> pa.Table:
-    rows = (
-        Item.objects.filter(study=study)
-        .order_by("id")
-        .values_list("id", "prompt__external_id", "target_output_id", "baseline_output_id",
-                     "target_output__model__slug", "baseline_output__model__slug", "is_gold",
-                     "gold_answer")
-    )  # fmt: skip
-    cols = _columns(rows.iterator(chunk_size=5000), ["item_id", "prompt_id", "target_output_id",
-                                                     "baseline_output_id", "target_model",
-                                                     "baseline_model", "is_gold",
-                                                     "gold_answer"])  # fmt: skip
-    cols["target_model"] = [names.get(m, m) if m else None for m in cols["target_model"]]
-    cols["baseline_model"] = [names.get(m, m) if m else None for m in cols["baseline_model"]]
-    return pa.table(cols, schema=pa.schema([
-        ("item_id", pa.int64()), ("prompt_id", pa.string()), ("target_output_id", pa.int64()),
-        ("baseline_output_id", pa.int64()), ("target_model", pa.string()),
-        ("baseline_model", pa.string()), ("is_gold", pa.bool_()),
-        ("gold_answer", pa.string())]))  # fmt: skip
-
-
-JUDGMENT_FIELDS = [
-    "id", "item_id", "item__prompt__external_id", "item__is_gold", "judge_group", "rater_id",
-    "judge__slug", "order", "assignment__target_side", "item__target_output_id",
-    "item__baseline_output_id", "raw_choice", "verdict", "score", "preference", "turn_labels",
-    "time_on_task_ms", "too_fast", "is_attention_check", "parse_state", "excluded",
-    "raw_response", "tokens_in", "tokens_out", "created_at", "comment",
-]  # fmt: skip
 JUDGMENT_SCHEMA = pa.schema([
     ("judgment_id", pa.int64()), ("item_id", pa.int64()), ("prompt_id", pa.string()),
     ("judge_kind", pa.string()), ("judge_group", pa.string()), ("rater", pa.string()),
@@ -193,73 +147,128 @@ def _exclusion_reasons(study: Study) -> dict[int, tuple[str, int]]:
     }
 
 
-def _judgments(study: Study, include_comments: bool) -> tuple[pa.Table, list[dict[str, Any]]]:
-    reasons = _exclusion_reasons(study)
-    rows = (
+def _text(field: str) -> Cast:
+    """A JSON column as its text, written by PostgreSQL (the same JSON, parsed the same)."""
+    return Cast(field, TextField())
+
+
+def _renamed(table: pa.Table, column: str, names: dict[str, str]) -> pa.Table:
+    """`column`'s model slugs replaced by their published names (roles when withheld)."""
+    if all(k == v for k, v in names.items()):
+        return table
+    slugs = pa.array(list(names), pa.string())
+    shown = pc.take(pa.array(list(names.values()), pa.string()), pc.index_in(table[column], slugs))
+    kept = pc.if_else(pc.is_null(shown), table[column], shown)
+    return table.set_column(table.column_names.index(column), column, kept)
+
+
+def prompt_rows(study: Study) -> QuerySet:
+    from evalhub.prompts.models import Prompt
+
+    used = Item.objects.filter(study=study).values("prompt_id")
+    return (
+        Prompt.objects.filter(pk__in=used)
+        .order_by("id")  # id order: an import recreates the same order, the same bootstrap
+        .values_list("external_id", "position", "text", _text("context"), "category", "source",
+                     "reference")
+    )  # fmt: skip
+
+
+def output_rows(study: Study) -> QuerySet:
+    items = Item.objects.filter(study=study)
+    used = Output.objects.filter(pk__in=items.values("target_output_id")) | Output.objects.filter(
+        pk__in=items.values("baseline_output_id")
+    )
+    return used.order_by("id").values_list(
+        "id", "prompt__external_id", "model__slug", "sample_index", "text", _text("turns"),
+        _text("provenance"),
+    )  # fmt: skip
+
+
+def item_rows(study: Study) -> QuerySet:
+    return (
+        Item.objects.filter(study=study)
+        .order_by("id")
+        .values_list("id", "prompt__external_id", "target_output_id", "baseline_output_id",
+                     "target_output__model__slug", "baseline_output__model__slug", "is_gold",
+                     "gold_answer")
+    )  # fmt: skip
+
+
+def _outputs(study: Study, names: dict[str, str], withhold: bool) -> pa.Table:
+    table = _renamed(queryset_table(output_rows(study), OUTPUT_SCHEMA), "model", names)
+    if withhold:  # model names may sit anywhere in the provenance: rewrite each one
+        scrubbed = [_json(_scrub(json.loads(p), names)) for p in table["provenance"].to_pylist()]
+        table = table.set_column(6, "provenance", pa.array(scrubbed, pa.string()))
+    return table
+
+
+def _items(study: Study, names: dict[str, str]) -> pa.Table:
+    table = _renamed(queryset_table(item_rows(study), ITEM_SCHEMA), "target_model", names)
+    return _renamed(table, "baseline_model", names)
+
+
+def _judgment_columns(include_comments: bool) -> list[Any]:
+    """The SELECT of the judgments table, in JUDGMENT_SCHEMA's order (rater and
+    exclusion_reason are filled in afterwards, from the rater's id)."""
+    target, baseline = F("item__target_output_id"), F("item__baseline_output_id")
+
+    def blank_null(column: Any) -> NullIf:  # stored blank, published null
+        return NullIf(column, Value(""), output_field=TextField())
+
+    counted = (
+        ~Q(item__is_gold=True)
+        & ~Q(is_attention_check=True)
+        & ~Q(excluded=True)
+        & ~Q(parse_state__in=EXCLUDED_PARSE_STATES)
+    )
+    columns = [
+        "id", "item_id", "item__prompt__external_id",
+        Case(When(judge_group__startswith=LLM_PREFIX, then=Value("llm")), default=Value("human")),
+        "judge_group", "rater_id", "judge__slug", "order",
+        blank_null("assignment__target_side"),
+        Case(When(order=Judgment.Order.BASELINE_FIRST, then=baseline), default=target),
+        Case(When(order=Judgment.Order.BASELINE_FIRST, then=target),
+             When(order=Judgment.Order.TARGET_FIRST, then=baseline), default=None),
+        "raw_choice", blank_null("verdict"), "score", "preference",
+        NullIf(_text("turn_labels"), Value("[]"), output_field=TextField()),
+        "time_on_task_ms", "too_fast", "is_attention_check", blank_null("parse_state"),
+        "excluded", Value(None, output_field=TextField()),
+        ExpressionWrapper(counted, output_field=BooleanField()),
+        blank_null("raw_response"), "tokens_in", "tokens_out",
+        Cast(Extract("created_at", "epoch") * Value(1_000_000), BigIntegerField()),
+    ]  # fmt: skip
+    return [*columns, blank_null("comment")] if include_comments else columns
+
+
+def judgment_rows(study: Study, include_comments: bool = False) -> QuerySet:
+    return (
         Judgment.objects.filter(item__study=study)
         .order_by("id")
-        .values_list(*JUDGMENT_FIELDS)
-        .iterator(chunk_size=5000)
+        .values_list(*_judgment_columns(include_comments))
     )
-    cols = _columns(rows, JUDGMENT_FIELDS)
-    hashed = {r: rater_pseudonym(study.pk, r) for r in set(cols["rater_id"]) - {None}}
-    failed = set(EXCLUDED_PARSE_STATES)
-    order = cols["order"]
-    target, baseline = cols["item__target_output_id"], cols["item__baseline_output_id"]
-    left = [b if o == "baseline_first" else t for o, t, b in zip(order, target, baseline,
-                                                                 strict=True)]  # fmt: skip
-    right = [t if o == "baseline_first" else (b if o == "target_first" else None)
-             for o, t, b in zip(order, target, baseline, strict=True)]  # fmt: skip
-    data = {
-        "judgment_id": cols["id"],
-        "item_id": cols["item_id"],
-        "prompt_id": cols["item__prompt__external_id"],
-        "judge_kind": ["llm" if g.startswith(LLM_PREFIX) else "human" for g in cols["judge_group"]],
-        "judge_group": cols["judge_group"],
-        "rater": [hashed.get(r) for r in cols["rater_id"]],
-        "judge": cols["judge__slug"],
-        "order": order,
-        "target_side": [s or None for s in cols["assignment__target_side"]],
-        "left_output_id": left,
-        "right_output_id": right,
-        "raw_choice": cols["raw_choice"],
-        "verdict": [v or None for v in cols["verdict"]],
-        "score": cols["score"],
-        "preference": cols["preference"],
-        "turn_labels": [_json(t) if t else None for t in cols["turn_labels"]],
-        "time_on_task_ms": cols["time_on_task_ms"],
-        "too_fast": cols["too_fast"],
-        "is_attention_check": cols["is_attention_check"],
-        "parse_state": [p or None for p in cols["parse_state"]],
-        "excluded": cols["excluded"],
-        "exclusion_reason": [
-            reasons.get(r, ("",))[0] or None if x else None
-            for r, x in zip(cols["rater_id"], cols["excluded"], strict=True)
-        ],
-        "counted": [
-            not (gold or check or x or p in failed)
-            for gold, check, x, p in zip(
-                cols["item__is_gold"],
-                cols["is_attention_check"],
-                cols["excluded"],
-                cols["parse_state"],
-                strict=True,
-            )
-        ],
-        "raw_response": [r or None for r in cols["raw_response"]],
-        "tokens_in": cols["tokens_in"],
-        "tokens_out": cols["tokens_out"],
-        "created_at": cols["created_at"],
-    }
-    schema = JUDGMENT_SCHEMA
+
+
+def _judgments(study: Study, include_comments: bool) -> tuple[pa.Table, list[dict[str, Any]]]:
+    reasons = _exclusion_reasons(study)
+    schema = JUDGMENT_SCHEMA.set(5, pa.field("rater", pa.int64()))
     if include_comments:
-        data["comment"] = [c or None for c in cols["comment"]]
         schema = schema.append(pa.field("comment", pa.string()))
+    table = queryset_table(judgment_rows(study, include_comments), schema)
+    # Per rater, not per row: a few thousand hashes and reasons, then looked up by index.
+    rater_ids = pc.unique(table["rater"].drop_null())
+    where = pc.index_in(table["rater"], rater_ids)
+    hashed = pa.array([rater_pseudonym(study.pk, r) for r in rater_ids.to_pylist()], pa.string())
+    reason = pa.array([reasons.get(r, ("",))[0] or None for r in rater_ids.to_pylist()],
+                      pa.string())  # fmt: skip
+    excluded_reason = pc.if_else(table["excluded"], pc.take(reason, where), None)
+    table = table.set_column(5, "rater", pc.take(hashed, where))
+    table = table.set_column(21, "exclusion_reason", excluded_reason)
     exclusions = [
-        {"rater": rater_pseudonym(study.pk, r), "reason": reason, "judgments": n}
-        for r, (reason, n) in sorted(reasons.items())
+        {"rater": rater_pseudonym(study.pk, r), "reason": why, "judgments": n}
+        for r, (why, n) in sorted(reasons.items())
     ]
-    return pa.table(data, schema=schema), exclusions
+    return table, exclusions
 
 
 def item_aggregate(judgments: pa.Table) -> pa.Table:
@@ -268,7 +277,7 @@ def item_aggregate(judgments: pa.Table) -> pa.Table:
     counted = judgments.filter(pc.field("counted"))
     verdicts = ["target", "tie", "baseline", "fail", "pass", "excellent"]
     counted = counted.append_column(
-        "n", pa.array([1] * counted.num_rows, type=pa.int64())
+        "n", pa.array(np.ones(counted.num_rows, dtype=np.int64))
     ).append_column("score_mean", counted["score"])
     for v in verdicts:
         counted = counted.append_column(
@@ -281,13 +290,11 @@ def item_aggregate(judgments: pa.Table) -> pa.Table:
         [c.removesuffix("_sum").removesuffix("_mean") if c != "score_mean_mean" else "score_mean"
          for c in grouped.column_names]
     )  # fmt: skip
-    counts = [grouped[f"n_{v}"].to_pylist() for v in verdicts]
-    majority = []
-    for row in zip(*counts, strict=True):
-        top = max(row)
-        winners = [v for v, c in zip(verdicts, row, strict=True) if c == top and c > 0]
-        majority.append(winners[0] if len(winners) == 1 else None)
-    grouped = grouped.append_column("majority", pa.array(majority, type=pa.string()))
+    counts = np.column_stack([grouped[f"n_{v}"].to_numpy() for v in verdicts])
+    top = counts.max(axis=1, initial=0)
+    alone = ((counts == top[:, None]) & (counts > 0)).sum(axis=1) == 1
+    winner = np.array(verdicts, dtype=object)[counts.argmax(axis=1)]
+    grouped = grouped.append_column("majority", pa.array(winner, pa.string(), mask=~alone))
     return grouped.sort_by([("item_id", "ascending"), ("judge_group", "ascending")])
 
 
@@ -326,7 +333,7 @@ def release_tables(
     names = _published_models(study, options.withhold_model_names)
     found = ReleaseTables(model_names=names)
     progress("prompts")
-    found.tables["prompts"] = _prompts(study)
+    found.tables["prompts"] = queryset_table(prompt_rows(study), PROMPT_SCHEMA)
     progress("outputs")
     found.tables["outputs"] = _outputs(study, names, options.withhold_model_names)
     progress("items")

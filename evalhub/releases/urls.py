@@ -4,6 +4,7 @@ from evalhub.releases import views
 
 app_name = "releases"
 urlpatterns = [
+    path("releases/import/", views.release_import, name="import"),
     path("studies/<slug:slug>/releases/", views.study_releases, name="study"),
     path(
         "studies/<slug:slug>/releases/v<int:version>/download/",

@@ -1,4 +1,5 @@
-"""Researcher pages: a study's releases (publish form, versions, downloads)."""
+"""Researcher pages: a study's releases (publish form, versions, downloads), and the import
+of a release archive as a new study (a job)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from evalhub.accounts.decorators import researcher_required
 from evalhub.releases import selectors, services
-from evalhub.releases.forms import PublishForm
+from evalhub.releases.forms import PublishForm, ReleaseImportForm
 from evalhub.releases.hub import ReleasePushError, hub_configured
+from evalhub.releases.import_checks import ReleaseImportError
+from evalhub.releases.importing import release_import_start
 from evalhub.releases.models import Release
 from evalhub.studies.models import Study
 
@@ -59,3 +62,20 @@ def release_card(request: HttpRequest, slug: str, version: int) -> FileResponse:
     return FileResponse(
         (release.path / "README.md").open("rb"), content_type="text/markdown; charset=utf-8"
     )
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def release_import(request: HttpRequest) -> HttpResponse:
+    """GET shows the upload form; POST checks the archive's layout and the slug and starts
+    the import job, whose page shows its progress."""
+    form = ReleaseImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = release_import_start(by=request.user, **form.cleaned_data)
+        except ReleaseImportError as exc:
+            field = exc.problems[0].field
+            form.add_error(field if field in form.fields else None, str(exc))
+        else:
+            return redirect("jobs:detail", job_id=job.pk)
+    return render(request, "releases/import.html", {"form": form, "nav_section": "studies"})

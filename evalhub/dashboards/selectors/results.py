@@ -229,6 +229,36 @@ def _progress(study: Study, items: ItemTable, in_scope: NDArray, table: Judgment
     )
 
 
+def _headline(
+    study: Study, items: ItemTable, table: JudgmentTable, policy: str
+) -> tuple[dict[str, Any], JudgmentTable | None, JudgmentTable | None, OrderPairs | None]:
+    """The study kind's headline results (pairwise shares and agreement; labels; Likert
+    means), with the pairwise tables the rest of the dashboard goes on from."""
+    head: dict[str, Any] = {}
+    if study.kind == Study.Kind.PAIRWISE:
+        raw = table.take(
+            (table.verdict >= -1) & (table.verdict <= 1) & (items.baseline_model[table.item] != "")
+        )
+        combined, pairs = combine_llm_orders(raw, policy)
+        head["pairwise"] = _pairwise(items, combined)
+        head["agreement"] = _agreement(combined, "pairwise") if len(combined) else None
+        return head, raw, combined, pairs
+    if study.kind in (Study.Kind.ABSOLUTE, Study.Kind.DIALOGUE):
+        labels = table.take((table.verdict >= 0) & (table.verdict <= 2))
+        if len(labels):
+            head["labels"] = _labels_by(items, labels, items.target_model[labels.item], "model")
+            head["labels_by_category"] = _labels_by(
+                items, labels, items.category[labels.item], "category"
+            )
+            head["agreement"] = _agreement(labels, "label")
+    elif study.kind == Study.Kind.LIKERT:
+        scored = table.take(np.isfinite(table.score))
+        if len(scored):
+            head["likert"] = _likert(items, scored)
+            head["agreement"] = _agreement(scored, "likert")
+    return head, None, None, None
+
+
 def compute_study_results(
     study: Study, *, groups: list[str] | None = None, category: str | None = None
 ) -> dict[str, Any]:
@@ -268,13 +298,9 @@ def compute_study_results(
     body["excluded"] = excluded_counts(study, counts)
     if not groups or any(not g.startswith(LLM_PREFIX) for g in groups):
         body["aggregation"] = aggregation_block(study, items, in_scope)
+    head, raw, combined, pairs = _headline(study, items, table, body["llm_pair_policy"])
+    body.update(head)
     if study.kind == Study.Kind.PAIRWISE:
-        raw = table.take(
-            (table.verdict >= -1) & (table.verdict <= 1) & (items.baseline_model[table.item] != "")
-        )
-        combined, pairs = combine_llm_orders(raw, body["llm_pair_policy"])
-        body["pairwise"] = _pairwise(items, combined)
-        body["agreement"] = _agreement(combined, "pairwise") if len(combined) else None
         if len(combined):
             # Models coded once per item, not once per battle (same board).
             models, model_of = np.unique(
@@ -290,19 +316,6 @@ def compute_study_results(
             scopes = [(w["baseline"], w["judge_group"]) for w in body["weighted"]]
             body["length_controlled"] = length_controlled_all(study, scopes)
         _lc_into_length_bias(body)
-    elif study.kind in (Study.Kind.ABSOLUTE, Study.Kind.DIALOGUE):
-        labels = table.take((table.verdict >= 0) & (table.verdict <= 2))
-        if len(labels):
-            body["labels"] = _labels_by(items, labels, items.target_model[labels.item], "model")
-            body["labels_by_category"] = _labels_by(
-                items, labels, items.category[labels.item], "category"
-            )
-            body["agreement"] = _agreement(labels, "label")
-    elif study.kind == Study.Kind.LIKERT:
-        scored = table.take(np.isfinite(table.score))
-        if len(scored):
-            body["likert"] = _likert(items, scored)
-            body["agreement"] = _agreement(scored, "likert")
     body.update(instrument_results(study, groups=groups, category=category))
     body["computed_at"] = datetime.now(UTC).isoformat()
     return body
@@ -357,3 +370,23 @@ def study_results(
         lambda: compute_study_results(study, groups=chosen, category=category or None),
     )
     return {**study_meta(study), "version": version, **body}
+
+
+def headline_results(study: Study) -> dict[str, Any]:
+    """What a release's dataset card shows: the headline results (see _headline:
+    pairwise, labels, likert, agreement, llm_pair_policy) and, where there are none of
+    pairwise or labels, the instrument's choice shares. The same numbers as study_results,
+    computed without the rest of the dashboard (leaderboard, bias, weighted and
+    length-controlled win rates, aggregation); cached the same way."""
+
+    def compute() -> dict[str, Any]:
+        items = item_table(study)
+        table = judgment_table(study, items, with_turn_labels=study.kind == Study.Kind.DIALOGUE)
+        policy = study.inconsistent_pair_policy or "tie"
+        body = {"pairwise": [], "agreement": None, "labels": [], "likert": [], "choices": [],
+                "llm_pair_policy": policy, **_headline(study, items, table, policy)[0]}  # fmt: skip
+        if not body["pairwise"] and not body["labels"]:
+            body["choices"] = instrument_results(study)["choices"]
+        return body
+
+    return cached_stats(study.pk, {"headline": True}, compute)

@@ -1,11 +1,12 @@
 """A typed client generated from the live schema with openapi-python-client runs the
 README's walkthrough against a real server (gunicorn): prompt set, model, outputs in two
-formats, study, launch, imported judgments, results, close. The generated code lives in a
-temporary folder only."""
+formats, study, launch, imported judgments, results, close; a live battle; a release archive
+uploaded and imported. The generated code lives in a temporary folder only."""
 
 from __future__ import annotations
 
 import importlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,50 @@ def test_a_live_battle_is_created_launched_and_closed_with_a_generated_client(
     assert again.status_code == 409 and b"already exists" in again.content  # a taken slug
     close = load("api.studies.studies_close_create")
     assert close.sync_detailed("arena", client=client).parsed.status == "closed"
+
+
+@pytest.mark.worker
+def test_a_release_archive_is_imported_with_a_generated_client(
+    api_server, client_package, alice, celery_worker, settings, tmp_path
+):
+    from evalhub.dashboards.selectors import study_results
+    from evalhub.releases.services import release_build, release_publish
+    from evalhub.studies.models import Study
+    from tests.evalhub.releases.conftest import build_published_study
+    from tests.support import wait_until
+
+    def load(name: str):
+        return importlib.import_module(f"{client_package}.{name}")
+
+    settings.RELEASES_DIR = tmp_path / "releases"
+    published = build_published_study("pub-study", alice)
+    release = release_build(release=release_publish(study=published.study))
+    models, types = load("models"), load("types")
+    releases_import = load("api.releases.releases_import_create")
+    job_read = load("api.jobs.jobs_retrieve")
+    token = api_token_create(user=alice)[1]
+    client = load("client").AuthenticatedClient(base_url=api_server, token=token, prefix="Token")
+
+    def upload(payload: bytes, name: str, slug: str):
+        archive = types.File(payload=io.BytesIO(payload), file_name=name,
+                             mime_type="application/zip")  # fmt: skip
+        body = models.ReleaseImportRequest(archive=archive, slug=slug)
+        return releases_import.sync_detailed(client=client, body=body)
+
+    response = upload(release.archive_path.read_bytes(), release.archive_name, "reviewer-copy")
+    assert response.status_code == 202, response.content
+    assert response.parsed.kind == models.JobKindEnum.RELEASE_IMPORT
+    job = wait_until(lambda: (j := job_read.sync(response.parsed.id, client=client)).is_finished
+                     and j, timeout=120)  # fmt: skip
+    assert job.status == models.JobStatusEnum.SUCCEEDED, job.error
+    copy = Study.objects.get(slug="reviewer-copy")
+    assert study_results(copy)["pairwise"] == study_results(published.study)["pairwise"]
+
+    refused = upload(b"not a zip", "notes.zip", "another-copy")
+    assert refused.status_code == 409
+    assert isinstance(refused.parsed, models.Error)
+    assert [(p.field, p.message) for p in refused.parsed.problems] == [
+        ("archive", "not a zip archive")
+    ]
+    taken = upload(release.archive_path.read_bytes(), release.archive_name, "reviewer-copy")
+    assert taken.status_code == 409 and taken.parsed.problems[0].field == "slug"

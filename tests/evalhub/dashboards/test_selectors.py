@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from evalhub.dashboards.selectors import compute_study_results, global_leaderboard, study_results
+from evalhub.dashboards.selectors import (
+    compute_study_results,
+    global_leaderboard,
+    headline_results,
+    study_results,
+)
 from evalhub.stats import win_tie_loss
 from evalhub.studies.models import Judgment, Study
 from tests.evalhub.dashboards.conftest import (
@@ -22,6 +27,15 @@ pytestmark = pytest.mark.django_db
 
 def _rows(results: dict) -> dict[tuple[str, str], dict]:
     return {(r["baseline"], r["judge_group"]): r for r in results["pairwise"]}
+
+
+def test_the_headline_is_the_full_results_own_numbers(lima_study):
+    full, headline = study_results(lima_study), headline_results(lima_study)
+    for key in ("pairwise", "agreement", "labels", "likert", "llm_pair_policy"):
+        assert headline[key] == full[key], key
+    assert len(headline["pairwise"]) == len(full["pairwise"]) > 0
+    assert headline["choices"] == []  # pairwise rows are the headline: no choice shares
+    assert "leaderboard" not in headline and "aggregation" not in headline
 
 
 def test_it_reproduces_lima_figures_1_and_2(lima_study):

@@ -112,3 +112,30 @@ def ready_releases():
     for release in Release.objects.exclude(folder=""):
         shutil.rmtree(release.path, ignore_errors=True)
         release.archive_path.unlink(missing_ok=True)
+
+
+def archive_with_bad_row(release: Release, tmp_path: Path) -> Path:
+    """A re-signed copy of `release`'s archive whose third item names an unknown prompt, as
+    someone editing a release by hand would make it."""
+    import zipfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from evalhub.releases import files
+
+    folder = tmp_path / "edited" / release.archive_name.removesuffix(".zip")
+    shutil.copytree(release.path, folder)
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    items = folder / "data" / "items.parquet"
+    table = pq.read_table(items)
+    prompts = table["prompt_id"].to_pylist()
+    prompts[2] = "no-such-prompt"
+    pq.write_table(table.set_column(1, "prompt_id", pa.array(prompts, pa.string())), items)
+    files.checksums_write(folder)
+    archive = tmp_path / "edited.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            zf.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")
+    return archive

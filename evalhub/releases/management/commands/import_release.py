@@ -7,7 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evalhub.releases.importing import ReleaseImportError, release_import
+from evalhub.releases.import_checks import ReleaseImportError
+from evalhub.releases.importing import release_import
 
 
 class Command(BaseCommand):
