@@ -57,6 +57,11 @@ class BattleModelsField(StrictManyRelatedField):
 class _LiveStudyCreateBase(StrictSerializer):
     slug = StrictSlugField(max_length=95)
     name = StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR])
+    participants = StrictChoiceField(
+        choices=LiveStudy.Participants.values, required=False,
+        help_text="prolific (default): the /live/<slug>/ entry link with Prolific ids; staff: "
+        "logged-in users at /live/<slug>/staff/, with no Prolific codes",
+    )  # fmt: skip
     models = LiveModelsField(
         child_relation=StrictSlugRelatedField(slug_field="slug", queryset=ModelEntry.objects),
         allow_empty=False,
@@ -91,6 +96,15 @@ class _LiveStudyCreateBase(StrictSerializer):
                 f"a prompt set {value}-live already exists", code="unique"
             )
         return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("participants") == LiveStudy.Participants.STAFF:
+            codes = [k for k in ("completion_code", "screenout_code") if attrs.get(k)]
+            if codes:
+                raise serializers.ValidationError(
+                    {k: ["a staff study has no Prolific codes"] for k in codes}, code="conflict"
+                )
+        return attrs
 
     def service_fields(self) -> dict[str, Any]:
         """The keyword arguments of evalhub.live.creation.live_study_create."""
@@ -151,7 +165,7 @@ class LiveSettingsSerializer(serializers.ModelSerializer):
     class Meta:
         model = LiveStudy
         fields = [
-            "mode", "max_turns", "target_per_pair", "adaptive", "reveal_models",
+            "mode", "participants", "max_turns", "target_per_pair", "adaptive", "reveal_models",
             "max_prompt_chars", "messages_per_minute", "blocklist", "moderation_judge",
             "model_limits",
         ]  # fmt: skip
