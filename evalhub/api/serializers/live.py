@@ -179,6 +179,15 @@ class LiveMonitorSerializer(serializers.Serializer):
     turns_failed = serializers.IntegerField()
     turns_streaming = serializers.IntegerField()
     tokens_streamed = serializers.IntegerField()
+    prompt_tokens = serializers.IntegerField()
+    cost_usd = serializers.DecimalField(
+        max_digits=14, decimal_places=6, allow_null=True,
+        help_text="USD at the price table's rates (per endpoint model name); null while no "
+        "model of the study has a price",
+    )  # fmt: skip
+    unpriced_models = serializers.ListField(
+        child=serializers.CharField(), help_text="endpoint model names without a price"
+    )
 
 
 class LiveStudySerializer(StudySerializer):
