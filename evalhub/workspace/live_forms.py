@@ -32,7 +32,7 @@ class LiveStudyForm(forms.Form):
         choices=LiveStudy.Mode.choices, widget=forms.RadioSelect, initial=LiveStudy.Mode.BATTLE
     )
     participants = forms.ChoiceField(
-        choices=LiveStudy.Participants.choices, widget=forms.RadioSelect,
+        choices=LiveStudy.Participants.choices, widget=forms.RadioSelect, required=False,
         initial=LiveStudy.Participants.PROLIFIC, label="Who takes part",
         help_text="Staff log in and open the study from its page here; they need no codes.",
     )  # fmt: skip
@@ -118,7 +118,9 @@ class LiveStudyForm(forms.Form):
         battle = data.get("mode") == LiveStudy.Mode.BATTLE
         if battle and "models" in data and len(chosen) < 2:
             self.add_error("models", "a live battle needs at least two models")
-        if data.get("participants") == LiveStudy.Participants.STAFF:
+        # Blank (a form posted without the choice): Prolific, as before staff studies.
+        data["participants"] = data.get("participants") or LiveStudy.Participants.PROLIFIC
+        if data["participants"] == LiveStudy.Participants.STAFF:
             for code in ("completion_code", "screenout_code"):
                 if data.get(code):
                     self.add_error(code, "a staff study has no Prolific codes")
