@@ -64,12 +64,20 @@ def live_session_start_staff(*, study: Study, user: AbstractBaseUser) -> RaterSe
     return session
 
 
+# Adaptive pairing trusts a model's BT interval only from this many battles on. Below it the
+# bootstrap can be narrow at a degenerate rating (a model that lost its two battles), and
+# the full battle run (bench/adaptive_pairing.py) showed such a model starved of battles.
+ADAPTIVE_MIN_BATTLES = 10
+
+
 def _widths(study: Study) -> dict[int, float]:
-    """Each model's Bradley-Terry interval width (upper - lower) in this study so far."""
+    """Each model's Bradley-Terry interval width (upper - lower) in this study so far; a
+    model short of ADAPTIVE_MIN_BATTLES is left out (counted as infinitely wide)."""
     from evalhub.dashboards.selectors import study_results
 
     board = study_results(study).get("leaderboard") or {}
-    by_slug = {row["model"]: row["upper"] - row["lower"] for row in board.get("models", [])}
+    by_slug = {row["model"]: row["upper"] - row["lower"] for row in board.get("models", [])
+               if row["n_battles"] >= ADAPTIVE_MIN_BATTLES}  # fmt: skip
     return {m.pk: by_slug[m.slug] for m in study_models(study) if by_slug.get(m.slug) is not None}
 
 
