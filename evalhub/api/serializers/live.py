@@ -201,7 +201,7 @@ class LiveStudySerializer(StudySerializer):
         fields = [*StudySerializer.Meta.fields, "live", "monitor"]
 
     @extend_schema_field(LiveMonitorSerializer)
-    def get_monitor(self, obj: Study) -> dict[str, int]:
+    def get_monitor(self, obj: Study) -> dict[str, Any]:
         from evalhub.live.monitoring import live_monitor
 
-        return live_monitor(study=obj)
+        return LiveMonitorSerializer(live_monitor(study=obj)).data
