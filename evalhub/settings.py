@@ -347,3 +347,6 @@ SPECTACULAR_SETTINGS = {
 # live answer's stream.
 LIVE_MODEL_CONCURRENCY = env.int("LIVE_MODEL_CONCURRENCY", default=32)
 LIVE_STREAM_TIMEOUT_SECONDS = env.float("LIVE_STREAM_TIMEOUT_SECONDS", default=120.0)
+# Threads per web process for the live path's database work (opening and closing turns):
+# enough that the raters who send at once never wait for one. Each keeps a connection.
+LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=24)

@@ -26,6 +26,7 @@ def live_study_create(
     name: str,
     mode: str,
     models: list[ModelEntry],
+    participants: str = LiveStudy.Participants.PROLIFIC,
     max_turns: int = 3,
     target_per_pair: int = 10,
     adaptive: bool = False,
@@ -46,9 +47,16 @@ def live_study_create(
     draft, launched later by live_study_launch). A battle asks `instrument` (pairwise;
     None: LIMA's 3-way question); conversations ask LIMA's Fail / Pass / Excellent. Its
     rater prompts are kept in a prompt set of its own, `<slug>-live`, usable later by
-    offline studies. Raises LiveInputError naming the bad setting."""
+    offline studies. `participants` staff: logged-in users rate (/live/<slug>/staff/), with
+    no Prolific link or codes. Raises LiveInputError naming the bad setting."""
     if mode not in LiveStudy.Mode.values:
         raise LiveInputError(f"mode: must be one of {', '.join(LiveStudy.Mode.values)}")
+    if participants not in LiveStudy.Participants.values:
+        raise LiveInputError(
+            f"participants: must be one of {', '.join(LiveStudy.Participants.values)}"
+        )
+    if participants == LiveStudy.Participants.STAFF and (completion_code or screenout_code):
+        raise LiveInputError("completion_code, screenout_code: a staff study has no Prolific codes")
     need = 2 if mode == LiveStudy.Mode.BATTLE else 1
     if len(models) < need:
         raise LiveInputError(f"models: a live {mode} needs at least {need} models")
@@ -78,7 +86,8 @@ def live_study_create(
     )  # fmt: skip
     study.baselines.set(models[1:])
     live = LiveStudy.objects.create(
-        study=study, mode=mode, max_turns=max_turns, target_per_pair=target_per_pair,
+        study=study, mode=mode, participants=participants, max_turns=max_turns,
+        target_per_pair=target_per_pair,
         adaptive=adaptive, reveal_models=reveal_models, max_prompt_chars=max_prompt_chars,
         messages_per_minute=messages_per_minute, blocklist=list(blocklist or []),
         moderation_judge=moderation_judge, model_limits=dict(model_limits or {}),
@@ -88,7 +97,8 @@ def live_study_create(
         "study": slug,
         "kind": kind,
         "live": {
-            "mode": mode, "models": [m.slug for m in models], "max_turns": max_turns,
+            "mode": mode, "participants": participants, "models": [m.slug for m in models],
+            "max_turns": max_turns,
             "target_per_pair": target_per_pair, "adaptive": adaptive,
             "reveal_models": reveal_models, "max_prompt_chars": max_prompt_chars,
             "messages_per_minute": messages_per_minute, "blocklist": live.blocklist,

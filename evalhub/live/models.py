@@ -20,10 +20,17 @@ class LiveStudy(models.Model):
         CONVERSATION = "conversation", "Live conversation (per-turn labels)"
         BATTLE = "battle", "Live battle (pairwise vote)"
 
+    class Participants(models.TextChoices):
+        PROLIFIC = "prolific", "Prolific participants (entry link with their ids)"
+        STAFF = "staff", "The lab's own staff (logged in; no Prolific ids or codes)"
+
     study = models.OneToOneField(
         Study, primary_key=True, on_delete=models.CASCADE, related_name="live"
     )
     mode = models.CharField(max_length=20, choices=Mode.choices)
+    participants = models.CharField(
+        max_length=20, choices=Participants.choices, default=Participants.PROLIFIC
+    )
     max_turns = models.PositiveSmallIntegerField(default=3)
     # Battles: every pair of models reaches this many votes; conversations: per model.
     target_per_pair = models.PositiveIntegerField(default=10)

@@ -20,10 +20,10 @@ def blocked(text: str, blocklist: list[str]) -> bool:
     return any(term and term.casefold() in lowered for term in blocklist)
 
 
-def judge_flags(text: str, judge: Any) -> bool:
+def judge_verdict(text: str, judge: Any) -> str:
     """Ask `judge` (a studies.Judge: model at an OpenAI-compatible endpoint) whether the
-    message is harmful, constrained to yes/no where the endpoint supports guided choice.
-    A failed call refuses nothing: moderation must not take the study down."""
+    message is harmful: "yes" or "no", constrained by guided choice so that any model
+    answers one of them, or "" when the call failed."""
     from openai import OpenAI, OpenAIError
 
     key = os.environ.get(judge.api_key_env, "") if judge.api_key_env else "EMPTY"
@@ -37,9 +37,15 @@ def judge_flags(text: str, judge: Any) -> bool:
             extra_body={"structured_outputs": {"choice": ["yes", "no"]}},
         )
     except OpenAIError:
-        return False
+        return ""
     answer = (response.choices[0].message.content or "").strip().casefold()
-    return answer.startswith("yes")
+    return answer if answer in ("yes", "no") else ""
+
+
+def judge_flags(text: str, judge: Any) -> bool:
+    """Whether `judge` calls the message harmful. A failed call refuses nothing:
+    moderation must not take the study down."""
+    return judge_verdict(text, judge) == "yes"
 
 
 def refusal(text: str, *, blocklist: list[str], judge: Any = None) -> str:

@@ -9,6 +9,7 @@ import random
 import secrets
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -22,7 +23,7 @@ from evalhub.outputs.models import ModelEntry, Output
 from evalhub.outputs.rendering import render_untrusted_markdown
 from evalhub.prompts.models import Prompt
 from evalhub.rating.models import RaterSession
-from evalhub.studies.models import Item, Judgment, Study
+from evalhub.studies.models import Item, Judgment, Rater, Study
 
 LABELS = {"fail", "pass", "excellent"}  # LIMA's turn labels
 
@@ -46,12 +47,37 @@ def live_session_consent(*, session: RaterSession) -> RaterSession:
     return session
 
 
+@transaction.atomic
+def live_session_start_staff(*, study: Study, user: AbstractBaseUser) -> RaterSession:
+    """A logged-in staff member's one session in a staff live study, made on first entry
+    (consented: staff agreed to the lab's terms, not a study's) and returned on every later
+    one. Their judgments count under the rater group "author", apart from any crowd."""
+    live = LiveStudy.objects.get(pk=study.pk)
+    if live.participants != LiveStudy.Participants.STAFF:
+        raise LiveInputError("This study is for Prolific participants.", status=403)
+    rater, _ = Rater.objects.get_or_create(user=user, defaults={"group": Rater.Group.AUTHOR})
+    session, _ = RaterSession.objects.get_or_create(
+        study=study, rater=rater,
+        defaults={"token": secrets.token_urlsafe(32), "quota": study.session_quota,
+                  "gold_positions": [], "consented_at": timezone.now()},
+    )  # fmt: skip
+    return session
+
+
+# Adaptive pairing trusts a model's BT interval only from this many battles on. Below it the
+# bootstrap can be narrow at a degenerate rating (a model that lost its two battles), and
+# the full battle run (bench/adaptive_pairing.py) showed such a model starved of battles.
+ADAPTIVE_MIN_BATTLES = 10
+
+
 def _widths(study: Study) -> dict[int, float]:
-    """Each model's Bradley-Terry interval width (upper - lower) in this study so far."""
+    """Each model's Bradley-Terry interval width (upper - lower) in this study so far; a
+    model short of ADAPTIVE_MIN_BATTLES is left out (counted as infinitely wide)."""
     from evalhub.dashboards.selectors import study_results
 
     board = study_results(study).get("leaderboard") or {}
-    by_slug = {row["model"]: row["upper"] - row["lower"] for row in board.get("models", [])}
+    by_slug = {row["model"]: row["upper"] - row["lower"] for row in board.get("models", [])
+               if row["n_battles"] >= ADAPTIVE_MIN_BATTLES}  # fmt: skip
     return {m.pk: by_slug[m.slug] for m in study_models(study) if by_slug.get(m.slug) is not None}
 
 

@@ -13,14 +13,16 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
-from evalhub.live.turns import ModelSpec, OpenedTurn, turn_fail, turn_finish
+from evalhub.live.turns import ModelSpec, OpenedTurn, turn_fail, turns_finish
 from evalhub.outputs.rendering import render_untrusted_markdown
+from evalhub.reconnect import rerun_once_if_disconnected
 
 FAILED_MESSAGE = (
     "The assistant stopped answering part-way (its server did not respond). This turn was "
@@ -60,16 +62,32 @@ def _gate(spec: ModelSpec) -> asyncio.Semaphore:
     return gate
 
 
+_executor: ThreadPoolExecutor | None = None
+
+
+def _db_threads() -> ThreadPoolExecutor:
+    """The live path's own threads for database work, LIVE_DB_THREADS of them per process.
+    The loop's default executor has min(32, cores + 4): six on two cores, so twenty raters
+    who send at once would queue for a thread before their turn could open."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(settings.LIVE_DB_THREADS, thread_name_prefix="live-db")
+    return _executor
+
+
 async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """`fn` on one of the executor's threads, not the one shared thread: concurrent raters
-    do not queue behind each other. Django manages no connection there, so stale ones are
-    closed first, as at the start of a request."""
+    """`fn` on one of the live path's threads, not the one shared thread: concurrent
+    raters do not queue behind each other. Each thread keeps its connection between calls
+    (CONN_MAX_AGE). The health check's extra round trip (SELECT 1 before the first
+    statement) is skipped: `fn` runs once more on a fresh connection if the one it ran on
+    was lost (evalhub.reconnect), as the rating loop does."""
 
     def call() -> T:
         close_old_connections()
-        return fn(*args, **kwargs)
+        connection.health_check_done = True  # see above: a lost connection reruns `fn`
+        return rerun_once_if_disconnected(fn)(*args, **kwargs)
 
-    return await sync_to_async(call, thread_sensitive=False)()
+    return await sync_to_async(call, thread_sensitive=False, executor=_db_threads())()
 
 
 def frame(event: str, data: dict[str, Any]) -> bytes:
@@ -195,12 +213,11 @@ async def turn_frames(
             yield frame("error", {"message": FAILED_MESSAGE})
         else:
             for o in opened:
-                text, provenance = results[o.turn_id]
-                timings = provenance.setdefault("timings_ms", {})
+                timings = results[o.turn_id][1].setdefault("timings_ms", {})
                 timings.update(phases or {})
                 if o.side in first_frame:
                     timings["first_frame"] = first_frame[o.side]
-                await in_thread(turn_finish, turn_id=o.turn_id, text=text, provenance=provenance)
+            await in_thread(turns_finish, results=results)  # both sides: one hop, one commit
             recorded = True
             for o in opened:
                 html = render_untrusted_markdown(results[o.turn_id][0])

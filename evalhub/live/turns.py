@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import transaction
+from django.db.models import OuterRef
+from django.db.models.functions import JSONObject
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from evalhub.live import moderation
 from evalhub.live.errors import LiveInputError
@@ -84,16 +88,36 @@ def prompt_checked(live: LiveStudy, text: str) -> str:
     return text
 
 
+# The conversation's turns that count (not failed), as JSON rows beside its own row.
+_ROW = JSONObject(
+    id="id", index="index", side="side", user_text="user_text",
+    assistant_text="assistant_text", status="status", label="label", started_at="started_at",
+)  # fmt: skip
+_history = (
+    Turn.objects.filter(conversation=OuterRef("pk"))
+    .exclude(status=Turn.Status.FAILED)
+    .order_by("index", "side", "id")
+    .values(row=_ROW)
+)
+
+
+def _turn(row: dict[str, Any], conversation: Conversation) -> Turn:
+    started_at = parse_datetime(row.pop("started_at"))
+    return Turn(conversation=conversation, started_at=started_at, **row)
+
+
 @transaction.atomic
 def turn_open(*, session_token: str, slug: str, token: str, text: str) -> list[OpenedTurn]:
     """Check the rater's message and open the next turn: one streaming Turn row per side.
     The rater is named by their session cookie in study `slug`. Refuses (LiveInputError)
     an unknown or finished session, a message that is empty, too long, blocked or over
     the session's rate, a turn while one streams or is unlabelled, and one past max_turns.
-    A few statements in all: it stands between the rater and the first token."""
+    It stands between the rater and the first token: the conversation, its session and
+    its turns are read in one statement, and the new rows written in one more."""
     conversation = (
         Conversation.objects.select_for_update(of=("self",))
         .select_related("session", "left", "right", "study__live")
+        .annotate(history=ArraySubquery(_history))  # session and history: one round trip
         .filter(token=token, session__token=session_token, study__slug=slug)
         .first()
     )
@@ -105,7 +129,7 @@ def turn_open(*, session_token: str, slug: str, token: str, text: str) -> list[O
     if over_limit(f"live:{session_token}", limit=live.messages_per_minute):
         raise LiveInputError("That was very fast. Please wait a moment before sending.", 429)
     text = prompt_checked(live, text)
-    turns = list(conversation.turns.exclude(status=Turn.Status.FAILED).order_by("index"))
+    turns = [_turn(row, conversation) for row in conversation.history]
     streaming = [t for t in turns if t.status == Turn.Status.STREAMING]
     # A turn still "streaming" long after any answer could take lost its web process.
     stale = [t.pk for t in streaming if t.started_at < timezone.now() - STALE_STREAM]
@@ -149,6 +173,13 @@ def turn_finish(*, turn_id: int, text: str, provenance: dict[str, Any]) -> None:
         status=Turn.Status.DONE, assistant_text=text, provenance=provenance,
         finished_at=timezone.now(),
     )  # fmt: skip
+
+
+@transaction.atomic
+def turns_finish(*, results: dict[int, tuple[str, dict[str, Any]]]) -> None:
+    """Every side of a turn arrived whole: {turn id: (text, provenance)}."""
+    for turn_id, (text, provenance) in results.items():
+        turn_finish(turn_id=turn_id, text=text, provenance=provenance)
 
 
 @transaction.atomic

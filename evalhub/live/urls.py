@@ -5,6 +5,7 @@ from evalhub.live import views
 app_name = "live"
 urlpatterns = [
     path("<slug:slug>/", views.entry, name="entry"),
+    path("<slug:slug>/staff/", views.staff_entry, name="staff_entry"),
     path("<slug:slug>/consent/", views.consent, name="consent"),
     path("<slug:slug>/chat/", views.chat, name="chat"),
     path("<slug:slug>/c/<str:token>/send/", views.send_needs_asgi, name="send"),

@@ -1,5 +1,6 @@
-"""Live study pages (/live/<study>/...): Prolific entry, consent, the chat page, its JSON
-actions (label, vote, end) and the streamed answer (`send`, async: serve it from ASGI).
+"""Live study pages (/live/<study>/...): Prolific entry (or a logged-in staff entry),
+consent, the chat page, its JSON actions (label, vote, end) and the streamed answer
+(`send`, async: serve it from ASGI).
 
 Nothing here sends a model name, slug or id to the rater's browser before the vote (and
 after it only when the study reveals models)."""
@@ -41,6 +42,7 @@ from evalhub.live.services import (
     conversation_end,
     conversation_start,
     live_session_consent,
+    live_session_start_staff,
     turn_label,
 )
 from evalhub.rating.limits import over_limit
@@ -98,6 +100,9 @@ def entry(request: HttpRequest, slug: str) -> HttpResponse:
     live = live_study_for_entry(slug=slug)
     if live is None:
         raise Http404("No such live study")
+    if live.participants == LiveStudy.Participants.STAFF:
+        return _message(request, "This study is for the lab's staff",
+                        "Staff log in and open it from the workspace.", status=403)  # fmt: skip
     if live.study.status != Study.Status.LAUNCHED:
         return _message(request, "This study is closed", "Thank you for your interest.")
     if over_limit(f"entry:{participant_hash(pid)}", limit=ENTRY_LIMIT_PER_MINUTE):
@@ -110,10 +115,35 @@ def entry(request: HttpRequest, slug: str) -> HttpResponse:
         )  # fmt: skip
     except SessionInputError as exc:
         return _message(request, "This link is not complete", str(exc), status=400)
-    response = _see(_next_url(session))
-    response.set_cookie(COOKIE, session.token, path=f"/live/{slug}/", max_age=24 * 3600,
-                        secure=request.is_secure(), httponly=True, samesite="Lax")  # fmt: skip
+    return _with_cookie(request, _see(_next_url(session)), session)
+
+
+def _with_cookie(
+    request: HttpRequest, response: HttpResponse, session: RaterSession
+) -> HttpResponse:
+    # The chat, its actions and the ASGI answer endpoint all know the session by this cookie.
+    response.set_cookie(COOKIE, session.token, path=f"/live/{session.study.slug}/",
+                        max_age=24 * 3600, secure=request.is_secure(), httponly=True,
+                        samesite="Lax")  # fmt: skip
     return response
+
+
+@login_required
+@require_http_methods(["GET"])
+def staff_entry(request: HttpRequest, slug: str) -> HttpResponse:
+    """A staff study's link for logged-in users: starts (or resumes) their session, then
+    the same chat pages as Prolific participants, with no ids or codes."""
+    live = live_study_for_entry(slug=slug)
+    if live is None:
+        raise Http404("No such live study")
+    if live.study.status != Study.Status.LAUNCHED:
+        return _message(request, "This study is closed", "Thank you for your interest.")
+    try:
+        session = live_session_start_staff(study=live.study, user=request.user)
+    except LiveInputError as exc:
+        return _message(request, "This study is for Prolific participants", str(exc),
+                        status=exc.status)  # fmt: skip
+    return _with_cookie(request, _see(_next_url(session)), session)
 
 
 @lru_cache(maxsize=1)

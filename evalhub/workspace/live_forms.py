@@ -31,6 +31,11 @@ class LiveStudyForm(forms.Form):
     mode = forms.ChoiceField(
         choices=LiveStudy.Mode.choices, widget=forms.RadioSelect, initial=LiveStudy.Mode.BATTLE
     )
+    participants = forms.ChoiceField(
+        choices=LiveStudy.Participants.choices, widget=forms.RadioSelect, required=False,
+        initial=LiveStudy.Participants.PROLIFIC, label="Who takes part",
+        help_text="Staff log in and open the study from its page here; they need no codes.",
+    )  # fmt: skip
     name = forms.CharField(max_length=200)
     slug = forms.SlugField(max_length=95, help_text="Its prompts are kept in <slug>-live.")
     models = forms.ModelMultipleChoiceField(
@@ -113,6 +118,12 @@ class LiveStudyForm(forms.Form):
         battle = data.get("mode") == LiveStudy.Mode.BATTLE
         if battle and "models" in data and len(chosen) < 2:
             self.add_error("models", "a live battle needs at least two models")
+        # Blank (a form posted without the choice): Prolific, as before staff studies.
+        data["participants"] = data.get("participants") or LiveStudy.Participants.PROLIFIC
+        if data["participants"] == LiveStudy.Participants.STAFF:
+            for code in ("completion_code", "screenout_code"):
+                if data.get(code):
+                    self.add_error(code, "a staff study has no Prolific codes")
         if not battle and data.get("instrument") is not None:
             data["instrument"] = None  # conversations ask LIMA's per-turn labels
         return data
@@ -122,8 +133,8 @@ class LiveStudyForm(forms.Form):
         d = self.cleaned_data
         models = list(d["models"])
         limits = {k: d[k] for k in ("max_tokens", "concurrency") if d.get(k)}
-        fields = {k: d[k] for k in ("slug", "name", "mode", "max_turns", "session_quota",
-                                    "target_per_pair", "adaptive", "reveal_models",
+        fields = {k: d[k] for k in ("slug", "name", "mode", "participants", "max_turns",
+                                    "session_quota", "target_per_pair", "adaptive", "reveal_models",
                                     "max_prompt_chars", "messages_per_minute",
                                     "moderation_judge", "completion_code", "instrument",
                                     "screenout_code")}  # fmt: skip

@@ -112,6 +112,16 @@ def prolific_urls(*, study: Study, base_url: str) -> dict[str, str]:
     return {"study_url": entry, "completion_url": completion}
 
 
+def live_staff_url(*, study: Study, base_url: str) -> str:
+    """Where staff open a staff live study (logged in), or "" for any other study."""
+    from evalhub.live.models import LiveStudy
+
+    live = getattr(study, "live", None)
+    if live is None or live.participants != LiveStudy.Participants.STAFF:
+        return ""
+    return f"{base_url}{reverse('live:staff_entry', args=[study.slug])}"
+
+
 PROMPT_FIELDS = {"prompt_id", "external_id", "instruction", "prompt"}
 
 

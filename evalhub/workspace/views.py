@@ -206,6 +206,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "judgment_count": Judgment.objects.filter(item__study=study).count(),
         "live_study": is_live(study),
         "live": live_monitor(study=study) if is_live(study) else None,
+        "staff_url": selectors.live_staff_url(study=study, base_url=base),
         "nav_section": "studies",
     }
     return render(request, "workspace/study.html", context)

@@ -20,6 +20,7 @@ from tests.conftest import database_url_for_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHES = [
+    "adaptive_pairing",
     "api_bulk",
     "crowd_quality",
     "crowd_simulation",

@@ -57,6 +57,11 @@ class BattleModelsField(StrictManyRelatedField):
 class _LiveStudyCreateBase(StrictSerializer):
     slug = StrictSlugField(max_length=95)
     name = StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR])
+    participants = StrictChoiceField(
+        choices=LiveStudy.Participants.values, required=False,
+        help_text="prolific (default): the /live/<slug>/ entry link with Prolific ids; staff: "
+        "logged-in users at /live/<slug>/staff/, with no Prolific codes",
+    )  # fmt: skip
     models = LiveModelsField(
         child_relation=StrictSlugRelatedField(slug_field="slug", queryset=ModelEntry.objects),
         allow_empty=False,
@@ -91,6 +96,15 @@ class _LiveStudyCreateBase(StrictSerializer):
                 f"a prompt set {value}-live already exists", code="unique"
             )
         return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("participants") == LiveStudy.Participants.STAFF:
+            codes = [k for k in ("completion_code", "screenout_code") if attrs.get(k)]
+            if codes:
+                raise serializers.ValidationError(
+                    {k: ["a staff study has no Prolific codes"] for k in codes}, code="conflict"
+                )
+        return attrs
 
     def service_fields(self) -> dict[str, Any]:
         """The keyword arguments of evalhub.live.creation.live_study_create."""
@@ -151,7 +165,7 @@ class LiveSettingsSerializer(serializers.ModelSerializer):
     class Meta:
         model = LiveStudy
         fields = [
-            "mode", "max_turns", "target_per_pair", "adaptive", "reveal_models",
+            "mode", "participants", "max_turns", "target_per_pair", "adaptive", "reveal_models",
             "max_prompt_chars", "messages_per_minute", "blocklist", "moderation_judge",
             "model_limits",
         ]  # fmt: skip
@@ -165,6 +179,15 @@ class LiveMonitorSerializer(serializers.Serializer):
     turns_failed = serializers.IntegerField()
     turns_streaming = serializers.IntegerField()
     tokens_streamed = serializers.IntegerField()
+    prompt_tokens = serializers.IntegerField()
+    cost_usd = serializers.DecimalField(
+        max_digits=14, decimal_places=6, allow_null=True,
+        help_text="USD at the price table's rates (per endpoint model name); null while no "
+        "model of the study has a price",
+    )  # fmt: skip
+    unpriced_models = serializers.ListField(
+        child=serializers.CharField(), help_text="endpoint model names without a price"
+    )
 
 
 class LiveStudySerializer(StudySerializer):
@@ -178,7 +201,7 @@ class LiveStudySerializer(StudySerializer):
         fields = [*StudySerializer.Meta.fields, "live", "monitor"]
 
     @extend_schema_field(LiveMonitorSerializer)
-    def get_monitor(self, obj: Study) -> dict[str, int]:
+    def get_monitor(self, obj: Study) -> dict[str, Any]:
         from evalhub.live.monitoring import live_monitor
 
-        return live_monitor(study=obj)
+        return LiveMonitorSerializer(live_monitor(study=obj)).data

@@ -78,6 +78,19 @@ def test_it_names_what_is_wrong_and_writes_nothing(api, endpoints):
     assert api.get("/api/v1/live-studies/nope/").status_code == 404
 
 
+def test_a_staff_study_has_no_prolific_codes(api, endpoints):
+    staff = {"mode": "battle", "slug": "lab", "name": "Lab", "models": ["alpha", "beta"],
+             "participants": "staff"}  # fmt: skip
+    refused = api.post("/api/v1/live-studies/", {**staff, "completion_code": "C0DE"},
+                       format="json")  # fmt: skip
+    assert refused.status_code == 409 and _fields(refused) == ["completion_code"]
+    assert not Study.objects.exists()
+    created = api.post("/api/v1/live-studies/", staff, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["live"]["participants"] == "staff"
+    assert LiveStudy.objects.get(study__slug="lab").participants == "staff"
+
+
 def test_the_schema_tells_the_live_kinds_apart_by_mode(api):
     schema = api.get("/api/schema/?format=json").json()
     create = schema["components"]["schemas"]["LiveStudyCreateRequest"]

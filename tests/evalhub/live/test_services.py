@@ -88,3 +88,32 @@ def test_a_turn_left_streaming_by_a_dead_web_process_stops_blocking_the_rater():
     )
     assert Turn.objects.get(pk=opened.turn_id).status == "failed"
     assert retried.messages == [{"role": "user", "content": "again"}] and retried.side == "A"
+
+
+def test_adaptive_pairing_counts_a_model_with_few_battles_as_infinitely_wide():
+    from evalhub.live.services import _widths, battle_vote
+    from evalhub.live.turns import turn_finish
+
+    m0, m1, m2 = _model("m0"), _model("m1"), _model("m2")
+    study = live_study_create(slug="adapt", name="Adapt", mode="battle", models=[m0, m1, m2],
+                              max_turns=1, session_quota=1, target_per_pair=100,
+                              adaptive=True)  # fmt: skip
+
+    def battle(pid: str, left: ModelEntry, right: ModelEntry, vote: str) -> None:
+        session = _session(study, pid)
+        conversation = conversation_start(session=session)
+        # The pair is set here, not drawn: the test needs these counts.
+        Conversation.objects.filter(pk=conversation.pk).update(left=left, right=right)
+        for opened in turn_open(session_token=session.token, slug=study.slug,
+                                token=conversation.token, text="Hi"):  # fmt: skip
+            turn_finish(turn_id=opened.turn_id, text="Hello", provenance={})
+        battle_vote(session=session, token=conversation.token, choice=vote)
+
+    for i in range(12):
+        battle(f"a{i}", m0, m1, ["A", "B", "tie"][i % 3])
+    battle("b0", m0, m2, "A")
+    battle("b1", m2, m0, "B")  # m2 lost both: its bootstrap interval may be degenerate
+    assert set(_widths(study)) == {m0.pk, m1.pk}  # m2 is rated, but on 2 battles only
+    chosen = conversation_start(session=_session(study, "next"))
+    # m2 (2 battles) counts as infinitely wide: its pairs come first, the fewer-battled one.
+    assert {chosen.left_id, chosen.right_id} == {m1.pk, m2.pk}
