@@ -72,11 +72,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Sessions, users and messages: Django's own, passing the crowd rating pages (no
-    # accounts there) straight on.
-    "evalhub.rating.middleware.SessionMiddleware",
+    # By this name, which Django's deploy checks of the session cookie look for.
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Users and messages: Django's own, passing the crowd rating pages (no accounts there)
+    # straight on.
     "evalhub.rating.middleware.AuthenticationMiddleware",
     "evalhub.rating.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

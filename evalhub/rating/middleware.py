@@ -1,12 +1,13 @@
-"""Django's session, user and message middleware, left out of the crowd rating pages
+"""Django's user and message middleware, left out of the crowd rating pages
 (/s/<study>/...).
 
 A crowd participant has no account: the pages know them by their own cookie (`rs`), never
-by Django's session, user or messages. Each of these middleware still costs every request
-its set-up (a session store, a lazy user, a message storage with its cookie signer). The
-rest of the site, the logged-in raters' /rate/<study>/ included, runs them all; the crowd
-pages keep the security middleware (CSRF, CSP, frame options, HTTPS). django-axes' own
-costs nothing where nobody logs in, and its check wants it by name, so it stays as is."""
+by Django's user or messages. Each of these middleware still costs every request its set-up
+(a lazy user, a message storage with its cookie signer). The rest of the site, the
+logged-in raters' /rate/<study>/ included, runs them; the crowd pages keep the security
+middleware (CSRF, CSP, frame options, HTTPS). Two stay as they are, named in the settings
+as their own checks look for them: Django's sessions (the deploy checks of the session
+cookie) and django-axes' (which costs nothing where nobody logs in)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from collections.abc import Callable
 
 from django.contrib.auth.middleware import AuthenticationMiddleware as AuthenticationBase
 from django.contrib.messages.middleware import MessageMiddleware as MessageBase
-from django.contrib.sessions.middleware import SessionMiddleware as SessionBase
 from django.http import HttpRequest, HttpResponseBase
 
 CROWD_PAGES = "/s/"  # evalhub.rating.urls: entry, consent, rate, done
@@ -37,6 +37,5 @@ def not_on_crowd_pages(base: type) -> type:
     return Middleware
 
 
-SessionMiddleware = not_on_crowd_pages(SessionBase)
 AuthenticationMiddleware = not_on_crowd_pages(AuthenticationBase)
 MessageMiddleware = not_on_crowd_pages(MessageBase)

@@ -1,5 +1,5 @@
-"""Django's session, user and message middleware pass the crowd rating pages straight on;
-the rest of the site, the logged-in raters' page included, runs them as ever."""
+"""Django's user and message middleware pass the crowd rating pages straight on; the rest of
+the site, the logged-in raters' page included, runs them as ever."""
 
 import pytest
 from django.test import Client
@@ -8,10 +8,10 @@ from tests.evalhub.rating.test_crowd_flow import enter
 
 pytestmark = pytest.mark.django_db
 
-SKIPPED = ("session", "user", "_messages")
+SKIPPED = ("user", "_messages")
 
 
-def test_crowd_pages_run_without_sessions_users_or_messages(make_study):
+def test_crowd_pages_run_without_users_or_messages(make_study):
     study = make_study()
     client = Client(enforce_csrf_checks=True)
     entry = enter(client, study)
@@ -25,7 +25,7 @@ def test_crowd_pages_run_without_sessions_users_or_messages(make_study):
     assert client.post(f"/s/{study.slug}/consent/").status_code == 403
 
 
-def test_other_pages_keep_sessions_users_and_messages():
+def test_other_pages_keep_users_and_messages():
     response = Client().get("/accounts/login/")
     assert response.status_code == 200
     assert [name for name in SKIPPED if not hasattr(response.wsgi_request, name)] == []
