@@ -3,8 +3,9 @@ simulated raters going through the real HTTP flow (Prolific link, consent, then 
 GET the page and POST the answer, with cookies and CSRF tokens, until their quota is met;
 then the next participant).
 
-Prints judgments/s, p50/p95 latency of the rating requests, the SQL statements per GET and
-per POST (bench/rating_statements.py, in-process before the timed run), the invariants
+Prints judgments/s, p50/p95 latency of the rating requests, the SQL statements per GET, per
+POST and per participant's way in (bench/rating_statements.py, in-process before the timed
+run), the invariants
 (over-quota items, duplicate item/rater judgments, 5xx responses: all must be zero) and,
 last, the ratio to the peer figure: Label Studio 1.23.2 on this kind of machine, same cycle
 (50 raters, PostgreSQL, 4 gunicorn workers): 12.5 annotations/s, p95 4.5 s.
@@ -439,7 +440,9 @@ def main() -> None:
     )
     print(f"statements per GET: {statements['get']:.1f} (+{statements['get_transactions']:.1f} "
           f"transactions); per POST: {statements['post']:.1f} "
-          f"(+{statements['post_transactions']:.1f} transactions)")  # fmt: skip
+          f"(+{statements['post_transactions']:.1f} transactions); per participant's way in "
+          f"(link, consent page, consent): {statements['entry']} "
+          f"(+{statements['entry_transactions']} transactions)")  # fmt: skip
     print(f"over-quota items: {checks['over_quota']}")
     print(f"duplicate item/rater judgments: {checks['duplicates']}")
     print(f"5xx responses: {stats.server_errors}")

@@ -7,10 +7,12 @@ each a round trip of its own).
     DATABASE_URL=... .venv/bin/python -m bench.rating_statements --study bench [--cycles 10]
         [--profile]
 
-bench/rating_load.py runs it on its study after the timed run. Prints one JSON line:
+bench/rating_load.py runs it on its study before the timed run. Prints one JSON line:
 {"get": statements per GET of the rating page, "post": per POST of an answer,
- "get_transactions": ..., "post_transactions": ..., "cycles": n}; --profile also prints the
-cProfile of the cycles' GETs and POSTs (cumulative time, top 25)."""
+ "get_transactions": ..., "post_transactions": ..., "entry": statements of a participant's
+ way in (the Prolific link, the consent page and consenting), "entry_transactions": ...,
+ "cycles": n}; --profile also prints the cProfile of the cycles' GETs and POSTs (cumulative
+time, top 25)."""
 
 from __future__ import annotations
 
@@ -118,13 +120,35 @@ def main() -> None:
         post += after[0] - middle[0]
         post_tx += after[1] - middle[1]
         cycles += 1
+    entry = entry_statements(counter, base)
     if profile:
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(25)
         print(out.getvalue(), file=sys.stderr)
     n = max(cycles, 1)
     print(json.dumps({"get": get / n, "post": post / n, "get_transactions": get_tx / n,
-                      "post_transactions": post_tx / n, "cycles": cycles}))  # fmt: skip
+                      "post_transactions": post_tx / n, "entry": entry[0],
+                      "entry_transactions": entry[1], "cycles": cycles}))  # fmt: skip
+
+
+def entry_statements(counter: StatementCounter, base: str) -> tuple[int, int]:
+    """(statements, transactions) of a second participant's link, consent page and consent,
+    each request on a connection kept from the one before, as under gunicorn (where
+    request_started arms the connection's health check; the test client leaves it out)."""
+    from django.db import close_old_connections
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    before = counter.read()
+    close_old_connections()
+    response = client.get(f"{base}?PROLIFIC_PID=statements{os.getpid()}b")
+    assert response.status_code == 303, response.status_code
+    close_old_connections()
+    assert client.get(f"{base}consent/").status_code == 200
+    close_old_connections()
+    assert client.post(f"{base}consent/").status_code == 303
+    after = counter.read()
+    return after[0] - before[0], after[1] - before[1]
 
 
 if __name__ == "__main__":

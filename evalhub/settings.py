@@ -72,11 +72,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # By this name, which Django's deploy checks of the session cookie look for.
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Users and messages: Django's own, passing the crowd rating pages (no accounts there)
+    # straight on.
+    "evalhub.rating.middleware.AuthenticationMiddleware",
+    "evalhub.rating.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "evalhub.content_security.CSPMiddleware",  # django-csp's, the policy built once
     # Last, as django-axes asks: it turns a locked-out login into the lock-out page.

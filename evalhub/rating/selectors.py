@@ -98,7 +98,7 @@ def session_from_row(row: tuple, study: Study | None = None) -> RaterSession:
 
 def session_for_entry(*, key: SessionKey) -> RaterSession | None:
     """The session `key` names, with its study (no item content), in one query. Fields not
-    read here (e.g. the study's config) load on first use."""
+    read here (e.g. the study's name) load on first use."""
     row = pool.execute(statements.ENTRY[key.by], key.params).fetchone()
     if row is None:
         return None

@@ -37,13 +37,15 @@ from __future__ import annotations
 
 # --- entry ---------------------------------------------------------------------------------
 
-# A study a rater may enter (launched or closed), with STUDY_FIELDS.
+# A study a rater may enter (launched or closed), with STUDY_FIELDS (in the model's field
+# order; the config too, which holds the frozen instrument's hash: loading it later would
+# cost a query of its own).
 STUDY_FIELDS = ["id", "slug", "kind", "instrument_id", "raters_per_item", "attention_check_rate",
                 "session_quota", "reservation_seconds", "completion_code", "screenout_code",
-                "status"]  # fmt: skip
+                "status", "config"]  # fmt: skip
 STUDY_FOR_ENTRY = """
 SELECT id, slug, kind, instrument_id, raters_per_item, attention_check_rate, session_quota,
-       reservation_seconds, completion_code, screenout_code, status
+       reservation_seconds, completion_code, screenout_code, status, config
 FROM studies_study
 WHERE slug = %(slug)s AND status IN ('launched', 'closed')"""
 
@@ -58,7 +60,7 @@ SELECT s.id, s.token, s.study_id, s.rater_id, s.quota, s.done, s.attention_failu
        s.consented_at, s.assignment_id, s.assignment_token,
        st.id, st.slug, st.kind, st.instrument_id, st.raters_per_item, st.attention_check_rate,
        st.session_quota, st.reservation_seconds, st.completion_code, st.screenout_code,
-       st.status
+       st.status, st.config
 FROM rating_ratersession s
 JOIN studies_study st ON st.id = s.study_id
 WHERE s.token = %(first)s AND st.slug = %(second)s""",
@@ -67,7 +69,7 @@ SELECT s.id, s.token, s.study_id, s.rater_id, s.quota, s.done, s.attention_failu
        s.consented_at, s.assignment_id, s.assignment_token,
        st.id, st.slug, st.kind, st.instrument_id, st.raters_per_item, st.attention_check_rate,
        st.session_quota, st.reservation_seconds, st.completion_code, st.screenout_code,
-       st.status
+       st.status, st.config
 FROM rating_ratersession s
 JOIN studies_study st ON st.id = s.study_id
 WHERE s.study_id = %(first)s
