@@ -325,6 +325,8 @@ SPECTACULAR_SETTINGS = {
         # client keeps its enum names.
         "StudyKindEnum": "evalhub.studies.models.Study.Kind",
         "StudyStatusEnum": "evalhub.studies.models.Study.Status",
+        # LiveStudy and the live-study create serializers share it.
+        "LiveParticipantsEnum": "evalhub.live.models.LiveStudy.Participants",
     },
     "TITLE": "EvalHub API",
     "DESCRIPTION": "Register models, submit outputs, run studies and judges, fetch results.",

@@ -58,7 +58,7 @@ class _LiveStudyCreateBase(StrictSerializer):
     slug = StrictSlugField(max_length=95)
     name = StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR])
     participants = StrictChoiceField(
-        choices=LiveStudy.Participants.values, required=False,
+        choices=LiveStudy.Participants.choices, required=False,
         help_text="prolific (default): the /live/<slug>/ entry link with Prolific ids; staff: "
         "logged-in users at /live/<slug>/staff/, with no Prolific codes",
     )  # fmt: skip
