@@ -16,6 +16,12 @@ KIND = "instruction_difficulty"
 VERDICT_PREFERENCE = {"target": 1.0, "tie": 0.5, "baseline": 0.0}
 
 
+def discrete_preference(verdict: np.ndarray) -> np.ndarray:
+    """1 / 0.5 / 0 per target / tie / baseline verdict (each distinct verdict looked up once)."""
+    names, codes = np.unique(verdict, return_inverse=True)
+    return np.array([VERDICT_PREFERENCE[v] for v in names.tolist()])[codes.reshape(-1)]
+
+
 def difficulty_inputs(prompt_set_id: int, baseline: str, judge_group: str) -> Inputs:
     return {"prompt_set": prompt_set_id, "baseline": baseline, "judge_group": judge_group}
 
@@ -112,9 +118,7 @@ def rows_by_scope(
     baseline, group, model, prompt, item, pref, verdict = column_arrays(
         found, (str, str, str, np.int64, np.int64, np.float64, str)
     )
-    names, codes = np.unique(verdict, return_inverse=True)
-    discrete = np.array([VERDICT_PREFERENCE[v] for v in names.tolist()])[codes.reshape(-1)]
-    preference = np.where(np.isnan(pref), discrete, pref)  # None reads as NaN
+    preference = np.where(np.isnan(pref), discrete_preference(verdict), pref)  # None: NaN
     item_ids, diffs = _length_diffs(prompt_set_id, baselines, models)
     length_diff = diffs[np.searchsorted(item_ids, item)]
     out = {}

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from evalhub.dashboards.cache import cached_stats, stats_version
 from evalhub.dashboards.selectors.alpaca_lc import VERDICT_PREFERENCE, length_controlled_all
+from evalhub.dashboards.selectors.difficulty import discrete_preference
 from evalhub.dashboards.selectors.frames import (
     LLM_PREFIX,
     NO_CODE,
@@ -165,8 +166,7 @@ def _weighted(
     keep = in_scope[item] & (items.baseline_model[item] != "")
     if not keep.any():
         return []
-    names, codes = np.unique(verdict, return_inverse=True)
-    discrete = np.array([VERDICT_PREFERENCE[v] for v in names.tolist()])[codes.reshape(-1)]
+    discrete = discrete_preference(verdict)
     soft = np.where(np.isnan(continuous), discrete, continuous)  # None reads as NaN
     slices = weighted_slices(
         soft[keep],
