@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "evalhub.accounts",
+    "evalhub.teams",
     "evalhub.prompts",
     "evalhub.outputs",
     "evalhub.instruments",
@@ -80,6 +81,8 @@ MIDDLEWARE = [
     # straight on.
     "evalhub.rating.middleware.AuthenticationMiddleware",
     "evalhub.rating.middleware.MessageMiddleware",
+    # The signed-in user's current team and role, read fresh on every request.
+    "evalhub.teams.current.CurrentTeamMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "evalhub.content_security.CSPMiddleware",  # django-csp's, the policy built once
     # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
@@ -99,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "evalhub.teams.context.team_switcher",
             ],
         },
     },
@@ -292,7 +296,7 @@ REST_FRAMEWORK = {
     ],
     # Researchers only; then the query string is checked against the operation's schema.
     "DEFAULT_PERMISSION_CLASSES": [
-        "evalhub.api.permissions.IsResearcher",
+        "evalhub.api.permissions.IsTeamMember",
         "evalhub.api.permissions.DocumentedQueryOnly",
     ],
     "DEFAULT_PARSER_CLASSES": ["evalhub.api.parsers.BoundedJSONParser"],

@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("evalhub.accounts.urls")),
+    path("teams/", include("evalhub.teams.urls")),
     path("admin/", admin.site.urls),
     path("jobs/", include("evalhub.jobs.urls")),
     path("generation/", include("generation.urls")),

@@ -6,6 +6,9 @@ class TrainingDataset(models.Model):
     """A set of LIMA-format conversations to fine-tune on (e.g. LIMA's 1,000 + 30).
     `token_stats` holds token lengths per source, measured with `stats_tokenizer`."""
 
+    team = models.ForeignKey(
+        "teams.Team", null=True, on_delete=models.PROTECT, related_name="training_datasets"
+    )
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     source_file = models.CharField(max_length=500, blank=True)
@@ -65,6 +68,9 @@ class TrainingRun(models.Model):
     """One fine-tuning run. The recipe's settings are frozen into `recipe_settings` when the
     run is created, so editing a recipe never changes what a past run did."""
 
+    team = models.ForeignKey(
+        "teams.Team", null=True, on_delete=models.PROTECT, related_name="training_runs"
+    )
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     dataset = models.ForeignKey(TrainingDataset, on_delete=models.PROTECT, related_name="runs")

@@ -212,6 +212,7 @@ def run_study(request: HttpRequest, slug: str) -> HttpResponse:
         data = form.cleaned_data
         try:
             study = services.chosen_checkpoint_study_create(
+                team=request.team,
                 run=run,
                 slug=data["slug"],
                 name=data["name"],

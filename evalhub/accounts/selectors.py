@@ -7,8 +7,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from knox.models import AuthToken
 
+from evalhub.teams.models import Team
 
-def api_tokens_of(*, user: AbstractBaseUser) -> QuerySet[AuthToken]:
-    """The user's tokens that still work (not expired), newest first."""
+
+def api_tokens_of(*, user: AbstractBaseUser, team: Team) -> QuerySet[AuthToken]:
+    """The user's tokens in `team` that still work (not expired), newest first."""
     live = Q(expiry__isnull=True) | Q(expiry__gt=timezone.now())
-    return AuthToken.objects.filter(live, user=user).order_by("-created")
+    return AuthToken.objects.filter(live, user=user, team_binding__team=team).order_by("-created")

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from evalhub.accounts.decorators import researcher_required
+from evalhub.accounts.decorators import member_required
 from evalhub.accounts.forms import ApiTokenForm
 from evalhub.accounts.selectors import api_tokens_of
 from evalhub.accounts.services import api_token_create, api_token_revoke
@@ -45,29 +45,32 @@ def login_locked_out(
 
 
 @never_cache
-@researcher_required
+@member_required
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    """List the researcher's tokens and make a new one; its raw value is on this one
-    response only (never stored, never cached)."""
+    """List the member's tokens in the current team and make a new one (it carries the
+    member's role there); its raw value is on this one response only (never stored, never
+    cached)."""
     created: dict[str, Any] | None = None
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         days = form.cleaned_data["expires_days"]
         token, raw = api_token_create(
-            user=request.user, expires_in=timedelta(days=days) if days else None
+            user=request.user, team=request.team, expires_in=timedelta(days=days) if days else None
         )
         created = {"raw": raw, "expiry": token.expiry}
         form = ApiTokenForm()
     status = 400 if request.method == "POST" and created is None else 200
-    context = {"tokens": api_tokens_of(user=request.user), "form": form, "created": created}
+    tokens = api_tokens_of(user=request.user, team=request.team)
+    context = {"tokens": tokens, "form": form, "created": created}
     return render(request, "accounts/tokens.html", context, status=status)
 
 
-@researcher_required
+@member_required
 @require_POST
 def api_token_revoke_view(request: HttpRequest) -> HttpResponse:
-    if api_token_revoke(user=request.user, digest=request.POST.get("token", "")):
+    digest = request.POST.get("token", "")
+    if api_token_revoke(team=request.team, by=request.user, digest=digest):
         messages.success(request, "Token revoked: it no longer works.")
     else:
         messages.error(request, "No such token (already revoked or expired?).")

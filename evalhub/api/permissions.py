@@ -1,23 +1,42 @@
-"""Who may call the API: researchers only (raters use the web forms)."""
+"""Who may call the API: members of a team. A token works in its own team with its user's
+role there (read on every request); a session works in the session's current team.
+Viewers read only."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import BasePermission
+from knox.models import AuthToken
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from evalhub.accounts.roles import is_researcher
+from evalhub.teams.models import Membership, Role, role_allows
+from evalhub.teams.selectors import membership_of_token
 
 
-class IsResearcher(BasePermission):
-    """Anonymous callers get 401 (from the authenticator's challenge), raters 403."""
+def api_membership(request: Request) -> Membership | None:
+    if isinstance(request.auth, AuthToken):
+        return membership_of_token(token=request.auth)
+    return getattr(request._request, "membership", None)
 
-    message = "This API is for researchers; your account has no researcher role."
+
+class IsTeamMember(BasePermission):
+    """Anonymous callers get 401 (from the authenticator's challenge), callers in no team
+    (raters, or a member removed since the token was made) 403, viewers 403 on any write.
+    Sets request.membership and request.team for the view."""
+
+    message = "This API is for members of a team; this account or token has none."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return is_researcher(request.user)
+        membership = api_membership(request) if request.user.is_authenticated else None
+        request.membership = membership
+        request.team = membership.team if membership else None
+        if membership is None:
+            return False
+        if request.method not in SAFE_METHODS and not role_allows(membership.role, Role.RESEARCHER):
+            raise PermissionDenied(f"A viewer in {membership.team.name} can read, not change.")
+        return True
 
 
 class DocumentedQueryOnly(BasePermission):

@@ -22,6 +22,7 @@ from evalhub.crowd.services import CrowdInputError
 from evalhub.dashboards.views import researcher_required
 from evalhub.prompts.models import Prompt
 from evalhub.studies.models import Study
+from evalhub.studies.selectors import team_studies
 
 GOLD_SHOWN = 500  # prompts listed for marking; the API marks any
 NUMBER_RULES = ("spam_odds", "min_median_seconds", "position_alpha", "min_judgments")
@@ -48,7 +49,7 @@ def _back(study: Study, note: str) -> HttpResponse:
 @require_POST
 @researcher_required
 def rules_save(request: HttpRequest, slug: str) -> HttpResponse:
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(team_studies(team=request.team), slug=slug)
     rules: dict[str, Any] = {"bonus_per_judgment": request.POST.get("bonus_per_judgment") or None}
     for name in NUMBER_RULES:
         raw = request.POST.get(name, "").strip()
@@ -70,7 +71,7 @@ def rules_save(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 @researcher_required
 def gold_save(request: HttpRequest, slug: str) -> HttpResponse:
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(team_studies(team=request.team), slug=slug)
     gold = {
         key.removeprefix("gold:"): value
         for key, value in request.POST.items()

@@ -25,6 +25,7 @@ from evalhub.crowd.services import (
 )
 from evalhub.dashboards.views import researcher_required
 from evalhub.studies.models import Study
+from evalhub.studies.selectors import team_studies
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 SHOWN_ROWS = 500  # a page of thousands of rows is unreadable: sort or filter to find others
@@ -111,14 +112,14 @@ def _page(
 @require_GET
 @researcher_required
 def raters_page(request: HttpRequest, slug: str) -> HttpResponse:
-    return _page(request, get_object_or_404(Study, slug=slug))
+    return _page(request, get_object_or_404(team_studies(team=request.team), slug=slug))
 
 
 @require_POST
 @researcher_required
 def raters_action(request: HttpRequest, slug: str) -> HttpResponse:
     """Exclude (the ticked raters, or every flagged one) or include again, with a reason."""
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(team_studies(team=request.team), slug=slug)
     action = request.POST.get("action", "exclude")
     try:
         ids = [int(v) for v in request.POST.getlist("rater")]
@@ -148,7 +149,7 @@ def raters_action(request: HttpRequest, slug: str) -> HttpResponse:
 def prolific_upload(request: HttpRequest, slug: str) -> HttpResponse:
     """Match an uploaded Prolific export; the page answers the three lists as downloads
     (built into the page: the raw ids are never stored)."""
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(team_studies(team=request.team), slug=slug)
     upload = request.FILES.get("export")
     if upload is None:
         return _page(request, study, error="export: choose Prolific's CSV file", status=400)

@@ -17,7 +17,7 @@ from evalhub.dashboards.selectors.style_control import (
 )
 from evalhub.studies.exports import export_lines
 from evalhub.studies.models import Study
-from evalhub.studies.selectors import judgments_export_rows
+from evalhub.studies.selectors import judgments_export_rows, team_studies
 
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 POLL_SECONDS = 5
@@ -32,7 +32,7 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
 @researcher_required
 def overview(request: HttpRequest) -> HttpResponse:
     context = {
-        "studies": studies_overview(),
+        "studies": studies_overview(team=request.team),
         "leaderboard": global_leaderboard(),
         "style_board": global_style_leaderboard(),
     }
@@ -44,13 +44,15 @@ def overview(request: HttpRequest) -> HttpResponse:
 def judges_page(request: HttpRequest) -> HttpResponse:
     from evalhub.dashboards.selectors.judges import judge_leaderboard
 
-    return render(request, "dashboards/judges.html", {"rows": judge_leaderboard()})
+    return render(request, "dashboards/judges.html", {"rows": judge_leaderboard(team=request.team)})
 
 
 @require_GET
 @researcher_required
 def study_page(request: HttpRequest, slug: str) -> HttpResponse:
-    study = get_object_or_404(Study.objects.select_related("target_model", "prompt_set"), slug=slug)
+    study = get_object_or_404(
+        team_studies(team=request.team).select_related("target_model", "prompt_set"), slug=slug
+    )
     filters = _filters(request)
     results = study_results(study, **filters)
     style_board = None
@@ -68,7 +70,9 @@ def study_page(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @researcher_required
 def study_data(request: HttpRequest, slug: str) -> JsonResponse:
-    study = get_object_or_404(Study.objects.select_related("target_model"), slug=slug)
+    study = get_object_or_404(
+        team_studies(team=request.team).select_related("target_model"), slug=slug
+    )
     response = JsonResponse(study_results(study, **_filters(request)))
     response["Cache-Control"] = "no-store"
     return response
@@ -79,7 +83,7 @@ def study_data(request: HttpRequest, slug: str) -> JsonResponse:
 def study_export(request: HttpRequest, slug: str, fmt: str) -> StreamingHttpResponse:
     if fmt not in EXPORT_TYPES:
         raise Http404(f"no export format {fmt!r}; use csv or jsonl")
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(team_studies(team=request.team), slug=slug)
     lines = export_lines(judgments_export_rows(study=study), fmt)
     response = StreamingHttpResponse(lines, content_type=EXPORT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-judgments.{fmt}"'
@@ -91,7 +95,7 @@ def study_export(request: HttpRequest, slug: str, fmt: str) -> StreamingHttpResp
 def study_item_labels(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     if fmt not in EXPORT_TYPES:
         raise Http404(f"no export format {fmt!r}; use csv or jsonl")
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(team_studies(team=request.team), slug=slug)
     body = "".join(export_lines(item_labels(study), fmt, fields=ITEM_LABEL_FIELDS))
     response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-item-labels.{fmt}"'

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from evalhub.demo.services import demo_team
 from evalhub.live.creation import live_study_create
 from evalhub.outputs.models import ModelEntry
 from evalhub.studies.models import Study
@@ -30,12 +31,14 @@ def demo_live_load(*, vllm_base_url: str) -> list[str]:
         models.append(model)
     if not Study.objects.filter(slug=LIVE_CHAT).exists():
         live_study_create(
-            slug=LIVE_CHAT, name="Live dialogue (LIMA Section 6)", mode="conversation",
+            team=demo_team(), slug=LIVE_CHAT, name="Live dialogue (LIMA Section 6)",
+            mode="conversation",
             models=models, max_turns=3, session_quota=2, completion_code="DEMO-LIVE",
         )  # fmt: skip
     if not Study.objects.filter(slug=LIVE_ARENA).exists():
         live_study_create(
-            slug=LIVE_ARENA, name="Live battle (Arena)", mode="battle", models=models,
+            team=demo_team(), slug=LIVE_ARENA, name="Live battle (Arena)", mode="battle",
+            models=models,
             max_turns=3, session_quota=3, target_per_pair=20, reveal_models=True,
             completion_code="DEMO-ARENA",
         )  # fmt: skip

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from evalhub.demo.services import BASELINES, DEMO_FILE, DEMO_SET
+from evalhub.demo.services import BASELINES, DEMO_FILE, DEMO_SET, demo_team
 from evalhub.outputs.models import ModelEntry
 from evalhub.pipeline.models import Pipeline
 from evalhub.pipeline.services import (
@@ -76,6 +76,7 @@ def demo_pipeline_start(*, judge_base_url: str, base_url: str) -> DemoPipeline:
         )
         test_set = PromptSet.objects.get(slug=DEMO_SET)
         pipeline = pipeline_start(
+            team=demo_team(),
             slug=DEMO_PIPELINE,
             name="Demo LIMA pipeline (tiny model)",
             dataset=dataset,

@@ -17,12 +17,15 @@ from evalhub.prompts.models import PromptSet
 from evalhub.prompts.services import prompts_import
 from evalhub.studies.models import Study
 from evalhub.studies.services import study_create, study_launch
+from evalhub.teams.models import Team
+from evalhub.teams.services import team_create
 
 DEMO_FILE = Path(__file__).parent / "data" / "lima_demo.jsonl"
 DEMO_SET = "lima-demo"
 DEMO_STUDY = "lima-demo"
 TARGET = "demo-target"
 BASELINES = {"baseline_terse": "demo-baseline-terse", "baseline_generic": "demo-baseline-generic"}
+DEMO_TEAM = "demo"
 DEMO_RESEARCHER = ("researcher", "researcher-demo")
 
 
@@ -36,6 +39,20 @@ class DemoData:
 def _demo_rows() -> list[Row]:
     lines = DEMO_FILE.read_text(encoding="utf-8").splitlines()
     return [(n, json.loads(line)) for n, line in enumerate(lines, start=1) if line.strip()]
+
+
+@transaction.atomic
+def demo_team() -> Team:
+    """The demo's team, owned by the demo researcher login (both made on first use)."""
+    team = Team.objects.filter(slug=DEMO_TEAM).first()
+    if team is not None:
+        return team
+    username, password = DEMO_RESEARCHER
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        user = user_create(username=username, password=password, role="researcher", is_staff=True)
+        get_user_model().objects.filter(pk=user.pk).update(is_superuser=True)
+    return team_create(name="Demo lab", slug=DEMO_TEAM, owner=user)
 
 
 @transaction.atomic
@@ -65,6 +82,7 @@ def demo_load() -> DemoData:
             model=model,
         )
     study = study_create(
+        team=demo_team(),
         slug=DEMO_STUDY,
         name="LIMA demo: target vs two baselines",
         kind=Study.Kind.PAIRWISE,
@@ -78,8 +96,4 @@ def demo_load() -> DemoData:
         baselines=baselines,
     )
     study = study_launch(study=study)  # rateable at /s/lima-demo/ right away
-    username, password = DEMO_RESEARCHER
-    if not get_user_model().objects.filter(username=username).exists():
-        user_create(username=username, password=password, role="researcher", is_staff=True)
-        get_user_model().objects.filter(username=username).update(is_superuser=True)
     return DemoData(prompt_set=prompt_set, study=study, created=True)

@@ -30,6 +30,9 @@ class Instrument(models.Model):
         OPTIONAL = "optional", "Optional"
         REQUIRED = "required", "Required"
 
+    team = models.ForeignKey(
+        "teams.Team", null=True, on_delete=models.PROTECT, related_name="instruments"
+    )
     slug = models.SlugField(max_length=100)
     version = models.PositiveIntegerField(default=1)
     name = models.CharField(max_length=200)

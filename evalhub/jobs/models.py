@@ -23,6 +23,7 @@ class Job(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    team = models.ForeignKey("teams.Team", null=True, on_delete=models.PROTECT, related_name="jobs")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True

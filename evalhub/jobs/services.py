@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from evalhub.cache_redis import REDIS_ERRORS
 from evalhub.jobs.handlers import queue_for
 from evalhub.jobs.models import Job
+from evalhub.teams.models import Team
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,21 @@ class JobCancelled(Exception):
     """Raised inside a handler when a researcher asked for the job to stop."""
 
 
-def job_create(*, kind: str, params: dict[str, Any] | None = None, requested_by: Any = None) -> Job:
-    """Create a queued job and send its id to the kind's queue once the transaction commits."""
+def job_create(
+    *,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    requested_by: Any = None,
+    team: Team | None = None,
+) -> Job:
+    """Create a queued job and send its id to the kind's queue once the transaction commits.
+    `team`: whose job it is (None only for work no team owns, such as a shared fit)."""
     job = Job.objects.create(
-        kind=kind, params=params or {}, queue=queue_for(kind), requested_by=requested_by
+        kind=kind,
+        params=params or {},
+        queue=queue_for(kind),
+        requested_by=requested_by,
+        team=team,
     )
     transaction.on_commit(lambda: job_dispatch(job_id=job.pk))
     return job

@@ -17,11 +17,13 @@ from evalhub.outputs.models import ModelEntry
 from evalhub.prompts.models import PromptSet
 from evalhub.studies.models import Study
 from evalhub.studies.services import config_hash
+from evalhub.teams.models import Team
 
 
 @transaction.atomic
 def live_study_create(
     *,
+    team: Team,
     slug: str,
     name: str,
     mode: str,
@@ -79,7 +81,7 @@ def live_study_create(
     )  # fmt: skip
     kind = Study.Kind.PAIRWISE if mode == LiveStudy.Mode.BATTLE else Study.Kind.DIALOGUE
     study = Study.objects.create(
-        slug=slug, name=name, kind=kind, prompt_set=prompt_set, target_model=models[0],
+        team=team, slug=slug, name=name, kind=kind, prompt_set=prompt_set, target_model=models[0],
         raters_per_item=1, attention_check_rate=0, session_quota=session_quota,
         completion_code=completion_code, screenout_code=screenout_code, created_by=by,
         instrument=instrument,

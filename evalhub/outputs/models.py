@@ -10,6 +10,9 @@ class ModelEntry(models.Model):
         API = "api", "OpenAI-compatible API"
         EXTERNAL = "external", "External (outputs submitted)"
 
+    team = models.ForeignKey(
+        "teams.Team", null=True, on_delete=models.PROTECT, related_name="models"
+    )
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.EXTERNAL)

@@ -251,7 +251,10 @@ def outputs_import_job(job: Any) -> dict[str, Any]:
         from evalhub.studies.arena_import import arena_battles_import
 
         result = arena_battles_import(
-            name=params["prompt_set"], rows=rows, imported_from=params.get("filename") or "upload"
+            team=job.team,
+            name=params["prompt_set"],
+            rows=rows,
+            imported_from=params.get("filename") or "upload",
         )
         outcome = {"study": result.study, "created": result.created, "unchanged": result.unchanged}
     elif params.get("what") == "prompts":

@@ -23,6 +23,9 @@ class Pipeline(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    team = models.ForeignKey(
+        "teams.Team", null=True, on_delete=models.PROTECT, related_name="pipelines"
+    )
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)

@@ -28,6 +28,7 @@ from evalhub.pipeline.models import Pipeline, PipelineStep
 from evalhub.pipeline.steps import ORDER, STEPS, PipelineFailed, run_slug, study_slugs
 from evalhub.prompts.models import PromptSet
 from evalhub.studies.models import Judge, Study
+from evalhub.teams.models import Team
 from training.models import Recipe, TrainingDataset, TrainingRun
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ def _start_problems(
 @transaction.atomic
 def pipeline_start(
     *,
+    team: Team,
     slug: str,
     dataset: TrainingDataset,
     base_model: str,
@@ -186,10 +188,10 @@ def pipeline_start(
         "simulate_crowd": simulate_crowd,
     }
     pipeline = Pipeline.objects.create(
-        slug=slug, name=name or slug, params=params, created_by=requested_by
+        team=team, slug=slug, name=name or slug, params=params, created_by=requested_by
     )
     pipeline.job = job_create(
-        kind=Job.Kind.PIPELINE, params={"pipeline": slug}, requested_by=requested_by
+        kind=Job.Kind.PIPELINE, params={"pipeline": slug}, requested_by=requested_by, team=team
     )
     pipeline.save(update_fields=["job"])
     return pipeline

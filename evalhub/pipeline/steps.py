@@ -186,6 +186,7 @@ def step_studies(pipeline: Pipeline) -> StepOutcome:
         if study is None:
             label = "pairwise" if key == "pairwise" else "Fail / Pass / Excellent"
             study = chosen_checkpoint_study_create(
+                team=pipeline.team,
                 run=run,
                 slug=slugs[key],
                 name=f"{pipeline.name}: {label}",

@@ -4,6 +4,9 @@ from django.db import models
 class PromptSet(models.Model):
     """A named collection of prompts, e.g. LIMA test (300) or LIMA dev (50)."""
 
+    team = models.ForeignKey(
+        "teams.Team", null=True, on_delete=models.PROTECT, related_name="prompt_sets"
+    )
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)

@@ -29,7 +29,7 @@ from evalhub.api.views.common import error_responses, get_or_404
 from evalhub.releases import selectors, services
 from evalhub.releases.importing import release_import_start
 from evalhub.releases.models import Release
-from evalhub.studies.models import Study
+from evalhub.studies.selectors import team_studies
 
 
 class ReleasePublishRequest(StrictSerializer):
@@ -72,7 +72,7 @@ class StudyReleases(APIView):
         responses={200: ReleaseSerializer(many=True), **error_responses()},
     )
     def get(self, request: Request, slug: str) -> Response:
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         return Response(ReleaseSerializer(selectors.releases_of_study(study=study), many=True).data)
 
     @extend_schema(
@@ -86,7 +86,7 @@ class StudyReleases(APIView):
     def post(self, request: Request, slug: str) -> Response:
         body = ReleasePublishRequest(data=request.data)
         body.is_valid(raise_exception=True)
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         try:
             release = services.release_publish(study=study, by=request.user, **body.validated_data)
         except (services.ReleaseStateError, services.ReleasePushError) as exc:
@@ -160,7 +160,7 @@ class ReleaseImport(APIView):
     def post(self, request: Request) -> Response:
         body = ReleaseImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        job = release_import_start(by=request.user, **body.validated_data)
+        job = release_import_start(team=request.team, by=request.user, **body.validated_data)
         return Response(
             JobSerializer(job).data,
             status=status.HTTP_202_ACCEPTED,

@@ -41,13 +41,14 @@ from evalhub.releases.import_checks import (
     tables_check,
 )
 from evalhub.studies.models import Assignment, Item, Judgment, Rater, Study
+from evalhub.teams.models import Team
 
 SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 # The steps a job reports: checksums, each file's checks, writing.
 IMPORT_STEPS = 2 + len(COLUMNS)
 
 
-def release_import_start(*, archive: UploadedFile, slug: str, by: Any = None) -> Job:
+def release_import_start(*, team: Team, archive: UploadedFile, slug: str, by: Any = None) -> Job:
     """Keep an uploaded release archive on disk and queue the job that imports it as study
     `slug`. The archive's layout and the slug are checked now (ReleaseImportError), the
     rest by the job."""
@@ -64,7 +65,7 @@ def release_import_start(*, archive: UploadedFile, slug: str, by: Any = None) ->
         path.unlink(missing_ok=True)
         raise
     params = {"path": str(path), "slug": slug, "filename": archive.name or ""}
-    return job_create(kind=Job.Kind.RELEASE_IMPORT, params=params, requested_by=by)
+    return job_create(kind=Job.Kind.RELEASE_IMPORT, params=params, requested_by=by, team=team)
 
 
 def release_import_job(job: Job) -> dict[str, Any]:
@@ -82,6 +83,7 @@ def release_import_job(job: Job) -> dict[str, Any]:
 
         try:
             done = release_import(
+                team=job.team,
                 folder=Path(params["path"]), slug=params["slug"], by=job.requested_by,
                 progress=progress, job_id=job.pk,
             )  # fmt: skip
@@ -112,6 +114,7 @@ def _instrument(row: dict[str, Any]) -> Instrument:
 
 def release_import(
     *,
+    team: Team,
     folder: Path,
     slug: str,
     by: Any = None,
@@ -125,11 +128,11 @@ def release_import(
     folder = Path(folder)
     slug_check(slug)
     if not folder.is_file():
-        return _import_folder(folder, slug, by, progress, job_id)
+        return _import_folder(team, folder, slug, by, progress, job_id)
     top = archive_check(folder)
     with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(folder) as zf:
         zf.extractall(scratch)  # the entries' names were checked by archive_check
-        return _import_folder(Path(scratch) / top, slug, by, progress, job_id)
+        return _import_folder(team, Path(scratch) / top, slug, by, progress, job_id)
 
 
 def slug_check(slug: str) -> None:
@@ -143,7 +146,12 @@ def slug_check(slug: str) -> None:
 
 
 def _import_folder(
-    folder: Path, slug: str, by: Any, progress: Callable[[str], None], job_id: int | None
+    team: Team,
+    folder: Path,
+    slug: str,
+    by: Any,
+    progress: Callable[[str], None],
+    job_id: int | None,
 ) -> Study:
     progress("verifying checksums")
     folder_check(folder)
@@ -152,11 +160,13 @@ def _import_folder(
     provenance = {"imported_from_release": folder.name}
     if job_id is not None:
         provenance["imported_by_job"] = job_id
-    return _write(tables, provenance, slug, by)
+    return _write(team, tables, provenance, slug, by)
 
 
 @transaction.atomic
-def _write(tables: dict[str, pa.Table], provenance: dict[str, Any], slug: str, by: Any) -> Study:
+def _write(
+    team: Team, tables: dict[str, pa.Table], provenance: dict[str, Any], slug: str, by: Any
+) -> Study:
     slug_check(slug)  # again, inside the transaction that creates it
     rows = {n: t.to_pylist() for n, t in tables.items()}
     config_row = rows["config"][0]
@@ -185,7 +195,8 @@ def _write(tables: dict[str, pa.Table], provenance: dict[str, Any], slug: str, b
     item_rows = rows["items"]
     real = [r for r in item_rows if not r["is_gold"]] or item_rows
     study = Study.objects.create(
-        slug=slug, name=config_row["name"], kind=config_row["kind"], prompt_set=prompt_set,
+        team=team, slug=slug, name=config_row["name"], kind=config_row["kind"],
+        prompt_set=prompt_set,
         target_model=models[real[0]["target_model"]],
         instrument=_instrument(rows["instrument"][0]),
         raters_per_item=config.get("raters_per_item", 3),

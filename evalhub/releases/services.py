@@ -66,6 +66,7 @@ def release_publish(
         withhold_model_names=withhold_model_names, created_by=by,
     )  # fmt: skip
     release.job = job_create(
+        team=study.team,
         kind=Job.Kind.RELEASE,
         params={
             "release_id": release.pk,

@@ -15,14 +15,14 @@ from evalhub.releases.hub import ReleasePushError, hub_configured
 from evalhub.releases.import_checks import ReleaseImportError
 from evalhub.releases.importing import release_import_start
 from evalhub.releases.models import Release
-from evalhub.studies.models import Study
+from evalhub.studies.selectors import team_studies
 
 
 @require_http_methods(["GET", "POST"])
 @researcher_required
 def study_releases(request: HttpRequest, slug: str) -> HttpResponse:
     """GET lists the versions; POST publishes a new one (a job) and shows its progress."""
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(team_studies(team=request.team), slug=slug)
     form = PublishForm(request.POST or None, hub=hub_configured())
     if request.method == "POST" and form.is_valid():
         try:
@@ -72,7 +72,7 @@ def release_import(request: HttpRequest) -> HttpResponse:
     form = ReleaseImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            job = release_import_start(by=request.user, **form.cleaned_data)
+            job = release_import_start(team=request.team, by=request.user, **form.cleaned_data)
         except ReleaseImportError as exc:
             field = exc.problems[0].field
             form.add_error(field if field in form.fields else None, str(exc))

@@ -32,6 +32,7 @@ from evalhub.studies.arena_rows import GIVEN_TOKENIZER, ArenaBattle, read_arena_
 from evalhub.studies.bulk_copy import copy_insert
 from evalhub.studies.models import Item, Judgment, Rater, Study
 from evalhub.studies.signals import judgments_bulk_written_send
+from evalhub.teams.models import Team
 
 VERDICTS = {"model_a": "target", "model_b": "baseline", "tie": "tie", "tie (bothbad)": "tie"}
 BATCH = 5000  # raters per INSERT
@@ -109,7 +110,12 @@ def _output(battle: ArenaBattle, prompt_id: int, model_id: int, side: str, sourc
 
 @transaction.atomic
 def arena_battles_import(
-    *, name: str, rows: list[Row], imported_from: str, judge_group: str = "arena"
+    *,
+    team: Team,
+    name: str,
+    rows: list[Row],
+    imported_from: str,
+    judge_group: str = "arena",
 ) -> ArenaImportResult:
     """Import Arena battles into the study and prompt set named after `name`.
 
@@ -132,10 +138,10 @@ def arena_battles_import(
     if same:  # e.g. "GPT 4" and "gpt-4": one slug, so one model (rolled back)
         raise InputError([RowProblem(b.line, "names the same model as model_a once made a slug",
                                      "model_b") for b in same])  # fmt: skip
-    study = Study.objects.filter(slug=f"arena-{slug}").first()
+    study = Study.objects.filter(team=team, slug=f"arena-{slug}").first()
     if study is None:
         study = Study.objects.create(
-            slug=f"arena-{slug}", name=name[:200], kind=Study.Kind.PAIRWISE,
+            team=team, slug=f"arena-{slug}", name=name[:200], kind=Study.Kind.PAIRWISE,
             prompt_set=prompt_set, target_model=models[battles[0].model_a], raters_per_item=1,
             status=Study.Status.CLOSED,
             config={"imported": "chatbot-arena", "source": imported_from},

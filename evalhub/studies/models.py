@@ -21,6 +21,9 @@ class Judge(models.Model):
         # Asks each study's own instrument: its question and choices, its judge template.
         INSTRUMENT = "instrument", "The study's instrument"
 
+    team = models.ForeignKey(
+        "teams.Team", null=True, on_delete=models.PROTECT, related_name="judges"
+    )
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     model = models.CharField(max_length=200)
@@ -83,6 +86,7 @@ class Study(models.Model):
         LAUNCHED = "launched", "Launched"
         CLOSED = "closed", "Closed"
 
+    team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="studies")
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PAIRWISE)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import QuerySet
+
 from evalhub.outputs.models import Output
 from evalhub.prompts.models import Prompt
 from evalhub.studies.models import Judgment, Study
+from evalhub.teams.models import Team
 
 EXPORT_FIELDS = [
     "judgment_id", "study", "item_id", "prompt_id", "prompt_external_id", "category",
@@ -138,3 +141,9 @@ def study_plan(
             "curve": [int(n) for n in prompts_for_interval_width(widths)],
         },
     }
+
+
+def team_studies(*, team: Team) -> QuerySet[Study]:
+    """The studies of `team`: every page, list and API lookup of studies starts here, so
+    another team's study is simply not found (a 404, never a 403)."""
+    return Study.objects.filter(team=team)

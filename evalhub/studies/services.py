@@ -29,6 +29,7 @@ from evalhub.prompts.models import Prompt
 from evalhub.rating import content
 from evalhub.rating.models import ItemPage
 from evalhub.studies.models import Assignment, Item, Study
+from evalhub.teams.models import Team
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +228,7 @@ def config_hash(config: dict[str, Any]) -> str:
 @transaction.atomic
 def study_create(
     *,
+    team: Team,
     slug: str,
     name: str,
     prompt_set: Any,
@@ -245,7 +247,8 @@ def study_create(
     # A study that names no instrument asks its kind's LIMA preset (its preview shows it).
     settings["instrument"] = settings.get("instrument") or instrument_for_study_kind(kind)
     study = Study.objects.create(
-        slug=slug, name=name, kind=kind, prompt_set=prompt_set, target_model=target_model,
+        team=team, slug=slug, name=name, kind=kind, prompt_set=prompt_set,
+        target_model=target_model,
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
         **settings,
     )  # fmt: skip

@@ -13,6 +13,7 @@ from evalhub.accounts.decorators import researcher_required
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Item, Judgment, Study
+from evalhub.studies.selectors import team_studies
 from evalhub.workspace import data_selectors as data
 from evalhub.workspace.headline import counted_rows_url
 
@@ -81,14 +82,16 @@ def output_detail(request: HttpRequest, slug: str, output_id: int) -> HttpRespon
     return render(request, "workspace/data/output.html", context)
 
 
-def _study(slug: str) -> Study:
-    return get_object_or_404(Study.objects.select_related("target_model", "prompt_set"), slug=slug)
+def _study(request: HttpRequest, slug: str) -> Study:
+    return get_object_or_404(
+        team_studies(team=request.team).select_related("target_model", "prompt_set"), slug=slug
+    )
 
 
 @require_GET
 @researcher_required
 def study_items(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = _study(request, slug)
     filters = _filters(
         request, "q", "baseline", "verdict", "judge_group", "category", "counted", "judged_by"
     )
@@ -106,7 +109,7 @@ def study_items(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @researcher_required
 def item_detail(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
-    study = _study(slug)
+    study = _study(request, slug)
     item = get_object_or_404(
         Item.objects.select_related(
             "prompt", "target_output__model", "baseline_output__model"
@@ -129,7 +132,7 @@ def item_detail(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
 def study_counted(request: HttpRequest, slug: str) -> HttpResponse:
     """The rows behind one count of a dashboard (baseline, judge group, verdict, category):
     a redirect to the list that yields exactly that count (see headline.counted_rows_url)."""
-    study = _study(slug)
+    study = _study(request, slug)
     keys = _filters(request, "baseline", "judge_group", "verdict", "category")
     return redirect(counted_rows_url(study=study, **keys))
 
@@ -137,7 +140,7 @@ def study_counted(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @researcher_required
 def study_judgments(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = _study(request, slug)
     filters = _filters(
         request, "judge_group", "verdict", "baseline", "excluded", "rater", "rater_id",
         "category", "counted", "kind", "answered",

@@ -18,6 +18,7 @@ from evalhub.outputs.models import ModelEntry
 from evalhub.prompts.models import PromptSet
 from evalhub.studies import editing
 from evalhub.studies.models import Study
+from evalhub.studies.selectors import team_studies
 from evalhub.studies.services import StudyStateError
 from evalhub.workspace.edit_forms import RenameForm, RunningSettingsForm, StudyDraftForm
 
@@ -33,16 +34,17 @@ def _problems(form: Any, exc: InputError) -> None:
             form.add_error(where, f"{problem.field}: {problem.message}")
 
 
-def _study(slug: str) -> Study:
+def _study(request: HttpRequest, slug: str) -> Study:
     return get_object_or_404(
-        Study.objects.select_related("prompt_set", "target_model", "instrument"), slug=slug
+        team_studies(team=request.team).select_related("prompt_set", "target_model", "instrument"),
+        slug=slug,
     )
 
 
 @require_http_methods(["GET", "POST"])
 @researcher_required
 def study_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = _study(request, slug)
     if study.status != Study.Status.DRAFT:
         return redirect("workspace:study_settings", slug=study.slug)
     form = StudyDraftForm(request.POST or None, study=study)
@@ -66,7 +68,7 @@ def study_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @researcher_required
 def study_settings(request: HttpRequest, slug: str) -> HttpResponse:
     """The Prolific codes and quality rules, editable in any state; every edit recorded."""
-    study = _study(slug)
+    study = _study(request, slug)
     initial = {
         "completion_code": study.completion_code,
         "screenout_code": study.screenout_code,
@@ -113,7 +115,7 @@ def _confirm_delete(
 @require_http_methods(["GET", "POST"])
 @researcher_required
 def study_delete(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = _study(request, slug)
     return _confirm_delete(
         request, what=f"study {study.slug}", back=f"/studies/{study.slug}/",
         delete=lambda: editing.study_delete_draft(study=study), done="workspace:studies",

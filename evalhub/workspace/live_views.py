@@ -14,7 +14,7 @@ from evalhub.live.creation import live_study_create
 from evalhub.live.errors import LiveInputError
 from evalhub.live.preview import History, live_preview_turn, preview_sides
 from evalhub.outputs.rendering import render_untrusted_markdown
-from evalhub.studies.models import Study
+from evalhub.studies.selectors import team_studies
 from evalhub.workspace.live_forms import LiveStudyForm
 
 
@@ -25,7 +25,9 @@ def live_study_new(request: HttpRequest) -> HttpResponse:
     form = LiveStudyForm(request.POST or None, initial=request.GET.dict())
     if request.method == "POST" and form.is_valid():
         try:
-            study = live_study_create(**form.service_fields(), by=request.user, launch=False)
+            study = live_study_create(
+                **form.service_fields(), team=request.team, by=request.user, launch=False
+            )
         except LiveInputError as exc:
             form.add_error(None, str(exc))
         else:
@@ -50,7 +52,9 @@ def _history(raw: str) -> History:
 def live_study_preview(request: HttpRequest, slug: str) -> HttpResponse:
     """Chat with the study's real models as a participant would, anonymously; nothing is
     recorded (the conversation so far travels signed in the page)."""
-    study = get_object_or_404(Study.objects.select_related("live", "target_model"), slug=slug)
+    study = get_object_or_404(
+        team_studies(team=request.team).select_related("live", "target_model"), slug=slug
+    )
     if not hasattr(study, "live"):
         raise Http404("not a live study")
     history = _history(request.POST.get("history", "")) if request.method == "POST" else {}

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from evalhub.jobs.models import Job
 from evalhub.jobs.services import job_create
+from evalhub.teams.models import Team
 
 TOKEN_CHARS = set("0123456789abcdef")
 
@@ -54,7 +55,7 @@ def upload_discard(*, token: str) -> None:
         path.unlink(missing_ok=True)
 
 
-def upload_import(*, token: str, requested_by: Any = None) -> Job:
+def upload_import(*, team: Team, token: str, requested_by: Any = None) -> Job:
     """Start the import job of a previewed upload: the importer services the API and CLI
     use, run by a worker. The file moves out of the waiting area, so a second click
     imports nothing twice."""
@@ -63,4 +64,4 @@ def upload_import(*, token: str, requested_by: Any = None) -> Job:
     shutil.move(data, target)
     _paths(token)[1].unlink(missing_ok=True)
     job_params = {**params, "path": str(target), "remove_after": True}
-    return job_create(kind=Job.Kind.IMPORT, params=job_params, requested_by=requested_by)
+    return job_create(kind=Job.Kind.IMPORT, params=job_params, requested_by=requested_by, team=team)

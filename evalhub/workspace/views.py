@@ -23,7 +23,7 @@ from evalhub.prompts.selectors import prompt_sets_with_counts
 from evalhub.rating.views import instrument_context
 from evalhub.studies import services as study_services
 from evalhub.studies.models import Judge, Judgment, Study
-from evalhub.studies.selectors import study_plan
+from evalhub.studies.selectors import study_plan, team_studies
 from evalhub.workspace import selectors, services
 from evalhub.workspace.data_selectors import model_prompt_sets
 from evalhub.workspace.forms import JudgeForm, JudgeRunForm, StudyForm, UploadForm
@@ -37,9 +37,10 @@ TRANSITIONS = {
 }
 
 
-def _study(slug: str) -> Study:
+def _study(request: HttpRequest, slug: str) -> Study:
     return get_object_or_404(
-        Study.objects.select_related("prompt_set", "target_model", "instrument"), slug=slug
+        team_studies(team=request.team).select_related("prompt_set", "target_model", "instrument"),
+        slug=slug,
     )
 
 
@@ -50,7 +51,9 @@ def _study(slug: str) -> Study:
 @researcher_required
 def studies(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "workspace/studies.html", {"studies": studies_overview(), "nav_section": "studies"}
+        request,
+        "workspace/studies.html",
+        {"studies": studies_overview(team=request.team), "nav_section": "studies"},
     )
 
 
@@ -121,7 +124,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @researcher_required
 def upload_import(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        job = services.upload_import(token=token, requested_by=request.user)
+        job = services.upload_import(team=request.team, token=token, requested_by=request.user)
     except services.UploadGone as exc:
         messages.error(request, str(exc))
         return redirect("workspace:upload")
@@ -164,7 +167,7 @@ def study_new(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 study = study_services.study_create(
-                    **form.service_fields(), created_by=request.user
+                    team=request.team, **form.service_fields(), created_by=request.user
                 )
             except InputError as exc:
                 for problem in exc.problems:
@@ -193,7 +196,7 @@ def study_new_plan(request: HttpRequest) -> JsonResponse:
 @require_GET
 @researcher_required
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    study = _study(slug)
+    study = _study(request, slug)
     base = request.build_absolute_uri("/").rstrip("/")
     context = {
         "study": study,
@@ -215,7 +218,9 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @researcher_required
 def study_monitor(request: HttpRequest, slug: str) -> JsonResponse:
-    study = get_object_or_404(Study.objects.only("id", "status", "raters_per_item"), slug=slug)
+    study = get_object_or_404(
+        team_studies(team=request.team).only("id", "status", "raters_per_item"), slug=slug
+    )
     response = JsonResponse(selectors.study_monitor_cached(study=study))
     response["Cache-Control"] = "no-store"
     return response
@@ -228,7 +233,7 @@ def study_transition(request: HttpRequest, slug: str, action: str) -> HttpRespon
     if action not in TRANSITIONS:
         raise Http404(f"no action {action!r}")
     label, service, from_status = TRANSITIONS[action]
-    study = _study(slug)
+    study = _study(request, slug)
     if action == "launch" and is_live(study):
         service = live_study_launch  # a live study has no items to make
     if request.method == "POST":
@@ -256,7 +261,7 @@ def study_transition(request: HttpRequest, slug: str, action: str) -> HttpRespon
 def study_preview(request: HttpRequest, slug: str, step: str = "consent") -> HttpResponse:
     """The study exactly as a rater sees it: consent, a few items of each kind, the done
     page. Posting an answer only moves on: nothing is reserved, recorded or counted."""
-    study = _study(slug)
+    study = _study(request, slug)
     if study.instrument is None:  # a draft that names none asks its kind's LIMA preset
         study.instrument = instrument_for_study_kind(study.kind)
     base = {"preview": True, "preview_exit": f"/studies/{study.slug}/"}
@@ -314,7 +319,7 @@ def study_judge_estimate(request: HttpRequest, slug: str) -> JsonResponse:
     """Calls, tokens and price of judging the study now with the chosen judge."""
     from generation.judging.selectors import judge_run_estimate
 
-    study = _study(slug)
+    study = _study(request, slug)
     judge = get_object_or_404(Judge, slug=request.GET.get("judge", ""))
     try:
         estimate = judge_run_estimate(judge=judge, study=study)
@@ -341,7 +346,7 @@ def study_judge_estimate(request: HttpRequest, slug: str) -> JsonResponse:
 def study_judge_run(request: HttpRequest, slug: str) -> HttpResponse:
     from generation.judging.services import judge_run_create
 
-    study = _study(slug)
+    study = _study(request, slug)
     form = JudgeRunForm(request.POST)
     if not form.is_valid():
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
@@ -362,7 +367,7 @@ def study_judge_run(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @researcher_required
 def study_results_export(request: HttpRequest, slug: str) -> JsonResponse:
-    study = _study(slug)
+    study = _study(request, slug)
     response = JsonResponse(study_results(study), json_dumps_params={"indent": 1})
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-results.json"'
     return response

@@ -27,6 +27,7 @@ from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import PromptSet
 from evalhub.stats.chain import chain_best, chain_scores
 from evalhub.studies.models import Judge, Judgment, Study
+from evalhub.teams.models import Team
 from training.models import Checkpoint, TrainingRun
 
 POLL_SECONDS = 2.0
@@ -373,6 +374,7 @@ def checkpoint_proposal_accept(*, run: TrainingRun, by: Any = None) -> TrainingR
 @transaction.atomic
 def chosen_checkpoint_study_create(
     *,
+    team: Team,
     run: TrainingRun,
     slug: str,
     name: str,
@@ -389,6 +391,7 @@ def chosen_checkpoint_study_create(
     if kind not in Study.Kind.values:
         raise InputError.single(0, f"unknown study kind {kind!r}", "kind")
     study = Study.objects.create(
+        team=team,
         slug=slug,
         name=name or slug,
         kind=kind,

@@ -75,7 +75,7 @@ class ArenaBattleImport(APIView):
         query = check_query(ArenaImportQuery, request)
         rows = bulk_rows(request)
         ARENA_ROWS.check(rows)
-        result = arena_battles_import(rows=rows, **query)
+        result = arena_battles_import(team=request.team, rows=rows, **query)
         detail = (
             f"Nothing changed: all {result.unchanged} battles were already imported."
             if result.changed_nothing

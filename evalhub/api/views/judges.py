@@ -24,4 +24,4 @@ class JudgeLeaderboard(APIView):
     def get(self, request: Request) -> Response:
         from evalhub.dashboards.selectors.judges import judge_leaderboard  # numpy, on demand
 
-        return Response({"judges": judge_leaderboard()})
+        return Response({"judges": judge_leaderboard(team=request.team)})

@@ -21,8 +21,7 @@ from evalhub.api.throttling import BulkRateThrottle, TokenRateThrottle
 from evalhub.api.views.common import check_query, error_responses, get_or_404
 from evalhub.studies.exports import export_lines
 from evalhub.studies.judgment_import import judgments_import
-from evalhub.studies.models import Study
-from evalhub.studies.selectors import judgments_export_rows
+from evalhub.studies.selectors import judgments_export_rows, team_studies
 
 
 class _ExportRenderer(renderers.BaseRenderer):
@@ -65,7 +64,7 @@ class JudgmentExport(APIView):
         return super().handle_exception(exc)
 
     def get(self, request: Request, slug: str) -> StreamingHttpResponse:
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         fmt = request.accepted_renderer.format
         response = StreamingHttpResponse(
             export_lines(judgments_export_rows(study=study), fmt),
@@ -118,7 +117,7 @@ class JudgmentImport(APIView):
 
     def post(self, request: Request, slug: str) -> Response:
         query = check_query(JudgmentImportQuery, request)
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         rows = bulk_rows(request)
         JUDGMENT_ROWS.check(rows)
         result = judgments_import(study=study, rows=rows, **query)

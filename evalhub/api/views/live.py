@@ -20,11 +20,15 @@ from evalhub.api.views.common import error_responses, get_or_404
 from evalhub.live.creation import live_study_create
 from evalhub.live.errors import LiveInputError
 from evalhub.studies.models import Study
+from evalhub.studies.selectors import team_studies
+from evalhub.teams.models import Team
 
 
-def _live_studies() -> QuerySet[Study]:
-    return Study.objects.filter(live__isnull=False).select_related(
-        "prompt_set", "target_model", "instrument", "live__moderation_judge"
+def _live_studies(team: Team) -> QuerySet[Study]:
+    return (
+        team_studies(team=team)
+        .filter(live__isnull=False)
+        .select_related("prompt_set", "target_model", "instrument", "live__moderation_judge")
     )
 
 
@@ -32,7 +36,9 @@ class LiveStudyListCreate(generics.ListAPIView):
     serializer_class = LiveStudySerializer
 
     def get_queryset(self) -> QuerySet[Study]:
-        return _live_studies().prefetch_related("baselines", "judges").order_by("id")
+        return (
+            _live_studies(self.request.team).prefetch_related("baselines", "judges").order_by("id")
+        )
 
     @extend_schema(
         summary="List live studies",
@@ -57,11 +63,13 @@ class LiveStudyListCreate(generics.ListAPIView):
         body = discriminated(request.data, "mode", LIVE_STUDY_CREATE_VARIANTS)
         body.is_valid(raise_exception=True)
         try:
-            study = live_study_create(**body.service_fields(), by=request.user, launch=False)
+            study = live_study_create(
+                **body.service_fields(), team=request.team, by=request.user, launch=False
+            )
         except LiveInputError as exc:  # schema-valid, refused by what the rows say: 409
             raise field_conflict(exc) from None
         return Response(
-            LiveStudySerializer(_live_studies().get(pk=study.pk)).data,
+            LiveStudySerializer(_live_studies(request.team).get(pk=study.pk)).data,
             status=status.HTTP_201_CREATED,
             headers={"Location": f"/api/v1/live-studies/{study.slug}/"},
         )
@@ -75,4 +83,4 @@ class LiveStudyDetail(generics.RetrieveAPIView):
     serializer_class = LiveStudySerializer
 
     def get_object(self) -> Study:
-        return get_or_404(_live_studies(), "live study", slug=self.kwargs["slug"])
+        return get_or_404(_live_studies(self.request.team), "live study", slug=self.kwargs["slug"])

@@ -24,6 +24,7 @@ from evalhub.api.strict import (
 from evalhub.api.views.common import error_responses, get_or_404
 from evalhub.studies.models import Study
 from evalhub.studies.quality_rules import RULES
+from evalhub.studies.selectors import team_studies
 
 
 def _rule_field(kind: type, low: float, high: float) -> serializers.Field:
@@ -77,7 +78,7 @@ class StudyDetail(generics.RetrieveAPIView):
     serializer_class = StudyWithRulesSerializer
 
     def get_object(self) -> Study:
-        return get_or_404(Study, "study", slug=self.kwargs["slug"])
+        return get_or_404(team_studies(team=self.request.team), "study", slug=self.kwargs["slug"])
 
     @extend_schema(
         summary="Set a study's crowd-quality rules",
@@ -106,7 +107,7 @@ class StudyGold(APIView):
     def get(self, request: Request, slug: str) -> Response:
         from evalhub.crowd.rules import study_gold_prompts
 
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         return Response({"gold": study_gold_prompts(study)})
 
     @extend_schema(
@@ -124,7 +125,7 @@ class StudyGold(APIView):
             raise serializers.ValidationError({"body": ["send the gold prompts to change"]})
         body = GoldSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         study_gold_prompts_update(study=study, gold=body.validated_data.get("gold", {}))
         return Response({"gold": study_gold_prompts(study)})
 
@@ -149,7 +150,7 @@ class StudyItemLabels(APIView):
         from evalhub.api.pagination import ApiPagination
         from evalhub.dashboards.selectors.crowd_quality import item_labels  # numpy
 
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         paginator = ApiPagination()
         page = paginator.paginate_queryset(item_labels(study), request, view=self)
         response = paginator.get_paginated_response(page)

@@ -19,7 +19,7 @@ from evalhub.api.errors import Conflict, PayloadTooLarge
 from evalhub.api.parsers import BoundedJSONParser
 from evalhub.api.views.common import check_query, error_responses, get_or_404
 from evalhub.crowd.selectors import SORTABLE
-from evalhub.studies.models import Study
+from evalhub.studies.selectors import team_studies
 
 
 class RatersQuery(serializers.Serializer):
@@ -52,7 +52,7 @@ class RaterList(APIView):
         from evalhub.crowd.selectors import raters_table, rows_sorted  # numpy, on demand
 
         query = check_query(RatersQuery, request)
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         table = raters_table(study)
         try:
             rows = rows_sorted(
@@ -108,7 +108,7 @@ class _RaterAction(APIView):
 
         body = ExclusionBody(data=request.data)
         body.is_valid(raise_exception=True)
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         rater_ids = list(body.validated_data.get("raters") or [])
         if body.validated_data["flagged"] and self.action == "exclude":
             rater_ids += flagged_rater_ids(study)
@@ -211,7 +211,7 @@ class ProlificMatch(APIView):
         # An empty text/csv body reaches no parser: it is an empty export (refused below).
         body = ProlificBody(data=request.data if request.data else {"csv": ""})
         body.is_valid(raise_exception=True)
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         try:
             lists = prolific.prolific_match(study=study, text=body.validated_data["csv"])
         except services.CrowdStateError as exc:

@@ -17,7 +17,7 @@ from evalhub.api.serializers.studies import (
     StudySerializer,
 )
 from evalhub.api.views.common import check_query, error_responses, get_or_404
-from evalhub.studies.models import Study
+from evalhub.studies.selectors import team_studies
 from evalhub.studies.services import study_create
 
 
@@ -25,7 +25,8 @@ class StudyListCreate(generics.ListAPIView):
     serializer_class = StudySerializer
 
     def get_queryset(self):
-        return Study.objects.select_related("prompt_set", "target_model").prefetch_related(
+        studies = team_studies(team=self.request.team)
+        return studies.select_related("prompt_set", "target_model").prefetch_related(
             "baselines", "judges"
         )
 
@@ -48,7 +49,7 @@ class StudyListCreate(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         body = discriminated(request.data, "kind", STUDY_CREATE_VARIANTS)
         body.is_valid(raise_exception=True)
-        study = study_create(**body.validated_data, created_by=request.user)
+        study = study_create(**body.validated_data, team=request.team, created_by=request.user)
         return Response(
             StudySerializer(study).data,
             status=status.HTTP_201_CREATED,
@@ -67,7 +68,7 @@ class _StudyTransition(APIView):
         from evalhub.live.monitoring import is_live
         from evalhub.studies import services
 
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         service = getattr(services, self.service_name)
         if self.service_name == "study_launch" and is_live(study):
             service = live_study_launch  # a live study has no items to make
@@ -123,7 +124,7 @@ class StudyResults(APIView):
         from evalhub.dashboards.selectors import study_results  # numpy/scipy, on demand
 
         query = check_query(ResultsQuery, request)
-        study = get_or_404(Study, "study", slug=slug)
+        study = get_or_404(team_studies(team=request.team), "study", slug=slug)
         groups = [g.strip() for g in query.get("groups", "").split(",") if g.strip()]
         return Response(
             study_results(study, groups=groups or None, category=query.get("category") or None)

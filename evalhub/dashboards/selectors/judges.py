@@ -26,6 +26,8 @@ from evalhub.stats.judge_validity import (
     win_rate_rank_correlation,
 )
 from evalhub.studies.models import Judge, Judgment, Study
+from evalhub.studies.selectors import team_studies
+from evalhub.teams.models import Team
 from generation.judging.models import JudgeCall
 
 ROUNDS = 1000
@@ -108,7 +110,7 @@ def _study_rows(study: Study) -> list[dict[str, Any]]:
     return rows
 
 
-def judge_leaderboard() -> list[dict[str, Any]]:
+def judge_leaderboard(*, team: Team) -> list[dict[str, Any]]:
     """Rows sorted by tie-discounted accuracy, best first. Keys: study, study_name,
     judge_group, instrument, verdict_mode, agreement (n_items, n_prompts,
     tie_discounted_accuracy, accuracy, cohen_kappa, each with an `_interval`: 95% bootstrap
@@ -116,6 +118,6 @@ def judge_leaderboard() -> list[dict[str, Any]]:
     decisive verdicts on unequal lengths that chose the longer answer), prefers_longer_n,
     win_rate_spearman (per-baseline win rates against the humans'; null under 3 baselines),
     models_compared, price_usd_per_1000, seconds_per_1000 (summed call latency)."""
-    studies = Study.objects.filter(kind=Study.Kind.PAIRWISE).order_by("slug")
+    studies = team_studies(team=team).filter(kind=Study.Kind.PAIRWISE).order_by("slug")
     rows = [row for study in studies for row in _study_rows(study)]
     return sorted(rows, key=lambda r: -(r["agreement"]["tie_discounted_accuracy"] or 0))

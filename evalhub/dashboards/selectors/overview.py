@@ -6,15 +6,17 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from evalhub.studies.models import Item, Judgment, Study
+from evalhub.studies.models import Item, Judgment
+from evalhub.studies.selectors import team_studies
+from evalhub.teams.models import Team
 
 
-def studies_overview() -> list[dict[str, Any]]:
+def studies_overview(*, team: Team) -> list[dict[str, Any]]:
     """One dict per study, newest first: slug, name, kind, status, target, items, quota,
     human judgments counted toward it, llm_judgments, and progress (0..1, human judgments
     against items x raters_per_item, each item capped at its quota)."""
     studies = list(
-        Study.objects.select_related("target_model", "prompt_set").order_by("-created_at")
+        team_studies(team=team).select_related("target_model", "prompt_set").order_by("-created_at")
     )
     items = dict(
         Item.objects.filter(is_gold=False)

@@ -40,6 +40,7 @@ from evalhub.pipeline.steps import STEPS
 from evalhub.prompts.models import PromptSet
 from evalhub.prompts.services import prompts_import
 from evalhub.studies.models import Judge
+from evalhub.teams.commands import add_team_argument, team_named
 
 DEFAULT_BASE_URL = os.environ.get("EVALHUB_BASE_URL", "http://127.0.0.1:8000")
 
@@ -58,6 +59,7 @@ class Command(BaseCommand):
     help = __doc__.split("\n\n")[0]
 
     def add_arguments(self, parser: CommandParser) -> None:
+        add_team_argument(parser)
         parser.add_argument("training_set", nargs="?", help="LIMA-format JSONL to fine-tune on")
         parser.add_argument("--slug", help="the pipeline's name (default: from the file)")
         parser.add_argument("--base-model", help="path (or hub name) of the weights to tune")
@@ -166,6 +168,7 @@ class Command(BaseCommand):
         overrides = dict(_setting(s) for s in options["set"])
         generation = {"max_tokens": options["max_tokens"]} if options["max_tokens"] else {}
         return pipeline_start(
+            team=team_named(options["team"]),
             slug=slug,
             dataset=dataset,
             base_model=options["base_model"],

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from evalhub.releases.import_checks import ReleaseImportError
 from evalhub.releases.importing import release_import
+from evalhub.teams.commands import add_team_argument, team_named
 
 
 class Command(BaseCommand):
@@ -17,10 +18,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("folder", type=Path)
         parser.add_argument("--slug", required=True, help="slug of the new study")
+        add_team_argument(parser)
 
-    def handle(self, *args, folder: Path, slug: str, **options) -> None:
+    def handle(self, *args, folder: Path, slug: str, team: str, **options) -> None:
         try:
-            study = release_import(folder=folder, slug=slug)
+            study = release_import(team=team_named(team), folder=folder, slug=slug)
         except ReleaseImportError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"study {study.slug}: {study.items.count()} items imported")

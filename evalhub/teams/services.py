@@ -1,0 +1,171 @@
+"""Writes for teams: create, invite, join, change a role, remove a member, team tokens and
+the audit log. A team always keeps at least one owner: every service that could take the
+last one away locks the team's owner rows first and refuses."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from knox.models import AuthToken
+
+from evalhub.teams.models import AuditEvent, Invitation, Membership, Role, Team
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+class TeamError(ValueError):
+    """A team change that the rules refuse; the message says why."""
+
+
+class LastOwnerError(TeamError):
+    pass
+
+
+class InvitationInvalid(TeamError):
+    pass
+
+
+def audit_record(
+    *,
+    team: Team,
+    actor: AbstractBaseUser | None,
+    action: str,
+    obj: Any = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """One line of the team's audit log: who did `action` to `obj`, and what."""
+    return AuditEvent.objects.create(
+        team=team,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=AuditEvent.Action(action),
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(getattr(obj, "slug", None) or getattr(obj, "pk", "")) if obj else "",
+        details=details or {},
+    )
+
+
+@transaction.atomic
+def team_create(*, name: str, slug: str, owner: AbstractBaseUser) -> Team:
+    team = Team.objects.create(name=name, slug=slug)
+    Membership.objects.create(user=owner, team=team, role=Role.OWNER)
+    audit_record(team=team, actor=owner, action=AuditEvent.Action.TEAM_CREATE, obj=team)
+    return team
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    team: Team,
+    by: AbstractBaseUser,
+    role: str,
+    expires_in: timedelta = INVITATION_LIFETIME,
+) -> tuple[Invitation, str]:
+    """A one-time invitation to `team` in `role`. Returns the row and the raw token (shown
+    once: only its sha256 is kept)."""
+    if expires_in <= timedelta(0):
+        raise TeamError("expires_in must be positive")
+    raw = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        team=team,
+        role=Role(role),
+        token_digest=_digest(raw),
+        invited_by=by,
+        expires_at=timezone.now() + expires_in,
+    )
+    audit_record(
+        team=team, actor=by, action=AuditEvent.Action.INVITE, obj=invitation, details={"role": role}
+    )
+    return invitation, raw
+
+
+@transaction.atomic
+def invitation_accept(*, raw_token: str, user: AbstractBaseUser) -> Membership:
+    """Use an invitation: `user` joins its team in its role. Refused when the token is
+    unknown, used or expired, or the user is already a member."""
+    invitation = (
+        Invitation.objects.select_for_update().filter(token_digest=_digest(raw_token)).first()
+    )
+    if invitation is None or invitation.used_at is not None:
+        raise InvitationInvalid("This invitation link is unknown or has been used.")
+    if invitation.expires_at <= timezone.now():
+        raise InvitationInvalid("This invitation link has expired; ask for a new one.")
+    if Membership.objects.filter(user=user, team=invitation.team).exists():
+        raise InvitationInvalid(f"You are already a member of {invitation.team.name}.")
+    invitation.used_at = timezone.now()
+    invitation.used_by = user
+    invitation.save(update_fields=["used_at", "used_by"])
+    membership = Membership.objects.create(user=user, team=invitation.team, role=invitation.role)
+    audit_record(
+        team=invitation.team,
+        actor=user,
+        action=AuditEvent.Action.JOIN,
+        obj=membership,
+        details={"role": invitation.role, "user": user.get_username()},
+    )
+    return membership
+
+
+def _keep_an_owner(*, team: Team, leaving: Membership) -> None:
+    """Refuse if `leaving` is the team's last owner. Locks the owner rows so that two
+    owners demoting each other at once cannot both succeed."""
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(team=team, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    if leaving.role == Role.OWNER and owners == [leaving.pk]:
+        raise LastOwnerError(f"{team.name} must keep at least one owner.")
+
+
+def _member(*, team: Team, user: AbstractBaseUser) -> Membership:
+    membership = Membership.objects.select_for_update().filter(team=team, user=user).first()
+    if membership is None:
+        raise TeamError(f"{user.get_username()} is not a member of {team.name}.")
+    return membership
+
+
+@transaction.atomic
+def membership_role_change(
+    *, team: Team, by: AbstractBaseUser, user: AbstractBaseUser, role: str
+) -> Membership:
+    membership = _member(team=team, user=user)
+    role = Role(role)
+    if role != Role.OWNER:
+        _keep_an_owner(team=team, leaving=membership)
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        team=team,
+        actor=by,
+        action=AuditEvent.Action.ROLE_CHANGE,
+        obj=membership,
+        details={"user": user.get_username(), "from": before, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, team: Team, by: AbstractBaseUser, user: AbstractBaseUser) -> None:
+    """Remove `user` from `team`; their tokens for the team are deleted with it. Their
+    sessions lose the team at once too: membership is read on every request."""
+    membership = _member(team=team, user=user)
+    _keep_an_owner(team=team, leaving=membership)
+    AuthToken.objects.filter(user=user, team_binding__team=team).delete()
+    membership.delete()
+    audit_record(
+        team=team,
+        actor=by,
+        action=AuditEvent.Action.REMOVE,
+        details={"user": user.get_username(), "role": membership.role},
+    )
