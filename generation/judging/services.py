@@ -124,7 +124,9 @@ def judge_run_create(
         "budget_usd": str(budget) if budget is not None else None,
         "estimate": _estimate_json(estimate),
     }
-    return job_create(kind=Job.Kind.JUDGE, params=params, requested_by=requested_by)
+    return job_create(
+        kind=Job.Kind.JUDGE, params=params, requested_by=requested_by, team=study.team
+    )
 
 
 def judge_job_run(job: Job) -> dict[str, Any]:
