@@ -137,10 +137,14 @@ def own_queue() -> Iterator[Callable[[], AbstractContextManager[None]]]:
 
 @pytest.fixture
 def alice(db):
-    """A researcher."""
+    """A researcher, owner of the team "lab" that the factories' objects belong to."""
     from evalhub.accounts.services import user_create
+    from evalhub.teams.models import Membership, Role
+    from tests.factories import lab_team
 
-    return user_create(username="alice", password="alice-password-1", role="researcher")
+    user = user_create(username="alice", password="alice-password-1", role="researcher")
+    Membership.objects.create(user=user, team=lab_team(), role=Role.OWNER)
+    return user
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Study
+from evalhub.teams.models import Membership, Team
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -60,9 +61,28 @@ class StudyFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Study
 
+    team = factory.LazyFunction(lambda: lab_team())
     slug = factory.Sequence(lambda n: f"study-{n}")
     name = factory.LazyAttribute(lambda o: o.slug)
     prompt_set = factory.SubFactory(PromptSetFactory)
     target_model = factory.SubFactory(ModelEntryFactory)
     completion_code = "DONE123"
     screenout_code = "SCREEN456"
+
+
+def lab_team() -> Team:
+    """The team the tests' objects belong to by default (alice owns it)."""
+    return Team.objects.get_or_create(slug="lab", defaults={"name": "Lab"})[0]
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    slug = factory.Sequence(lambda n: f"team-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.title())
+
+
+def join(user, team: Team | None = None, role: str = "researcher") -> Membership:
+    """Make `user` a member of `team` (default: lab) in `role`."""
+    return Membership.objects.create(user=user, team=team or lab_team(), role=role)

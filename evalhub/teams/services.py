@@ -116,19 +116,20 @@ def invitation_accept(*, raw_token: str, user: AbstractBaseUser) -> Membership:
 
 
 def _keep_an_owner(*, team: Team, leaving: Membership) -> None:
-    """Refuse if `leaving` is the team's last owner. Locks the owner rows so that two
-    owners demoting each other at once cannot both succeed."""
+    """Refuse if `leaving` is the team's last owner (the caller holds the team's lock)."""
     owners = list(
-        Membership.objects.select_for_update()
-        .filter(team=team, role=Role.OWNER)
-        .values_list("pk", flat=True)
+        Membership.objects.filter(team=team, role=Role.OWNER).values_list("pk", flat=True)
     )
     if leaving.role == Role.OWNER and owners == [leaving.pk]:
         raise LastOwnerError(f"{team.name} must keep at least one owner.")
 
 
 def _member(*, team: Team, user: AbstractBaseUser) -> Membership:
-    membership = Membership.objects.select_for_update().filter(team=team, user=user).first()
+    """The user's membership, with the team's row locked first: changes to one team's
+    members run one at a time, so two owners demoting each other at once cannot both
+    succeed (and cannot deadlock)."""
+    Team.objects.select_for_update().filter(pk=team.pk).first()
+    membership = Membership.objects.filter(team=team, user=user).first()
     if membership is None:
         raise TeamError(f"{user.get_username()} is not a member of {team.name}.")
     return membership

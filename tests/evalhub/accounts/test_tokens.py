@@ -12,6 +12,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from evalhub.accounts.services import api_token_create, user_create
+from tests.factories import join, lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def rows_holding(text: str) -> list[str]:
 
 def test_an_expired_token_gets_401(alice):
     APIClient().get("/api/v1/jobs/")  # warm up: the first request loads the URLs
-    token, raw = api_token_create(user=alice, expires_in=timedelta(minutes=5))
+    token, raw = api_token_create(team=lab_team(), user=alice, expires_in=timedelta(minutes=5))
     assert api_as(raw).get("/api/v1/jobs/").status_code == 200
     assert token.expiry > timezone.now() + timedelta(minutes=4)
     # Its five minutes pass: the expiry moves into the past rather than the test sleeping.
@@ -53,13 +54,13 @@ def test_an_expired_token_gets_401(alice):
 
 
 def test_a_token_without_expiry_keeps_working(alice):
-    token, raw = api_token_create(user=alice)
+    token, raw = api_token_create(team=lab_team(), user=alice)
     assert token.expiry is None
     assert api_as(raw).get("/api/v1/jobs/").status_code == 200
 
 
 def test_a_token_revoked_on_the_tokens_page_gets_401_at_once(alice):
-    token, raw = api_token_create(user=alice)
+    token, raw = api_token_create(team=lab_team(), user=alice)
     api = api_as(raw)
     assert api.get("/api/v1/jobs/").status_code == 200
     page = page_client(alice)
@@ -90,7 +91,8 @@ def test_the_raw_token_is_never_in_the_database(alice):
 
 def test_the_tokens_page_shows_a_new_token_once_and_lists_only_ones_own(alice):
     carol = user_create(username="carol", password="carol-password-1", role="researcher")
-    theirs, _ = api_token_create(user=carol)
+    join(carol)
+    theirs, _ = api_token_create(team=lab_team(), user=carol)
     page = page_client(alice)
     made = page.post("/accounts/tokens/", {"expires_days": ""})
     assert made["Cache-Control"].startswith("max-age=0") and "no-store" in made["Cache-Control"]
@@ -104,7 +106,8 @@ def test_the_tokens_page_shows_a_new_token_once_and_lists_only_ones_own(alice):
 
 def test_one_cannot_revoke_another_researchers_token(alice):
     carol = user_create(username="carol", password="carol-password-1", role="researcher")
-    theirs, raw = api_token_create(user=carol)
+    join(carol)
+    theirs, raw = api_token_create(team=lab_team(), user=carol)
     response = page_client(alice).post(
         "/accounts/tokens/revoke/", {"token": theirs.digest}, follow=True
     )

@@ -15,16 +15,30 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 import requests
 from django.db import connection
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from evalhub.accounts.services import api_token_create
-from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, PromptSetFactory
+from evalhub.teams.models import Membership
+from tests.factories import (
+    ModelEntryFactory,
+    OutputFactory,
+    PromptFactory,
+    PromptSetFactory,
+    lab_team,
+)
 
 
 def client_for(user) -> APIClient:
+    """A client with a new token of `user` in the lab team; for a user in no team (a rater),
+    a knox token bound to no team, which the API refuses with 403."""
     client = APIClient()
     if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[1]}")
+        if Membership.objects.filter(user=user).exists():
+            raw = api_token_create(team=lab_team(), user=user)[1]
+        else:
+            raw = AuthToken.objects.create(user=user)[1]
+        client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
     return client
 
 

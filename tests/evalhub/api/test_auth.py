@@ -11,6 +11,7 @@ from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from evalhub.accounts.services import user_create
+from tests.factories import join, lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def test_a_rater_gets_403(rater_api):
     response = rater_api.get("/api/v1/studies/")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
-    assert "researcher" in response.json()["detail"]
+    assert "team" in response.json()["detail"]
 
 
 def test_a_rater_cannot_write_either(rater_api):
@@ -53,22 +54,22 @@ def test_a_researcher_gets_in(api):
 
 
 def test_create_api_token_prints_a_working_token(alice, anon_api, capsys):
-    call_command("create_api_token", "alice")
+    call_command("create_api_token", "alice", "--team", "lab")
     key = capsys.readouterr().out.strip()
     (token,) = AuthToken.objects.filter(user=alice)
     assert token.expiry is None and key.startswith(token.token_key)
     anon_api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert anon_api.get("/api/v1/jobs/").status_code == 200
     # Only a hash is kept, so each call makes (and shows) a new token.
-    call_command("create_api_token", "alice")
+    call_command("create_api_token", "alice", "--team", "lab")
     assert capsys.readouterr().out.strip() != key
     assert AuthToken.objects.filter(user=alice).count() == 2
 
 
 def test_create_api_token_rotates(alice, anon_api, capsys):
-    call_command("create_api_token", "alice")
+    call_command("create_api_token", "alice", "--team", "lab")
     old = capsys.readouterr().out.strip()
-    call_command("create_api_token", "alice", "--rotate")
+    call_command("create_api_token", "alice", "--team", "lab", "--rotate")
     new = capsys.readouterr().out.strip()
     assert new != old and AuthToken.objects.filter(user=alice).count() == 1
     anon_api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
@@ -78,19 +79,19 @@ def test_create_api_token_rotates(alice, anon_api, capsys):
 
 
 def test_create_api_token_expires_days(alice, capsys):
-    call_command("create_api_token", "alice", "--expires-days", "30")
+    call_command("create_api_token", "alice", "--team", "lab", "--expires-days", "30")
     (token,) = AuthToken.objects.filter(user=alice)
     left = token.expiry - timezone.now()
     assert timedelta(days=29, hours=23) < left <= timedelta(days=30)
     with pytest.raises(CommandError, match="--expires-days must be at least 1, not 0"):
-        call_command("create_api_token", "alice", "--expires-days", "0")
+        call_command("create_api_token", "alice", "--team", "lab", "--expires-days", "0")
 
 
 def test_create_api_token_refuses_raters_and_strangers(bob):
-    with pytest.raises(CommandError, match="not a researcher"):
-        call_command("create_api_token", "bob")
+    with pytest.raises(CommandError, match="not a member of a team"):
+        call_command("create_api_token", "bob", "--team", "lab")
     with pytest.raises(CommandError, match="no user 'carol'"):
-        call_command("create_api_token", "carol")
+        call_command("create_api_token", "carol", "--team", "lab")
 
 
 def test_an_unknown_api_path_is_a_json_404(api):
@@ -105,6 +106,7 @@ def _rates(token: str, bulk: str = "60/min") -> dict:
 
 def test_requests_are_throttled_per_token(api, alice):
     carol = user_create(username="carol", password="carol-password-1", role="researcher")
+    join(carol)
     from tests.evalhub.api.conftest import client_for
 
     other = client_for(carol)
@@ -130,7 +132,7 @@ def test_bulk_submissions_have_their_own_tighter_rate(api, eval_set):
 def test_failed_tokens_are_throttled_per_address(alice):
     from evalhub.accounts.services import api_token_create
 
-    _, good = api_token_create(user=alice)
+    _, good = api_token_create(team=lab_team(), user=alice)
     here, there = "203.0.113.9", "198.51.100.9"
 
     def call(token: str, address: str):

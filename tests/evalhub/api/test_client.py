@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from evalhub.accounts.services import api_token_create
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,7 +54,7 @@ def test_the_readme_walkthrough_runs_with_a_generated_client(api_server, client_
     results = load("api.studies.studies_results_retrieve")
     close = load("api.studies.studies_close_create")
 
-    token = api_token_create(user=alice)[1]
+    token = api_token_create(team=lab_team(), user=alice)[1]
     client = load("client").AuthenticatedClient(base_url=api_server, token=token, prefix="Token")
 
     # 2. A prompt set with its prompts.
@@ -141,7 +142,7 @@ def test_a_live_battle_is_created_launched_and_closed_with_a_generated_client(
         ModelEntry.objects.create(slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
                                   base_url="http://127.0.0.1:9/v1", model_path=slug)  # fmt: skip
     models = load("models")
-    token = api_token_create(user=alice)[1]
+    token = api_token_create(team=lab_team(), user=alice)[1]
     client = load("client").AuthenticatedClient(base_url=api_server, token=token, prefix="Token")
 
     body = models.LiveBattleCreateRequest(
@@ -187,7 +188,7 @@ def test_a_release_archive_is_imported_with_a_generated_client(
     models, types = load("models"), load("types")
     releases_import = load("api.releases.releases_import_create")
     job_read = load("api.jobs.jobs_retrieve")
-    token = api_token_create(user=alice)[1]
+    token = api_token_create(team=lab_team(), user=alice)[1]
     client = load("client").AuthenticatedClient(base_url=api_server, token=token, prefix="Token")
 
     def upload(payload: bytes, name: str, slug: str):

@@ -24,6 +24,7 @@ from tests.factories import (
     PromptFactory,
     PromptSetFactory,
     StudyFactory,
+    lab_team,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,7 +51,7 @@ def seeded(alice) -> dict[str, Any]:
     items = Item.objects.filter(study=study).order_by("id")
     for item, verdict in zip(items, ["target", "tie", "baseline"], strict=True):
         Judgment.objects.create(item=item, judge_group="crowd", verdict=verdict)
-    return {"token": api_token_create(user=alice)[1]}
+    return {"token": api_token_create(team=lab_team(), user=alice)[1]}
 
 
 def test_schemathesis_finds_nothing_with_every_check_and_phase(api_server, seeded, tmp_path):

@@ -10,6 +10,7 @@ from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Item, Judge, Judgment, Rater, Study
+from tests.factories import lab_team
 
 # LIMA Figures 1 and 2: LIMA's win / tie / loss (%) against each baseline.
 LIMA_HUMAN = {
@@ -59,7 +60,7 @@ def build_pairwise_study(
         for m in models
     )  # fmt: skip
     by = {(o.model.slug, o.prompt_id): o for o in outputs}
-    study = Study.objects.create(slug=slug, name=slug.title(), kind=kind, prompt_set=prompt_set,
+    study = Study.objects.create(team=lab_team(), slug=slug, name=slug.title(), kind=kind, prompt_set=prompt_set,
                                  target_model=models[target], raters_per_item=raters_per_item,
                                  status=Study.Status.LAUNCHED)  # fmt: skip
     study.baselines.set([models[b] for b in baselines])

@@ -11,6 +11,7 @@ from evalhub.fits.models import SharedFit
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Item, Judgment, Study
+from tests.factories import lab_team
 from tests.support import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def _studies(targets: list[str]) -> dict[str, Study]:
     studies = {}
     for t, slug in enumerate(targets):
         model = ModelEntry.objects.create(slug=slug, name=slug)
-        study = Study.objects.create(slug=f"s-{slug}", name=slug, prompt_set=prompt_set,
+        study = Study.objects.create(team=lab_team(), slug=f"s-{slug}", name=slug, prompt_set=prompt_set,
                                      target_model=model, kind=Study.Kind.PAIRWISE)  # fmt: skip
         study.baselines.set([baseline])
         for i, prompt in enumerate(prompts):

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from evalhub.dashboards.selectors.judges import judge_leaderboard
 from tests.evalhub.dashboards.conftest import add_human, add_llm
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def planted(study_builder):
 
 
 def test_a_copying_judge_scores_one_and_a_random_one_scores_chance(planted):
-    rows = {r["judge_group"]: r for r in judge_leaderboard()}
+    rows = {r["judge_group"]: r for r in judge_leaderboard(team=lab_team())}
     assert set(rows) == {"llm:copycat", "llm:coin"}
     copy = rows["llm:copycat"]
     assert copy["study"] == "judged" and copy["instrument"] == "lima_pairwise"
@@ -46,7 +47,7 @@ def test_a_copying_judge_scores_one_and_a_random_one_scores_chance(planted):
     assert coin["accuracy_interval"]["low"] < 1 / 3 < coin["accuracy_interval"]["high"]
     assert coin["accuracy_interval"]["high"] < 0.5  # far from the copier: the interval says so
     # Best first.
-    assert judge_leaderboard()[0]["judge_group"] == "llm:copycat"
+    assert judge_leaderboard(team=lab_team())[0]["judge_group"] == "llm:copycat"
 
 
 def test_the_page_and_the_api_show_the_board(planted, client, alice):

@@ -22,6 +22,7 @@ from evalhub.studies.arena_import import arena_battles_import
 from evalhub.studies.models import Judgment
 from tests.evalhub.api.test_arena import conversation_row
 from tests.evalhub.dashboards.conftest import add_human, add_llm
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +134,7 @@ def test_it_pools_imported_arena_battles_with_the_crowd(verbose_study):
     rows = [(i + 1, conversation_row(i, model_a="bard", model_b="lima-65b",
                                      **({"conv_metadata": given} if i % 2 else {})))
             for i in range(10)]  # fmt: skip
-    arena_battles_import(name="pooled", rows=rows, imported_from="battles.json")
+    arena_battles_import(team=lab_team(), name="pooled", rows=rows, imported_from="battles.json")
     crowd = fitted(groups=["crowd"])
     pooled = fitted(groups=["arena", "crowd"])
     assert pooled["n_battles"] == crowd["n_battles"] + 10

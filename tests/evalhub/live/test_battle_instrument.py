@@ -19,6 +19,7 @@ from evalhub.live.turns import turn_finish, turn_open
 from evalhub.outputs.models import ModelEntry
 from evalhub.rating.services import session_start_crowd
 from evalhub.studies.models import Judgment
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def _answered_battle(study, pid: str):
 
 
 def test_arena_4way_counts_both_are_bad_as_a_tie_and_shows_its_choices():
-    study = live_study_create(slug="arena4", name="Arena 4", mode="battle", models=_models(),
+    study = live_study_create(team=lab_team(), slug="arena4", name="Arena 4", mode="battle", models=_models(),
                               max_turns=1, session_quota=1,
                               instrument=instrument_latest(slug="arena-4way"))  # fmt: skip
     assert study.config["instrument"]["slug"] == "arena-4way"
@@ -65,7 +66,7 @@ def test_arena_4way_counts_both_are_bad_as_a_tie_and_shows_its_choices():
 
 
 def test_arena_hard_votes_keep_their_strength_in_the_results():
-    study = live_study_create(slug="hard", name="Hard", mode="battle", models=_models(),
+    study = live_study_create(team=lab_team(), slug="hard", name="Hard", mode="battle", models=_models(),
                               max_turns=1, session_quota=1,
                               instrument=instrument_latest(slug="arena-hard-5point"))  # fmt: skip
     votes = {"p1": "A>>B", "p2": "B>A", "p3": "A=B"}
@@ -106,7 +107,9 @@ def test_it_refuses_an_instrument_a_battle_cannot_ask():
     models = _models()
     absolute = instrument_latest(slug="lima-fail-pass-excellent")
     with pytest.raises(LiveInputError, match="instrument: a live battle asks a pairwise"):
-        live_study_create(slug="x", name="x", mode="battle", models=models, instrument=absolute)
+        live_study_create(
+            team=lab_team(), slug="x", name="x", mode="battle", models=models, instrument=absolute
+        )
     with pytest.raises(LiveInputError, match="instrument: only a live battle"):
-        live_study_create(slug="y", name="y", mode="conversation", models=models,
+        live_study_create(team=lab_team(), slug="y", name="y", mode="conversation", models=models,
                           instrument=instrument_latest(slug="arena-4way"))  # fmt: skip

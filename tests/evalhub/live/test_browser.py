@@ -14,6 +14,7 @@ from evalhub.live.models import Conversation, Turn
 from evalhub.outputs.models import ModelEntry
 from evalhub.studies.models import Judgment
 from tests.browser import assert_accessible
+from tests.factories import lab_team
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
@@ -58,7 +59,7 @@ def _enter(browser, base: str, slug: str, pid: str):
 def test_a_participant_holds_a_three_turn_live_conversation_by_keyboard(
     browser, asgi_server, two_models, alice
 ):
-    study = live_study_create(
+    study = live_study_create(team=lab_team(),
         slug="live-chat", name="Live chat", mode="conversation", models=two_models,
         max_turns=3, session_quota=1, completion_code="LIVE-OK",
     )  # fmt: skip
@@ -112,7 +113,7 @@ def test_two_participants_run_battles_until_every_pair_has_its_count(
         generation_config={"max_tokens": 48, "temperature": 1.2},
     )  # fmt: skip
     models = [*two_models, third]
-    study = live_study_create(
+    study = live_study_create(team=lab_team(),
         slug="live-arena", name="Live arena", mode="battle", models=models, max_turns=2,
         target_per_pair=2, session_quota=3, completion_code="ARENA-OK",
     )  # fmt: skip
@@ -175,7 +176,7 @@ def test_an_endpoint_killed_mid_stream_shows_a_retry_and_counts_nothing(
         slug="behind-relay", name="Behind relay", kind=ModelEntry.Kind.API,
         base_url=relay.base_url, model_path="tiny", generation_config={"max_tokens": 200},
     )  # fmt: skip
-    study = live_study_create(slug="live-cut", name="Cut", mode="conversation", models=[model],
+    study = live_study_create(team=lab_team(), slug="live-cut", name="Cut", mode="conversation", models=[model],
                               max_turns=1, session_quota=1)  # fmt: skip
     context, page = _enter(browser, asgi_server, study.slug, "cut1")
     relay.cut_after = 1500
@@ -200,7 +201,7 @@ def test_an_endpoint_killed_mid_stream_shows_a_retry_and_counts_nothing(
 
 
 def test_hostile_prompts_are_refused_or_shown_as_text(browser, asgi_server, two_models):
-    study = live_study_create(
+    study = live_study_create(team=lab_team(),
         slug="live-hostile", name="Hostile", mode="conversation", models=two_models[:1],
         max_turns=3, session_quota=1, max_prompt_chars=4000, messages_per_minute=5,
         blocklist=["forbidden phrase"],

@@ -12,6 +12,7 @@ from evalhub.live.errors import LiveInputError
 from evalhub.live.turns import prompt_checked
 from evalhub.outputs.models import ModelEntry
 from evalhub.studies.models import Judge
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 MESSAGES = [
@@ -31,7 +32,7 @@ def _judge(base_url: str) -> Judge:
 def _live_study(judge: Judge):
     model = ModelEntry.objects.create(slug="chat", name="Chat", kind=ModelEntry.Kind.API,
                                       base_url="http://127.0.0.1:9/v1", model_path="chat")  # fmt: skip
-    study = live_study_create(slug="moderated", name="Moderated", mode="conversation",
+    study = live_study_create(team=lab_team(), slug="moderated", name="Moderated", mode="conversation",
                               models=[model], moderation_judge=judge)  # fmt: skip
     return study.live
 

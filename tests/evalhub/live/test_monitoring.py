@@ -16,6 +16,7 @@ from evalhub.live.turns import turn_finish, turn_open
 from evalhub.outputs.models import ModelEntry
 from evalhub.rating.services import session_start_crowd
 from generation.judging.models import JudgePrice
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def test_the_monitor_prices_the_tokens_of_priced_models_and_names_the_rest(clien
     models = [ModelEntry.objects.create(slug=s, name=s.title(), kind=ModelEntry.Kind.API,
                                         base_url="http://127.0.0.1:9/v1", model_path=f"{s}-v1")
               for s in ("alpha", "beta")]  # fmt: skip
-    study = live_study_create(slug="spend", name="Spend", mode="battle", models=models,
+    study = live_study_create(team=lab_team(), slug="spend", name="Spend", mode="battle", models=models,
                               max_turns=1, session_quota=1)  # fmt: skip
     assert live_monitor(study=study)["cost_usd"] is None  # nothing streamed, nothing priced
     _battle(study, "p1")

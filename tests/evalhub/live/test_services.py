@@ -11,6 +11,7 @@ from evalhub.live.services import conversation_start, live_session_consent
 from evalhub.live.turns import turn_open
 from evalhub.outputs.models import ModelEntry
 from evalhub.rating.services import session_start_crowd
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -28,19 +29,23 @@ def _session(study, pid: str):
 def test_it_names_the_setting_that_stops_a_live_study():
     offline = _model("offline", kind=ModelEntry.Kind.EXTERNAL, base_url="")
     with pytest.raises(LiveInputError, match="models: offline has no OpenAI-compatible"):
-        live_study_create(slug="x", name="x", mode="conversation", models=[offline])
+        live_study_create(
+            team=lab_team(), slug="x", name="x", mode="conversation", models=[offline]
+        )
     with pytest.raises(LiveInputError, match="models: a live battle needs at least 2"):
-        live_study_create(slug="x", name="x", mode="battle", models=[_model("a")])
+        live_study_create(team=lab_team(), slug="x", name="x", mode="battle", models=[_model("a")])
     with pytest.raises(LiveInputError, match="max_turns"):
-        live_study_create(slug="x", name="x", mode="conversation", models=[_model("b")],
+        live_study_create(team=lab_team(), slug="x", name="x", mode="conversation", models=[_model("b")],
                           max_turns=0)  # fmt: skip
     with pytest.raises(LiveInputError, match="mode"):
-        live_study_create(slug="x", name="x", mode="chat", models=[_model("c")])
+        live_study_create(team=lab_team(), slug="x", name="x", mode="chat", models=[_model("c")])
 
 
 def test_conversations_are_balanced_across_models_and_raters():
     models = [_model("m1"), _model("m2")]
-    study = live_study_create(slug="bal", name="Bal", mode="conversation", models=models)
+    study = live_study_create(
+        team=lab_team(), slug="bal", name="Bal", mode="conversation", models=models
+    )
     made = [conversation_start(session=_session(study, f"p{i}")) for i in range(6)]
     assert sorted(c.left.slug for c in made) == ["m1"] * 3 + ["m2"] * 3
     again = conversation_start(session=made[0].session)  # a reload keeps the conversation
@@ -50,7 +55,7 @@ def test_conversations_are_balanced_across_models_and_raters():
 
 
 def test_bad_messages_are_refused_and_write_nothing():
-    study = live_study_create(
+    study = live_study_create(team=lab_team(),
         slug="ref", name="Ref", mode="conversation", models=[_model("r1")],
         max_prompt_chars=50, messages_per_minute=3, blocklist=["Bad Word"],
     )  # fmt: skip
@@ -73,7 +78,7 @@ def test_a_turn_left_streaming_by_a_dead_web_process_stops_blocking_the_rater():
 
     from django.utils import timezone
 
-    study = live_study_create(slug="stale", name="Stale", mode="conversation",
+    study = live_study_create(team=lab_team(), slug="stale", name="Stale", mode="conversation",
                               models=[_model("s1")])  # fmt: skip
     session = _session(study, "stale1")
     conversation = conversation_start(session=session)
@@ -95,7 +100,7 @@ def test_adaptive_pairing_counts_a_model_with_few_battles_as_infinitely_wide():
     from evalhub.live.turns import turn_finish
 
     m0, m1, m2 = _model("m0"), _model("m1"), _model("m2")
-    study = live_study_create(slug="adapt", name="Adapt", mode="battle", models=[m0, m1, m2],
+    study = live_study_create(team=lab_team(), slug="adapt", name="Adapt", mode="battle", models=[m0, m1, m2],
                               max_turns=1, session_quota=1, target_per_pair=100,
                               adaptive=True)  # fmt: skip
 

@@ -21,6 +21,7 @@ from evalhub.live.turns import turn_finish, turn_open
 from evalhub.outputs.models import ModelEntry
 from evalhub.rating.models import RaterSession
 from evalhub.studies.models import Judgment, Study
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 PAGE = re.compile(r'<script id="live-page" type="application/json">(.*?)</script>', re.S)
@@ -105,7 +106,7 @@ def test_staff_take_part_from_the_workspace_without_prolific(client, alice, bob,
 
 def test_a_staff_study_takes_no_prolific_codes(client, alice, endpoints):
     with pytest.raises(LiveInputError, match="a staff study has no Prolific codes"):
-        live_study_create(slug="x", name="X", mode="battle", models=endpoints,
+        live_study_create(team=lab_team(), slug="x", name="X", mode="battle", models=endpoints,
                           participants="staff", completion_code="C0DE")  # fmt: skip
     client.force_login(alice)
     form = client.post(reverse("workspace:live_study_new"), {**FORM, "completion_code": "C0DE"})
@@ -114,7 +115,9 @@ def test_a_staff_study_takes_no_prolific_codes(client, alice, endpoints):
 
 
 def test_the_staff_link_of_a_prolific_study_starts_nothing(bob, endpoints):
-    study = live_study_create(slug="crowd", name="Crowd", mode="battle", models=endpoints)
+    study = live_study_create(
+        team=lab_team(), slug="crowd", name="Crowd", mode="battle", models=endpoints
+    )
     with pytest.raises(LiveInputError, match="for Prolific participants"):
         live_session_start_staff(study=study, user=bob)
     staff = Client()

@@ -13,6 +13,7 @@ from django.test import Client
 from evalhub.live.creation import live_study_create
 from evalhub.live.models import Conversation, Turn
 from evalhub.studies.models import Judgment
+from tests.factories import lab_team
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -29,7 +30,7 @@ def _frames(raw: bytes) -> list[tuple[str, dict]]:
 
 
 def test_no_model_name_reaches_the_rater_before_the_vote(asgi_server, two_models, alice):
-    study = live_study_create(slug="live-frames", name="Frames", mode="battle",
+    study = live_study_create(team=lab_team(), slug="live-frames", name="Frames", mode="battle",
                               models=two_models, max_turns=2, session_quota=1)  # fmt: skip
     http = httpx.Client(base_url=asgi_server, follow_redirects=True, timeout=120)
     consent = http.get("/live/live-frames/?PROLIFIC_PID=frames1&STUDY_ID=s&SESSION_ID=x")
@@ -93,7 +94,7 @@ def test_no_model_name_reaches_the_rater_before_the_vote(asgi_server, two_models
 
 
 def test_models_are_revealed_after_the_vote_when_the_study_says_so(asgi_server, two_models):
-    live_study_create(slug="live-reveal", name="Reveal", mode="battle", models=two_models,
+    live_study_create(team=lab_team(), slug="live-reveal", name="Reveal", mode="battle", models=two_models,
                       max_turns=1, session_quota=1, reveal_models=True)  # fmt: skip
     http = httpx.Client(base_url=asgi_server, follow_redirects=True, timeout=120)
     consent = http.get("/live/live-reveal/?PROLIFIC_PID=reveal1")

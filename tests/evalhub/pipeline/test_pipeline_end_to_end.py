@@ -68,7 +68,7 @@ def test_the_pipeline_survives_a_redis_restart_and_fills_the_dashboard(
     )  # fmt: skip
 
     command = [
-        sys.executable, "manage.py", "lima_pipeline", str(train), "--slug", "e2e",
+        sys.executable, "manage.py", "lima_pipeline", str(train), "--slug", "e2e", "--team", "lab",
         "--base-model", str(tiny_model_dir), "--recipe", "lima-65b",
         "--set", "epochs=2", "--set", "batch_size=4", "--set", "save_epochs=[2]",
         "--set", "max_length=256", "--set", "micro_batch_tokens=512",

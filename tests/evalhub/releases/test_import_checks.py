@@ -21,6 +21,7 @@ from evalhub.releases.import_checks import ReleaseImportError
 from evalhub.releases.importing import release_import
 from evalhub.releases.services import release_build, release_publish
 from evalhub.studies.models import Judgment, Rater, Study
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,7 @@ def test_a_bad_row_names_its_file_row_and_field_and_writes_nothing(release_copy,
     _rewrite(release_copy, name, change)
     before = _counts()
     with pytest.raises(ReleaseImportError) as caught:
-        release_import(folder=release_copy, slug="reviewer-copy")
+        release_import(team=lab_team(), folder=release_copy, slug="reviewer-copy")
     assert str(caught.value).startswith(message), caught.value
     assert _counts() == before
 
@@ -122,13 +123,13 @@ def test_a_broken_archive_is_refused_before_it_is_unpacked(release_copy, tmp_pat
     not_zip = tmp_path / "notes.zip"
     not_zip.write_text("hello")
     with pytest.raises(ReleaseImportError, match=r"^notes.zip, field archive: not a zip"):
-        release_import(folder=not_zip, slug="x")
+        release_import(team=lab_team(), folder=not_zip, slug="x")
     two = _zip(tmp_path / "two.zip", {"a/checksums": b"", "b/checksums": b""})
     with pytest.raises(ReleaseImportError, match="expected one release folder, found 2: a, b"):
-        release_import(folder=two, slug="x")
+        release_import(team=lab_team(), folder=two, slug="x")
     escape = _zip(tmp_path / "escape.zip", {"a/../../evil": b"x"})
     with pytest.raises(ReleaseImportError, match="points outside the archive"):
-        release_import(folder=escape, slug="x")
+        release_import(team=lab_team(), folder=escape, slug="x")
     partial = {
         f"v1/{p.relative_to(release_copy).as_posix()}": p.read_bytes()
         for p in release_copy.rglob("*")
@@ -136,12 +137,12 @@ def test_a_broken_archive_is_refused_before_it_is_unpacked(release_copy, tmp_pat
     }
     missing = _zip(tmp_path / "partial.zip", partial)  # fmt: skip
     with pytest.raises(ReleaseImportError, match=r"missing data/judgments.parquet"):
-        release_import(folder=missing, slug="x")
+        release_import(team=lab_team(), folder=missing, slug="x")
     assert not Study.objects.filter(slug="x").exists()
 
 
 def test_a_taken_or_malformed_slug_is_named(release_copy, published):
     with pytest.raises(ReleaseImportError, match=r"^field slug: a study 'pub-study' exists"):
-        release_import(folder=release_copy, slug="pub-study")
+        release_import(team=lab_team(), folder=release_copy, slug="pub-study")
     with pytest.raises(ReleaseImportError, match=r"^field slug: must be"):
-        release_import(folder=release_copy, slug="no spaces")
+        release_import(team=lab_team(), folder=release_copy, slug="no spaces")

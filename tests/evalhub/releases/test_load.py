@@ -11,6 +11,7 @@ from evalhub.releases.import_checks import ReleaseImportError
 from evalhub.releases.importing import release_import
 from evalhub.releases.services import release_build, release_publish
 from evalhub.studies.models import Judgment, Study
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,7 @@ def test_datasets_and_pandas_give_the_studys_counts_and_win_rates(
 def test_an_imported_release_gives_the_same_results(published, releases_dir, source):
     release = release_build(release=release_publish(study=published.study))
     path = release.path if source == "folder" else release.archive_path
-    copy = release_import(folder=path, slug="reviewer-copy")
+    copy = release_import(team=lab_team(), folder=path, slug="reviewer-copy")
     before, after = study_results(published.study), study_results(copy)
     assert copy.status == Study.Status.CLOSED
     for key in ("n_judgments", "pairwise", "agreement", "excluded", "weighted"):
@@ -104,5 +105,5 @@ def test_an_altered_release_is_refused(published, releases_dir, tmp_path):
     with pytest.raises(
         ReleaseImportError, match=r"^data/judgments.parquet: does not match checksums"
     ):
-        release_import(folder=altered, slug="tampered")
+        release_import(team=lab_team(), folder=altered, slug="tampered")
     assert not Study.objects.filter(slug="tampered").exists()

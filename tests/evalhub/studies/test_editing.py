@@ -12,7 +12,13 @@ from evalhub.prompts.models import PromptSet
 from evalhub.studies import editing
 from evalhub.studies.models import Study, StudyEdit
 from evalhub.studies.services import StudyStateError, study_create, study_launch
-from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, PromptSetFactory
+from tests.factories import (
+    ModelEntryFactory,
+    OutputFactory,
+    PromptFactory,
+    PromptSetFactory,
+    lab_team,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +36,7 @@ def setup(db):
 
 def draft(setup, slug="s1") -> Study:
     prompt_set, target, baseline, _ = setup
-    return study_create(slug=slug, name="S1", prompt_set=prompt_set, target_model=target,
+    return study_create(team=lab_team(), slug=slug, name="S1", prompt_set=prompt_set, target_model=target,
                         baselines=[baseline])  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from tests.evalhub.dashboards.conftest import (
     build_pairwise_study,
     verdicts_for,
 )
+from tests.factories import lab_team
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -115,7 +116,7 @@ def test_a_draft_is_edited_and_deleted_and_a_used_model_is_refused(
     researcher_page, live_server, study
 ):
     page = researcher_page
-    study_create(slug="draft-1", name="Draft one", prompt_set=study.prompt_set,
+    study_create(team=lab_team(), slug="draft-1", name="Draft one", prompt_set=study.prompt_set,
                  target_model=study.target_model,
                  baselines=[ModelEntry.objects.get(slug="gpt-4")])  # fmt: skip
     page.goto(f"{live_server.url}/studies/draft-1/")
@@ -177,7 +178,7 @@ def test_a_job_page_says_no_worker_listens_on_its_queue(researcher_page, live_se
 
 
 def test_the_rater_preview_jumps_to_any_item(researcher_page, live_server, study):
-    draft = study_create(slug="draft-2", name="Draft two", prompt_set=study.prompt_set,
+    draft = study_create(team=lab_team(), slug="draft-2", name="Draft two", prompt_set=study.prompt_set,
                          target_model=study.target_model,
                          baselines=[ModelEntry.objects.get(slug="gpt-4")],
                          attention_check_rate=0)  # fmt: skip

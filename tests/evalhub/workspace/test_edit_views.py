@@ -7,7 +7,13 @@ import pytest
 from evalhub.outputs.models import ModelEntry
 from evalhub.studies.models import Study
 from evalhub.studies.services import study_create, study_launch
-from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, PromptSetFactory
+from tests.factories import (
+    ModelEntryFactory,
+    OutputFactory,
+    PromptFactory,
+    PromptSetFactory,
+    lab_team,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +32,7 @@ def study(db):
         prompt = PromptFactory(prompt_set=prompt_set, external_id=f"q{i}")
         OutputFactory(prompt=prompt, model=target)
         OutputFactory(prompt=prompt, model=baseline)
-    return study_create(slug="s1", name="S1", prompt_set=prompt_set, target_model=target,
+    return study_create(team=lab_team(), slug="s1", name="S1", prompt_set=prompt_set, target_model=target,
                         baselines=[baseline])  # fmt: skip
 
 

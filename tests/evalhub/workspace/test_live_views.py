@@ -16,6 +16,7 @@ from evalhub.live.turns import turn_finish, turn_open
 from evalhub.outputs.models import ModelEntry
 from evalhub.rating.services import session_start_crowd
 from evalhub.studies.models import Judgment, Study
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +123,7 @@ def test_the_preview_names_a_failed_endpoint_and_a_refused_message_and_records_n
     from evalhub.live.models import Turn
     from evalhub.prompts.models import Prompt
 
-    study = live_study_create(slug="pv", name="Preview me", mode="battle",
+    study = live_study_create(team=lab_team(), slug="pv", name="Preview me", mode="battle",
                               models=[_endpoint("alpha"), _endpoint("beta")],
                               blocklist=["forbidden"], launch=False)  # fmt: skip
     url = reverse("workspace:live_study_preview", args=[study.slug])

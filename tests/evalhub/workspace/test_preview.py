@@ -8,7 +8,13 @@ import pytest
 
 from evalhub.studies.models import Judgment
 from evalhub.studies.services import study_create, study_launch
-from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, PromptSetFactory
+from tests.factories import (
+    ModelEntryFactory,
+    OutputFactory,
+    PromptFactory,
+    PromptSetFactory,
+    lab_team,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +28,7 @@ def study(db):
                                position=i)  # fmt: skip
         OutputFactory(prompt=prompt, model=target, text=f"target answer {i}")
         OutputFactory(prompt=prompt, model=baseline, text=f"baseline answer {i}")
-    return study_create(slug="s1", name="S1", prompt_set=prompt_set, target_model=target,
+    return study_create(team=lab_team(), slug="s1", name="S1", prompt_set=prompt_set, target_model=target,
                         baselines=[baseline], attention_check_rate=0)  # fmt: skip
 
 

@@ -17,7 +17,13 @@ from evalhub.outputs.services import outputs_import_job
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.rating.models import RaterSession
 from evalhub.studies.models import Assignment, Item, Judgment, Study
-from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, PromptSetFactory
+from tests.factories import (
+    ModelEntryFactory,
+    OutputFactory,
+    PromptFactory,
+    PromptSetFactory,
+    lab_team,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -234,7 +240,7 @@ def test_the_admin_launches_and_closes_studies(client, models):
 
     admin_user = get_user_model().objects.create_superuser("root", password="root-pass-1")
     client.force_login(admin_user)
-    study = study_create(
+    study = study_create(team=lab_team(),
         slug="s1", name="S1", prompt_set=models[0].outputs.first().prompt.prompt_set,
         target_model=models[0], baselines=[models[1]], attention_check_rate=0.0,
     )  # fmt: skip

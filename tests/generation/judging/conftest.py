@@ -7,7 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from evalhub.studies.models import Item, Study
-from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, PromptSetFactory
+from tests.factories import (
+    ModelEntryFactory,
+    OutputFactory,
+    PromptFactory,
+    PromptSetFactory,
+    lab_team,
+)
 from tests.generation.judging.proxy import FaultProxy
 
 RESPONSES = [
@@ -23,7 +29,7 @@ def make_study(*, kind: str = Study.Kind.PAIRWISE, n_items: int = 3, gold: int =
     prompt_set = PromptSetFactory()
     target = ModelEntryFactory(slug=f"{prompt_set.slug}-target")
     baseline = ModelEntryFactory(slug=f"{prompt_set.slug}-baseline")
-    study = Study.objects.create(
+    study = Study.objects.create(team=lab_team(),
         slug=f"{prompt_set.slug}-study", name="judge test", kind=kind,
         prompt_set=prompt_set, target_model=target,
     )  # fmt: skip

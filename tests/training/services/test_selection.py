@@ -11,7 +11,13 @@ from evalhub.importing import InputError, parse_rows
 from evalhub.jobs.models import Job
 from evalhub.outputs.models import Output
 from evalhub.studies.models import Judge, Judgment, Study
-from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, PromptSetFactory
+from tests.factories import (
+    ModelEntryFactory,
+    OutputFactory,
+    PromptFactory,
+    PromptSetFactory,
+    lab_team,
+)
 from tests.support import wait_until
 from training.models import Checkpoint
 from training.services import (
@@ -73,7 +79,7 @@ def test_a_researcher_accepts_the_proposal_or_picks_another_and_starts_a_study(
     with pytest.raises(InputError, match="is not from run"):
         checkpoint_choose(run=other, checkpoint=first)
     baseline = ModelEntryFactory(slug="alpaca")
-    study = chosen_checkpoint_study_create(
+    study = chosen_checkpoint_study_create(team=lab_team(),
         run=run, slug="lima-vs-alpaca", name="", prompt_set=PromptSetFactory(),
         baselines=[baseline], by=alice,
     )  # fmt: skip
@@ -134,7 +140,7 @@ def test_the_judge_sets_the_mode_and_a_judge_of_another_scale_is_refused(
     job = checkpoint_selection_start(run=run, prompt_set=dev, judge=pairwise)
     assert job.params["mode"] == "pairwise" and run.selection_job == job and run.judge == pairwise
     # A study left under the slug by other outputs is not judged as if it were this one.
-    Study.objects.create(slug="run-dev-epoch-02-vs-01", name="old", prompt_set=PromptSetFactory(),
+    Study.objects.create(team=lab_team(), slug="run-dev-epoch-02-vs-01", name="old", prompt_set=PromptSetFactory(),
                          target_model=second.model)  # fmt: skip
     with pytest.raises(SelectionError, match="already exists for other outputs"):
         pair_study(run, first, second)
