@@ -33,24 +33,24 @@ def job_status_payload(job: Job) -> dict[str, Any]:
 
 @researcher_required
 def job_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "jobs/list.html", {"jobs": selectors.jobs_recent()})
+    return render(request, "jobs/list.html", {"jobs": selectors.jobs_recent(team=request.team)})
 
 
 @researcher_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(Job, pk=job_id)
+    job = get_object_or_404(selectors.team_jobs(team=request.team), pk=job_id)
     return render(request, "jobs/detail.html", {"job": job, "status": job_status_payload(job)})
 
 
 @researcher_required
 def job_status(request: HttpRequest, job_id: int) -> JsonResponse:
-    job = get_object_or_404(Job, pk=job_id)
+    job = get_object_or_404(selectors.team_jobs(team=request.team), pk=job_id)
     return JsonResponse(job_status_payload(job))
 
 
 @require_POST
 @researcher_required
 def job_cancel_view(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(Job, pk=job_id)
+    job = get_object_or_404(selectors.team_jobs(team=request.team), pk=job_id)
     services.job_cancel(job_id=job.pk)
     return redirect("jobs:detail", job_id=job.pk)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import login_required
 from django.http import (
     Http404,
     HttpRequest,
@@ -25,7 +25,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from evalhub.accounts.roles import is_researcher
+from evalhub.accounts.decorators import researcher_required
 from evalhub.instruments.definitions import definition_from_data
 from evalhub.instruments.presets import preset_data
 from evalhub.live.battle_instrument import battle_definition
@@ -284,13 +284,13 @@ def done(request: HttpRequest, slug: str) -> HttpResponse:
     return _private(render(request, "rating/done.html", context))
 
 
-@login_required
-@user_passes_test(is_researcher)
+@researcher_required
 @require_http_methods(["GET"])
 def export(request: HttpRequest, slug: str) -> HttpResponse:
-    """Every conversation of the study as JSON Lines (failed turns included)."""
+    """Every conversation of the study as JSON Lines (failed turns included); another
+    team's study is not found."""
     live = live_study_for_entry(slug=slug)
-    if live is None:
+    if live is None or live.study.team_id != request.team.pk:
         raise Http404("No such live study")
     lines = (json.dumps(row) + "\n" for row in conversations_export(live.study))
     response = StreamingHttpResponse(lines, content_type="application/x-ndjson")

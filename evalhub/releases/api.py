@@ -124,7 +124,11 @@ class ReleaseArchive(APIView):
 
     def get(self, request: Request, slug: str, version: int) -> FileResponse:
         release = get_or_404(
-            Release.objects.select_related("study"), "release", study__slug=slug, version=version
+            Release.objects.select_related("study"),
+            "release",
+            study__team=request.team,
+            study__slug=slug,
+            version=version,
         )
         if release.status != Release.Status.READY:
             raise Conflict(f"release v{version} of {slug} is {release.status}")

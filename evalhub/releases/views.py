@@ -44,7 +44,10 @@ def study_releases(request: HttpRequest, slug: str) -> HttpResponse:
 @researcher_required
 def release_download(request: HttpRequest, slug: str, version: int) -> FileResponse:
     release = get_object_or_404(
-        Release.objects.select_related("study"), study__slug=slug, version=version
+        Release.objects.select_related("study"),
+        study__team=request.team,
+        study__slug=slug,
+        version=version,
     )
     if release.status != Release.Status.READY or not release.archive_path.is_file():
         raise Http404(f"release v{version} of {slug} is not ready")
@@ -56,7 +59,9 @@ def release_download(request: HttpRequest, slug: str, version: int) -> FileRespo
 @require_GET
 @researcher_required
 def release_card(request: HttpRequest, slug: str, version: int) -> FileResponse:
-    release = get_object_or_404(Release, study__slug=slug, version=version)
+    release = get_object_or_404(
+        Release, study__team=request.team, study__slug=slug, version=version
+    )
     if release.status != Release.Status.READY:
         raise Http404(f"release v{version} of {slug} is not ready")
     return FileResponse(

@@ -18,6 +18,7 @@ from evalhub.api.serializers.runs import (
 )
 from evalhub.api.views.common import BIGINT_MAX, check_query, error_responses, get_or_404
 from evalhub.jobs.models import Job
+from evalhub.jobs.selectors import team_jobs
 from evalhub.jobs.services import job_cancel
 
 
@@ -107,13 +108,13 @@ class JobList(generics.ListAPIView):
 
     def get_queryset(self):
         query = check_query(JobQuery, self.request)
-        return Job.objects.filter(**query).order_by("-created_at", "-id")
+        return team_jobs(team=self.request.team).filter(**query).order_by("-created_at", "-id")
 
 
-def _job(job_id: int) -> Job:
+def _job(request: Request, job_id: int) -> Job:
     if job_id > BIGINT_MAX:
         return get_or_404(Job.objects.none(), "job", pk=job_id)
-    return get_or_404(Job, "job", pk=job_id)
+    return get_or_404(team_jobs(team=request.team), "job", pk=job_id)
 
 
 @extend_schema(
@@ -124,7 +125,7 @@ class JobDetail(generics.RetrieveAPIView):
     serializer_class = JobSerializer
 
     def get_object(self) -> Job:
-        return _job(self.kwargs["job_id"])
+        return _job(self.request, self.kwargs["job_id"])
 
 
 @extend_schema(
@@ -135,7 +136,7 @@ class JobDetail(generics.RetrieveAPIView):
 )
 class JobCancel(APIView):
     def post(self, request: Request, job_id: int) -> Response:
-        job = _job(job_id)
+        job = _job(request, job_id)
         job_cancel(job_id=job.pk)
         job.refresh_from_db()
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,389 @@
+"""The matrix: two teams, each role, a session and a token of each. Every URL of the URL
+conf (from the resolver, so a new page without a rule here fails) and every operation of
+the API schema gives the expected answer: another team's study or job is a 404, a viewer's
+write a 403, a user in no team a 403, and crowd pages stay open and say nothing of the
+team."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+
+from evalhub.accounts.services import api_token_create, user_create
+from evalhub.jobs.models import Job
+from evalhub.studies.services import study_launch
+from evalhub.teams.models import Membership, Role
+from evalhub.teams.services import team_create
+from tests.factories import OutputFactory, StudyFactory, lab_team
+
+# What each page answers. study: its `slug` names a study of the current team; job: its
+# `job_id` a job of the current team; team: a page of the current team (lists, forms);
+# owner: the team's members, tokens and audit log; shared: presets and objects that teams
+# share (models, prompt sets, judges, instruments, training: not yet owned by a team);
+# open: no team at all (crowd pages, log-in, health, the schema).
+STUDY, JOB, TEAM, OWNER, SHARED, OPEN = "study", "job", "team", "owner", "shared", "open"
+# fmt: off
+RULES: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "rating:entry",
+            "rating:consent",
+            "rating:rate",
+            "rating:done",
+            "rating:author_rate",
+            "home",
+            "healthz",
+            "favicon",
+            "accounts:login",
+            "accounts:logout",
+            "teams:join",
+            "teams:switch",
+            "api:schema",
+            "api:docs",
+            "api:?",
+            "live:entry",
+            "live:staff_entry",
+            "live:consent",
+            "live:chat",
+            "live:send",
+            "live:label",
+            "live:vote",
+            "live:end",
+            "live:done",
+        ],
+        OPEN,
+    ),
+    **dict.fromkeys(
+        [
+            "accounts:tokens",
+            "accounts:token_revoke",
+            "jobs:list",
+            "dashboards:overview",
+            "dashboards:judges",
+            "releases:import",
+            "workspace:studies",
+            "workspace:study_new",
+            "workspace:study_new_plan",
+            "workspace:live_study_new",
+            "workspace:upload",
+            "workspace:upload_import",
+            "api:live-studies",
+            "api:studies",
+            "api:arena-battles",
+            "api:release-import",
+            "api:judge-runs",
+            "api:judge-leaderboard",
+            "api:jobs",
+        ],
+        TEAM,
+    ),
+    **dict.fromkeys(
+        [
+            "teams:team",
+            "teams:invite",
+            "teams:member_role",
+            "teams:member_remove",
+            "teams:token_revoke",
+        ],
+        OWNER,
+    ),
+    **dict.fromkeys(
+        ["jobs:detail", "jobs:status", "jobs:cancel", "api:job", "api:job-cancel"], JOB
+    ),
+    **dict.fromkeys(
+        [
+            "crowd:raters",
+            "crowd:action",
+            "crowd:prolific",
+            "crowd:rules",
+            "crowd:gold",
+            "dashboards:study",
+            "dashboards:study_data",
+            "dashboards:study_export",
+            "dashboards:study_item_labels",
+            "releases:study",
+            "releases:download",
+            "releases:card",
+            "workspace:study",
+            "workspace:study_monitor",
+            "workspace:study_results",
+            "workspace:study_preview",
+            "workspace:live_study_preview",
+            "workspace:study_preview_step",
+            "workspace:study_judge_estimate",
+            "workspace:study_judge_run",
+            "workspace:study_items",
+            "workspace:item",
+            "workspace:study_judgments",
+            "workspace:study_counted",
+            "workspace:study_edit",
+            "workspace:study_settings",
+            "workspace:study_delete",
+            "workspace:study_transition",
+            "live:export",
+            "api:live-study",
+            "api:study",
+            "api:study-gold",
+            "api:study-item-labels",
+            "api:study-launch",
+            "api:study-close",
+            "api:study-results",
+            "api:study-judgments",
+            "api:study-judgments-import",
+            "api:study-raters",
+            "api:study-raters-exclude",
+            "api:study-raters-include",
+            "api:study-raters-prolific",
+            "api:releases",
+            "api:release-archive",
+        ],
+        STUDY,
+    ),
+    **dict.fromkeys(
+        [
+            "generation:start",
+            "training:index",
+            "training:dataset_import",
+            "training:dataset_detail",
+            "training:recipe_new",
+            "training:run_new",
+            "training:run_detail",
+            "training:run_live",
+            "training:run_cancel",
+            "training:run_select",
+            "training:run_choose",
+            "training:run_study",
+            "workspace:prompt_sets",
+            "workspace:prompt_set",
+            "workspace:prompt_set_edit",
+            "workspace:prompt_set_delete",
+            "workspace:prompt",
+            "workspace:models",
+            "workspace:model",
+            "workspace:model_outputs",
+            "workspace:model_edit",
+            "workspace:model_delete",
+            "workspace:model_outputs_replace",
+            "workspace:output",
+            "workspace:judges",
+            "instruments:index",
+            "api:prompt-sets",
+            "api:prompt-set",
+            "api:prompts",
+            "api:outputs",
+            "api:models",
+            "api:model",
+            "api:judges",
+            "api:instruments",
+            "api:instrument",
+            "api:generation-runs",
+        ],
+        SHARED,
+    ),
+}
+# fmt: on
+# Pages where any member, a viewer too, changes their own things (their API tokens).
+OWN_THINGS = {"accounts:tokens", "accounts:token_revoke"}
+FILLERS = {
+    "version": "1",
+    "item_id": "1",
+    "step": "1",
+    "action": "launch",
+    "fmt": "csv",
+    "token": "t" * 8,
+    "prompt_set": "ps",
+    "prompt_id": "1",
+    "output_id": "1",
+    "job_id": "1",
+}
+
+
+def url_patterns() -> Iterator[tuple[str, str]]:
+    """(view name, route) of every page but Django's admin (staff only, no team data)."""
+
+    def walk(patterns, prefix: str, namespace: str):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                if p.namespace == "admin":
+                    continue
+                ns = namespace + (f"{p.namespace}:" if p.namespace else "")
+                yield from walk(p.url_patterns, prefix + str(p.pattern), ns)
+            elif isinstance(p, URLPattern):
+                yield namespace + (p.name or "?"), prefix + str(p.pattern)
+
+    yield from walk(get_resolver().url_patterns, "/", "")
+
+
+def fill(route: str, **values: str) -> str:
+    """A concrete path for a route; `values` first, then the fillers."""
+    if route.startswith("/api/^"):
+        return "/api/nothing-here/"
+
+    def one(match: re.Match) -> str:
+        name = match.group(2)
+        return values.get(name) or FILLERS.get(name) or "x"
+
+    return re.sub(r"<(?:(\w+):)?(\w+)>", one, route)
+
+
+@pytest.fixture
+def world(alice, bob):
+    lab = lab_team()
+    other = team_create(name="Rival lab", slug="rival", owner=user_create(
+        username="olga", password="olga-password-1", role="researcher"))  # fmt: skip
+    people = {"owner": alice, "nobody": bob}
+    for role in (Role.RESEARCHER, Role.VIEWER):
+        user = user_create(username=f"lab-{role}", password="pw-12345678", role="researcher")
+        Membership.objects.create(user=user, team=lab, role=role)
+        people[role] = user
+    ours = StudyFactory(team=lab, slug="ours", kind="absolute")
+    theirs = StudyFactory(team=other, slug="theirs", name="Theirs", kind="absolute")
+    for study in (ours, theirs):
+        output = OutputFactory(model=study.target_model)
+        output.prompt.prompt_set = study.prompt_set
+        output.prompt.save()
+    ours = study_launch(study=ours)
+    jobs = {
+        "ours": Job.objects.create(kind=Job.Kind.IMPORT, team=lab),
+        "theirs": Job.objects.create(kind=Job.Kind.IMPORT, team=other),
+    }
+    return {"lab": lab, "other": other, "people": people, "ours": ours, "theirs": theirs,
+            "jobs": jobs}  # fmt: skip
+
+
+def web(user) -> Client:
+    client = Client(raise_request_exception=False)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def api(user, team) -> APIClient:
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user, team=team)[1]}")
+    return client
+
+
+def test_every_page_has_a_rule():
+    names = {name for name, _ in url_patterns()}
+    assert names - set(RULES) == set(), "a page without a team rule: add it to RULES"
+    assert set(RULES) - names == set(), "a rule for a page that no longer exists"
+
+
+def _path(world, route: str, which: str) -> str:
+    return fill(route, slug=which, job_id=str(world["jobs"][which].pk))
+
+
+def test_the_matrix_of_pages(world):
+    people = world["people"]
+    members = {role: web(people[role]) for role in ("owner", "researcher", "viewer")}
+    nobody, anonymous = web(people["nobody"]), web(None)
+    failures: list[str] = []
+
+    def expect(what: str, status: int, allowed: set[int]) -> None:
+        if status not in allowed:
+            failures.append(f"{what}: {status}, expected one of {sorted(allowed)}")
+
+    for name, route in url_patterns():
+        rule = RULES[name]
+        is_api = route.startswith("/api/")
+        if rule in (STUDY, JOB):
+            theirs = _path(world, route, "theirs")
+            ours = _path(world, route, "ours")
+            for role, client in members.items():
+                if is_api:
+                    client = api(people[role], world["lab"])
+                expect(f"{role} GET {theirs}", client.get(theirs).status_code, {404, 405})
+                # A viewer's write is refused before any lookup, the same for every slug; a
+                # body checked before the lookup (400) is the same for every slug too.
+                posted = client.post(theirs).status_code
+                expect(f"{role} POST {theirs}", posted,
+                       {403, 405} if role == "viewer" else {400, 404, 405})  # fmt: skip
+                expect(f"{role} GET {ours}", client.get(ours).status_code,
+                       set(range(200, 500)) - {401, 403})  # fmt: skip
+            viewer = api(people["viewer"], world["lab"]) if is_api else members["viewer"]
+            expect(f"viewer POST {ours}", viewer.post(ours).status_code, {403, 405})
+        elif rule in (TEAM, SHARED, OWNER):
+            path = fill(route, slug="x", job_id="1")
+            for role, client in members.items():
+                if is_api:
+                    client = api(people[role], world["lab"])
+                status = client.get(path).status_code
+                refused = rule == OWNER and role != "owner"
+                expect(f"{role} GET {path}", status,
+                       {403} if refused else set(range(200, 500)) - {401, 403})  # fmt: skip
+                if role == "viewer" and name not in OWN_THINGS:
+                    expect(f"viewer POST {path}", client.post(path).status_code, {403, 405})
+        else:
+            continue  # open: the crowd test below
+        path = _path(world, route, "ours")
+        expect(f"nobody GET {path}", nobody.get(path).status_code, {403, 405})
+        expect(f"anonymous GET {path}", anonymous.get(path).status_code,
+               {401, 403, 405} if is_api else {302, 405})  # fmt: skip
+    assert not failures, "\n".join(failures)
+
+
+def test_every_api_operation_of_the_schema_keeps_to_its_team(world):
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    people = world["people"]
+    owner, viewer = api(people["owner"], world["lab"]), api(people["viewer"], world["lab"])
+    failures: list[str] = []
+    for template, operations in schema["paths"].items():
+        for method in operations:
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            rule = RULES[resolve(fill(template.replace("{", "<").replace("}", ">"))).view_name]
+            theirs = fill(template.replace("{", "<").replace("}", ">"), slug="theirs",
+                          job_id=str(world["jobs"]["theirs"].pk))  # fmt: skip
+            if rule in (STUDY, JOB):
+                # Another team's study answers exactly as one that does not exist: a 404,
+                # or the same 400 where the body is checked before the lookup.
+                missing = fill(template.replace("{", "<").replace("}", ">"), slug="no-such",
+                               job_id="999999")  # fmt: skip
+                status = getattr(owner, method)(theirs).status_code
+                expected = getattr(owner, method)(missing).status_code
+                if (
+                    status != expected
+                    or status not in (400, 404)
+                    or (method == "get" and status != 404)
+                ):
+                    failures.append(f"owner {method} {theirs}: {status} (missing: {expected})")
+            if method != "get":
+                status = getattr(viewer, method)(theirs).status_code
+                if status != 403:
+                    failures.append(f"viewer {method} {theirs}: {status}")
+    assert not failures, "\n".join(failures)
+
+
+def test_lists_show_only_the_current_teams_studies(world):
+    owner = web(world["people"]["owner"])
+    for path in ("/studies/", "/dashboards/"):
+        page = owner.get(path).content.decode()
+        assert "/studies/ours/" in page and "theirs" not in page, path
+    listed = api(world["people"]["owner"], world["lab"]).get("/api/v1/studies/").json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [row["slug"] for row in rows] == ["ours"]
+    jobs = api(world["people"]["owner"], world["lab"]).get("/api/v1/jobs/").json()
+    job_rows = jobs["results"] if isinstance(jobs, dict) else jobs
+    assert world["jobs"]["theirs"].pk not in {row["id"] for row in job_rows}
+
+
+def test_a_crowd_link_reveals_nothing_of_its_team(world):
+    page = Client().get("/s/ours/?PROLIFIC_PID=p1&STUDY_ID=s&SESSION_ID=x", follow=True)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Lab" not in text and "lab" not in text.lower().replace("label", "")
+
+
+def test_a_removed_members_session_loses_the_team_at_once(world):
+    viewer = world["people"]["viewer"]
+    client = web(viewer)
+    assert client.get("/studies/ours/").status_code == 200
+    Membership.objects.filter(user=viewer).delete()
+    assert client.get("/studies/ours/").status_code == 403
