@@ -20,6 +20,7 @@ from evalhub.api.views import (
 )
 from evalhub.api.views.common import api_not_found
 from evalhub.releases import api as releases
+from evalhub.teams import api as teams
 
 app_name = "api"
 
@@ -86,6 +87,14 @@ v1 = [
     path("jobs/", runs.JobList.as_view(), name="jobs"),
     path("jobs/<int:job_id>/", runs.JobDetail.as_view(), name="job"),
     path("jobs/<int:job_id>/cancel/", runs.JobCancel.as_view(), name="job-cancel"),
+    path("team/", teams.CurrentTeam.as_view(), name="team"),
+    path("team/tokens/", teams.TeamTokenList.as_view(), name="team-tokens"),
+    path(
+        "team/tokens/<str:digest>/revoke/",
+        teams.TeamTokenRevoke.as_view(),
+        name="team-token-revoke",
+    ),
+    path("team/audit/", teams.TeamAuditLog.as_view(), name="team-audit"),
 ]
 
 urlpatterns = [

@@ -27,6 +27,8 @@ from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.importing import InputError, RowProblem
 from evalhub.rating.models import ItemPage, RaterSession
 from evalhub.studies.models import Assignment, Judgment, Study
+from evalhub.teams.models import AuditEvent
+from evalhub.teams.services import audit_record
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,10 @@ def _exclude(
     )  # fmt: skip
     transaction.on_commit(lambda: study_stats_invalidate(study.pk))
     log.info("study %s: %s raters excluded (%s judgments)", study.slug, len(ids), len(rows))
+    details = {"raters": ids, "judgments": len(rows), "reason": reason.strip()}
+    audit_record(
+        team=study.team, actor=by, action=AuditEvent.Action.EXCLUDE, obj=study, details=details
+    )
     return ExclusionOutcome(ids, len(rows))
 
 
@@ -173,6 +179,10 @@ def _include(
         for r in ids
     )  # fmt: skip
     transaction.on_commit(lambda: study_stats_invalidate(study.pk))
+    details = {"raters": ids, "judgments": len(rows), "reason": reason.strip()}
+    audit_record(
+        team=study.team, actor=by, action=AuditEvent.Action.INCLUDE, obj=study, details=details
+    )
     return ExclusionOutcome(ids, len(rows))
 
 

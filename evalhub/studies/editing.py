@@ -21,6 +21,8 @@ from evalhub.prompts.models import PromptSet
 from evalhub.studies.models import Judgment, Study, StudyEdit
 from evalhub.studies.quality_rules import RULES, quality_rule_checked
 from evalhub.studies.services import StudyStateError
+from evalhub.teams.models import AuditEvent
+from evalhub.teams.services import audit_record
 
 # The settings a running study may change (Study fields).
 RUNNING_SETTINGS = ("completion_code", "screenout_code", "quality_rules")
@@ -95,7 +97,7 @@ def study_edit_draft(
 
 
 @transaction.atomic
-def study_delete_draft(*, study: Study) -> None:
+def study_delete_draft(*, study: Study, by: AbstractBaseUser | None = None) -> None:
     """Delete a draft study; DeletionRefused once it has launched (results depend on it)."""
     study = _locked(study)
     if study.status != Study.Status.DRAFT:
@@ -104,6 +106,7 @@ def study_delete_draft(*, study: Study) -> None:
             f"study {study.slug} is {study.status}: its items and {n} judgment"
             f"{'s' if n != 1 else ''} are results; close it instead"
         )
+    audit_record(team=study.team, actor=by, action=AuditEvent.Action.DELETE, obj=study)
     study.delete()
 
 

@@ -29,7 +29,8 @@ from evalhub.prompts.models import Prompt
 from evalhub.rating import content
 from evalhub.rating.models import ItemPage
 from evalhub.studies.models import Assignment, Item, Study
-from evalhub.teams.models import Team
+from evalhub.teams.models import AuditEvent, Team
+from evalhub.teams.services import audit_record
 
 log = logging.getLogger(__name__)
 
@@ -303,6 +304,8 @@ def study_launch(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
         "study %s launched by %s: %s items, %s prompts left out",
         study.slug, by or "system", len(items), len(left_out),
     )  # fmt: skip
+    audit_record(team=study.team, actor=by, action=AuditEvent.Action.LAUNCH, obj=study,
+                 details={"items": len(items), "config_hash": study.config_hash})  # fmt: skip
     return study
 
 
@@ -321,6 +324,7 @@ def study_close(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
     study.closed_at = timezone.now()
     study.save(update_fields=["status", "closed_at"])
     log.info("study %s closed by %s", study.slug, by or "system")
+    audit_record(team=study.team, actor=by, action=AuditEvent.Action.CLOSE, obj=study)
     return study
 
 

@@ -118,7 +118,8 @@ def study_delete(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(request, slug)
     return _confirm_delete(
         request, what=f"study {study.slug}", back=f"/studies/{study.slug}/",
-        delete=lambda: editing.study_delete_draft(study=study), done="workspace:studies",
+        delete=lambda: editing.study_delete_draft(study=study, by=request.user),
+        done="workspace:studies",
         crumbs=[("Studies", "/studies/"), (study.name, f"/studies/{study.slug}/")],
     )  # fmt: skip
 

@@ -80,6 +80,7 @@ RULES: dict[str, str] = {
             "api:judge-runs",
             "api:judge-leaderboard",
             "api:jobs",
+            "api:team",
         ],
         TEAM,
     ),
@@ -90,6 +91,9 @@ RULES: dict[str, str] = {
             "teams:member_role",
             "teams:member_remove",
             "teams:token_revoke",
+            "api:team-tokens",
+            "api:team-token-revoke",
+            "api:team-audit",
         ],
         OWNER,
     ),
@@ -201,6 +205,7 @@ FILLERS = {
     "prompt_id": "1",
     "output_id": "1",
     "job_id": "1",
+    "digest": "d" * 128,
 }
 
 

@@ -45,9 +45,9 @@ def test_todays_objects_upgrade_into_one_team_and_nothing_is_lost():
     try:
         User, Group = old.get_model("auth", "User"), old.get_model("auth", "Group")
         researcher = User.objects.create(username="rhea")
-        researcher.groups.add(Group.objects.get(name="researcher"))
+        researcher.groups.add(Group.objects.get_or_create(name="researcher")[0])
         rater = User.objects.create(username="ray")
-        rater.groups.add(Group.objects.get(name="rater"))
+        rater.groups.add(Group.objects.get_or_create(name="rater")[0])
         prompt_set = old.get_model("prompts", "PromptSet").objects.create(slug="ps", name="PS")
         old.get_model("prompts", "Prompt").objects.create(
             prompt_set=prompt_set, external_id="p1", text="Hi?", position=0

@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections
+from django.db import connection
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -89,7 +89,7 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(alice):
         except LastOwnerError:
             outcomes.append("refused")
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection
 
     threads = [
         threading.Thread(target=demote, args=(alice, carol)),
