@@ -34,6 +34,9 @@ from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.bench_team import bench_team  # noqa: E402
+
 BENCH_DB = f"evalhub_bench_pairing_{os.getpid()}"
 STEP = 0.35  # logit strength between neighbouring models
 TIE_SHARE = 0.10
@@ -73,7 +76,8 @@ def run(models: list, *, adaptive: bool, battles: int, seed: int) -> dict:
 
     name = "adaptive" if adaptive else "uniform"
     study = live_study_create(
-        slug=f"pairing-{name}", name=f"Pairing ({name})", mode="battle", models=models,
+        team=bench_team(), slug=f"pairing-{name}", name=f"Pairing ({name})", mode="battle",
+        models=models,
         max_turns=1, session_quota=1, target_per_pair=battles, adaptive=adaptive,
     )  # fmt: skip
     strength = {m.pk: STEP * i for i, m in enumerate(models)}

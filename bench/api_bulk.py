@@ -45,6 +45,8 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_team import bench_member, bench_team  # noqa: E402
+
 SMOKE = "--smoke" in sys.argv
 ARENA_ONLY = "--arena-only" in sys.argv
 N_PROMPTS, N_MODELS = (200, 10) if SMOKE else (5_000, 10)
@@ -293,7 +295,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     password = secrets.token_hex(16)
     user = user_create(username="bench", password=password, role="researcher")
-    token = api_token_create(user=user)[1]
+    token = api_token_create(user=bench_member(user), team=bench_team())[1]
     prompt_rows = [
         (p + 1, {"id": f"p{p}", "text": f"Prompt number {p}: explain topic {p}?"})
         for p in range(N_PROMPTS)

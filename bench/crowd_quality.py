@@ -34,6 +34,8 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_team import bench_member, bench_team  # noqa: E402
+
 DB_NAME = os.environ.get("BENCH_CROWD_DB", "evalhub_bench_crowd")  # one per parallel worktree
 N_PROMPTS, N_BASELINES = 5000, 4
 KINDS = (("honest", 0.8), ("random", 0.1), ("left", 0.05), ("fast", 0.05))
@@ -77,7 +79,8 @@ def build(n_raters: int, per_rater: int) -> object:
         [Output(prompt=p, model=m, text="x" * 400) for m in models for p in prompts],
         batch_size=5000)  # fmt: skip
     by = {(o.model_id, o.prompt_id): o for o in outputs}
-    study = Study.objects.create(slug="bench", name="Bench study", prompt_set=pset,
+    study = Study.objects.create(team=bench_team(),
+                                 slug="bench", name="Bench study", prompt_set=pset,
                                  target_model=models[0], raters_per_item=5,
                                  status=Study.Status.LAUNCHED, launched_at=now)  # fmt: skip
     study.baselines.set(models[1:])
@@ -231,7 +234,7 @@ def main() -> None:
         client = Client()
         user = user_create(username="bench", password=secrets.token_urlsafe(16),
                            role="researcher")  # fmt: skip
-        client.force_login(user)
+        client.force_login(bench_member(user))
         api = "/api/v1/studies/bench/raters/?sort=-left_share"
 
         def get(path: str) -> None:

@@ -50,6 +50,8 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_team import bench_member, bench_team  # noqa: E402
+
 # Its own name per checkout when several run on one server (EVALHUB_BENCH_DB).
 DB_NAME = os.environ.get("EVALHUB_BENCH_DB", "evalhub_bench_dashboards")
 LLM_JUDGES = ("gpt-4", "claude", "tiny")
@@ -95,7 +97,8 @@ def build(n_prompts: int, n_baselines: int) -> object:
          for k, m in enumerate(models) for i, p in enumerate(prompts)],
         batch_size=5000)  # fmt: skip
     by = {(o.model_id, o.prompt_id): o for o in outputs}
-    study = Study.objects.create(slug="bench", name="Bench study", prompt_set=pset,
+    study = Study.objects.create(team=bench_team(),
+                                 slug="bench", name="Bench study", prompt_set=pset,
                                  target_model=models[0], raters_per_item=CROWD_PER_ITEM,
                                  status=Study.Status.LAUNCHED)  # fmt: skip
     study.baselines.set(models[1:])
@@ -166,7 +169,8 @@ def build_alpaca_scale(n_studies: int, n_prompts: int) -> list:
     difficulty = rng.normal(0.0, 1.0, n_prompts)
     studies, judgments = [], []
     for k, target in enumerate(targets):
-        study = Study.objects.create(slug=f"alpaca-{k:02d}", name=f"AlpacaEval {k}",
+        study = Study.objects.create(team=bench_team(),
+                                     slug=f"alpaca-{k:02d}", name=f"AlpacaEval {k}",
                                      prompt_set=pset, target_model=target,
                                      status=Study.Status.LAUNCHED)  # fmt: skip
         study.baselines.set([baseline])
@@ -360,7 +364,7 @@ def main() -> None:
         user = get_user_model().objects.filter(username="bench").first() or user_create(
             username="bench", password=secrets.token_urlsafe(16), role="researcher"
         )
-        client.force_login(user)
+        client.force_login(bench_member(user))
         page, data = "/dashboards/studies/bench/", "/dashboards/studies/bench/data.json"
 
         def get(path: str) -> None:

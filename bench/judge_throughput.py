@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.alpaca_venv import ALPACA_PYTHON, ensure_alpaca_venv  # noqa: E402
+from bench.bench_team import bench_team  # noqa: E402
 
 
 # --- the fixed-latency endpoint ----------------------------------------------------------
@@ -215,7 +216,11 @@ def run_ours(base: str, n: int, salt: str, *, verdict_mode: str = "guided_choice
     target = ModelEntry.objects.create(slug=f"bench-t-{salt}", name="t")
     baseline = ModelEntry.objects.create(slug=f"bench-b-{salt}", name="b")
     study = Study.objects.create(
-        slug=f"bench-{salt}", name="bench", prompt_set=prompt_set, target_model=target
+        team=bench_team(),
+        slug=f"bench-{salt}",
+        name="bench",
+        prompt_set=prompt_set,
+        target_model=target,
     )
     items = n // 2  # both orders of each item
     prompts = Prompt.objects.bulk_create(

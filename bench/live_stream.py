@@ -29,6 +29,9 @@ from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.bench_team import bench_team  # noqa: E402
+
 BENCH_DB = f"evalhub_bench_live_{os.getpid()}"
 PROMPT = "Write a short story about a lighthouse keeper and a storm."
 VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -207,7 +210,8 @@ def main() -> None:
             model_path="tiny", generation_config={"max_tokens": args.max_tokens},
         )  # fmt: skip
         study = live_study_create(
-            slug="bench-live", name="bench", mode="conversation", models=[model], max_turns=1,
+            team=bench_team(), slug="bench-live", name="bench", mode="conversation",
+            models=[model], max_turns=1,
             session_quota=1, messages_per_minute=100, target_per_pair=10**6,
         )  # fmt: skip
         direct = AsyncOpenAI(base_url=vllm, api_key="EMPTY", max_retries=0, timeout=300)

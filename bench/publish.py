@@ -41,6 +41,8 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_team import bench_team  # noqa: E402
+
 DB_NAME = "evalhub_bench_publish"
 N_BASELINES = 4
 PER_RATER = 20
@@ -94,7 +96,8 @@ def build(n_judgments: int, n_items: int) -> None:
                 provenance={"engine": "vllm", "temperature": 0.7, "top_p": 0.9, "seed": 0})
          for m in models for p in prompts], batch_size=5000)  # fmt: skip
     by = {(o.model_id, o.prompt_id): o for o in outputs}
-    study = Study.objects.create(slug="bench", name="Bench study", prompt_set=pset,
+    study = Study.objects.create(team=bench_team(),
+                                 slug="bench", name="Bench study", prompt_set=pset,
                                  target_model=models[0], raters_per_item=10,
                                  status=Study.Status.CLOSED, launched_at=now, closed_at=now,
                                  config={"schema": 1, "raters_per_item": 10},

@@ -90,6 +90,7 @@ from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Study
 from evalhub.studies.services import study_launch
 from evalhub.instruments.selectors import instrument_latest
+from bench.bench_team import bench_team
 ps = PromptSet.objects.create(slug="bench", name="bench")
 ps_prompts = Prompt.objects.bulk_create([Prompt(prompt_set=ps, external_id=f"b{{n}}",
     text=f"Question {{n}}: how should I plan a small project?", position=n)
@@ -100,7 +101,8 @@ for p in ps_prompts:
     rows.append(Output(prompt=p, model=target, **output_fields({ANSWER!r}.format(n=p.position))))
     rows.append(Output(prompt=p, model=base, **output_fields("A short answer to " + p.text)))
 Output.objects.bulk_create(rows, batch_size=1000)
-study = Study.objects.create(slug="bench", name="bench", prompt_set=ps, target_model=target,
+study = Study.objects.create(team=bench_team(), slug="bench", name="bench", prompt_set=ps,
+    target_model=target,
     raters_per_item=3, attention_check_rate=0.1, session_quota={quota},
     completion_code="BENCHDONE", screenout_code="BENCHOUT",
     instrument=instrument_latest(slug={instrument!r}))
