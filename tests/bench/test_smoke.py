@@ -30,6 +30,7 @@ BENCHES = [
     "publish",
     "rating_load",
     "stats_vs_fastchat",
+    "team_lists",
     "training",
     pytest.param("generation", marks=pytest.mark.vllm),
     pytest.param("live_stream", marks=pytest.mark.vllm),
