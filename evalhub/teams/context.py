@@ -7,10 +7,17 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from evalhub.teams.models import Role, role_allows
 from evalhub.teams.selectors import memberships_of
 
 
 def team_switcher(request: HttpRequest) -> dict[str, Any]:
-    if getattr(request, "membership", None) is None:
-        return {}
-    return {"team_memberships": SimpleLazyObject(lambda: list(memberships_of(user=request.user)))}
+    """The user's teams for the switcher, and `can_write`: whether their role in the current
+    team may change things (viewers see no buttons that they would be refused)."""
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return {"can_write": False}
+    return {
+        "team_memberships": SimpleLazyObject(lambda: list(memberships_of(user=request.user))),
+        "can_write": role_allows(membership.role, Role.RESEARCHER),
+    }

@@ -28,6 +28,7 @@ def test_switching_teams_shows_only_that_teams_studies_and_dashboards(
     studies = page.locator("#studies")
     assert "Lab study" in studies.inner_text() and "Rival study" not in studies.inner_text()
     assert page.locator("#team-link").is_visible()  # alice owns Lab
+    assert page.locator("#new-study").is_visible()
     assert_accessible(page)
 
     page.select_option("#team-select", label="Rival lab (Viewer)")
@@ -36,6 +37,7 @@ def test_switching_teams_shows_only_that_teams_studies_and_dashboards(
     studies = page.locator("#studies")
     assert "Rival study" in studies.inner_text() and "Lab study" not in studies.inner_text()
     assert page.locator("#team-link").count() == 0  # a viewer here
+    assert page.locator("#new-study").count() == 0  # and nothing they would be refused
     page.screenshot(path=str(SCREENSHOTS / "teams-switched.png"), full_page=True)
     assert_accessible(page)
 
