@@ -104,6 +104,7 @@ def run_new(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             run = services.training_run_create(
+                team=request.team,
                 dataset=data["dataset"],
                 base_model=data["base_model"],
                 recipe=data["recipe"],

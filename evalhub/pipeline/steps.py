@@ -85,6 +85,7 @@ def step_train(pipeline: Pipeline) -> StepOutcome:
     if run is None:
         recipe_slug = params.get("recipe")
         run = training_run_create(
+            team=pipeline.team,
             dataset=TrainingDataset.objects.get(slug=params["dataset"]),
             base_model=params["base_model"],
             recipe=Recipe.objects.get(slug=recipe_slug) if recipe_slug else None,

@@ -23,6 +23,7 @@ from tests.evalhub.dashboards.conftest import (
     build_pairwise_study,
     verdicts_for,
 )
+from tests.factories import lab_team
 from training.engine.loop import StepMetrics
 from training.services import dataset_import, recipe_presets_ensure, training_run_create
 from training.services.runs import RunRecorder
@@ -148,7 +149,7 @@ def training_run(tiny_model_dir, tmp_path, alice):
     dataset = dataset_import(
         slug="csp", name="CSP", rows=[(1, {"conversations": ["Make coffee?", "Grind beans."]})]
     )
-    run = training_run_create(
+    run = training_run_create(team=lab_team(),
         dataset=dataset, base_model=str(tiny_model_dir), recipe=recipe_presets_ensure()[0],
         overrides={"epochs": 1, "save_epochs": [1]}, slug="csp-run", name="CSP run", output_dir=tmp_path / "run",
         requested_by=alice,

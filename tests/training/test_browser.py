@@ -17,7 +17,7 @@ from evalhub.jobs.services import JobCancelled, job_claim, job_mark_cancelled, j
 from evalhub.jobs.tasks import job_run
 from evalhub.studies.models import Judge, Judgment
 from tests.conftest import ROOT
-from tests.factories import OutputFactory, PromptFactory, PromptSetFactory
+from tests.factories import OutputFactory, PromptFactory, PromptSetFactory, lab_team
 from training.engine.loop import StepMetrics
 from training.models import TrainingRun
 from training.services import (
@@ -74,7 +74,7 @@ def run(tiny_model_dir, tmp_path, alice, own_queue) -> TrainingRun:
             rows=[(1, {"conversations": ["Make coffee?", "Grind beans."]})],
         )
         [lima_65b, _] = recipe_presets_ensure()
-        run = training_run_create(
+        run = training_run_create(team=lab_team(),
             dataset=dataset, base_model=str(tiny_model_dir), recipe=lima_65b,
             overrides={"epochs": EPOCHS, "save_epochs": list(range(1, EPOCHS + 1))},
             slug="lima-run", name="LIMA recipe on the tiny model", output_dir=tmp_path / "run",

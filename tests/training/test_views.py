@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from evalhub.jobs.models import Job
+from tests.factories import lab_team
 from training.models import TrainingDataset, TrainingRun, TrainingStep
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +110,7 @@ def test_the_run_page_labels_pairwise_scores_and_offers_likert_and_pairwise_judg
     )
 
     dataset = dataset_import(slug="lima", name="LIMA", rows=[(1, {"conversations": ["q", "a"]})])
-    run = training_run_create(dataset=dataset, base_model=str(tiny_model_dir),
+    run = training_run_create(team=lab_team(), dataset=dataset, base_model=str(tiny_model_dir),
                               recipe=recipe_presets_ensure()[0], slug="run",
                               output_dir=tmp_path / "run")  # fmt: skip
     first = checkpoint_register(run=run, epoch=1, step=2, path=tmp_path / "e1")

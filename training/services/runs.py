@@ -22,6 +22,7 @@ from evalhub.jobs.models import Job
 from evalhub.jobs.services import JobCancelled, job_cancel, job_create, job_progress
 from evalhub.outputs.models import ModelEntry
 from evalhub.outputs.services import model_register
+from evalhub.teams.models import Team
 from training.models import Checkpoint, Recipe, TrainingDataset, TrainingRun, TrainingStep
 from training.recipes import RecipeSettings
 
@@ -38,6 +39,7 @@ def runs_dir() -> Path:
 @transaction.atomic
 def training_run_create(
     *,
+    team: Team,
     dataset: TrainingDataset,
     base_model: str,
     recipe: Recipe | None = None,
@@ -59,6 +61,7 @@ def training_run_create(
     if TrainingRun.objects.filter(slug=slug).exists():
         raise InputError.single(0, f"run {slug!r} already exists", "slug")
     run = TrainingRun.objects.create(
+        team=team,
         slug=slug,
         name=name or slug,
         dataset=dataset,
@@ -72,6 +75,7 @@ def training_run_create(
         kind=Job.Kind.TRAINING,
         params={"action": "train", "run_id": run.pk},
         requested_by=requested_by,
+        team=team,
     )
     run.save(update_fields=["job"])
     return run

@@ -93,6 +93,7 @@ def checkpoint_selection_start(
             "generation_overrides": generation_overrides or {},
         },
         requested_by=requested_by,
+        team=run.team,
     )
     run.dev_prompt_set = prompt_set
     run.judge = judge
@@ -119,7 +120,7 @@ def _as_job(created: Any) -> Job:
 
 
 def _dev_study(
-    slug: str, *, name: str, kind: str, prompt_set: PromptSet, target: ModelEntry,
+    slug: str, *, team: Team, name: str, kind: str, prompt_set: PromptSet, target: ModelEntry,
     baseline: ModelEntry | None = None,
 ) -> Study:  # fmt: skip
     """A study of dev outputs, launched once. A study left under the slug by a selection on
@@ -129,6 +130,7 @@ def _dev_study(
     study, _ = Study.objects.get_or_create(
         slug=slug[:100],
         defaults={
+            "team": team,
             "name": name[:200],
             "kind": kind,
             "prompt_set": prompt_set,
@@ -157,7 +159,8 @@ def _dev_study(
 def _likert_study(run: TrainingRun, checkpoint: Checkpoint) -> Study:
     """The Likert study of one checkpoint's dev outputs."""
     return _dev_study(
-        f"{run.slug}-dev-epoch-{checkpoint.epoch:02d}",
+        team=run.team,
+        slug=f"{run.slug}-dev-epoch-{checkpoint.epoch:02d}",
         name=f"{run.name}: dev set, epoch {checkpoint.epoch}",
         kind=Study.Kind.LIKERT,
         prompt_set=run.dev_prompt_set,
@@ -168,7 +171,8 @@ def _likert_study(run: TrainingRun, checkpoint: Checkpoint) -> Study:
 def pair_study(run: TrainingRun, previous: Checkpoint, checkpoint: Checkpoint) -> Study:
     """The pairwise study of `checkpoint`'s dev outputs (target) against `previous`'s."""
     return _dev_study(
-        f"{run.slug}-dev-epoch-{checkpoint.epoch:02d}-vs-{previous.epoch:02d}",
+        team=run.team,
+        slug=f"{run.slug}-dev-epoch-{checkpoint.epoch:02d}-vs-{previous.epoch:02d}",
         name=f"{run.name}: dev set, epoch {checkpoint.epoch} vs {previous.epoch}",
         kind=Study.Kind.PAIRWISE,
         prompt_set=run.dev_prompt_set,

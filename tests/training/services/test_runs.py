@@ -6,6 +6,7 @@ from evalhub.importing import parse_rows
 from evalhub.jobs.models import Job
 from evalhub.jobs.services import job_cancel
 from evalhub.outputs.models import ModelEntry
+from tests.factories import lab_team
 from tests.support import wait_until
 from training.models import TrainingRun
 from training.services import (
@@ -37,7 +38,7 @@ def test_a_run_trains_on_the_worker_and_registers_each_saved_epoch(
     training_worker, dataset, tiny_model_dir, tmp_path
 ):
     [lima_65b, _] = recipe_presets_ensure()
-    run = training_run_create(
+    run = training_run_create(team=lab_team(),
         dataset=dataset, base_model=str(tiny_model_dir), recipe=lima_65b,
         overrides={"epochs": 2, "batch_size": 2, "save_epochs": [1, 2],
                    "eot_token": "<|lima_eot|>"},
@@ -64,7 +65,7 @@ def test_a_run_trains_on_the_worker_and_registers_each_saved_epoch(
 
 def test_a_running_run_can_be_cancelled(training_worker, dataset, tiny_model_dir, tmp_path):
     [lima_65b, _] = recipe_presets_ensure()
-    run = training_run_create(
+    run = training_run_create(team=lab_team(),
         dataset=dataset, base_model=str(tiny_model_dir), recipe=lima_65b,
         overrides={"epochs": 15, "batch_size": 1, "save_epochs": []},
         slug="long-run", output_dir=tmp_path / "long",
@@ -78,7 +79,7 @@ def test_a_running_run_can_be_cancelled(training_worker, dataset, tiny_model_dir
 
 def test_a_queued_run_cancelled_before_it_starts_never_trains(dataset, tiny_model_dir, tmp_path):
     [lima_65b, _] = recipe_presets_ensure()
-    run = training_run_create(dataset=dataset, base_model=str(tiny_model_dir), recipe=lima_65b,
+    run = training_run_create(team=lab_team(), dataset=dataset, base_model=str(tiny_model_dir), recipe=lima_65b,
                               slug="never", output_dir=tmp_path / "never")  # fmt: skip
     job_cancel(job_id=run.job_id)
     assert Job.objects.get(pk=run.job_id).status == Job.Status.CANCELLED

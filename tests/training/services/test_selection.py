@@ -44,7 +44,7 @@ def make_run(tiny_model_dir, tmp_path, conversations, slug="run"):
     rows = parse_rows("\n".join(json.dumps({"conversations": c}) for c in conversations))
     dataset = dataset_import(slug=f"{slug}-data", name="data", rows=rows)
     [lima_65b, _] = recipe_presets_ensure()
-    return training_run_create(
+    return training_run_create(team=lab_team(),
         dataset=dataset, base_model=str(tiny_model_dir), recipe=lima_65b,
         overrides={"epochs": 2, "batch_size": 4, "save_epochs": [1, 2]},
         slug=slug, output_dir=tmp_path / slug,

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evalhub.importing import InputError
 from evalhub.jobs.services import job_claim
+from evalhub.teams.commands import add_team_argument, team_named
 from training.models import Recipe, TrainingDataset
 from training.services import recipe_presets_ensure, training_run_create
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
     help = "Fine-tune a model on a training dataset with a recipe (LIMA 65B by default)."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        add_team_argument(parser)
         parser.add_argument("--dataset", required=True)
         parser.add_argument("--base-model", required=True)
         parser.add_argument("--recipe", default="lima-65b")
@@ -32,6 +34,7 @@ class Command(BaseCommand):
             dataset = TrainingDataset.objects.get(slug=options["dataset"])
             recipe = Recipe.objects.get(slug=options["recipe"])
             run = training_run_create(
+                team=team_named(options["team"]),
                 dataset=dataset,
                 base_model=options["base_model"],
                 recipe=recipe,
