@@ -9,11 +9,13 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
+from evalhub.audit.models import EditRecord
+from evalhub.audit.services import edit_record
 from evalhub.crowd.services import CrowdInputError
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.importing import RowProblem
 from evalhub.prompts.models import Prompt
-from evalhub.studies.models import GoldPrompt, Study, StudyEdit
+from evalhub.studies.models import GoldPrompt, Study
 from evalhub.studies.quality_rules import RULES, quality_rule_checked
 
 VERDICTS = {
@@ -27,7 +29,7 @@ def study_quality_rules_update(
     *, study: Study, rules: dict[str, Any], by: AbstractBaseUser | None = None
 ) -> Study:
     """Merge `rules` into the study's quality_rules (a null value removes a rule, back to
-    its default) and record the change (StudyEdit: who, when, before and after).
+    its default) and record the change (evalhub.audit: who, when, before and after).
     CrowdInputError names each bad key; nothing is saved then."""
     problems = []
     merged = dict(study.quality_rules or {})
@@ -51,10 +53,8 @@ def study_quality_rules_update(
         return locked
     locked.quality_rules = merged
     locked.save(update_fields=["quality_rules"])
-    StudyEdit.objects.create(
-        study=locked, by=by if getattr(by, "is_authenticated", False) else None,
-        changes={"quality_rules": [before, merged]},
-    )  # fmt: skip
+    edit_record(obj=locked, actor=by, action=EditRecord.Action.SETTINGS_CHANGED,
+                before={"quality_rules": before}, after={"quality_rules": merged})  # fmt: skip
     transaction.on_commit(lambda: study_stats_invalidate(study.pk))
     return locked
 

@@ -15,12 +15,26 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 
 from evalhub.dashboards.selectors.crowd_fit import SCALES, verdicts_q
-from evalhub.dashboards.selectors.frames import LLM_PREFIX, PAIRWISE_CODES, counted_judgments
+from evalhub.dashboards.selectors.frames import (
+    EXCLUDED_PARSE_STATES,
+    LLM_PREFIX,
+    PAIRWISE_CODES,
+    counted_judgments,
+)
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Item, Judgment, Study
 
 PAGE_SIZE = 50
+
+# Where a judgment came from, as the items list counts them: the dashboard's "human" groups
+# are given by raters here or imported; LLM groups ("llm:...") by a judge run or imported.
+_LLM = Q(judge_group__startswith=LLM_PREFIX)
+SOURCES = {
+    "rater": ~_LLM & Q(rater__isnull=False),
+    "imported": ~_LLM & Q(rater__isnull=True),
+    "llm": _LLM,
+}
 
 
 def _page(queryset: QuerySet, number: Any) -> Page:
@@ -170,16 +184,33 @@ def pairwise_items_counted(*, study: Study, judge_group: str, verdict: str) -> Q
     return per_item.filter(chosen).values("item_id")
 
 
+def item_judgment_counts(*, item_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{item id: {source: n}} of the judgments results count (counted_judgments), by
+    source (SOURCES: rater, imported, llm), for one page of items: one grouped query over
+    the (item, judge_group) index, so the list's time does not grow with the study."""
+    rows = (
+        Judgment.objects.filter(counted_judgments(Q(item_id__in=item_ids)))
+        .values("item_id")
+        .annotate(**{name: Count("id", filter=where) for name, where in SOURCES.items()})
+        .order_by()
+    )
+    counts = {pk: dict.fromkeys(SOURCES, 0) for pk in item_ids}
+    for row in rows:
+        counts[row["item_id"]] = {name: row[name] for name in SOURCES}
+    return counts
+
+
 @dataclass(frozen=True)
 class ItemAggregate:
-    """An item's judgments counted by verdict (excluded ones apart), per judge group."""
+    """An item's judgments counted by verdict (excluded ones apart), per judge group:
+    {group: [(verdict in words, verdict or "" for a score, n)]}."""
 
-    by_group: dict[str, dict[str, int]]
+    by_group: dict[str, list[tuple[str, str, int]]]
     excluded: int
 
     @property
     def total(self) -> int:
-        return sum(sum(c.values()) for c in self.by_group.values())
+        return sum(n for rows in self.by_group.values() for _, _, n in rows)
 
 
 def item_aggregate(*, item: Item) -> ItemAggregate:
@@ -198,9 +229,13 @@ def item_aggregate(*, item: Item) -> ItemAggregate:
         label = names.get(verdict, verdict) or (
             f"score {score:g}" if score is not None else "no verdict"
         )
-        by_group.setdefault(group, Counter())[label] += 1
+        by_group.setdefault(group, Counter())[(label, verdict or "")] += 1
     return ItemAggregate(
-        {g: dict(sorted(c.items())) for g, c in sorted(by_group.items())}, excluded
+        {
+            g: [(label, v, n) for (label, v), n in sorted(c.items())]
+            for g, c in sorted(by_group.items())
+        },
+        excluded,
     )
 
 
@@ -220,12 +255,18 @@ def study_judgments(
     counted: str = "",
     kind: str = "",
     answered: str = "",
-    item: int | None = None,
+    item: int | str | None = None,
+    judge: str = "",
+    parse: str = "",
+    source: str = "",
+    choice: str = "",
 ) -> QuerySet:
     """The study's judgments, filtered. counted="yes": only those results count (no gold
     items, attention checks, failed parses or excluded raters' judgments); kind: "human"
     or "llm" judge groups; rater_id: one rater's (the raters page's number); answered="yes":
-    only answers in the study's instrument (what its choice shares count)."""
+    only answers in the study's instrument (what its choice shares count); choice: one
+    answer's key; judge: one LLM judge's (slug); parse="failed": failed parses and calls;
+    source: "rater" (given by a rater here), "imported" (no rater, no LLM group) or "llm"."""
     found = Q(item__study=study)
     judgments = (
         Judgment.objects.filter(counted_judgments(found) if counted == "yes" else found)
@@ -267,8 +308,16 @@ def study_judgments(
     if kind in ("human", "llm"):
         llm = Q(judge_group__startswith=LLM_PREFIX)
         judgments = judgments.filter(llm if kind == "llm" else ~llm)
-    if item:
-        judgments = judgments.filter(item_id=item)
+    if choice:
+        judgments = judgments.filter(raw_choice=choice)
+    if source in SOURCES:
+        judgments = judgments.filter(SOURCES[source])
+    if judge:
+        judgments = judgments.filter(judge__slug=judge)
+    if parse == "failed":
+        judgments = judgments.filter(parse_state__in=EXCLUDED_PARSE_STATES)
+    if item and str(item).isdigit():
+        judgments = judgments.filter(item_id=int(item))
     return judgments
 
 

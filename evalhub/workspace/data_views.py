@@ -10,11 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from evalhub.accounts.decorators import researcher_required
+from evalhub.audit.selectors import object_history
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
-from evalhub.studies.models import Item, Judgment, Study
+from evalhub.studies.models import Item, Judge, Judgment, Study
 from evalhub.workspace import data_selectors as data
+from evalhub.workspace import judge_selectors
 from evalhub.workspace.headline import counted_rows_url
+
+SOURCE_NAMES = [("rater", "Raters here"), ("imported", "Imported (not LLM)"), ("llm", "LLM")]
 
 
 def _filters(request: HttpRequest, *names: str) -> dict[str, str]:
@@ -37,6 +41,7 @@ def prompt_set_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = _context(
         request, prompts, filters, prompt_set=prompt_set, nav_section="prompt_sets",
         categories=data.prompt_set_categories(prompt_set=prompt_set),
+        history=object_history(prompt_set, limit=20),
     )  # fmt: skip
     return render(request, "workspace/data/prompt_set.html", context)
 
@@ -100,6 +105,8 @@ def study_items(request: HttpRequest, slug: str) -> HttpResponse:
         judge_groups=data.study_judge_groups(study=study), verdicts=Judgment.Verdict.choices,
         verdict_label=dict(Judgment.Verdict.choices).get(filters["verdict"], ""),
     )  # fmt: skip
+    counts = data.item_judgment_counts(item_ids=[item.pk for item in context["page"]])
+    context["rows"] = [(item, counts[item.pk]) for item in context["page"]]
     return render(request, "workspace/data/items.html", context)
 
 
@@ -140,13 +147,30 @@ def study_judgments(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
     filters = _filters(
         request, "judge_group", "verdict", "baseline", "excluded", "rater", "rater_id",
-        "category", "counted", "kind", "answered",
+        "category", "counted", "kind", "answered", "judge", "parse", "source", "choice", "item",
     )  # fmt: skip
+    filters["item"] = filters["item"] if filters["item"].isdigit() else ""
     judgments = data.study_judgments(study=study, **filters)
     context = _context(
-        request, judgments, filters, study=study, nav_section="studies",
+        request, judgments, filters, study=study, nav_section="studies", sources=SOURCE_NAMES,
         baselines=data.study_baseline_slugs(study=study),
         categories=data.prompt_set_categories(prompt_set=study.prompt_set),
         judge_groups=data.study_judge_groups(study=study), verdicts=Judgment.Verdict.choices,
     )  # fmt: skip
     return render(request, "workspace/data/judgments.html", context)
+
+
+@require_GET
+@researcher_required
+def judge_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A judge's configuration, the studies it judged, and its runs; each count opens the
+    judgments it counts."""
+    judge = get_object_or_404(Judge, slug=slug)
+    context = {
+        "judge": judge,
+        "studies": judge_selectors.judge_studies(judge=judge),
+        "runs": judge_selectors.judge_runs(judge=judge),
+        "params": sorted((judge.params or {}).items()),
+        "nav_section": "judges",
+    }
+    return render(request, "workspace/data/judge.html", context)
