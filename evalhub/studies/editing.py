@@ -87,6 +87,8 @@ def study_delete_draft(*, study: Study, by: AbstractBaseUser | None) -> None:
             f"study {study.slug} is {study.status}: its items and {n} judgment"
             f"{'s' if n != 1 else ''} are results; close it instead"
         )
+    edit_record(obj=study, actor=by, action=EditRecord.Action.DELETED,
+                before={"name": study.name, "status": study.status})  # fmt: skip
     study.delete()
 
 

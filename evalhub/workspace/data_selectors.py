@@ -191,12 +191,12 @@ def item_judgment_counts(*, item_ids: list[int]) -> dict[int, dict[str, int]]:
     rows = (
         Judgment.objects.filter(counted_judgments(Q(item_id__in=item_ids)))
         .values("item_id")
-        .annotate(**{name: Count("id", filter=where) for name, where in SOURCES.items()})
+        .annotate(**{f"n_{name}": Count("id", filter=where) for name, where in SOURCES.items()})
         .order_by()
     )
     counts = {pk: dict.fromkeys(SOURCES, 0) for pk in item_ids}
     for row in rows:
-        counts[row["item_id"]] = {name: row[name] for name in SOURCES}
+        counts[row["item_id"]] = {name: row[f"n_{name}"] for name in SOURCES}
     return counts
 
 

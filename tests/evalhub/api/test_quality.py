@@ -4,6 +4,7 @@ their field, the bonus list pays the rule, raters are scored on gold prompts."""
 import numpy as np
 import pytest
 
+from evalhub.audit.selectors import object_history
 from evalhub.crowd.prolific import prolific_match
 from evalhub.crowd.selectors import raters_table
 from evalhub.rating.models import RaterSession
@@ -27,13 +28,12 @@ def test_quality_rules_are_patched_and_the_bonus_list_pays_them(api, make_study)
     assert api.get(url).json()["quality_rules"]["spam_odds"] == 50
     # Each change is recorded: who, when, before and after (the same rules again: nothing).
     api.patch(url, {"quality_rules": {"spam_odds": 50}}, format="json")
-    edits = list(study.edits.order_by("id"))
-    assert [e.changes for e in edits] == [
-        {"quality_rules": [{}, {"bonus_per_judgment": "0.05"}]},
-        {"quality_rules": [{"bonus_per_judgment": "0.05"},
-                           {"bonus_per_judgment": "0.05", "spam_odds": 50}]},
-    ]  # fmt: skip
-    assert {e.by.username for e in edits} == {"alice"} and all(e.at for e in edits)
+    edits = object_history(study)[::-1]
+    assert [(e.before["quality_rules"], e.after["quality_rules"]) for e in edits] == [
+        ({}, {"bonus_per_judgment": "0.05"}),
+        ({"bonus_per_judgment": "0.05"}, {"bonus_per_judgment": "0.05", "spam_odds": 50}),
+    ]
+    assert {e.actor.username for e in edits} == {"alice"} and all(e.at for e in edits)
     timed = api.patch(url, {"quality_rules": {"min_timed_judgments": 8}}, format="json")
     assert timed.json()["quality_rules"]["min_timed_judgments"] == 8
 
