@@ -15,6 +15,7 @@ from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Item, Judge, Judgment, Study
 from evalhub.workspace import data_selectors as data
+from evalhub.workspace import item_selectors as items_data
 from evalhub.workspace import judge_selectors
 from evalhub.workspace.headline import counted_rows_url
 
@@ -95,9 +96,10 @@ def _study(slug: str) -> Study:
 def study_items(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
     filters = _filters(
-        request, "q", "baseline", "verdict", "judge_group", "category", "counted", "judged_by"
-    )
-    items = data.study_items(study=study, **filters)
+        request, "q", "baseline", "verdict", "judge_group", "category", "counted", "judged_by",
+        "human_judgments", "at_quota",
+    )  # fmt: skip
+    items = items_data.study_items(study=study, **filters)
     context = _context(
         request, items, filters, study=study, nav_section="studies",
         baselines=data.study_baseline_slugs(study=study),
@@ -105,7 +107,7 @@ def study_items(request: HttpRequest, slug: str) -> HttpResponse:
         judge_groups=data.study_judge_groups(study=study), verdicts=Judgment.Verdict.choices,
         verdict_label=dict(Judgment.Verdict.choices).get(filters["verdict"], ""),
     )  # fmt: skip
-    counts = data.item_judgment_counts(item_ids=[item.pk for item in context["page"]])
+    counts = items_data.item_judgment_counts(item_ids=[item.pk for item in context["page"]])
     context["rows"] = [(item, counts[item.pk]) for item in context["page"]]
     return render(request, "workspace/data/items.html", context)
 
@@ -125,7 +127,7 @@ def item_detail(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
         "study": study,
         "item": item,
         "judgments": judgments,
-        "aggregate": data.item_aggregate(item=item),
+        "aggregate": items_data.item_aggregate(item=item),
         "nav_section": "studies",
     }
     return render(request, "workspace/data/item.html", context)
@@ -137,7 +139,7 @@ def study_counted(request: HttpRequest, slug: str) -> HttpResponse:
     """The rows behind one count of a dashboard (baseline, judge group, verdict, category):
     a redirect to the list that yields exactly that count (see headline.counted_rows_url)."""
     study = _study(slug)
-    keys = _filters(request, "baseline", "judge_group", "verdict", "category")
+    keys = _filters(request, "baseline", "judge_group", "verdict", "category", "model")
     return redirect(counted_rows_url(study=study, **keys))
 
 
@@ -148,6 +150,7 @@ def study_judgments(request: HttpRequest, slug: str) -> HttpResponse:
     filters = _filters(
         request, "judge_group", "verdict", "baseline", "excluded", "rater", "rater_id",
         "category", "counted", "kind", "answered", "judge", "parse", "source", "choice", "item",
+        "model",
     )  # fmt: skip
     filters["item"] = filters["item"] if filters["item"].isdigit() else ""
     judgments = data.study_judgments(study=study, **filters)
