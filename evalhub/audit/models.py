@@ -10,6 +10,13 @@ import json
 from django.conf import settings
 from django.db import models
 
+# The kinds of object the workspace shows a history of, by model label, in words.
+OBJECT_TYPES = {
+    "studies.study": "Study",
+    "prompts.promptset": "Prompt set",
+    "outputs.modelentry": "Model",
+}
+
 
 class EditRecord(models.Model):
     class Action(models.TextChoices):
@@ -42,6 +49,11 @@ class EditRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_repr} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def object_kind(self) -> str:
+        """The kind of object in words ("Model"), else its model label."""
+        return OBJECT_TYPES.get(self.object_type, self.object_type)
 
     def changes(self) -> list[tuple[str, str, str]]:
         """(field, before, after) for each field either side names, in order, the values as

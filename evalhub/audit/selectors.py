@@ -5,14 +5,9 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import QuerySet
 
-from evalhub.audit.models import EditRecord
+from evalhub.audit.models import OBJECT_TYPES, EditRecord
 
-# The kinds of object the workspace shows a history of, by model label, in words.
-OBJECT_TYPES = {
-    "studies.study": "Study",
-    "prompts.promptset": "Prompt set",
-    "outputs.modelentry": "Model",
-}
+__all__ = ["OBJECT_TYPES", "edit_records", "object_history"]
 
 
 def object_history(obj: models.Model, *, limit: int = 100) -> list[EditRecord]:
