@@ -52,12 +52,8 @@ def study_items(
             human = Judgment.objects.filter(verdicts_q(study)).values("item_id")
             items = items.filter(id__in=human)
     if counted == "yes" and verdict and judge_group and study.kind == Study.Kind.PAIRWISE:
-        verdicts = list(PAIRWISE_CODES) if verdict == "any" else [verdict]
-        found = Q()
-        for one in verdicts:
-            found |= Q(id__in=pairwise_items_counted(
-                study=study, judge_group=judge_group, verdict=one))  # fmt: skip
-        items = items.filter(found)
+        items = items.filter(id__in=pairwise_items_counted(
+            study=study, judge_group=judge_group, verdict=verdict))  # fmt: skip
     elif verdict:
         found = Q(item__study=study, verdict=verdict, excluded=False)
         judged = Judgment.objects.filter(counted_judgments(found) if counted == "yes" else found)
@@ -96,9 +92,10 @@ def pairwise_items_counted(*, study: Study, judge_group: str, verdict: str) -> Q
     """Ids of the items whose counted pairwise verdict by `judge_group` is `verdict`, the
     way the results count them (evalhub.dashboards.selectors.pairs): an LLM group's pair of
     one verdict per order counts once, an inconsistent pair by the study's policy (a tie,
-    dropped, or both verdicts); any other judgment counts by itself. Grouped per item in
-    one query over the (item, judge_group) index."""
-    code = PAIRWISE_CODES.get(verdict)
+    dropped, or both verdicts); any other judgment counts by itself. verdict="any": the
+    items any verdict counts for (a row's total). Grouped per item in one query over the
+    (item, judge_group) index."""
+    code = 0 if verdict == "any" else PAIRWISE_CODES.get(verdict)
     judged = Judgment.objects.filter(
         counted_judgments(Q(item__study=study)), judge_group=judge_group,
         verdict__in=list(PAIRWISE_CODES), item__baseline_output__isnull=False,
@@ -106,20 +103,22 @@ def pairwise_items_counted(*, study: Study, judge_group: str, verdict: str) -> Q
     if code is None:
         return judged.none().values("item_id")
     if not judge_group.startswith(LLM_PREFIX):
-        return judged.filter(verdict=verdict).values("item_id")
+        return (judged if verdict == "any" else judged.filter(verdict=verdict)).values("item_id")
     first, second = Judgment.Order.TARGET_FIRST, Judgment.Order.BASELINE_FIRST
     per_item = judged.values("item_id").annotate(
         n_first=Count("id", filter=Q(order=first)),
         n_second=Count("id", filter=Q(order=second)),
         n_other=Count("id", filter=~Q(order__in=[first, second])),
-        n_verdict=Count("id", filter=Q(verdict=verdict)),
+        n_verdict=Count("id") if verdict == "any" else Count("id", filter=Q(verdict=verdict)),
         low=Min("verdict"),
         high=Max("verdict"),
     )
     paired = Q(n_first=1, n_second=1, n_other=0)
     same = Q(low=F("high"))
-    chosen = (~paired & Q(n_verdict__gte=1)) | (paired & same & Q(low=verdict))
     policy = study.inconsistent_pair_policy or "tie"
+    if verdict == "any":  # every pair counts but a split one the policy drops
+        return per_item.filter(~paired | same if policy == "drop" else Q()).values("item_id")
+    chosen = (~paired & Q(n_verdict__gte=1)) | (paired & same & Q(low=verdict))
     if policy == "tie" and verdict == "tie":
         chosen |= paired & ~same
     elif policy == "keep_both":
