@@ -60,10 +60,13 @@ def study_quality_rules_update(
 
 
 @transaction.atomic
-def study_gold_prompts_update(*, study: Study, gold: dict[str, str]) -> list[GoldPrompt]:
+def study_gold_prompts_update(
+    *, study: Study, gold: dict[str, str], by: AbstractBaseUser | None = None
+) -> list[GoldPrompt]:
     """Mark prompts of the study's set as gold ({prompt external id: expected verdict});
-    an empty value unmarks one; others stay as they are. CrowdInputError names each bad
-    row; nothing is saved then."""
+    an empty value unmarks one; others stay as they are; a change is recorded (who, when,
+    the changed prompts' answers before and after). CrowdInputError names each bad row;
+    nothing is saved then."""
     allowed = VERDICTS.get(study.kind)
     if allowed is None:
         raise CrowdInputError([RowProblem(0, f"a {study.kind} study has no gold answers",
@@ -81,11 +84,16 @@ def study_gold_prompts_update(*, study: Study, gold: dict[str, str]) -> list[Gol
             problems.append(RowProblem(n, f"one of {', '.join(allowed)}", "expected"))
     if problems:
         raise CrowdInputError(problems, "gold")
+    before = study_gold_prompts(study)
     GoldPrompt.objects.filter(study=study, prompt_id__in=list(prompts.values())).delete()
     made = GoldPrompt.objects.bulk_create(
         GoldPrompt(study=study, prompt_id=prompts[pid], expected=expected)
         for pid, expected in gold.items() if expected
     )  # fmt: skip
+    old, new = ({k: v.get(k, "") for k in gold} for v in (before, study_gold_prompts(study)))
+    if old != new:
+        edit_record(obj=study, actor=by, action=EditRecord.Action.SETTINGS_CHANGED,
+                    before={"gold": old}, after={"gold": new})  # fmt: skip
     transaction.on_commit(lambda: study_stats_invalidate(study.pk))
     return made
 

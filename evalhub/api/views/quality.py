@@ -125,7 +125,9 @@ class StudyGold(APIView):
         body = GoldSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         study = get_or_404(Study, "study", slug=slug)
-        study_gold_prompts_update(study=study, gold=body.validated_data.get("gold", {}))
+        study_gold_prompts_update(
+            study=study, gold=body.validated_data.get("gold", {}), by=request.user
+        )
         return Response({"gold": study_gold_prompts(study)})
 
 

@@ -92,6 +92,11 @@ def test_gold_prompts_are_marked_and_raters_scored_on_them(api, crowd_study):
     assert [p["row"] for p in bad.json()["problems"]] == [1, 2]
     unmark = api.patch(url, {"gold": {prompts[0]: ""}}, format="json")
     assert prompts[0] not in unmark.json()["gold"]
+    # Marking and unmarking are recorded (a refused change is not).
+    unmarked, marked = object_history(study)
+    assert marked.after["gold"] == gold and marked.before["gold"] == dict.fromkeys(gold, "")
+    assert unmarked.before == {"gold": {prompts[0]: gold[prompts[0]]}}
+    assert unmarked.after == {"gold": {prompts[0]: ""}} and unmarked.actor.username == "alice"
 
 
 def test_aggregated_labels_per_item_in_the_api_and_the_export(api, crowd_study, tmp_path):
