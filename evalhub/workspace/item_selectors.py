@@ -66,18 +66,20 @@ def study_items(
     if at_quota == "yes":  # as the live monitor counts: the rating path's valid judgments
         items = items.filter(is_gold=False, judgment_count__gte=study.raters_per_item)
     if human_judgments.rstrip("+").isdigit():
-        items = _with_human_judgments(items, human_judgments)
+        items = _with_human_judgments(items, study, human_judgments)
     if q:
         items = items.filter(Q(prompt__text__icontains=q) | Q(prompt__external_id__icontains=q))
     return items
 
 
-def _with_human_judgments(items: QuerySet, wanted: str) -> QuerySet:
+def _with_human_judgments(items: QuerySet, study: Study, wanted: str) -> QuerySet:
     """The items with `wanted` ("k", or "k+": at least k) counted human judgments, as the
-    progress figures count them (any judge group but an LLM's)."""
-    human = counted_judgments(Q()) & ~Q(judge_group__startswith=LLM_PREFIX)
+    progress figures count them (any judge group but an LLM's). Grouped over the study's
+    judgments in one pass (the join counted_judgments makes for is_gold finds the study);
+    the other filters stay on the items."""
+    human = counted_judgments(Q(item__study=study)) & ~Q(judge_group__startswith=LLM_PREFIX)
     n = int(wanted.rstrip("+"))
-    per_item = Judgment.objects.filter(human, item__in=items.values("id")).values("item_id")
+    per_item = Judgment.objects.filter(human).values("item_id")
     having = per_item.annotate(n=Count("id")).order_by()
     if wanted.endswith("+"):
         if n == 0:
