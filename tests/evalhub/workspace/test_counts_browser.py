@@ -75,6 +75,17 @@ def test_a_progress_bar_and_the_progress_figures_open_their_rows(
         row.get_by_label("60 counted against gpt-4 by llm:judge-4o").click()
     assert rows_listed(page) == 60 and "the row's total" in page.text_content("#total-note")
     checked(page)
+    # The study list and the overview: items and the capped progress figure, each a link,
+    # the figure saying it is not a row count.
+    for path in ("/studies/", "/dashboards/"):
+        page.goto(f"{live_server.url}{path}")
+        checked(page)
+        assert "not a row count" in page.text_content("table caption")
+        with page.expect_navigation():
+            page.get_by_label("120 of 120 human judgments toward the quota", exact=False).click()
+        assert rows_listed(page) == 140
+    page.goto(f"{live_server.url}/studies/")
+    shot(page, "30-studies-list")
 
 
 def test_the_items_list_counts_judgments_by_source_each_a_link(researcher_page, live_server, study):
