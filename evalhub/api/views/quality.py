@@ -140,7 +140,8 @@ class PageQuery(serializers.Serializer):
     "the prompt set), `target` and `baseline` model slugs, `votes` per verdict, "
     "`majority` (null on a split top without a tie) and `reliability_weighted` (the "
     "default aggregate: the majority of unflagged raters, a split decided by a one-coin "
-    "Dawid-Skene fit). Paginated.",
+    "Dawid-Skene fit; null while `reliability_weighted_state` is `updating` or `failed`: a "
+    "worker fits it, and no older fit is shown). Paginated.",
     parameters=[PageQuery],
     responses={200: OpenApiResponse(OpenApiTypes.OBJECT), **error_responses(400)},
 )

@@ -43,7 +43,9 @@ class RatersQuery(serializers.Serializer):
     "Dawid-Skene skill (`reliability`), the tests that flag it (`flags`) with their "
     "evidence (`evidence`: {test: text}) and whether it is excluded. Paginated; `sort` by "
     "any column, filter by `flagged` / `excluded`. `excluded` (top level): raters excluded "
-    "and their judgments left out of every result.",
+    "and their judgments left out of every result. `reliability_state` (top level): "
+    "`current`, or `updating` / `failed` while a worker fits the one-coin model: then "
+    "`reliability` is null and the spam test silent.",
     parameters=[RatersQuery],
     responses={200: OpenApiResponse(OpenApiTypes.OBJECT), **error_responses(400)},
 )

@@ -73,7 +73,9 @@ def test_a_researcher_excludes_a_flagged_rater_and_pays_on_prolific(
     assert info.value.suggested_filename == f"{study.slug}-item-labels.csv"
     with open(info.value.path(), encoding="utf-8") as f:
         lines = f.read().splitlines()
-    assert lines[0] == "item,prompt,target,baseline,votes,majority,reliability_weighted"
+    assert lines[0] == (
+        "item,prompt,target,baseline,votes,majority,reliability_weighted,reliability_weighted_state"
+    )
     assert len(lines) == 101  # one row per item
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("#aggregation").screenshot(path=str(SCREENSHOTS / "crowd-aggregation.png"))
