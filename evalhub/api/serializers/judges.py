@@ -13,6 +13,7 @@ from evalhub.api.serializers.common import (
 from evalhub.api.strict import (
     StrictCharField,
     StrictChoiceField,
+    StrictDictField,
     StrictFloatField,
     StrictIntegerField,
     StrictJSONObjectField,
@@ -71,7 +72,7 @@ class CustomJudgeParams(LikertJudgeParams):
                                  help_text="more than 1 only on the likert scale")  # fmt: skip
     scale = StrictChoiceField(choices=["pairwise", "label", "likert"], required=False,
                               help_text="default: read from the template's slots")  # fmt: skip
-    choices = serializers.DictField(
+    choices = StrictDictField(
         child=StrictCharField(validators=[NOT_BLANK_VALIDATOR]), required=False,
         help_text="answer text -> meaning; the scale's defaults when omitted",
     )  # fmt: skip

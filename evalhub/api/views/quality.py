@@ -14,9 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from evalhub.api.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from evalhub.api.serializers.studies import StudySerializer
 from evalhub.api.strict import (
     StrictCharField,
+    StrictDictField,
     StrictFloatField,
     StrictIntegerField,
     StrictSerializer,
@@ -64,7 +66,7 @@ class StudyWithRulesSerializer(StudySerializer):
 
 
 class GoldSerializer(StrictSerializer):
-    gold = serializers.DictField(
+    gold = StrictDictField(
         required=False,
         child=StrictCharField(max_length=20, allow_blank=True),
         help_text="{prompt id: expected verdict (target / tie / baseline, or fail / pass / "
@@ -130,8 +132,10 @@ class StudyGold(APIView):
 
 
 class PageQuery(serializers.Serializer):
-    page = serializers.IntegerField(required=False, min_value=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    """The paginator's parameters (evalhub.api.pagination), as the schema states them."""
+
+    page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
 
 
 @extend_schema(

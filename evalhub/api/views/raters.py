@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evalhub.api.errors import Conflict, PayloadTooLarge
+from evalhub.api.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from evalhub.api.parsers import BoundedJSONParser
 from evalhub.api.views.common import check_query, error_responses, get_or_404
 from evalhub.crowd.selectors import SORTABLE
@@ -30,8 +31,8 @@ class RatersQuery(serializers.Serializer):
     )
     flagged = serializers.BooleanField(required=False, allow_null=True, default=None)
     excluded = serializers.BooleanField(required=False, allow_null=True, default=None)
-    page = serializers.IntegerField(required=False, min_value=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
 
 
 @extend_schema(
