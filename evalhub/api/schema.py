@@ -64,7 +64,8 @@ def _forbid_nul(schema: dict[str, Any]) -> None:
         schema.clear()
         schema["$ref"] = f"#/components/schemas/{JSON_OBJECT}"
     elif schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
-        # A map (evalhub.api.strict.StrictDictField): its keys are storable strings too.
+        # A map (a DictField of typed values): its keys are storable strings too, as the
+        # JSON parser refuses a NUL in any key (evalhub.api.parsers).
         schema.setdefault("propertyNames", {"pattern": NO_NUL})
 
 

@@ -162,20 +162,6 @@ def free_json_problem(value: Any, path: str = "") -> str | None:
     return None
 
 
-class StrictDictField(serializers.DictField):
-    """A JSON object of string keys to `child` values whose keys PostgreSQL can store: a key
-    with a NUL character (or a lone surrogate) is a 400 naming the field. The schema says
-    so with `propertyNames` (evalhub.api.schema)."""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, dict):
-            for key in data:
-                problem = free_json_problem(str(key))
-                if problem:
-                    raise serializers.ValidationError(f"a key {problem}", code="invalid_key")
-        return super().to_internal_value(data)
-
-
 class StrictJSONObjectField(serializers.DictField):
     """Any JSON object the schema's StorableJsonObject allows (free_json_problem)."""
 

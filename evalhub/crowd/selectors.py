@@ -317,6 +317,18 @@ def rows_sorted(
     return present + missing
 
 
+class FlagsUpdating(Exception):
+    """The worker's one-coin fit for the current verdicts is pending: the spam test is
+    silent, so "every flagged rater" would miss raters it flags."""
+
+
 def flagged_rater_ids(study: Study) -> list[int]:
-    """Raters the study's rules flag and who are not excluded yet."""
-    return [r["rater"] for r in raters_table(study)["raters"] if r["flagged"] and not r["excluded"]]
+    """Raters the study's rules flag and who are not excluded yet; FlagsUpdating while
+    the spam test waits for its fit."""
+    table = raters_table(study)
+    if not table["reliability_current"]:
+        raise FlagsUpdating(
+            f"flagged: the spam test is {table['reliability_state']} (a worker is fitting the "
+            "current verdicts); exclude the flagged raters once it has landed"
+        )
+    return [r["rater"] for r in table["raters"] if r["flagged"] and not r["excluded"]]

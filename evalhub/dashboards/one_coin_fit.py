@@ -16,7 +16,7 @@ from evalhub.dashboards.selectors.crowd_fit import (
     crowd_fit_result,
     valid_verdicts,
 )
-from evalhub.dashboards.selectors.crowd_quality import crowd_fit_compute
+from evalhub.dashboards.selectors.crowd_quality import crowd_fit_compute, quality_rules
 from evalhub.dashboards.selectors.reliability import fit_fingerprint
 from evalhub.fits.registry import FitKind, Inputs, fit_kind_register
 from evalhub.studies.models import GoldPrompt, Study
@@ -37,7 +37,8 @@ def _fingerprint(inputs: Inputs) -> str:
         .order_by("prompt_id")
         .values_list("prompt_id", "expected")
     )
-    rules = json.dumps([study.quality_rules or {}, gold], sort_keys=True, default=str)
+    # Only the flags' rules: a bonus rule changes no fit.
+    rules = json.dumps([quality_rules(study), gold], sort_keys=True, default=str)
     return f"{fit_fingerprint(study)}:{hashlib.blake2b(rules.encode(), digest_size=12).hexdigest()}"
 
 

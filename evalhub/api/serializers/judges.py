@@ -13,7 +13,6 @@ from evalhub.api.serializers.common import (
 from evalhub.api.strict import (
     StrictCharField,
     StrictChoiceField,
-    StrictDictField,
     StrictFloatField,
     StrictIntegerField,
     StrictJSONObjectField,
@@ -72,7 +71,7 @@ class CustomJudgeParams(LikertJudgeParams):
                                  help_text="more than 1 only on the likert scale")  # fmt: skip
     scale = StrictChoiceField(choices=["pairwise", "label", "likert"], required=False,
                               help_text="default: read from the template's slots")  # fmt: skip
-    choices = StrictDictField(
+    choices = serializers.DictField(
         child=StrictCharField(validators=[NOT_BLANK_VALIDATOR]), required=False,
         help_text="answer text -> meaning; the scale's defaults when omitted",
     )  # fmt: skip

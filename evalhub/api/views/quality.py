@@ -18,7 +18,6 @@ from evalhub.api.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from evalhub.api.serializers.studies import StudySerializer
 from evalhub.api.strict import (
     StrictCharField,
-    StrictDictField,
     StrictFloatField,
     StrictIntegerField,
     StrictSerializer,
@@ -66,7 +65,7 @@ class StudyWithRulesSerializer(StudySerializer):
 
 
 class GoldSerializer(StrictSerializer):
-    gold = StrictDictField(
+    gold = serializers.DictField(
         required=False,
         child=StrictCharField(max_length=20, allow_blank=True),
         help_text="{prompt id: expected verdict (target / tie / baseline, or fail / pass / "

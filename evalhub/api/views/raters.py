@@ -106,7 +106,7 @@ class _RaterAction(APIView):
 
     def post(self, request: Request, slug: str) -> Response:
         from evalhub.crowd import services
-        from evalhub.crowd.selectors import flagged_rater_ids
+        from evalhub.crowd.selectors import FlagsUpdating, flagged_rater_ids
         from evalhub.dashboards.selectors.reliability import excluded_counts
 
         body = ExclusionBody(data=request.data)
@@ -114,7 +114,10 @@ class _RaterAction(APIView):
         study = get_or_404(Study, "study", slug=slug)
         rater_ids = list(body.validated_data.get("raters") or [])
         if body.validated_data["flagged"] and self.action == "exclude":
-            rater_ids += flagged_rater_ids(study)
+            try:
+                rater_ids += flagged_rater_ids(study)
+            except FlagsUpdating as exc:
+                raise Conflict(str(exc)) from None
         act = services.raters_exclude if self.action == "exclude" else services.raters_include
         try:
             outcome = act(study=study, rater_ids=sorted(set(rater_ids)),
@@ -135,7 +138,8 @@ class _RaterAction(APIView):
     description="Exclude the named raters (or, with `flagged`, every flagged one) with a "
     "reason: their judgments stay in the database and exports (marked) but leave every "
     "result, and their items reopen until each has k valid judgments again. Recorded with "
-    "who, when and why. 400 names an unknown rater; 409 unless the study is launched.",
+    "who, when and why. 400 names an unknown rater; 409 unless the study is launched, or "
+    "with `flagged` while the spam test's fit is updating (`reliability_state`).",
     request=ExclusionBody,
     responses={200: ExclusionResult, **error_responses(400, 409)},
 )

@@ -119,6 +119,10 @@ def test_a_pending_fit_shows_the_majority_over_all_items_then_the_workers_fit(
         labels = api.get(f"/api/v1/studies/{study.slug}/items/labels/?page_size=1000").json()
         assert {r["reliability_weighted_state"] for r in labels["results"]} == {"updating"}
         assert {r["reliability_weighted"] for r in labels["results"]} == {None}
+        # "Every flagged rater" would miss whom the spam test flags: refused until it lands.
+        url = f"/api/v1/studies/{study.slug}/raters/exclude/"
+        refused = api.post(url, {"flagged": True, "reason": "rules"}, format="json")
+        assert refused.status_code == 409 and "updating" in refused.json()["detail"]
     finally:
         _consuming(celery_worker, on=True)
     wait_until(lambda: _fit_current(api, study), timeout=120, interval=0.3)
