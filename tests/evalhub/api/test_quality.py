@@ -117,5 +117,7 @@ def test_aggregated_labels_per_item_in_the_api_and_the_export(api, crowd_study, 
     out = tmp_path / "labels.csv"
     call_command("export_item_labels", "--study", study.slug, "-o", str(out))
     lines = out.read_text().splitlines()
-    assert lines[0] == "item,prompt,target,baseline,votes,majority,reliability_weighted"
+    assert lines[0] == (
+        "item,prompt,target,baseline,votes,majority,reliability_weighted,reliability_weighted_state"
+    )
     assert len(lines) == 101
