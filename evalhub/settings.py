@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "evalhub.accounts",
     "evalhub.teams",
+    "evalhub.audit",
     "evalhub.prompts",
     "evalhub.outputs",
     "evalhub.instruments",

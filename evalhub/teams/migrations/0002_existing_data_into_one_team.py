@@ -34,14 +34,18 @@ def existing_data_into_one_team(apps, schema_editor):
     owned[apps.get_model("jobs", "Job")] = owned[apps.get_model("jobs", "Job")].exclude(kind="fit")
     if not owners.exists() and not any(qs.exists() for qs in owned.values()):
         return  # a fresh database: the first team is made by its first user
-    team = Team.objects.create(name="Lab", slug="lab")
+    # get_or_create and ignore_conflicts: a database migrated back and forth again (its
+    # team tables kept) gets the same team, not a second one.
+    team, _ = Team.objects.get_or_create(slug="lab", defaults={"name": "Lab"})
     Membership.objects.bulk_create(
-        Membership(user=user, team=team, role="owner") for user in owners
+        (Membership(user=user, team=team, role="owner") for user in owners),
+        ignore_conflicts=True,
     )
     for qs in owned.values():
         qs.update(team=team)
     TeamToken.objects.bulk_create(
-        TeamToken(token=token, team=team) for token in AuthToken.objects.filter(user__in=owners)
+        (TeamToken(token=token, team=team) for token in AuthToken.objects.filter(user__in=owners)),
+        ignore_conflicts=True,
     )
 
 
@@ -51,7 +55,7 @@ class Migration(migrations.Migration):
         ("accounts", "0001_roles"),
         ("prompts", "0002_team_owner"),
         ("outputs", "0002_team_owner"),
-        ("studies", "0002_team_owner"),
+        ("studies", "0003_team_owner"),
         ("instruments", "0003_team_owner"),
         ("jobs", "0003_team_owner"),
         ("training", "0003_team_owner"),

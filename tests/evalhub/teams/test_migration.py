@@ -10,7 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 BEFORE_TEAMS = [
     ("prompts", "0001_prompt_sets_and_prompts"),
     ("outputs", "0001_models_and_outputs"),
-    ("studies", "0001_studies_items_judgments"),
+    ("studies", "0002_edit_records_replace_study_edits"),
     ("instruments", "0002_presets"),
     ("jobs", "0002_release_import_kind"),
     ("training", "0002_lima_recipe_presets"),

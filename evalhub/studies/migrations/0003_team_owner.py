@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studies', '0001_studies_items_judgments'),
+        ('studies', '0002_edit_records_replace_study_edits'),
         ('teams', '0001_teams_members_tokens_audit'),
     ]
 

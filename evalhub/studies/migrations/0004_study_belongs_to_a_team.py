@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studies", "0002_team_owner"),
+        ("studies", "0003_team_owner"),
         ("teams", "0002_existing_data_into_one_team"),
     ]
 
