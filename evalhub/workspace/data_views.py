@@ -174,8 +174,8 @@ def judge_detail(request: HttpRequest, slug: str) -> HttpResponse:
     judge = get_object_or_404(Judge, slug=slug)
     context = {
         "judge": judge,
-        "studies": judge_selectors.judge_studies(judge=judge),
-        "runs": judge_selectors.judge_runs(judge=judge),
+        "studies": judge_selectors.judge_studies(judge=judge, team=request.team),
+        "runs": judge_selectors.judge_runs(judge=judge, team=request.team),
         "params": sorted((judge.params or {}).items()),
         "nav_section": "judges",
     }

@@ -10,6 +10,8 @@ from django.db.models import Count, Q
 
 from evalhub.dashboards.selectors.frames import EXCLUDED_PARSE_STATES, counted_judgments
 from evalhub.studies.models import Judge, Judgment, Study
+from evalhub.studies.selectors import team_studies
+from evalhub.teams.models import Team
 
 
 @dataclass(frozen=True)
@@ -20,12 +22,13 @@ class JudgedStudy:
     failed: int  # failed parses and failed calls
 
 
-def judge_studies(*, judge: Judge) -> list[JudgedStudy]:
+def judge_studies(*, judge: Judge, team: Team) -> list[JudgedStudy]:
     """Every study the judge was added to or judged, newest first, with its counts: one
-    grouped query over the judge's judgments (judgment_once_per_judge_item_order's index)."""
+    grouped query over the judge's judgments (judgment_once_per_judge_item_order's index).
+    Judges are shared; the studies listed are `team`'s only."""
     counts = {
         row["item__study_id"]: row
-        for row in Judgment.objects.filter(judge=judge)
+        for row in Judgment.objects.filter(judge=judge, item__study__team=team)
         .values("item__study_id")
         .annotate(
             n=Count("id"),
@@ -34,7 +37,7 @@ def judge_studies(*, judge: Judge) -> list[JudgedStudy]:
         )
         .order_by()
     }
-    studies = Study.objects.filter(Q(judges=judge) | Q(pk__in=list(counts))).distinct()
+    studies = team_studies(team=team).filter(Q(judges=judge) | Q(pk__in=list(counts))).distinct()
     return [
         JudgedStudy(
             study,
@@ -46,9 +49,9 @@ def judge_studies(*, judge: Judge) -> list[JudgedStudy]:
     ]
 
 
-def judge_runs(*, judge: Judge, limit: int = 20) -> list[Any]:
+def judge_runs(*, judge: Judge, team: Team, limit: int = 20) -> list[Any]:
     """The judge's latest runs (jobs), newest first."""
     from evalhub.jobs.models import Job
 
-    runs = Job.objects.filter(kind=Job.Kind.JUDGE, params__judge_id=judge.pk)
+    runs = Job.objects.filter(kind=Job.Kind.JUDGE, params__judge_id=judge.pk, team=team)
     return list(runs.order_by("-id")[:limit])

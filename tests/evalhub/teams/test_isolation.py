@@ -176,6 +176,8 @@ RULES: dict[str, str] = {
             "workspace:model_outputs_replace",
             "workspace:output",
             "workspace:judges",
+            "workspace:judge",
+            "workspace:history",
             "instruments:index",
             "api:prompt-sets",
             "api:prompt-set",
