@@ -65,13 +65,13 @@ def _gate(spec: ModelSpec) -> asyncio.Semaphore:
 _executor: ThreadPoolExecutor | None = None
 
 
-def _db_threads() -> ThreadPoolExecutor:
-    """The live path's own threads for database work, LIVE_DB_THREADS of them per process.
+def _live_threads() -> ThreadPoolExecutor:
+    """The live path's own threads for blocking work, LIVE_THREADS of them per process.
     The loop's default executor has min(32, cores + 4): six on two cores, so twenty raters
-    who send at once would queue for a thread before their turn could open."""
+    who send at once would queue for a thread."""
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(settings.LIVE_DB_THREADS, thread_name_prefix="live-db")
+        _executor = ThreadPoolExecutor(settings.LIVE_THREADS, thread_name_prefix="live")
     return _executor
 
 
@@ -87,7 +87,7 @@ async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         connection.health_check_done = True  # see above: a lost connection reruns `fn`
         return rerun_once_if_disconnected(fn)(*args, **kwargs)
 
-    return await sync_to_async(call, thread_sensitive=False, executor=_db_threads())()
+    return await sync_to_async(call, thread_sensitive=False, executor=_live_threads())()
 
 
 def frame(event: str, data: dict[str, Any]) -> bytes:
@@ -167,19 +167,33 @@ async def _side_outcome(opened: OpenedTurn, queue: asyncio.Queue) -> None:
         queue.put_nowait(("failed", opened.side, exc))
 
 
+class SideStreams:
+    """The endpoint calls of a turn's sides, started as soon as the turn is planned (its
+    rows are written meanwhile): their deltas and outcomes arrive in one queue."""
+
+    def __init__(self, sides: list[OpenedTurn]) -> None:
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.tasks = [asyncio.create_task(_side_outcome(o, self.queue)) for o in sides]
+
+    async def cancel(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
 async def turn_frames(
-    opened: list[OpenedTurn], *, arrived: float | None = None,
+    opened: list[OpenedTurn], streams: SideStreams, *, arrived: float | None = None,
     phases: dict[str, float] | None = None,
 ) -> AsyncIterator[bytes]:  # fmt: skip
-    """The frames of one turn, both sides streamed at the same time; writes the turn's
-    outcome (finished, or failed on every side) before the last frame. Deltas that arrive
-    together go out as one frame per side (fewer writes when the rater's link is slow).
-    `phases` (ms since the request `arrived`, a perf_counter) join each side's
-    provenance timings, with `first_frame`: arrival to that side's first text frame."""
-    queue: asyncio.Queue = asyncio.Queue()
+    """The frames of one turn, both sides streamed at the same time (`streams`, started
+    for `opened`); writes the turn's outcome (finished, or failed on every side) before
+    the last frame. Deltas that arrive together go out as one frame per side (fewer
+    writes when the rater's link is slow). `phases` (ms since the request `arrived`, a
+    perf_counter) join each side's provenance timings, with `first_frame`: arrival to
+    that side's first text frame."""
+    queue, tasks = streams.queue, streams.tasks
     first_frame: dict[str, float] = {}
     by_side = {o.side: o for o in opened}
-    tasks = [asyncio.create_task(_side_outcome(o, queue)) for o in opened]
     results: dict[int, tuple[str, dict[str, Any]]] = {}
     failure: TurnFailed | None = None
     recorded = False
