@@ -1,7 +1,8 @@
 """Live streaming benchmark: 20 concurrent live conversations through EvalHub (gunicorn with
 uvicorn workers serving evalhub.asgi, the Procfile's web-live) against the real `vllm serve`
 of the tiny model, and the same requests with the `openai` client streaming straight from the
-same server, in the same run, rounds interleaved.
+same server, in the same run, rounds interleaved. Both read the event stream the same way
+(plain JSON per event), with the same prompt, sampling, answer cap and concurrency.
 
 Prints, for each path: tokens/s (completion tokens, as the endpoint counted them, over the
 rounds' wall time) and time to first token (p50/p95, from sending the request to the first piece of
@@ -95,7 +96,8 @@ def _tokens(conversations: list[str]) -> int:
 PHASES = {
     "body_read": "request body read",
     "checks": "host + CSRF checks done",
-    "turn_open": "session, history, turn rows (DB)",
+    "planned": "session + history read, checks",
+    "turn_open": "turn rows written (models started)",
     "headers_sent": "response headers sent",
     "queued": "concurrency gate (own)",
     "first_token": "endpoint call to first token (own)",
@@ -126,20 +128,25 @@ async def _ours(client, base: str, slug: str, cookie: str, conv: str) -> tuple[f
 
 
 async def _direct(client, model: str, max_tokens: int) -> tuple[float, int]:
+    """The same request straight to the endpoint, read the way EvalHub reads it (the
+    `openai` client's raw event stream, parsed as plain JSON): both paths pay the same
+    per-token parsing, so the comparison is of what EvalHub adds."""
+    from evalhub.live.streaming import stream_chunks
+
     first, tokens = None, 0
     sent = time.perf_counter()
-    stream = await client.chat.completions.create(
+    create = client.chat.completions.with_streaming_response.create
+    async with create(
         model=model, messages=[{"role": "user", "content": PROMPT}], stream=True,
         stream_options={"include_usage": True}, temperature=0.7, top_p=0.9,
         max_tokens=max_tokens, seed=secrets.randbelow(2**31),
         extra_body={"repetition_penalty": 1.2},
-    )  # fmt: skip
-    async for chunk in stream:
-        if chunk.usage is not None:
-            tokens = chunk.usage.completion_tokens
-        for choice in chunk.choices:
-            if choice.delta and choice.delta.content:
-                if first is None:
+    ) as response:  # fmt: skip
+        async for chunk in stream_chunks(response):
+            if chunk.get("usage"):
+                tokens = chunk["usage"]["completion_tokens"]
+            for choice in chunk.get("choices") or ():
+                if (choice.get("delta") or {}).get("content") and first is None:
                     first = time.perf_counter() - sent
     return first or float("nan"), tokens
 
