@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import httpx
+import httpx2
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -32,6 +33,7 @@ FAILED_MESSAGE = (
 LEFT_MESSAGE = "the rater left before the answer finished"
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _clients: dict[tuple[str, str], Any] = {}
 _gates: dict[tuple[int, str], asyncio.Semaphore] = {}
 
@@ -163,7 +165,7 @@ async def _stream_side(opened: OpenedTurn, queue: asyncio.Queue) -> tuple[str, d
                             queue.put_nowait(("delta", opened.side, delta))
                     if chunk.get("model"):
                         provenance["response_model"] = chunk["model"]
-        except (OpenAIError, httpx.HTTPError, OSError, ValueError) as exc:
+        except (OpenAIError, httpx2.HTTPError, OSError, ValueError) as exc:
             provenance["failed_after_ms"] = round((time.perf_counter() - started) * 1000, 1)
             raise TurnFailed(opened.side, "".join(parts), provenance, repr(exc)) from exc
     ended = time.perf_counter()
@@ -184,6 +186,9 @@ async def _side_outcome(opened: OpenedTurn, queue: asyncio.Queue) -> None:
         queue.put_nowait(("ok", opened.side, await _stream_side(opened, queue)))
     except TurnFailed as exc:
         queue.put_nowait(("failed", opened.side, exc))
+    except Exception as exc:  # a failure of a kind not foreseen still ends the turn, failed
+        log.exception("live stream of side %s failed unexpectedly", opened.side)
+        queue.put_nowait(("failed", opened.side, TurnFailed(opened.side, "", {}, repr(exc))))
 
 
 class SideStreams:
