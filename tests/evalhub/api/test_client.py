@@ -168,12 +168,13 @@ def test_a_live_battle_is_created_launched_and_closed_with_a_generated_client(
     assert close.sync_detailed("arena", client=client).parsed.status == "closed"
 
 
-def test_a_custom_question_live_battle_is_voted_and_its_bt_read_with_a_generated_client(
-    api_server, client_package, alice
+def test_a_custom_question_live_battle_is_previewed_voted_and_read_with_a_generated_client(
+    api_server, client_package, alice, vllm_server
 ):
     """The researcher's whole live battle through the client: a custom pairwise question,
-    the study asking it, launch; two participants battle (their pages are not the API);
-    the results give each choice's share and Bradley-Terry with intervals."""
+    the study asking it, a preview with the real models (the real `vllm serve`), launch;
+    two participants battle (their pages are not the API); the results give each choice's
+    share and Bradley-Terry with intervals."""
     from evalhub.live.models import Conversation
     from evalhub.live.services import battle_vote, conversation_start, live_session_consent
     from evalhub.live.turns import turn_finish, turn_open
@@ -184,9 +185,10 @@ def test_a_custom_question_live_battle_is_voted_and_its_bt_read_with_a_generated
     def load(name: str):
         return importlib.import_module(f"{client_package}.{name}")
 
-    for slug in ("alpha", "beta"):
+    for slug, served in (("alpha", "tiny"), ("beta", "tiny-b")):
         ModelEntry.objects.create(slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
-                                  base_url="http://127.0.0.1:9/v1", model_path=slug)  # fmt: skip
+                                  base_url=vllm_server, model_path=served,
+                                  generation_config={"max_tokens": 16})  # fmt: skip
     models = load("models")
     token = api_token_create(user=alice)[1]
     client = load("client").AuthenticatedClient(base_url=api_server, token=token, prefix="Token")
@@ -205,6 +207,20 @@ def test_a_custom_question_live_battle_is_voted_and_its_bt_read_with_a_generated
     })  # fmt: skip
     created = load("api.live_studies.live_studies_create").sync_detailed(client=client, body=body)
     assert created.status_code == 201, created.content
+    preview = load("api.live_studies.live_studies_preview_create")
+    said = preview.sync_detailed(
+        "kind-arena", client=client, body=models.LivePreviewRequest(text="Say hello.")
+    )
+    assert said.status_code == 200, said.content
+    assert [(a.side, a.error) for a in said.parsed.answers] == [("A", ""), ("B", "")]
+    assert all(a.text and a.html for a in said.parsed.answers)
+    for secret in (b"alpha", b"beta", b"tiny", vllm_server.encode()):
+        assert secret not in said.content  # anonymous, as the raters will see them
+    refused = preview.sync_detailed(
+        "kind-arena", client=client, body=models.LivePreviewRequest(text="x" * 5000)
+    )
+    assert refused.status_code == 409 and b"limit is 4,000" in refused.content
+    assert not Conversation.objects.exists()  # a preview records nothing
     launch = load("api.studies.studies_launch_create")
     assert launch.sync_detailed("kind-arena", client=client).parsed.status == "launched"
 
