@@ -33,8 +33,13 @@ def _conninfo() -> str:
 
 async def _open() -> AsyncConnectionPool:
     size = settings.LIVE_DB_CONNECTIONS
-    pool = AsyncConnectionPool(_conninfo(), min_size=size, max_size=size, open=False,
-                               kwargs={"autocommit": True}, name="live-answers")  # fmt: skip
+    # A streaming row's commit does not wait for the disk (synchronous_commit off): the
+    # models are already answering. A crash could lose the last fraction of a second of
+    # such rows, never a finished answer (written on Django's own connection, durably).
+    pool = AsyncConnectionPool(
+        _conninfo(), min_size=size, max_size=size, open=False, name="live-answers",
+        kwargs={"autocommit": True, "options": "-c synchronous_commit=off"},
+    )  # fmt: skip
     await pool.open()
     return pool
 
