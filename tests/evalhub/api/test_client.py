@@ -192,7 +192,7 @@ def test_a_custom_question_live_battle_is_previewed_voted_and_read_with_a_genera
     models = load("models")
     token = api_token_create(user=alice)[1]
     client = load("client").AuthenticatedClient(base_url=api_server, token=token, prefix="Token")
-    question = models.InstrumentRequest.from_dict({
+    question = models.InstrumentRequestRequest.from_dict({
         "slug": "kinder", "name": "Kinder answer", "kind": "pairwise",
         "question": "Which answer is kinder?",
         "choices": [{"key": 1, "value": "left", "label": "The left one", "side": "A"},
