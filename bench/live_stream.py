@@ -1,8 +1,9 @@
 """Live streaming benchmark: 20 concurrent live conversations through EvalHub (gunicorn with
 uvicorn workers serving evalhub.asgi, the Procfile's web-live) against the real `vllm serve`
-of the tiny model, and the same requests with the `openai` client streaming straight from the
-same server, in the same run, rounds interleaved. Both read the event stream the same way
-(plain JSON per event), with the same prompt, sampling, answer cap and concurrency.
+of the tiny model, and the same requests streamed straight from the
+same server, in the same run, rounds interleaved. The direct path posts the request and
+reads its event stream as EvalHub does (httpx2, plain JSON per event), with the same prompt,
+sampling, answer cap and concurrency.
 
 Prints, for each path: tokens/s (completion tokens, as the endpoint counted them, over the
 rounds' wall time) and time to first token (p50/p95, from sending the request to the first piece of
@@ -127,21 +128,23 @@ async def _ours(client, base: str, slug: str, cookie: str, conv: str) -> tuple[f
     return first or float("nan"), pieces
 
 
-async def _direct(client, model: str, max_tokens: int) -> tuple[float, int]:
-    """The same request straight to the endpoint, read the way EvalHub reads it (the
-    `openai` client's raw event stream, parsed as plain JSON): both paths pay the same
-    per-token parsing, so the comparison is of what EvalHub adds."""
+async def _direct(client, vllm: str, model: str, max_tokens: int) -> tuple[float, int]:
+    """The same request straight to the endpoint, made and read the way EvalHub makes and
+    reads it (httpx2, the `openai` client's HTTP library; each event parsed as plain JSON):
+    both paths pay the same per-request and per-token client costs, so the comparison is of
+    what EvalHub adds."""
     from evalhub.live.streaming import stream_chunks
 
     first, tokens = None, 0
     sent = time.perf_counter()
-    create = client.chat.completions.with_streaming_response.create
-    async with create(
-        model=model, messages=[{"role": "user", "content": PROMPT}], stream=True,
-        stream_options={"include_usage": True}, temperature=0.7, top_p=0.9,
-        max_tokens=max_tokens, seed=secrets.randbelow(2**31),
-        extra_body={"repetition_penalty": 1.2},
-    ) as response:  # fmt: skip
+    body = {
+        "model": model, "messages": [{"role": "user", "content": PROMPT}], "stream": True,
+        "stream_options": {"include_usage": True}, "temperature": 0.7, "top_p": 0.9,
+        "max_tokens": max_tokens, "seed": secrets.randbelow(2**31), "repetition_penalty": 1.2,
+    }  # fmt: skip
+    headers = {"Authorization": "Bearer EMPTY"}
+    async with client.stream("POST", f"{vllm}/chat/completions", json=body,
+                             headers=headers) as response:  # fmt: skip
         async for chunk in stream_chunks(response):
             if chunk.get("usage"):
                 tokens = chunk["usage"]["completion_tokens"]
@@ -182,7 +185,6 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from openai import AsyncOpenAI
 
     from evalhub.devstack import free_port
     from evalhub.live.creation import live_study_create
@@ -217,7 +219,11 @@ def main() -> None:
             slug="bench-live", name="bench", mode="conversation", models=[model], max_turns=1,
             session_quota=1, messages_per_minute=100, target_per_pair=10**6,
         )  # fmt: skip
-        direct = AsyncOpenAI(base_url=vllm, api_key="EMPTY", max_retries=0, timeout=300)
+        import httpx2
+
+        direct = httpx2.AsyncClient(
+            timeout=300, limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64)
+        )
         n = args.conversations
         totals = {"ours": [0.0, 0, []], "direct": [0.0, 0, []]}
 
@@ -228,7 +234,7 @@ def main() -> None:
             limits = httpx.Limits(max_connections=n * 2, max_keepalive_connections=n * 2)
             web = httpx.AsyncClient(timeout=300, limits=limits)
             # Warm-up: both paths once, so neither pays a first connection or compile.
-            await _round([_direct(direct, "tiny", args.max_tokens) for _ in range(n)])
+            await _round([_direct(direct, vllm, "tiny", args.max_tokens) for _ in range(n)])
             warm = await asyncio.to_thread(_sessions, study, n)
             await _round([_ours(web, base, study.slug, c, t) for c, t in warm])
             for r in range(args.rounds):
@@ -238,7 +244,7 @@ def main() -> None:
                     if path == "ours":
                         jobs = [_ours(web, base, study.slug, c, t) for c, t in sessions]
                     else:
-                        jobs = [_direct(direct, "tiny", args.max_tokens) for _ in range(n)]
+                        jobs = [_direct(direct, vllm, "tiny", args.max_tokens) for _ in range(n)]
                     wall, ttfts, pieces = await _round(jobs)
                     if path == "ours":  # tokens as the endpoint counted them, like direct's
                         pieces = await asyncio.to_thread(_tokens, [t for _, t in sessions])
@@ -273,7 +279,7 @@ def main() -> None:
         print(f"TTFT added at p95: {added * 1000:.1f} ms (goal < 30 ms)")
         print(json.dumps({"ours_tokens_per_s": round(rates["ours"], 1),
                           "direct_tokens_per_s": round(rates["direct"], 1)}))  # fmt: skip
-        print(f"ratio: {rates['ours'] / rates['direct']:.3f} (EvalHub live / openai direct "
+        print(f"ratio: {rates['ours'] / rates['direct']:.3f} (EvalHub live / direct "
               "from the same vllm serve; goal >= 0.9)")  # fmt: skip
     finally:
         for popen in processes:
