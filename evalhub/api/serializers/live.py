@@ -212,7 +212,7 @@ class LivePreviewTurnSerializer(StrictSerializer):
     assistant = StrictCharField(max_length=100_000, allow_blank=True)
 
 
-class LivePreviewRequest(StrictSerializer):
+class LivePreviewMessageSerializer(StrictSerializer):
     """A message to the study's models (a battle's first pair, a conversation's first
     model), after the preview's earlier turns per side ("A", and "B" in a battle)."""
 

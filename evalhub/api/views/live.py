@@ -14,7 +14,7 @@ from evalhub.api.errors import Conflict, field_conflict
 from evalhub.api.serializers.common import discriminated
 from evalhub.api.serializers.live import (
     LIVE_STUDY_CREATE_VARIANTS,
-    LivePreviewRequest,
+    LivePreviewMessageSerializer,
     LivePreviewSerializer,
     LiveStudyCreateRequest,
     LiveStudySerializer,
@@ -83,7 +83,7 @@ class LiveStudyDetail(generics.RetrieveAPIView):
 
 
 class LiveStudyPreview(generics.GenericAPIView):
-    serializer_class = LivePreviewRequest
+    serializer_class = LivePreviewMessageSerializer
 
     @extend_schema(
         summary="Preview a live study with its real models (records nothing)",
@@ -92,12 +92,12 @@ class LiveStudyPreview(generics.GenericAPIView):
         "(A), with their sampling and the study's limits. Answers come whole, anonymous (by "
         "side), each with its rendered HTML or its endpoint's `error`. Nothing is written. "
         "A message the study refuses (length, blocklist, moderation, max_turns) answers 409.",
-        request=LivePreviewRequest,
+        request=LivePreviewMessageSerializer,
         responses={200: LivePreviewSerializer, **error_responses(409, 413, 415)},
     )
     def post(self, request: Request, slug: str) -> Response:
         study = get_or_404(_live_studies(), "live study", slug=slug)
-        body = LivePreviewRequest(data=request.data)
+        body = LivePreviewMessageSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         try:

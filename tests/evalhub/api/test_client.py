@@ -209,7 +209,7 @@ def test_a_custom_question_live_battle_is_previewed_voted_and_read_with_a_genera
     assert created.status_code == 201, created.content
     preview = load("api.live_studies.live_studies_preview_create")
     said = preview.sync_detailed(
-        "kind-arena", client=client, body=models.LivePreviewRequest(text="Say hello.")
+        "kind-arena", client=client, body=models.LivePreviewMessageRequest(text="Say hello.")
     )
     assert said.status_code == 200, said.content
     assert [(a.side, a.error) for a in said.parsed.answers] == [("A", ""), ("B", "")]
@@ -217,7 +217,7 @@ def test_a_custom_question_live_battle_is_previewed_voted_and_read_with_a_genera
     for secret in (b"alpha", b"beta", b"tiny", vllm_server.encode()):
         assert secret not in said.content  # anonymous, as the raters will see them
     refused = preview.sync_detailed(
-        "kind-arena", client=client, body=models.LivePreviewRequest(text="x" * 5000)
+        "kind-arena", client=client, body=models.LivePreviewMessageRequest(text="x" * 5000)
     )
     assert refused.status_code == 409 and b"limit is 4,000" in refused.content
     assert not Conversation.objects.exists()  # a preview records nothing
