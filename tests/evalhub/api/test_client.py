@@ -225,12 +225,13 @@ def test_a_custom_question_live_battle_is_previewed_voted_and_read_with_a_genera
     assert launch.sync_detailed("kind-arena", client=client).parsed.status == "launched"
 
     study = Study.objects.get(slug="kind-arena")
-    for pid, choice in (("p-one", "left"), ("p-two", "right")):
+    for pid, winner in (("p-one", "alpha"), ("p-two", "beta")):  # one win each
         session = live_session_consent(session=session_start_crowd(study=study, participant_id=pid))
         battle = conversation_start(session=session)
         for opened in turn_open(session_token=session.token, slug=study.slug,
                                 token=battle.token, text="Say something kind."):  # fmt: skip
             turn_finish(turn_id=opened.turn_id, text=f"Kind words {opened.side}", provenance={})
+        choice = "left" if battle.left.slug == winner else "right"
         battle_vote(session=session, token=battle.token, choice=choice)
     assert Conversation.objects.filter(study=study, status="finished").count() == 2
 
@@ -243,7 +244,8 @@ def test_a_custom_question_live_battle_is_previewed_voted_and_read_with_a_genera
     board = {row["model"]: row for row in results["leaderboard"]["models"]}
     assert set(board) == {"alpha", "beta"}
     for row in board.values():
-        assert row["n_battles"] == 2 and row["lower"] <= row["rating"] <= row["upper"]
+        assert row["n_battles"] == 2 and row["lower"] <= row["upper"]
+    assert board["alpha"]["rating"] == pytest.approx(board["beta"]["rating"])  # 1 win each
     (shares,) = results["choices"]
     assert {r["value"] for r in shares["shares"]} == {"left", "same", "right"}
     assert sum(r["count"] for r in shares["shares"]) == 2
