@@ -56,6 +56,8 @@ class PrivateRedis:
 class LoggedWorker(WorkerProcess):
     """A worker on another broker than the test process's: ready when its log says so."""
 
+    on_test_broker = False
+
     def _answers_ping(self) -> bool:
         if self.popen and self.popen.poll() is not None:
             raise AssertionError(f"worker exited; see {self.log_path}")
@@ -109,4 +111,3 @@ def pipeline_workers(pipeline_env: dict[str, str]) -> Iterator[list[WorkerProces
             beat.wait(timeout=10)
         except subprocess.TimeoutExpired:
             beat.kill()
-        time.sleep(0)
