@@ -18,6 +18,7 @@ from django.db import connection
 from evalhub.celery import app as celery_app
 from evalhub.queues import CeleryQueue
 from tests import quiet
+from tests.isolation import die_with_parent
 from tests.support import wait_until
 
 # Browser fixtures (`browser`, `researcher_page`) shared by the page tests.
@@ -57,6 +58,7 @@ class WorkerProcess:
              "-Q", ",".join(self.queues), "-n", self.name, "-l", "info",
              "--without-gossip", "--without-mingle"],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )  # fmt: skip
         wait_until(self._answers_ping, timeout=timeout, interval=0.5)
         if self.on_test_broker:
@@ -257,6 +259,7 @@ def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
          "--structured-outputs-config",
          '{"backend": "xgrammar", "disable_any_whitespace": true}'],
         env={**os.environ, **VLLM_ENV}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
 

@@ -2,7 +2,8 @@
 
 Each runs as the README says to run it (a subprocess from the repository root), on the
 test session's PostgreSQL server and Redis database; benches make and drop their own scratch
-databases. Serial: benches time things and start servers, so they run one at a time."""
+databases. Serial: benches time things and start servers, so they run one at a time (on one
+xdist worker, beside the other workers' tests; a smoke checks that a bench runs, not a figure)."""
 
 from __future__ import annotations
 
