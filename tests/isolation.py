@@ -85,10 +85,12 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if item.get_closest_marker("serial") is not None:
-            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
-        elif any(name in item.fixturenames for name in ENGINE_FIXTURES):
+        # The engine group runs one test at a time too: a serial test that uses an engine
+        # server joins it rather than starting a second one.
+        if any(name in item.fixturenames for name in ENGINE_FIXTURES):
             item.add_marker(pytest.mark.xdist_group(ENGINE_GROUP))
+        elif item.get_closest_marker("serial") is not None:
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
     if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
         _group_suffixes(items)
 

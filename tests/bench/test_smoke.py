@@ -33,7 +33,6 @@ BENCHES = [
     "stats_vs_fastchat",
     "training",
     pytest.param("generation", marks=pytest.mark.vllm),
-    pytest.param("live_stream", marks=pytest.mark.vllm),
 ]
 pytestmark = pytest.mark.serial
 
@@ -44,7 +43,7 @@ def test_every_bench_is_smoked() -> None:
     helpers = {"alpaca_lc_reference", "alpaca_difficulty_reference", "alpaca_venv",
                "rating_wsgi", "rating_statements", "list_cases", "fastchat_venv",
                "fastchat_style_reference", "style_control_vs_fastchat", "__init__"}  # fmt: skip
-    names = {getattr(b, "values", [b])[0] for b in BENCHES}
+    names = {getattr(b, "values", [b])[0] for b in BENCHES} | {"live_stream"}
     assert {p.stem for p in (ROOT / "bench").glob("*.py")} - helpers == names
 
 
@@ -66,6 +65,14 @@ def run_smoke(bench: str, *args: str) -> str:
 @pytest.mark.parametrize("bench", BENCHES)
 def test_bench_runs_at_smoke_size(bench: str) -> None:
     out = run_smoke(bench)
+    assert "ratio" in out, out[-4000:]
+
+
+@pytest.mark.vllm
+def test_the_live_stream_bench_runs_against_the_sessions_vllm_serve(vllm_server: str) -> None:
+    """It shares the session's `vllm serve` rather than starting one of its own, so it runs
+    in the engine group (one test at a time too; tests/isolation.py)."""
+    out = run_smoke("live_stream", "--vllm", vllm_server)
     assert "ratio" in out, out[-4000:]
 
 
