@@ -43,11 +43,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Loaded here, in the parent: a child forked beside other threads (the live server's,
+# execnet's) must not take the dynamic loader's lock before exec.
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+
+
 def die_with_parent() -> None:
     """Runs in the child before exec: a crashed or interrupted xdist worker takes its servers
     (redis-server, Celery workers, `vllm serve`) along."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _private_redis() -> str:
