@@ -1,7 +1,8 @@
 """The workspace's data lists, timed inside bench/dashboard_latency.py on its study
 (100,000 judgments at the defaults) and a prompt set of --list-prompts prompts (10,000).
 Each case is one page request through the test client (middleware, auth, template); the
-goal is < 300 ms each. Filters and search run in PostgreSQL (evalhub.workspace.data_selectors)."""
+goal is < 300 ms each. Filters and search run in PostgreSQL (evalhub.workspace.data_selectors,
+item_selectors)."""
 
 from __future__ import annotations
 
@@ -23,17 +24,21 @@ def build_prompt_set(n_prompts: int) -> str:
 
 
 def list_cases(
-    study: Any, prompt_set: str, baseline: str, pages: int, llm_group: str | None = None
-) -> list[tuple[str, str]]:
-    """(label, path) of every list page timed; an LLM group's count link (items, its two
-    orders combined per item in the database) when the study has one."""
+    study: Any, prompt_set: str, baseline: str, pages: int, llm_group: str | None = None,
+    item_id: int = 0,
+) -> list[tuple[str, str]]:  # fmt: skip
+    """(label, path) of every list page timed; an LLM group's count links (items, its two
+    orders combined per item in the database) and its judge's page when the study has one."""
     s = f"/studies/{study.slug}"
+    judge = (llm_group or "").removeprefix("llm:")
     llm = [
-        (
-            "items, LLM count link",
-            f"{s}/items/?baseline={baseline}&judge_group={llm_group}&verdict=baseline&counted=yes",
-        )
-    ]
+        ("items, LLM count link",
+         f"{s}/items/?baseline={baseline}&judge_group={llm_group}&verdict=baseline&counted=yes"),
+        ("items, LLM row total",
+         f"{s}/items/?baseline={baseline}&judge_group={llm_group}&verdict=any&counted=yes"),
+        ("judge page", f"/judges/{judge}/"),
+        ("judgments, a judge's failed", f"{s}/judgments/?judge={judge}&parse=failed"),
+    ]  # fmt: skip
     return [
         ("prompts, page 1", f"/prompt-sets/{prompt_set}/"),
         ("prompts, last page", f"/prompt-sets/{prompt_set}/?page={pages}"),
@@ -43,6 +48,10 @@ def list_cases(
         ("model outputs, search", "/models/lima-65b/outputs/?q=q1999"),
         ("items, page 1", f"{s}/items/"),
         ("items, losses to a baseline", f"{s}/items/?baseline={baseline}&verdict=baseline"),
+        ("items, a progress bar", f"{s}/items/?counted=yes&human_judgments=2"),
+        ("items, at quota", f"{s}/items/?counted=yes&human_judgments={study.raters_per_item}%2B"),
+        ("judgments, an item's", f"{s}/judgments/?item={item_id}&source=rater&counted=yes"),
+        ("history", "/history/"),
         ("judgments, page 1", f"{s}/judgments/"),
         ("judgments, last page", f"{s}/judgments/?page=2000"),
         ("judgments, count link",
@@ -55,7 +64,7 @@ def run(
     *, client: Any, study: Any, n_prompts: int, repeat: int,
     timed: Callable[..., list[float]], summary: Callable[..., None],
 ) -> None:  # fmt: skip
-    from evalhub.studies.models import Judgment
+    from evalhub.studies.models import Item, Judgment
     from evalhub.workspace.data_selectors import PAGE_SIZE
 
     slug = build_prompt_set(n_prompts)
@@ -71,7 +80,9 @@ def run(
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
 
+    middle = Item.objects.filter(study=study).order_by("id").values_list("id", flat=True)
+    item_id = middle[middle.count() // 2]
     print(f"workspace lists ({n_prompts:,} prompts in one set; the study above):")
-    for label, path in list_cases(study, slug, baseline, pages, llm_group):
+    for label, path in list_cases(study, slug, baseline, pages, llm_group, item_id):
         get(path)
         summary(f"  {label}", timed(lambda path=path: get(path), repeat), 0.3)

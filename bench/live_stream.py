@@ -12,6 +12,9 @@ text); then `ratio:` ours / direct (goal >= 0.9) and the TTFT EvalHub adds at p9
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/live_stream.py
 
+`--vllm http://host:port/v1` uses a running `vllm serve` of the tiny model (served as "tiny")
+instead of starting one (the test suite's smoke passes its session server).
+
 A scratch database (`evalhub_bench_live_<pid>`, on DATABASE_URL's server) is made and dropped.
 REDIS_URL (default redis://127.0.0.1:6379/14) counts the message rate limit."""
 
@@ -167,6 +170,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--vllm", help="the /v1 URL of a running vllm serve of the tiny model")
     parser.add_argument(
         "--smoke", action="store_true", help="2 conversations, 1 round, 8 tokens (seconds)"
     )
@@ -192,25 +196,31 @@ def main() -> None:
     from generation.tiny_model import build_tiny_model
 
     call_command("migrate", verbosity=0)
-    model_dir = ROOT / "var" / "tiny-model"
-    if not (model_dir / "config.json").exists():
-        build_tiny_model(model_dir)
-    vllm_port, web_port = free_port(), free_port()
+    web_port = free_port()
     processes = [
-        _start([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
-                str(model_dir), "--host", "127.0.0.1", "--port", str(vllm_port),
-                "--served-model-name", "tiny", "tiny-b", "--max-model-len", "2048",
-                "--gpu-memory-utilization", "0.3", "--seed", "0"],
-               {**env, **VLLM_ENV}, "vllm"),
         _start([sys.executable, "-m", "gunicorn", "evalhub.asgi:application", "-k",
                 "uvicorn.workers.UvicornWorker", "--workers", str(args.workers), "--bind",
                 f"127.0.0.1:{web_port}"], env, "web"),
     ]  # fmt: skip
-    try:
+    vllm = args.vllm
+    if not vllm:
+        model_dir = ROOT / "var" / "tiny-model"
+        if not (model_dir / "config.json").exists():
+            build_tiny_model(model_dir)
+        vllm_port = free_port()
         vllm = f"http://127.0.0.1:{vllm_port}/v1"
-        _wait_http(f"{vllm}/models", processes[0], 600, "vllm serve")
+        processes.append(
+            _start([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
+                    str(model_dir), "--host", "127.0.0.1", "--port", str(vllm_port),
+                    "--served-model-name", "tiny", "tiny-b", "--max-model-len", "2048",
+                    "--gpu-memory-utilization", "0.3", "--seed", "0"],
+                   {**env, **VLLM_ENV}, "vllm")
+        )  # fmt: skip
+    try:
+        if not args.vllm:
+            _wait_http(f"{vllm}/models", processes[1], 600, "vllm serve")
         base = f"http://127.0.0.1:{web_port}"
-        _wait_http(f"{base}/healthz", processes[1], 60, "gunicorn")
+        _wait_http(f"{base}/healthz", processes[0], 60, "gunicorn")
         model = ModelEntry.objects.create(
             slug="tiny", name="tiny", kind=ModelEntry.Kind.API, base_url=vllm,
             model_path="tiny", generation_config={"max_tokens": args.max_tokens},

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "evalhub.accounts",
+    "evalhub.audit",
     "evalhub.prompts",
     "evalhub.outputs",
     "evalhub.instruments",

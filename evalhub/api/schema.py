@@ -2,7 +2,8 @@
 
 - a request built from a strict serializer (evalhub.api.strict) allows no other keys
   (`additionalProperties: false`), as the server refuses them;
-- request strings cannot hold a NUL character, which PostgreSQL cannot store;
+- request strings cannot hold a NUL character, which PostgreSQL cannot store, and neither
+  can the keys of a request's JSON object (`propertyNames`);
 - string query parameters cannot be empty, as the server refuses empty filters;
 - responses carry OpenAPI links, so a client (and schemathesis's stateful phase) can chain
   prompt set -> outputs -> study -> launch -> judgments -> results.
@@ -62,6 +63,10 @@ def _forbid_nul(schema: dict[str, Any]) -> None:
         # A free-form object (a DictField): any JSON inside, but storable.
         schema.clear()
         schema["$ref"] = f"#/components/schemas/{JSON_OBJECT}"
+    elif schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
+        # A map (a DictField of typed values): its keys are storable strings too, as the
+        # JSON parser refuses a NUL in any key (evalhub.api.parsers).
+        schema.setdefault("propertyNames", {"pattern": NO_NUL})
 
 
 # --- postprocessing -----------------------------------------------------------------------

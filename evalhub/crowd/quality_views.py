@@ -77,7 +77,7 @@ def gold_save(request: HttpRequest, slug: str) -> HttpResponse:
         if key.startswith("gold:")
     }
     try:
-        made = study_gold_prompts_update(study=study, gold=gold)
+        made = study_gold_prompts_update(study=study, gold=gold, by=request.user)
     except CrowdInputError as exc:
         messages.error(request, str(exc))
         return _back(study, "#gold")

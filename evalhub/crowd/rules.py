@@ -9,11 +9,13 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
+from evalhub.audit.models import EditRecord
+from evalhub.audit.services import edit_record
 from evalhub.crowd.services import CrowdInputError
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.importing import RowProblem
 from evalhub.prompts.models import Prompt
-from evalhub.studies.models import GoldPrompt, Study, StudyEdit
+from evalhub.studies.models import GoldPrompt, Study
 from evalhub.studies.quality_rules import RULES, quality_rule_checked
 
 VERDICTS = {
@@ -27,7 +29,7 @@ def study_quality_rules_update(
     *, study: Study, rules: dict[str, Any], by: AbstractBaseUser | None = None
 ) -> Study:
     """Merge `rules` into the study's quality_rules (a null value removes a rule, back to
-    its default) and record the change (StudyEdit: who, when, before and after).
+    its default) and record the change (evalhub.audit: who, when, before and after).
     CrowdInputError names each bad key; nothing is saved then."""
     problems = []
     merged = dict(study.quality_rules or {})
@@ -51,19 +53,20 @@ def study_quality_rules_update(
         return locked
     locked.quality_rules = merged
     locked.save(update_fields=["quality_rules"])
-    StudyEdit.objects.create(
-        study=locked, by=by if getattr(by, "is_authenticated", False) else None,
-        changes={"quality_rules": [before, merged]},
-    )  # fmt: skip
+    edit_record(obj=locked, actor=by, action=EditRecord.Action.SETTINGS_CHANGED,
+                before={"quality_rules": before}, after={"quality_rules": merged})  # fmt: skip
     transaction.on_commit(lambda: study_stats_invalidate(study.pk))
     return locked
 
 
 @transaction.atomic
-def study_gold_prompts_update(*, study: Study, gold: dict[str, str]) -> list[GoldPrompt]:
+def study_gold_prompts_update(
+    *, study: Study, gold: dict[str, str], by: AbstractBaseUser | None = None
+) -> list[GoldPrompt]:
     """Mark prompts of the study's set as gold ({prompt external id: expected verdict});
-    an empty value unmarks one; others stay as they are. CrowdInputError names each bad
-    row; nothing is saved then."""
+    an empty value unmarks one; others stay as they are; a change is recorded (who, when,
+    the changed prompts' answers before and after). CrowdInputError names each bad row;
+    nothing is saved then."""
     allowed = VERDICTS.get(study.kind)
     if allowed is None:
         raise CrowdInputError([RowProblem(0, f"a {study.kind} study has no gold answers",
@@ -81,11 +84,16 @@ def study_gold_prompts_update(*, study: Study, gold: dict[str, str]) -> list[Gol
             problems.append(RowProblem(n, f"one of {', '.join(allowed)}", "expected"))
     if problems:
         raise CrowdInputError(problems, "gold")
+    before = study_gold_prompts(study)
     GoldPrompt.objects.filter(study=study, prompt_id__in=list(prompts.values())).delete()
     made = GoldPrompt.objects.bulk_create(
         GoldPrompt(study=study, prompt_id=prompts[pid], expected=expected)
         for pid, expected in gold.items() if expected
     )  # fmt: skip
+    old, new = ({k: v.get(k, "") for k in gold} for v in (before, study_gold_prompts(study)))
+    if old != new:
+        edit_record(obj=study, actor=by, action=EditRecord.Action.SETTINGS_CHANGED,
+                    before={"gold": old}, after={"gold": new})  # fmt: skip
     transaction.on_commit(lambda: study_stats_invalidate(study.pk))
     return made
 

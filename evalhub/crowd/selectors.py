@@ -197,8 +197,8 @@ def compute_raters_table(study: Study) -> dict[str, Any]:
     evidence: dict[str, list[str | None]] = {}
     if quality is not None and quality.rater_ids.size:
         at = np.searchsorted(rater_ids, quality.rater_ids)  # every one is a table rater
-        skill_at = np.searchsorted(rater_ids, quality.fit.raters)
-        reliability[skill_at] = quality.fit.skill
+        if quality.fit is not None:  # else the worker's fit is pending: reliability unknown
+            reliability[np.searchsorted(rater_ids, quality.fit.raters)] = quality.fit.skill
         for name, hit in quality.flags.flags.items():
             flags[name] = np.zeros(n, dtype=bool)
             flags[name][at] = hit
@@ -271,7 +271,10 @@ def compute_raters_table(study: Study) -> dict[str, Any]:
         "llm_groups": sorted(llm),
         "raters": rows,
         "excluded": {"raters": int(np.unique(excluded).size), "judgments": int(excluded.size)},
-        "reliability_current": True,
+        # The worker's one-coin fit: "updating" (or "failed") leaves the reliability
+        # column empty and the spam test silent until it lands, never an older fit's.
+        "reliability_state": quality.state if quality is not None else "current",
+        "reliability_current": quality is None or quality.state == "current",
     }
 
 
@@ -289,7 +292,8 @@ def raters_table(study: Study) -> dict[str, Any]:
     too_fast_share, checks_passed, checks_failed, agreement, tie_discounted_agreement
     (leave-one-out majority), llm_agreement {group: share}, left_share, longest_run,
     comments, reliability (one-coin Dawid-Skene skill), flags (test names), evidence
-    {test: text}, flagged], "excluded"}."""
+    {test: text}, flagged], "excluded", "reliability_state" (the worker's fit behind
+    reliability and the spam test: current / updating / failed), "reliability_current"}."""
     return cached_stats(study.pk, {"view": "raters"}, lambda: compute_raters_table(study))
 
 
@@ -313,6 +317,18 @@ def rows_sorted(
     return present + missing
 
 
+class FlagsUpdating(Exception):
+    """The worker's one-coin fit for the current verdicts is pending: the spam test is
+    silent, so "every flagged rater" would miss raters it flags."""
+
+
 def flagged_rater_ids(study: Study) -> list[int]:
-    """Raters the study's rules flag and who are not excluded yet."""
-    return [r["rater"] for r in raters_table(study)["raters"] if r["flagged"] and not r["excluded"]]
+    """Raters the study's rules flag and who are not excluded yet; FlagsUpdating while
+    the spam test waits for its fit."""
+    table = raters_table(study)
+    if not table["reliability_current"]:
+        raise FlagsUpdating(
+            f"flagged: the spam test is {table['reliability_state']} (a worker is fitting the "
+            "current verdicts); exclude the flagged raters once it has landed"
+        )
+    return [r["rater"] for r in table["raters"] if r["flagged"] and not r["excluded"]]

@@ -16,7 +16,13 @@ from django.views.decorators.http import require_GET, require_POST
 from evalhub.crowd.models import RaterExclusion
 from evalhub.crowd.prolific import ProlificLists, prolific_match
 from evalhub.crowd.quality_views import gold_rows
-from evalhub.crowd.selectors import SORTABLE, raters_table, rows_sorted
+from evalhub.crowd.selectors import (
+    SORTABLE,
+    FlagsUpdating,
+    flagged_rater_ids,
+    raters_table,
+    rows_sorted,
+)
 from evalhub.crowd.services import (
     CrowdInputError,
     CrowdStateError,
@@ -125,9 +131,10 @@ def raters_action(request: HttpRequest, slug: str) -> HttpResponse:
     except ValueError:
         return _page(request, study, error="raters: not rater numbers", status=400)
     if action == "exclude-flagged":
-        ids = [
-            r["rater"] for r in raters_table(study)["raters"] if r["flagged"] and not r["excluded"]
-        ]
+        try:
+            ids = flagged_rater_ids(study)
+        except FlagsUpdating as exc:
+            return _page(request, study, error=str(exc), status=409)
     act = raters_include if action == "include" else raters_exclude
     try:
         outcome = act(study=study, rater_ids=ids, reason=request.POST.get("reason", ""),

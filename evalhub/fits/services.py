@@ -41,6 +41,7 @@ class FitAnswer:
     current: bool
     updating: bool
     finished_at: dt.datetime | None
+    fit_id: int | None = None  # the row for the current data (see shared_fit_reject)
 
 
 def _digest(kind: FitKind, inputs: Inputs, data_fingerprint: str) -> str:
@@ -103,7 +104,7 @@ def shared_fit_use(*, kind: str, inputs: Inputs) -> FitAnswer:
     being fitted (see module docstring). Costs a fingerprint and one or two indexed reads."""
     fit = shared_fit_request(kind=kind, inputs=inputs)
     if fit.status == SharedFit.Status.DONE:
-        return FitAnswer(fit.result, current=True, updating=False, finished_at=fit.finished_at)
+        return FitAnswer(fit.result, True, False, fit.finished_at, fit_id=fit.pk)
     last = (
         SharedFit.objects.filter(kind=kind, scope=fit.scope, status=SharedFit.Status.DONE)
         .order_by("-finished_at")
@@ -112,8 +113,29 @@ def shared_fit_use(*, kind: str, inputs: Inputs) -> FitAnswer:
     )
     updating = fit.status == SharedFit.Status.PENDING
     if last is None:
-        return FitAnswer(None, current=False, updating=updating, finished_at=None)
-    return FitAnswer(last.result, current=False, updating=updating, finished_at=last.finished_at)
+        return FitAnswer(None, current=False, updating=updating, finished_at=None, fit_id=fit.pk)
+    return FitAnswer(last.result, False, updating, last.finished_at, fit_id=fit.pk)
+
+
+def shared_fit_reject(*, fit_id: int, reason: str) -> bool:
+    """A page found the done fit `fit_id` unusable for the data it is keyed by (a result
+    this code did not make, or an old format): it is fitted again by a worker, once. A
+    result this code made twice and a page still rejects is failed instead, and retried
+    like any failed fit (RETRY_FAILED_AFTER), so a disagreement never loops. True when a
+    job was queued."""
+    fit = SharedFit.objects.filter(pk=fit_id, status=SharedFit.Status.DONE).first()
+    if fit is None:
+        return False
+    log.warning("shared fit %s (%s) rejected by its reader: %s", fit.pk, fit.kind, reason)
+    done = SharedFit.objects.filter(pk=fit.pk, status=SharedFit.Status.DONE)
+    if fit.compute_runs >= 2:
+        done.update(status=SharedFit.Status.FAILED, error=reason, finished_at=timezone.now())
+        return False
+    with transaction.atomic():
+        if not done.update(status=SharedFit.Status.PENDING, result=None, error=reason):
+            return False  # another request rejected it first and queued the job
+        _queue(fit)
+    return True
 
 
 def _store(fit: SharedFit, fingerprint: str, result: dict[str, Any]) -> SharedFit:

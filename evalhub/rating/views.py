@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import get_template
 from django.urls import get_script_prefix, reverse
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_http_methods
 from evalhub.instruments.definitions import REQUIRED, Definition
 from evalhub.instruments.selectors import definition_of
 from evalhub.rating.answer import session_answer
+from evalhub.rating.csrf import page_csrf_token
 from evalhub.rating.limits import over_limit
 from evalhub.rating.models import RaterSession
 from evalhub.rating.selectors import (
@@ -292,7 +292,7 @@ def _consent_skeleton(
 def _filled(request: HttpRequest, skeleton: tuple[str, ...], values: dict) -> HttpResponse:
     """The page of `skeleton` with `values` (escaped where _ESCAPED says) and a fresh CSRF
     token in its slots."""
-    values["csrf_token"] = get_token(request)  # masked afresh for each page (BREACH)
+    values["csrf_token"] = page_csrf_token(request)  # masked afresh for each page (BREACH)
     parts = list(skeleton)
     for i in range(1, len(parts), 2):
         value = values[parts[i]]

@@ -61,6 +61,27 @@ def vote_counts(item: NDArray, label: NDArray, n_items: int, n_classes: int) -> 
     return counts
 
 
+def _unflagged(rater: NDArray[np.int64], flagged_rater: ArrayLike | None) -> NDArray[np.bool_]:
+    if flagged_rater is None or not np.size(flagged_rater):
+        return np.ones(rater.size, dtype=bool)
+    return ~np.isin(rater, np.asarray(flagged_rater, dtype=np.int64))
+
+
+def aggregate_judgments(
+    item: ArrayLike, rater: ArrayLike, flagged_rater: ArrayLike | None
+) -> NDArray[np.bool_]:
+    """Per judgment, whether the aggregate's one-coin fit reads it: the unflagged raters'
+    judgments, and every judgment of an item that only flagged raters judged. `item` may
+    be ids or codes alike, so a worker can fit ahead on ids (evalhub.dashboards.one_coin_fit)
+    exactly what `reliability_weighted` would fit on codes."""
+    item = np.asarray(item, dtype=np.int64)
+    kept = _unflagged(np.asarray(rater, dtype=np.int64), flagged_rater)
+    items, code = np.unique(item, return_inverse=True)
+    has_kept = np.zeros(items.size, dtype=bool)
+    has_kept[code.reshape(-1)[kept]] = True
+    return kept | ~has_kept[code.reshape(-1)]
+
+
 def reliability_weighted(
     item: ArrayLike, rater: ArrayLike, label: ArrayLike, *, n_items: int, n_classes: int = 3,
     flagged_rater: ArrayLike | None = None, fit: OneCoinResult | None = None,
@@ -73,15 +94,13 @@ def reliability_weighted(
     item = np.asarray(item, dtype=np.int64)
     rater = np.asarray(rater, dtype=np.int64)
     label = np.asarray(label, dtype=np.int64)
-    kept = np.ones(item.size, dtype=bool)
-    if flagged_rater is not None and np.size(flagged_rater):
-        kept = ~np.isin(rater, np.asarray(flagged_rater, dtype=np.int64))
+    kept = _unflagged(rater, flagged_rater)
     all_votes = vote_counts(item, label, n_items, n_classes)
     votes = vote_counts(item[kept], label[kept], n_items, n_classes)
     empty = votes.sum(axis=1) == 0
     votes[empty] = all_votes[empty]
-    use = kept | empty[item]
     if fit is None:
+        use = aggregate_judgments(item, rater, flagged_rater)
         fit = one_coin_dawid_skene(item[use], rater[use], label[use], n_classes=n_classes)
     # Lexicographic: the kept raters' votes, then everyone's among the classes still tied,
     # then the fit where it is confident, then the scale's tie (or `fallback`).

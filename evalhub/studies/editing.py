@@ -3,7 +3,7 @@ their outputs, and the few settings of a running study that may change.
 
 The rules: a draft study may change in every setting, or go. Once launched, its frozen
 config (and its hash) never changes; only the Prolific codes and the quality rules may,
-and every such edit is recorded (StudyEdit: who, when, before and after). Nothing that a
+and every edit here is recorded (evalhub.audit: who, when, before and after). Nothing that a
 launched study's items or judgments stand on may be deleted: the refusal (DeletionRefused)
 names what depends on it."""
 
@@ -15,10 +15,12 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 
+from evalhub.audit.models import EditRecord
+from evalhub.audit.services import changed_fields, edit_record
 from evalhub.importing import InputError, RowProblem
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import PromptSet
-from evalhub.studies.models import Judgment, Study, StudyEdit
+from evalhub.studies.models import Judgment, Study
 from evalhub.studies.quality_rules import RULES, quality_rule_checked
 from evalhub.studies.services import StudyStateError
 
@@ -31,24 +33,6 @@ DRAFT_SETTINGS = ("name", "kind", "prompt_set", "target_model", "instrument", "r
 
 class DeletionRefused(ValueError):
     """Deleting this would take away what results depend on; the message says what."""
-
-
-def _user(by: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    return by if getattr(by, "is_authenticated", False) else None
-
-
-def _shown(value: Any) -> Any:
-    """A JSON-able form of a field's value for the record."""
-    if hasattr(value, "slug"):
-        return value.slug
-    if isinstance(value, list | tuple):
-        return [_shown(v) for v in value]
-    return value
-
-
-def _record(study: Study, by: AbstractBaseUser | None, changes: dict[str, list[Any]]) -> None:
-    if changes:
-        StudyEdit.objects.create(study=study, by=_user(by), changes=changes)
 
 
 def _locked(study: Study) -> Study:
@@ -78,25 +62,24 @@ def study_edit_draft(
     unknown = set(fields) - set(DRAFT_SETTINGS)
     if unknown:
         raise InputError([RowProblem(0, "cannot be changed here", sorted(unknown)[0])])
-    changes: dict[str, list[Any]] = {}
-    for name, value in fields.items():
-        before = getattr(study, name)
-        if before != value:
-            changes[name] = [_shown(before), _shown(value)]
-            setattr(study, name, value)
-    old = sorted(study.baselines.values_list("slug", flat=True))
-    new = sorted(b.slug for b in baselines)
-    if old != new:
-        changes["baselines"] = [old, new]
+    old = {name: getattr(study, name) for name in fields}
+    old["baselines"] = sorted(study.baselines.values_list("slug", flat=True))
+    before, after = changed_fields(old, {**fields, "baselines": sorted(b.slug for b in baselines)})
+    for name in fields:
+        setattr(study, name, fields[name])
+    if "baselines" in after:
         study.baselines.set(baselines)
     study.save()
-    _record(study, by, changes)
+    if after:
+        edit_record(obj=study, actor=by, action=EditRecord.Action.EDITED, before=before,
+                    after=after)  # fmt: skip
     return study
 
 
 @transaction.atomic
-def study_delete_draft(*, study: Study) -> None:
-    """Delete a draft study; DeletionRefused once it has launched (results depend on it)."""
+def study_delete_draft(*, study: Study, by: AbstractBaseUser | None) -> None:
+    """Delete a draft study (recorded); DeletionRefused once it has launched (results
+    depend on it)."""
     study = _locked(study)
     if study.status != Study.Status.DRAFT:
         n = Judgment.objects.filter(item__study=study).count()
@@ -104,6 +87,8 @@ def study_delete_draft(*, study: Study) -> None:
             f"study {study.slug} is {study.status}: its items and {n} judgment"
             f"{'s' if n != 1 else ''} are results; close it instead"
         )
+    edit_record(obj=study, actor=by, action=EditRecord.Action.DELETED,
+                before={"name": study.name, "status": study.status})  # fmt: skip
     study.delete()
 
 
@@ -131,9 +116,10 @@ def quality_rules_checked(rules: Any) -> dict[str, Any]:
 @transaction.atomic
 def study_running_settings_update(
     *, study: Study, by: AbstractBaseUser | None, **fields: Any
-) -> StudyEdit | None:
+) -> EditRecord | None:
     """Change the Prolific codes or the quality rules, whatever the study's state, and
-    record the edit. The frozen config and its hash stay as they were at launch."""
+    record the edit (None when nothing changed). The frozen config and its hash stay as
+    they were at launch."""
     study = _locked(study)
     unknown = set(fields) - set(RUNNING_SETTINGS)
     if unknown:
@@ -141,17 +127,15 @@ def study_running_settings_update(
         raise InputError([RowProblem(0, "is frozen once the study has launched", field)])
     if "quality_rules" in fields:
         fields["quality_rules"] = quality_rules_checked(fields["quality_rules"])
-    changes = {}
-    for name, value in fields.items():
-        before = getattr(study, name)
-        if before != value:
-            changes[name] = [before, value]
-            setattr(study, name, value)
-    if not changes:
+    before, after = changed_fields({name: getattr(study, name) for name in fields}, fields)
+    if not after:
         return None
-    study.save(update_fields=list(changes))
-    edit = StudyEdit.objects.create(study=study, by=_user(by), changes=changes)
-    if "quality_rules" in changes:  # the raters page and results read the rules
+    for name, value in after.items():
+        setattr(study, name, value)
+    study.save(update_fields=list(after))
+    edit = edit_record(obj=study, actor=by, action=EditRecord.Action.SETTINGS_CHANGED,
+                       before=before, after=after)  # fmt: skip
+    if "quality_rules" in after:  # the raters page and results read the rules
         from evalhub.dashboards.cache import study_stats_invalidate
 
         transaction.on_commit(lambda: study_stats_invalidate(study.pk))
@@ -188,52 +172,70 @@ def _refuse_if_used(what: str, studies: Any, verb: str) -> None:
         )
 
 
+def _rename(obj: Any, *, by: AbstractBaseUser | None, name: str, slug: str | None) -> Any:
+    before, after = changed_fields(
+        {"name": obj.name, "slug": obj.slug}, {"name": name, "slug": slug or obj.slug}
+    )
+    if not after:
+        return obj
+    obj.name, obj.slug = name, slug or obj.slug
+    obj.save(update_fields=["name", "slug"])
+    edit_record(obj=obj, actor=by, action=EditRecord.Action.RENAMED, before=before, after=after)
+    return obj
+
+
 @transaction.atomic
-def prompt_set_rename(*, prompt_set: PromptSet, name: str, slug: str | None = None) -> PromptSet:
-    """A new name (and slug) for a prompt set no launched study uses."""
+def prompt_set_rename(
+    *, prompt_set: PromptSet, by: AbstractBaseUser | None, name: str, slug: str | None = None
+) -> PromptSet:
+    """A new name (and slug) for a prompt set no launched study uses (recorded)."""
     _refuse_if_used(
         f"prompt set {prompt_set.slug}", _studies_using_prompt_set(prompt_set), "renamed"
     )
     if slug and slug != prompt_set.slug and PromptSet.objects.filter(slug=slug).exists():
         raise InputError([RowProblem(0, f"a prompt set {slug} already exists", "slug")])
-    prompt_set.name = name
-    prompt_set.slug = slug or prompt_set.slug
-    prompt_set.save(update_fields=["name", "slug"])
-    return prompt_set
+    return _rename(prompt_set, by=by, name=name, slug=slug)
 
 
 @transaction.atomic
-def prompt_set_delete(*, prompt_set: PromptSet) -> None:
-    """Delete a prompt set, its prompts and their outputs, when no study uses it."""
+def prompt_set_delete(*, prompt_set: PromptSet, by: AbstractBaseUser | None) -> None:
+    """Delete a prompt set, its prompts and their outputs, when no study uses it (recorded,
+    with how many prompts went)."""
     _refuse_if_used(
         f"prompt set {prompt_set.slug}", _studies_using_prompt_set(prompt_set), "deleted"
     )
+    before = {"name": prompt_set.name, "prompts": prompt_set.prompts.count()}
+    edit_record(obj=prompt_set, actor=by, action=EditRecord.Action.DELETED, before=before)
     prompt_set.delete()
 
 
 @transaction.atomic
-def model_rename(*, model: ModelEntry, name: str, slug: str | None = None) -> ModelEntry:
-    """A new name (and slug) for a model no launched study uses."""
+def model_rename(
+    *, model: ModelEntry, by: AbstractBaseUser | None, name: str, slug: str | None = None
+) -> ModelEntry:
+    """A new name (and slug) for a model no launched study uses (recorded)."""
     _refuse_if_used(f"model {model.slug}", _studies_using_model(model), "renamed")
     if slug and slug != model.slug and ModelEntry.objects.filter(slug=slug).exists():
         raise InputError([RowProblem(0, f"a model {slug} already exists", "slug")])
-    model.name = name
-    model.slug = slug or model.slug
-    model.save(update_fields=["name", "slug"])
-    return model
+    return _rename(model, by=by, name=name, slug=slug)
 
 
 @transaction.atomic
-def model_delete(*, model: ModelEntry) -> None:
-    """Delete a model and its outputs, when no study uses it."""
+def model_delete(*, model: ModelEntry, by: AbstractBaseUser | None) -> None:
+    """Delete a model and its outputs, when no study uses it (recorded, with how many
+    outputs went)."""
     _refuse_if_used(f"model {model.slug}", _studies_using_model(model), "deleted")
+    before = {"name": model.name, "kind": model.kind, "outputs": model.outputs.count()}
+    edit_record(obj=model, actor=by, action=EditRecord.Action.DELETED, before=before)
     model.delete()
 
 
 @transaction.atomic
-def model_outputs_clear(*, model: ModelEntry, prompt_set: PromptSet) -> int:
+def model_outputs_clear(
+    *, model: ModelEntry, prompt_set: PromptSet, by: AbstractBaseUser | None
+) -> int:
     """Remove a model's outputs for one prompt set, so a corrected file can replace the
-    upload; refused while a launched study shows them. Returns how many went."""
+    upload (recorded); refused while a launched study shows them. Returns how many went."""
     used = Study.objects.filter(
         Q(items__target_output__model=model) | Q(items__baseline_output__model=model),
         prompt_set=prompt_set,
@@ -243,5 +245,11 @@ def model_outputs_clear(*, model: ModelEntry, prompt_set: PromptSet) -> int:
             f"the outputs of {model.slug} for {prompt_set.slug} cannot be replaced: launched "
             f"studies show them to raters ({_names(used)})"
         )
-    deleted, _ = Output.objects.filter(model=model, prompt__prompt_set=prompt_set).delete()
+    outputs = Output.objects.filter(model=model, prompt__prompt_set=prompt_set)
+    deleted = outputs.count()
+    outputs.delete()
+    if deleted:
+        edit_record(obj=model, actor=by, action=EditRecord.Action.OUTPUTS_REPLACED,
+                    before={"prompt_set": prompt_set.slug, "outputs": deleted},
+                    after={"prompt_set": prompt_set.slug, "outputs": 0})  # fmt: skip
     return deleted

@@ -286,25 +286,6 @@ class Judgment(models.Model):
         return f"judgment {self.pk} by {self.judge_group}"
 
 
-class StudyEdit(models.Model):
-    """One change to a study's settings, kept for the record: who, when, and what
-    ({field: [before, after]}). A launched study's frozen config never changes; the settings
-    that may change while it runs (Prolific codes, quality rules) are recorded here."""
-
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="edits")
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    at = models.DateTimeField(auto_now_add=True)
-    changes = models.JSONField(default=dict)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-
-    def __str__(self) -> str:
-        return f"edit of {self.study_id} at {self.at:%Y-%m-%d %H:%M}"
-
-
 class GoldPrompt(models.Model):
     """A prompt a researcher marked as gold in a study, with the answer raters should give
     on each of its items (a verdict of the study's scale: target / tie / baseline, or

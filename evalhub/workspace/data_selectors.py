@@ -7,20 +7,31 @@ A page is PAGE_SIZE rows by id (an index), counted with one COUNT(*); search is 
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Max, Min, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from evalhub.dashboards.selectors.crowd_fit import SCALES, verdicts_q
-from evalhub.dashboards.selectors.frames import LLM_PREFIX, PAIRWISE_CODES, counted_judgments
+from evalhub.dashboards.selectors.frames import (
+    EXCLUDED_PARSE_STATES,
+    LLM_PREFIX,
+    counted_judgments,
+)
+from evalhub.instruments.definitions import PAIRWISE
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
-from evalhub.studies.models import Item, Judgment, Study
+from evalhub.studies.models import Judgment, Study
 
 PAGE_SIZE = 50
+
+# Where a judgment came from, as the items list counts them: the dashboard's "human" groups
+# are given by raters here or imported; LLM groups ("llm:...") by a judge run or imported.
+_LLM = Q(judge_group__startswith=LLM_PREFIX)
+SOURCES = {
+    "rater": ~_LLM & Q(rater__isnull=False),
+    "imported": ~_LLM & Q(rater__isnull=True),
+    "llm": _LLM,
+}
 
 
 def _page(queryset: QuerySet, number: Any) -> Page:
@@ -88,122 +99,6 @@ def model_prompt_sets(*, model: ModelEntry) -> list[str]:
     )
 
 
-# --- items -------------------------------------------------------------------------------
-
-
-def study_items(
-    *,
-    study: Study,
-    q: str = "",
-    baseline: str = "",
-    verdict: str = "",
-    judge_group: str = "",
-    category: str = "",
-    counted: str = "",
-    judged_by: str = "",
-) -> QuerySet:
-    """The study's items; `verdict` (with `judge_group`) keeps the items that have such a
-    judgment, not excluded. counted="yes" keeps what results count: no gold items, and with
-    `judge_group` and `verdict` the items that group's counted verdict is, as the results
-    count it (an LLM group's two orders combined per item, see pairwise_items_counted);
-    judged_by="human": the items with a human verdict the per-item aggregate counts."""
-    items = (
-        Item.objects.filter(study=study)
-        .select_related("prompt", "baseline_output__model")
-        .order_by("id")
-    )
-    if baseline:
-        items = items.filter(baseline_output__model__slug=baseline)
-    if category:
-        items = items.filter(prompt__category=category)
-    if counted == "yes":
-        items = items.filter(is_gold=False)
-        if judged_by == "human" and study.kind in SCALES:  # the kinds aggregated per item
-            human = Judgment.objects.filter(verdicts_q(study)).values("item_id")
-            items = items.filter(id__in=human)
-    if counted == "yes" and verdict and judge_group and study.kind == Study.Kind.PAIRWISE:
-        items = items.filter(id__in=pairwise_items_counted(
-            study=study, judge_group=judge_group, verdict=verdict))  # fmt: skip
-    elif verdict:
-        found = Q(item__study=study, verdict=verdict, excluded=False)
-        judged = Judgment.objects.filter(counted_judgments(found) if counted == "yes" else found)
-        if judge_group:
-            judged = judged.filter(judge_group=judge_group)
-        items = items.filter(id__in=judged.values("item_id"))
-    if q:
-        items = items.filter(Q(prompt__text__icontains=q) | Q(prompt__external_id__icontains=q))
-    return items
-
-
-def pairwise_items_counted(*, study: Study, judge_group: str, verdict: str) -> QuerySet:
-    """Ids of the items whose counted pairwise verdict by `judge_group` is `verdict`, the
-    way the results count them (evalhub.dashboards.selectors.pairs): an LLM group's pair of
-    one verdict per order counts once, an inconsistent pair by the study's policy (a tie,
-    dropped, or both verdicts); any other judgment counts by itself. Grouped per item in
-    one query over the (item, judge_group) index."""
-    code = PAIRWISE_CODES.get(verdict)
-    judged = Judgment.objects.filter(
-        counted_judgments(Q(item__study=study)), judge_group=judge_group,
-        verdict__in=list(PAIRWISE_CODES), item__baseline_output__isnull=False,
-    )  # fmt: skip
-    if code is None:
-        return judged.none().values("item_id")
-    if not judge_group.startswith(LLM_PREFIX):
-        return judged.filter(verdict=verdict).values("item_id")
-    first, second = Judgment.Order.TARGET_FIRST, Judgment.Order.BASELINE_FIRST
-    per_item = judged.values("item_id").annotate(
-        n_first=Count("id", filter=Q(order=first)),
-        n_second=Count("id", filter=Q(order=second)),
-        n_other=Count("id", filter=~Q(order__in=[first, second])),
-        n_verdict=Count("id", filter=Q(verdict=verdict)),
-        low=Min("verdict"),
-        high=Max("verdict"),
-    )
-    paired = Q(n_first=1, n_second=1, n_other=0)
-    same = Q(low=F("high"))
-    chosen = (~paired & Q(n_verdict__gte=1)) | (paired & same & Q(low=verdict))
-    policy = study.inconsistent_pair_policy or "tie"
-    if policy == "tie" and verdict == "tie":
-        chosen |= paired & ~same
-    elif policy == "keep_both":
-        chosen |= paired & ~same & Q(n_verdict__gte=1)
-    return per_item.filter(chosen).values("item_id")
-
-
-@dataclass(frozen=True)
-class ItemAggregate:
-    """An item's judgments counted by verdict (excluded ones apart), per judge group."""
-
-    by_group: dict[str, dict[str, int]]
-    excluded: int
-
-    @property
-    def total(self) -> int:
-        return sum(sum(c.values()) for c in self.by_group.values())
-
-
-def item_aggregate(*, item: Item) -> ItemAggregate:
-    """Verdicts in words, from the target's side ("lima-65b better", "tie")."""
-    names = {"target": f"{item.target_output.model.slug} better", "tie": "tie"}
-    if item.baseline_output is not None:
-        names["baseline"] = f"{item.baseline_output.model.slug} better"
-    by_group: dict[str, Counter] = {}
-    excluded = 0
-    for group, verdict, score, is_excluded in item.judgments.values_list(
-        "judge_group", "verdict", "score", "excluded"
-    ):
-        if is_excluded:
-            excluded += 1
-            continue
-        label = names.get(verdict, verdict) or (
-            f"score {score:g}" if score is not None else "no verdict"
-        )
-        by_group.setdefault(group, Counter())[label] += 1
-    return ItemAggregate(
-        {g: dict(sorted(c.items())) for g, c in sorted(by_group.items())}, excluded
-    )
-
-
 # --- judgments ---------------------------------------------------------------------------
 
 
@@ -220,12 +115,21 @@ def study_judgments(
     counted: str = "",
     kind: str = "",
     answered: str = "",
-    item: int | None = None,
+    item: int | str | None = None,
+    judge: str = "",
+    parse: str = "",
+    source: str = "",
+    choice: str = "",
+    model: str = "",
 ) -> QuerySet:
     """The study's judgments, filtered. counted="yes": only those results count (no gold
     items, attention checks, failed parses or excluded raters' judgments); kind: "human"
     or "llm" judge groups; rater_id: one rater's (the raters page's number); answered="yes":
-    only answers in the study's instrument (what its choice shares count)."""
+    only answers in the study's instrument (what its choice shares count); choice: one
+    choice's value of the instrument, from the target's side as its shares count it;
+    judge: one LLM judge's (slug); parse="failed": failed parses and calls;
+    source: "rater" (given by a rater here), "imported" (no rater, no LLM group) or "llm";
+    model: the items' rated (target) model."""
     found = Q(item__study=study)
     judgments = (
         Judgment.objects.filter(counted_judgments(found) if counted == "yes" else found)
@@ -267,9 +171,36 @@ def study_judgments(
     if kind in ("human", "llm"):
         llm = Q(judge_group__startswith=LLM_PREFIX)
         judgments = judgments.filter(llm if kind == "llm" else ~llm)
-    if item:
-        judgments = judgments.filter(item_id=item)
+    if choice and study.instrument is not None:
+        judgments = judgments.filter(_choice_q(study, choice))
+    if model:  # the rated model of an absolute or Likert study's item
+        judgments = judgments.filter(item__target_output__model__slug=model)
+    if source in SOURCES:
+        judgments = judgments.filter(SOURCES[source])
+    if judge:
+        judgments = judgments.filter(judge__slug=judge)
+    if parse == "failed":
+        judgments = judgments.filter(parse_state__in=EXCLUDED_PARSE_STATES)
+    if item and str(item).isdigit():
+        judgments = judgments.filter(item_id=int(item))
     return judgments
+
+
+def _choice_q(study: Study, value: str) -> Q:
+    """The judgments whose answer the instrument's shares count as choice `value`: pairwise
+    in the target's frame (a raw "A" shown baseline-first is the baseline's side), else the
+    answer, or the verdict where the answer is not one of the instrument's."""
+    definition = study.instrument.definition
+    found = Q(pk__in=[])
+    for raw in definition.by_answer:
+        for order in (*Judgment.Order.values, ""):
+            chosen = (definition.target_frame(raw, order) if definition.kind == PAIRWISE
+                      else definition.by_answer[raw])  # fmt: skip
+            if chosen is not None and chosen.value == value:
+                found |= Q(raw_choice=raw, order=order)
+    if definition.kind != PAIRWISE:
+        found |= Q(verdict=value) & ~Q(raw_choice__in=list(definition.by_answer))
+    return found
 
 
 def study_judge_groups(*, study: Study) -> list[str]:

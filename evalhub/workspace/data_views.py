@@ -10,11 +10,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from evalhub.accounts.decorators import researcher_required
+from evalhub.audit.selectors import object_history
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
-from evalhub.studies.models import Item, Judgment, Study
+from evalhub.studies.models import Item, Judge, Judgment, Study
 from evalhub.workspace import data_selectors as data
+from evalhub.workspace import item_selectors as items_data
+from evalhub.workspace import judge_selectors
 from evalhub.workspace.headline import counted_rows_url
+
+SOURCE_NAMES = [("rater", "Raters here"), ("imported", "Imported (not LLM)"), ("llm", "LLM")]
 
 
 def _filters(request: HttpRequest, *names: str) -> dict[str, str]:
@@ -37,6 +42,7 @@ def prompt_set_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = _context(
         request, prompts, filters, prompt_set=prompt_set, nav_section="prompt_sets",
         categories=data.prompt_set_categories(prompt_set=prompt_set),
+        history=object_history(prompt_set, limit=20),
     )  # fmt: skip
     return render(request, "workspace/data/prompt_set.html", context)
 
@@ -90,9 +96,10 @@ def _study(slug: str) -> Study:
 def study_items(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
     filters = _filters(
-        request, "q", "baseline", "verdict", "judge_group", "category", "counted", "judged_by"
-    )
-    items = data.study_items(study=study, **filters)
+        request, "q", "baseline", "verdict", "judge_group", "category", "counted", "judged_by",
+        "human_judgments", "at_quota",
+    )  # fmt: skip
+    items = items_data.study_items(study=study, **filters)
     context = _context(
         request, items, filters, study=study, nav_section="studies",
         baselines=data.study_baseline_slugs(study=study),
@@ -100,6 +107,8 @@ def study_items(request: HttpRequest, slug: str) -> HttpResponse:
         judge_groups=data.study_judge_groups(study=study), verdicts=Judgment.Verdict.choices,
         verdict_label=dict(Judgment.Verdict.choices).get(filters["verdict"], ""),
     )  # fmt: skip
+    counts = items_data.item_judgment_counts(item_ids=[item.pk for item in context["page"]])
+    context["rows"] = [(item, counts[item.pk]) for item in context["page"]]
     return render(request, "workspace/data/items.html", context)
 
 
@@ -118,7 +127,7 @@ def item_detail(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
         "study": study,
         "item": item,
         "judgments": judgments,
-        "aggregate": data.item_aggregate(item=item),
+        "aggregate": items_data.item_aggregate(item=item),
         "nav_section": "studies",
     }
     return render(request, "workspace/data/item.html", context)
@@ -130,7 +139,7 @@ def study_counted(request: HttpRequest, slug: str) -> HttpResponse:
     """The rows behind one count of a dashboard (baseline, judge group, verdict, category):
     a redirect to the list that yields exactly that count (see headline.counted_rows_url)."""
     study = _study(slug)
-    keys = _filters(request, "baseline", "judge_group", "verdict", "category")
+    keys = _filters(request, "baseline", "judge_group", "verdict", "category", "model")
     return redirect(counted_rows_url(study=study, **keys))
 
 
@@ -140,13 +149,31 @@ def study_judgments(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
     filters = _filters(
         request, "judge_group", "verdict", "baseline", "excluded", "rater", "rater_id",
-        "category", "counted", "kind", "answered",
+        "category", "counted", "kind", "answered", "judge", "parse", "source", "choice", "item",
+        "model",
     )  # fmt: skip
+    filters["item"] = filters["item"] if filters["item"].isdigit() else ""
     judgments = data.study_judgments(study=study, **filters)
     context = _context(
-        request, judgments, filters, study=study, nav_section="studies",
+        request, judgments, filters, study=study, nav_section="studies", sources=SOURCE_NAMES,
         baselines=data.study_baseline_slugs(study=study),
         categories=data.prompt_set_categories(prompt_set=study.prompt_set),
         judge_groups=data.study_judge_groups(study=study), verdicts=Judgment.Verdict.choices,
     )  # fmt: skip
     return render(request, "workspace/data/judgments.html", context)
+
+
+@require_GET
+@researcher_required
+def judge_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A judge's configuration, the studies it judged, and its runs; each count opens the
+    judgments it counts."""
+    judge = get_object_or_404(Judge, slug=slug)
+    context = {
+        "judge": judge,
+        "studies": judge_selectors.judge_studies(judge=judge),
+        "runs": judge_selectors.judge_runs(judge=judge),
+        "params": sorted((judge.params or {}).items()),
+        "nav_section": "judges",
+    }
+    return render(request, "workspace/data/judge.html", context)

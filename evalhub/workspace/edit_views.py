@@ -1,18 +1,22 @@
 """Change and remove: edit or delete a draft study, change a running study's Prolific codes
-and quality rules (recorded), rename or delete a prompt set or model, and clear a model's
-outputs so a corrected file can replace the upload. Thin: forms validate, editing writes."""
+and quality rules, rename or delete a prompt set or model, and clear a model's outputs so a
+corrected file can replace the upload; every edit is recorded (evalhub.audit), and the
+history page lists the record. Thin: forms validate, editing writes."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from evalhub.accounts.decorators import researcher_required
+from evalhub.audit.selectors import OBJECT_TYPES, edit_records, object_history
 from evalhub.importing import InputError
 from evalhub.outputs.models import ModelEntry
 from evalhub.prompts.models import PromptSet
@@ -86,7 +90,7 @@ def study_settings(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "form": form,
         "study": study,
-        "edits": study.edits.select_related("by")[:100],
+        "history": object_history(study),
         "nav_section": "studies",
     }
     return render(request, "workspace/edit/study_settings.html", context)
@@ -116,7 +120,8 @@ def study_delete(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
     return _confirm_delete(
         request, what=f"study {study.slug}", back=f"/studies/{study.slug}/",
-        delete=lambda: editing.study_delete_draft(study=study), done="workspace:studies",
+        delete=lambda: editing.study_delete_draft(study=study, by=request.user),
+        done="workspace:studies",
         crumbs=[("Studies", "/studies/"), (study.name, f"/studies/{study.slug}/")],
     )  # fmt: skip
 
@@ -127,7 +132,7 @@ def prompt_set_delete(request: HttpRequest, slug: str) -> HttpResponse:
     prompt_set = get_object_or_404(PromptSet, slug=slug)
     return _confirm_delete(
         request, what=f"prompt set {prompt_set.slug}", back=f"/prompt-sets/{slug}/",
-        delete=lambda: editing.prompt_set_delete(prompt_set=prompt_set),
+        delete=lambda: editing.prompt_set_delete(prompt_set=prompt_set, by=request.user),
         done="workspace:prompt_sets",
         crumbs=[("Prompt sets", "/prompt-sets/"), (slug, f"/prompt-sets/{slug}/")],
     )  # fmt: skip
@@ -139,7 +144,8 @@ def model_delete(request: HttpRequest, slug: str) -> HttpResponse:
     model = get_object_or_404(ModelEntry, slug=slug)
     return _confirm_delete(
         request, what=f"model {model.slug}", back=f"/models/{slug}/",
-        delete=lambda: editing.model_delete(model=model), done="workspace:models",
+        delete=lambda: editing.model_delete(model=model, by=request.user),
+        done="workspace:models",
         crumbs=[("Models", "/models/"), (slug, f"/models/{slug}/")],
     )  # fmt: skip
 
@@ -153,7 +159,8 @@ def model_outputs_replace(request: HttpRequest, slug: str, prompt_set: str) -> H
     upload = f"/uploads/?kind=outputs&prompt_set={chosen.slug}&model={model.slug}"
     return _confirm_delete(
         request, what=f"the outputs of {model.slug} for {chosen.slug}", back=f"/models/{slug}/",
-        delete=lambda: editing.model_outputs_clear(model=model, prompt_set=chosen), done=upload,
+        delete=lambda: editing.model_outputs_clear(model=model, prompt_set=chosen, by=request.user),
+        done=upload,
         crumbs=[("Models", "/models/"), (slug, f"/models/{slug}/")],
     )  # fmt: skip
 
@@ -182,7 +189,7 @@ def prompt_set_edit(request: HttpRequest, slug: str) -> HttpResponse:
     prompt_set = get_object_or_404(PromptSet, slug=slug)
     return _rename(
         request, prompt_set,
-        lambda **f: editing.prompt_set_rename(prompt_set=prompt_set, **f),
+        lambda **f: editing.prompt_set_rename(prompt_set=prompt_set, by=request.user, **f),
         "workspace:prompt_set", [("Prompt sets", "/prompt-sets/"), (slug, f"/prompt-sets/{slug}/")],
     )  # fmt: skip
 
@@ -192,6 +199,25 @@ def prompt_set_edit(request: HttpRequest, slug: str) -> HttpResponse:
 def model_edit(request: HttpRequest, slug: str) -> HttpResponse:
     model = get_object_or_404(ModelEntry, slug=slug)
     return _rename(
-        request, model, lambda **f: editing.model_rename(model=model, **f),
+        request, model, lambda **f: editing.model_rename(model=model, by=request.user, **f),
         "workspace:model", [("Models", "/models/"), (slug, f"/models/{slug}/")],
     )  # fmt: skip
+
+
+@require_http_methods(["GET"])
+@researcher_required
+def history(request: HttpRequest) -> HttpResponse:
+    """Every recorded edit, newest first: what pages of deleted objects cannot show."""
+    object_type = request.GET.get("type", "")
+    object_type = object_type if object_type in OBJECT_TYPES else ""
+    object_id = request.GET.get("id", "")
+    records = edit_records(
+        object_type=object_type, object_id=int(object_id) if object_id.isdigit() else None
+    )
+    page = Paginator(records, 50).get_page(request.GET.get("page"))
+    kept = urlencode({k: v for k, v in (("type", object_type), ("id", object_id)) if v})
+    context = {
+        "page": page, "kept": kept, "object_types": OBJECT_TYPES, "chosen": object_type,
+        "nav_section": "history",
+    }  # fmt: skip
+    return render(request, "workspace/edit/history.html", context)

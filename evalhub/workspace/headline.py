@@ -36,14 +36,23 @@ class HeadlineRow:
 
 
 def counted_rows_url(
-    *, study: Study, baseline: str, judge_group: str, verdict: str, category: str = ""
+    *,
+    study: Study,
+    baseline: str,
+    judge_group: str,
+    verdict: str,
+    category: str = "",
+    model: str = "",
 ) -> str:
-    """The list whose rows are exactly the count of (baseline, judge group, verdict) in the
-    results: judgments, except a pairwise LLM group's, whose two orders count once per item,
-    so its items (see data_selectors.study_items)."""
-    query = {"baseline": baseline, "judge_group": judge_group, "verdict": verdict,
-             "counted": "yes", "category": category}  # fmt: skip
+    """The list whose rows are exactly the count of (baseline or rated model, judge group,
+    verdict) in the results: judgments, except a pairwise LLM group's, whose two orders
+    count once per item, so its items (see item_selectors.study_items). verdict="any": the
+    row's total (every verdict it counts)."""
     per_item = study.kind == Study.Kind.PAIRWISE and judge_group.startswith(LLM_PREFIX)
+    if verdict == "any" and not per_item:
+        verdict = ""
+    query = {"baseline": baseline, "judge_group": judge_group, "verdict": verdict,
+             "counted": "yes", "category": category, "model": model}  # fmt: skip
     name = "study_items" if per_item else "study_judgments"
     base = reverse(f"workspace:{name}", args=[study.slug])
     return f"{base}?{urlencode({k: v for k, v in query.items() if v})}"

@@ -59,4 +59,6 @@ urlpatterns = [
     ),
     path("models/<slug:slug>/outputs/<int:output_id>/", data_views.output_detail, name="output"),
     path("judges/", views.judges, name="judges"),
+    path("judges/<slug:slug>/", data_views.judge_detail, name="judge"),
+    path("history/", edit_views.history, name="history"),
 ]

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from evalhub.accounts.decorators import researcher_required
+from evalhub.audit.selectors import object_history
 from evalhub.dashboards.selectors import studies_overview, study_results
 from evalhub.importing import InputError
 from evalhub.instruments.services import instrument_for_study_kind
@@ -207,6 +208,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "live_study": is_live(study),
         "live": live_monitor(study=study) if is_live(study) else None,
         "staff_url": selectors.live_staff_url(study=study, base_url=base),
+        "history": object_history(study, limit=20),
         "nav_section": "studies",
     }
     return render(request, "workspace/study.html", context)
@@ -380,5 +382,6 @@ def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "can_generate": model.kind != ModelEntry.Kind.EXTERNAL,
         "output_count": model.outputs.count(),
         "output_sets": model_prompt_sets(model=model),
+        "history": object_history(model, limit=20),
     }
     return render(request, "workspace/model.html", context)

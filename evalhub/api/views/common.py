@@ -18,7 +18,7 @@ _ERROR_TEXT = {
     400: "Bad input; `problems` names each row and field.",
     401: "No, invalid, expired or revoked token (send `Authorization: Token <key>`).",
     403: "The account is not a researcher.",
-    404: "No such resource.",
+    404: "No such resource, or a page past the last.",
     409: "Well-formed, but the stored data says no: an unknown slug or row, a slug already "
     "taken, rows that repeat each other, or a state that does not allow it; `problems` "
     "names each row and field.",

@@ -8,6 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from evalhub.api.views.common import error_responses
+
 
 @extend_schema(
     summary="The judge leaderboard",
@@ -18,7 +20,7 @@ from rest_framework.views import APIView
     "of decisive verdicts that chose the longer answer, the Spearman correlation of "
     "per-baseline win rates with the humans' (3+ baselines), and price and time per 1,000 "
     "judgments from the judge's call records. Each row names its study and instrument.",
-    responses={200: OpenApiResponse(OpenApiTypes.OBJECT)},
+    responses={200: OpenApiResponse(OpenApiTypes.OBJECT), **error_responses()},
 )
 class JudgeLeaderboard(APIView):
     def get(self, request: Request) -> Response:

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from evalhub.api.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from evalhub.api.serializers.studies import StudySerializer
 from evalhub.api.strict import (
     StrictCharField,
@@ -125,13 +126,17 @@ class StudyGold(APIView):
         body = GoldSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         study = get_or_404(Study, "study", slug=slug)
-        study_gold_prompts_update(study=study, gold=body.validated_data.get("gold", {}))
+        study_gold_prompts_update(
+            study=study, gold=body.validated_data.get("gold", {}), by=request.user
+        )
         return Response({"gold": study_gold_prompts(study)})
 
 
 class PageQuery(serializers.Serializer):
-    page = serializers.IntegerField(required=False, min_value=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    """The paginator's parameters (evalhub.api.pagination), as the schema states them."""
+
+    page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
 
 
 @extend_schema(
@@ -140,7 +145,8 @@ class PageQuery(serializers.Serializer):
     "the prompt set), `target` and `baseline` model slugs, `votes` per verdict, "
     "`majority` (null on a split top without a tie) and `reliability_weighted` (the "
     "default aggregate: the majority of unflagged raters, a split decided by a one-coin "
-    "Dawid-Skene fit). Paginated.",
+    "Dawid-Skene fit; null while `reliability_weighted_state` is `updating` or `failed`: a "
+    "worker fits it, and no older fit is shown). Paginated.",
     parameters=[PageQuery],
     responses={200: OpenApiResponse(OpenApiTypes.OBJECT), **error_responses(400)},
 )

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evalhub.api.errors import Conflict, PayloadTooLarge
+from evalhub.api.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from evalhub.api.parsers import BoundedJSONParser
 from evalhub.api.views.common import check_query, error_responses, get_or_404
 from evalhub.crowd.selectors import SORTABLE
@@ -30,8 +31,8 @@ class RatersQuery(serializers.Serializer):
     )
     flagged = serializers.BooleanField(required=False, allow_null=True, default=None)
     excluded = serializers.BooleanField(required=False, allow_null=True, default=None)
-    page = serializers.IntegerField(required=False, min_value=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
 
 
 @extend_schema(
@@ -43,7 +44,9 @@ class RatersQuery(serializers.Serializer):
     "Dawid-Skene skill (`reliability`), the tests that flag it (`flags`) with their "
     "evidence (`evidence`: {test: text}) and whether it is excluded. Paginated; `sort` by "
     "any column, filter by `flagged` / `excluded`. `excluded` (top level): raters excluded "
-    "and their judgments left out of every result.",
+    "and their judgments left out of every result. `reliability_state` (top level): "
+    "`current`, or `updating` / `failed` while a worker fits the one-coin model: then "
+    "`reliability` is null and the spam test silent.",
     parameters=[RatersQuery],
     responses={200: OpenApiResponse(OpenApiTypes.OBJECT), **error_responses(400)},
 )
@@ -103,7 +106,7 @@ class _RaterAction(APIView):
 
     def post(self, request: Request, slug: str) -> Response:
         from evalhub.crowd import services
-        from evalhub.crowd.selectors import flagged_rater_ids
+        from evalhub.crowd.selectors import FlagsUpdating, flagged_rater_ids
         from evalhub.dashboards.selectors.reliability import excluded_counts
 
         body = ExclusionBody(data=request.data)
@@ -111,7 +114,10 @@ class _RaterAction(APIView):
         study = get_or_404(Study, "study", slug=slug)
         rater_ids = list(body.validated_data.get("raters") or [])
         if body.validated_data["flagged"] and self.action == "exclude":
-            rater_ids += flagged_rater_ids(study)
+            try:
+                rater_ids += flagged_rater_ids(study)
+            except FlagsUpdating as exc:
+                raise Conflict(str(exc)) from None
         act = services.raters_exclude if self.action == "exclude" else services.raters_include
         try:
             outcome = act(study=study, rater_ids=sorted(set(rater_ids)),
@@ -132,7 +138,8 @@ class _RaterAction(APIView):
     description="Exclude the named raters (or, with `flagged`, every flagged one) with a "
     "reason: their judgments stay in the database and exports (marked) but leave every "
     "result, and their items reopen until each has k valid judgments again. Recorded with "
-    "who, when and why. 400 names an unknown rater; 409 unless the study is launched.",
+    "who, when and why. 400 names an unknown rater; 409 unless the study is launched, or "
+    "with `flagged` while the spam test's fit is updating (`reliability_state`).",
     request=ExclusionBody,
     responses={200: ExclusionResult, **error_responses(400, 409)},
 )

@@ -1,11 +1,12 @@
-"""The one-coin Dawid-Skene fit behind the reliability-weighted aggregate and the raters'
-spam test (evalhub.stats.one_coin), cached by the fingerprint of the data it was fitted on.
+"""The one-coin Dawid-Skene fits behind the raters' spam test and the reliability-weighted
+aggregate (evalhub.stats.one_coin), and the valid human verdicts they are made from.
 
-A cached fit is used only when it carries that fingerprint and this study's id, its
-arrays agree in shape, and every item and rater in it is one of the study's judged ones;
-anything else under the key (another deployment's fit on a shared Redis, an old format) is
-ignored and the fit is made again. The fit takes about 0.2 s at 100,000 judgments, so a
-page never shows an older fit beside newer data: it fits on the spot instead.
+They are a shared fit (evalhub.dashboards.one_coin_fit, kind ONE_COIN_KIND): a worker
+fits them once per fingerprint of the study's verdicts, rules and gold prompts and stores
+them in PostgreSQL, so a web request only reads them (about 0.13 s of fitting at 100,000
+judgments stays off the request path) and a Redis flush loses nothing. A stored result is
+used only when it is exactly a fit of the study's current verdicts (`stored_crowd_fit`):
+anything else is no fit, never a 500 or a wrong number.
 """
 
 from __future__ import annotations
@@ -16,31 +17,31 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.core.cache import cache
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from numpy.typing import NDArray
 
-from evalhub.cache_redis import REDIS_ERRORS, redis_unavailable
 from evalhub.dashboards.selectors.frames import LLM_PREFIX, array_agg, as_list, counted_judgments
-from evalhub.stats.one_coin import OneCoinResult, one_coin_dawid_skene
+from evalhub.stats.crowd_aggregate import aggregate_judgments
+from evalhub.stats.one_coin import OneCoinResult
 from evalhub.studies.models import Judgment, Study
 
 log = logging.getLogger(__name__)
 
-FORMAT = "one-coin-v1"
-FIT_TTL_SECONDS = 7 * 24 * 3600
+ONE_COIN_KIND = "one_coin"  # the shared fit's kind (evalhub.fits)
+FORMAT = "one-coin-v2"
 
 
 @dataclass(frozen=True)
 class CrowdFit:
-    """A one-coin fit of one study's valid human verdicts (`fit`: items and raters by
-    id), with the study and data fingerprint it belongs to."""
+    """A worker's one-coin fits of one study's valid human verdicts, by ids: `fit` of
+    every verdict (the spam test and the raters' reliability), `flagged`: the raters the
+    flags held back when it was made, and `aggregate_fit`: the fit the reliability-weighted
+    aggregate reads (of the judgments `aggregate_judgments` keeps)."""
 
-    format: str
-    study_id: int
-    fingerprint: str
     fit: OneCoinResult
+    flagged: NDArray[np.int64]
+    aggregate_fit: OneCoinResult
 
 
 # Classes 0..2 of each scale, their names in the results, and the tie class.
@@ -69,27 +70,6 @@ class VerdictArrays:
     label: NDArray[np.int64]
     raw_choice: NDArray[np.str_]
     time_ms: NDArray[np.float64]
-
-
-def _key(study_id: int, fingerprint: str) -> str:
-    return f"dashboards:crowd-fit:{FORMAT}:{study_id}:{fingerprint}"
-
-
-def fit_is_valid(found: Any, study_id: int, fingerprint: str, data: VerdictArrays) -> bool:
-    """Whether a cached value is a fit of exactly this study's data (see the module)."""
-    try:
-        if not isinstance(found, CrowdFit) or found.format != FORMAT:
-            return False
-        if found.study_id != study_id or found.fingerprint != fingerprint:
-            return False
-        fit = found.fit
-        if fit.proba.shape != (fit.items.size, 3) or fit.skill.shape != fit.raters.shape:
-            return False
-        items, raters = np.unique(data.item), np.unique(data.rater)
-        return bool(np.array_equal(fit.items, items) and np.array_equal(fit.raters, raters))
-    except Exception:  # whatever the cache holds, a bad value is a miss, never a 500
-        log.warning("study %s: an unusable crowd fit under its key, fitted again", study_id)
-        return False
 
 
 def data_fingerprint(data: VerdictArrays) -> str:
@@ -131,24 +111,58 @@ def valid_verdicts(study: Study) -> VerdictArrays:
     )
 
 
-def crowd_fit(study: Study, data: VerdictArrays) -> OneCoinResult:
-    """The study's one-coin fit of `data` (see valid_verdicts): cached and valid, or
-    fitted now and cached."""
-    fingerprint = data_fingerprint(data)
-    key = _key(study.pk, fingerprint)
-    try:
-        found = cache.get(key)
-    except REDIS_ERRORS as exc:
-        redis_unavailable("crowd fit cache", exc)
-        found = None
-    except Exception:  # an unpicklable value from another version: a miss
-        log.warning("study %s: an unreadable crowd fit under its key", study.slug)
-        found = None
-    if found is not None and fit_is_valid(found, study.pk, fingerprint, data):
-        return found.fit
-    fit = one_coin_dawid_skene(data.item, data.rater, data.label, n_classes=3)
-    try:
-        cache.set(key, CrowdFit(FORMAT, study.pk, fingerprint, fit), FIT_TTL_SECONDS)
-    except REDIS_ERRORS as exc:  # the fit is still right, only not kept
-        redis_unavailable("crowd fit cache", exc)
+def _fit_json(fit: OneCoinResult) -> dict[str, Any]:
+    return {"items": fit.items.tolist(), "label": fit.label.tolist(),
+            "proba": fit.proba.tolist(), "raters": fit.raters.tolist(),
+            "skill": fit.skill.tolist(), "priors": fit.priors.tolist(),
+            "iterations": fit.iterations}  # fmt: skip
+
+
+def crowd_fit_result(study: Study, data: VerdictArrays, fit: CrowdFit) -> dict[str, Any]:
+    """The JSON the shared fit stores: the fits, and what they were made from."""
+    return {"format": FORMAT, "study": study.pk, "verdicts": data_fingerprint(data),
+            "fit": _fit_json(fit.fit), "flagged": fit.flagged.tolist(),
+            "aggregate_fit": _fit_json(fit.aggregate_fit)}  # fmt: skip
+
+
+def _fit_from(found: dict[str, Any], items: NDArray, raters: NDArray) -> OneCoinResult | None:
+    fit = OneCoinResult(
+        items=np.asarray(found["items"], dtype=np.int64),
+        label=np.asarray(found["label"], dtype=np.int64),
+        proba=np.asarray(found["proba"], dtype=np.float64),
+        raters=np.asarray(found["raters"], dtype=np.int64),
+        skill=np.asarray(found["skill"], dtype=np.float64),
+        priors=np.asarray(found["priors"], dtype=np.float64),
+        iterations=int(found["iterations"]),
+    )
+    n = fit.items.size
+    if fit.proba.shape != (n, 3) or fit.label.shape != (n,) or fit.priors.shape != (3,):
+        return None
+    if fit.skill.shape != fit.raters.shape or not np.isfinite(fit.proba).all():
+        return None
+    if not (np.array_equal(fit.items, items) and np.array_equal(fit.raters, raters)):
+        return None
     return fit
+
+
+def stored_crowd_fit(result: Any, study: Study, data: VerdictArrays) -> CrowdFit | None:
+    """The stored result as fits of exactly `data` (this study's current valid verdicts):
+    its format, study and verdict hash match, and its items and raters are the judged
+    ones; else None, whatever the row holds."""
+    try:
+        if result.get("format") != FORMAT or int(result["study"]) != study.pk:
+            return None
+        if result["verdicts"] != data_fingerprint(data):
+            return None
+        fit = _fit_from(result["fit"], np.unique(data.item), np.unique(data.rater))
+        flagged = np.asarray(result["flagged"], dtype=np.int64)
+        if fit is None or flagged.ndim != 1:
+            return None
+        use = aggregate_judgments(data.item, data.rater, flagged)
+        aggregate = _fit_from(
+            result["aggregate_fit"], np.unique(data.item[use]), np.unique(data.rater[use])
+        )
+        return None if aggregate is None else CrowdFit(fit, flagged, aggregate)
+    except Exception:  # whatever a row holds, a bad value is no fit, never a 500
+        log.warning("study %s: an unusable one-coin fit was stored; it is ignored", study.pk)
+        return None

@@ -1,7 +1,13 @@
 """Crowd quality of one study from its valid human verdicts: the one-coin fit, the flags
 with their evidence (evalhub.stats.crowd_flags) and the reliability-weighted aggregate per
 item (evalhub.stats.crowd_aggregate), the methods the simulation table chose
-(bench/crowd_simulation.py). Read by the raters table and the results page alike."""
+(bench/crowd_simulation.py). Read by the raters table and the results page alike.
+
+The fits are a shared fit made by a worker (evalhub.dashboards.one_coin_fit); a page only
+reads them. While the fit for the current data is pending the spam test is silent, the
+raters' reliability unknown and the aggregate missing (`state` "updating"): the pages say
+so and show the majority vote over every item instead, never an older fit's numbers.
+"""
 
 from __future__ import annotations
 
@@ -12,27 +18,44 @@ import numpy as np
 from numpy.typing import NDArray
 
 from evalhub.dashboards.selectors.crowd_fit import (
+    ONE_COIN_KIND,
     SCALES,
+    CrowdFit,
     VerdictArrays,
-    crowd_fit,
+    stored_crowd_fit,
     valid_verdicts,
 )
-from evalhub.stats.crowd_aggregate import CrowdAggregate, caution, reliability_weighted
+from evalhub.fits.services import shared_fit_reject, shared_fit_use
+from evalhub.stats.crowd_aggregate import (
+    CrowdAggregate,
+    aggregate_judgments,
+    caution,
+    reliability_weighted,
+)
 from evalhub.stats.crowd_flags import QUALITY_DEFAULTS, CrowdFlags, crowd_flags
-from evalhub.stats.one_coin import OneCoinResult
+from evalhub.stats.one_coin import OneCoinResult, one_coin_dawid_skene
 from evalhub.studies.models import Study
+
+# The states of a study's one-coin fit on its pages.
+CURRENT, UPDATING, FAILED = "current", "updating", "failed"
 
 
 @dataclass(frozen=True)
 class CrowdQuality:
     """`rater_ids`: raters with valid verdicts, sorted; `flags` per rater in that order;
-    `fit`: the one-coin fit of every valid verdict (by ids)."""
+    `fits`: the worker's one-coin fits of exactly `data`, None unless `state` is CURRENT
+    (then the spam test is left out of `flags`)."""
 
     data: VerdictArrays
     rater_ids: NDArray[np.int64]
-    fit: OneCoinResult
+    fits: CrowdFit | None
     flags: CrowdFlags
     rules: dict[str, Any]
+    state: str
+
+    @property
+    def fit(self) -> OneCoinResult | None:
+        return self.fits.fit if self.fits is not None else None
 
     @property
     def flagged_ids(self) -> NDArray[np.int64]:
@@ -64,21 +87,61 @@ def gold_right(study: Study, data: VerdictArrays) -> NDArray[np.float64]:
     return out
 
 
+def _flags(
+    study: Study, data: VerdictArrays, rater_ids: NDArray[np.int64], fit: OneCoinResult | None,
+    rules: dict[str, Any],
+) -> CrowdFlags:  # fmt: skip
+    code = np.searchsorted(rater_ids, data.rater)
+    sided = np.isin(data.raw_choice, ("A", "B")) & (study.kind == Study.Kind.PAIRWISE)
+    return crowd_flags(
+        n_raters=int(rater_ids.size), rater=code, item=data.item, label=data.label,
+        sided=sided, chose_left=data.raw_choice == "A", time_ms=data.time_ms,
+        fit=_by_codes(fit, rater_ids) if fit is not None else None,
+        gold_right=gold_right(study, data), rules=rules,
+    )  # fmt: skip
+
+
+def crowd_fit_compute(study: Study, data: VerdictArrays) -> CrowdFit:
+    """The worker's side: fit every verdict, flag the raters, and fit what the aggregate
+    reads (the same judgments `reliability_weighted` would fit, by ids)."""
+    fit = one_coin_dawid_skene(data.item, data.rater, data.label, n_classes=3)
+    rater_ids = np.unique(data.rater)
+    flagged = rater_ids[_flags(study, data, rater_ids, fit, quality_rules(study)).flagged]
+    use = aggregate_judgments(data.item, data.rater, flagged)
+    aggregate = one_coin_dawid_skene(data.item[use], data.rater[use], data.label[use],
+                                     n_classes=3)  # fmt: skip
+    return CrowdFit(fit=fit, flagged=flagged, aggregate_fit=aggregate)
+
+
 def crowd_quality(study: Study) -> CrowdQuality | None:
-    """See CrowdQuality; None for kinds of study without a three-class scale."""
+    """See CrowdQuality; None for kinds of study without a three-class scale. Reads the
+    shared fit (queued for a worker when missing); a stored fit that is not exactly of
+    the current data, or whose flags differ from today's, is rejected and fitted again."""
     if study.kind not in SCALES:
         return None
     data = valid_verdicts(study)
-    fit = crowd_fit(study, data)
-    rater_ids, code = np.unique(data.rater, return_inverse=True)
+    rater_ids = np.unique(data.rater)
     rules = quality_rules(study)
-    sided = np.isin(data.raw_choice, ("A", "B")) & (study.kind == Study.Kind.PAIRWISE)
-    flags = crowd_flags(
-        n_raters=int(rater_ids.size), rater=code.reshape(-1), item=data.item, label=data.label,
-        sided=sided, chose_left=data.raw_choice == "A", time_ms=data.time_ms,
-        fit=_by_codes(fit, rater_ids), gold_right=gold_right(study, data), rules=rules,
-    )  # fmt: skip
-    return CrowdQuality(data=data, rater_ids=rater_ids, fit=fit, flags=flags, rules=rules)
+    if not data.item.size:  # nothing to fit: no job for a study without verdicts
+        flags = _flags(study, data, rater_ids, None, rules)
+        return CrowdQuality(data=data, rater_ids=rater_ids, fits=None, flags=flags, rules=rules,
+                            state=CURRENT)  # fmt: skip
+    answer = shared_fit_use(kind=ONE_COIN_KIND, inputs={"study": study.pk})
+    state = UPDATING if answer.updating else FAILED
+    fits = stored_crowd_fit(answer.result, study, data) if answer.current else None
+    if fits is not None:
+        flags = _flags(study, data, rater_ids, fits.fit, rules)
+        if np.array_equal(rater_ids[flags.flagged], fits.flagged):
+            state = CURRENT
+        else:
+            fits = None
+    if answer.current and fits is None and answer.fit_id is not None:
+        why = "not a one-coin fit of the study's current verdicts, rules and gold prompts"
+        state = UPDATING if shared_fit_reject(fit_id=answer.fit_id, reason=why) else FAILED
+    if fits is None:
+        flags = _flags(study, data, rater_ids, None, rules)
+    return CrowdQuality(data=data, rater_ids=rater_ids, fits=fits, flags=flags, rules=rules,
+                        state=state)  # fmt: skip
 
 
 def _by_codes(fit: OneCoinResult, rater_ids: NDArray[np.int64]) -> OneCoinResult:
@@ -89,22 +152,29 @@ def _by_codes(fit: OneCoinResult, rater_ids: NDArray[np.int64]) -> OneCoinResult
 
 def item_aggregate(
     study: Study, quality: CrowdQuality, item_ids: NDArray[np.int64]
-) -> CrowdAggregate:
+) -> CrowdAggregate | None:
     """The reliability-weighted label of each of `item_ids` (sorted; -1: no verdicts),
-    flagged raters' votes left out, as the simulation table's default."""
-    data = quality.data
+    flagged raters' votes left out, as the simulation table's default, from the worker's
+    fit; None while that fit is not CURRENT."""
+    if quality.fits is None:
+        return None
+    data, fit = quality.data, quality.fits.aggregate_fit
     pos = np.searchsorted(item_ids, data.item)
     known = (pos < item_ids.size) & (item_ids[np.minimum(pos, item_ids.size - 1)] == data.item)
+    at = np.minimum(np.searchsorted(item_ids, fit.items), max(item_ids.size - 1, 0))
+    on = item_ids[at] == fit.items if item_ids.size else np.zeros(fit.items.size, dtype=bool)
+    by_codes = OneCoinResult(at[on], fit.label[on], fit.proba[on], fit.raters, fit.skill,
+                             fit.priors, fit.iterations)  # fmt: skip
     confidence, margin = caution(study.raters_per_item)
     return reliability_weighted(
         pos[known], data.rater[known], data.label[known], n_items=int(item_ids.size),
-        flagged_rater=quality.flagged_ids, tie_class=SCALES[study.kind][2],
+        flagged_rater=quality.fits.flagged, fit=by_codes, tie_class=SCALES[study.kind][2],
         confidence=confidence, min_margin=margin,
     )  # fmt: skip
 
 
 ITEM_LABEL_FIELDS = ("item", "prompt", "target", "baseline", "votes", "majority",
-                     "reliability_weighted")  # fmt: skip
+                     "reliability_weighted", "reliability_weighted_state")  # fmt: skip
 
 
 def item_labels(study: Study) -> list[dict[str, Any]]:
@@ -139,6 +209,7 @@ def item_labels(study: Study) -> list[dict[str, Any]]:
             "item": pk, "prompt": prompt, "target": target, "baseline": baseline,
             "votes": {name[c]: int(all_votes[i, c]) for c in range(3)},
             "majority": name[int(voted)] if np.isfinite(voted) else None,
-            "reliability_weighted": name.get(int(aggregate.label[i])),
+            "reliability_weighted": name.get(int(aggregate.label[i])) if aggregate else None,
+            "reliability_weighted_state": quality.state,
         })  # fmt: skip
     return rows

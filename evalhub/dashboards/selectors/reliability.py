@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Sum
 from numpy.typing import NDArray
 
 from evalhub.dashboards.selectors.crowd_fit import SCALES, verdicts_q
-from evalhub.dashboards.selectors.crowd_quality import crowd_quality, item_aggregate
+from evalhub.dashboards.selectors.crowd_quality import CURRENT, crowd_quality, item_aggregate
 from evalhub.dashboards.selectors.frames import ItemTable, array_agg, as_list
 from evalhub.dashboards.selectors.jsonable import jsonable
 from evalhub.fits.services import shared_fit_use
@@ -28,6 +28,9 @@ from evalhub.stats.dawid_skene import dawid_skene, majority_vote
 from evalhub.studies.models import Judgment, Study
 
 DAWID_SKENE_KIND = "dawid_skene"  # the shared fit's kind (evalhub.fits)
+WEIGHTED_METHOD = (
+    "reliability-weighted: majority of unflagged raters, splits by one-coin Dawid-Skene"
+)
 _verdicts = verdicts_q
 
 
@@ -40,10 +43,12 @@ def judgment_counts(study: Study) -> dict[str, Any]:
     }
     if study.kind not in SCALES:  # no fit for this kind of study
         found = Judgment.objects.filter(item__study=study).aggregate(**excluded)
-        return {**found, "valid": 0, "last": None}
+        return {**found, "valid": 0, "last": None, "id_sum": None}
     return Judgment.objects.filter(item__study=study).aggregate(
         valid=Count("id", filter=_verdicts(study)),
         last=Max("id", filter=_verdicts(study)),
+        # with the count and last id: a swap of excluded raters changes the fingerprint
+        id_sum=Sum("id", filter=_verdicts(study)),
         **excluded,
     )
 
@@ -57,7 +62,7 @@ def excluded_counts(study: Study, counts: dict[str, Any] | None = None) -> dict[
 def fit_fingerprint(study: Study, counts: dict[str, Any] | None = None) -> str:
     """What the study's fit depends on (see judgment_counts), as a cache key part."""
     counts = counts or judgment_counts(study)
-    return f"{counts['valid']}:{counts['last']}:{counts['excluded_judgments']}"
+    return f"{counts['valid']}:{counts['last']}:{counts['id_sum']}:{counts['excluded_judgments']}"
 
 
 @dataclass(frozen=True)
@@ -156,15 +161,16 @@ def _shares(classes: NDArray, names: tuple[str, ...]) -> dict[str, float]:
 
 
 def aggregation_block(study: Study, items: ItemTable, in_scope: NDArray) -> dict[str, Any]:
-    """{"method", "current" (the Dawid-Skene option is for the data shown), "rows"}: per
-    baseline (pairwise) or model (Fail / Pass / Excellent), over the in-scope items with
-    human verdicts, the shares of per-item majority votes, of the reliability-weighted
-    labels (the default) and, when its fit is current, of Dawid-Skene labels (else None:
-    "updating"). Rows are empty for other kinds of study."""
+    """{"method", "state", "current", "rows"}: per baseline (pairwise) or model (Fail / Pass
+    / Excellent), over the in-scope items with human verdicts, the shares of per-item
+    majority votes, of the reliability-weighted labels (the default) and of Dawid-Skene
+    labels (the option). `state` is the default's worker fit: "current", or "updating" /
+    "failed", when its shares are None and the method says so (the majority over every
+    item stands in, never an older fit). `current`: the Dawid-Skene option is for the data
+    shown (else its shares are None). Rows are empty for other kinds of study."""
     block: dict[str, Any] = {
-        "method": "reliability-weighted: majority of unflagged raters, splits by one-coin "
-                  "Dawid-Skene", "option": "Dawid-Skene (crowd-kit)", "current": True,
-        "rows": [],
+        "method": WEIGHTED_METHOD, "option": "Dawid-Skene (crowd-kit)", "state": CURRENT,
+        "current": True, "rows": [],
     }  # fmt: skip
     quality = crowd_quality(study)
     if quality is None or not quality.data.item.size:
@@ -176,7 +182,10 @@ def aggregation_block(study: Study, items: ItemTable, in_scope: NDArray) -> dict
     keep = np.zeros(data.item.size, dtype=bool)
     keep[known] = in_scope[pos[known]]
     majority = majority_vote(pos[keep], data.label[keep], items.ids.size, 3, tie_class=tie)
-    weighted = item_aggregate(study, quality, items.ids).label
+    aggregate = item_aggregate(study, quality, items.ids)
+    block["state"] = quality.state
+    if aggregate is None:
+        block["method"] = f"reliability-weighted: {quality.state} (the majority vote meanwhile)"
     fit, current = reliability_fit(study, items)
     block["current"] = current
     ds_label = np.full(items.ids.size, -1)
@@ -189,11 +198,13 @@ def aggregation_block(study: Study, items: ItemTable, in_scope: NDArray) -> dict
     for value in np.unique(key[judged]).tolist():
         mine = judged & (key == value)
         voted = majority[mine]
+        weighted = aggregate.label[mine] if aggregate is not None else None
         block["rows"].append({
             key_name: value,
             "items": int(mine.sum()),
             "majority": _shares(voted[np.isfinite(voted)], names),
-            "reliability_weighted": _shares(weighted[mine][weighted[mine] >= 0], names),
+            "reliability_weighted": _shares(weighted[weighted >= 0], names)
+            if weighted is not None else None,
             "dawid_skene": _shares(ds_label[mine][ds_label[mine] >= 0], names)
             if fit is not None else None,
         })  # fmt: skip

@@ -292,7 +292,7 @@ def compute_study_results(
         "length_controlled": [],
         "progress": progress,
         "llm_pair_policy": study.inconsistent_pair_policy or "tie",
-        "aggregation": {"method": "", "current": True, "rows": []},
+        "aggregation": {"method": "", "state": "current", "current": True, "rows": []},
     }
     counts = judgment_counts(study)
     body["excluded"] = excluded_counts(study, counts)
@@ -351,7 +351,8 @@ def study_results(
     length_controlled_v1 or length_controlled_minimal, with `formula_note`), progress,
     llm_pair_policy,
     excluded ({"raters", "judgments"} left out of every result: excluded raters),
-    aggregation (per baseline or model: majority-vote and Dawid-Skene shares over items),
+    aggregation (per baseline or model: majority-vote, reliability-weighted and Dawid-Skene
+    shares over items; `state` "updating" while the worker fits the default),
     computed_at; and in the study's instrument: instrument (slug, version, content_hash,
     kind, levels, choices), choices (per baseline or model x judge group: the share of each
     choice, pairwise from the target's side, with Wilson intervals), weighted_win_rate

@@ -89,9 +89,11 @@
   /* The rows behind one win / tie / loss count: the workspace answers with the list that
    * yields exactly that count (a human group's judgments, an LLM group's items). */
   const SEGMENT_VERDICT = ["target", "tie", "baseline"];
-  function countedUrl(baseline, group, verdict, category) {
+  /* verdict "any": the row's total. model: the rated model of an absolute study's row. */
+  function countedUrl(baseline, group, verdict, category, model) {
     const query = new URLSearchParams({ judge_group: group, verdict: verdict });
     if (baseline) query.set("baseline", baseline);
+    if (model) query.set("model", model);
     const chosen = document.querySelector("#filters select[name=category]");
     category = category || (chosen && chosen.value);
     if (category) query.set("category", category);
@@ -113,19 +115,51 @@
     td.append(` (${parts.map((p) => pct(p[2])).join(" / ")})`);
   }
 
-  /* A click on a win / tie / loss segment opens the rows it counts. */
-  function openJudgmentsOnClick(rows) {
-    const el = document.getElementById("chart-wtl");
-    if (!el || !settings().countedUrl || !el.on) return;  // el.on: plotly has drawn it
-    el.dataset.rows = JSON.stringify(rows.map((r) => [r.baseline, r.judge_group]));
+  /* A click on a bar or point that shows a count opens the rows it counts: `urlFor(curve,
+   * index)` gives the list (or null where the point counts no rows). The latest drawing's
+   * urlFor is kept on the element, so one listener serves every redraw. */
+  const rowsOf = new WeakMap();
+  function openRowsOnClick(id, urlFor) {
+    const el = document.getElementById(id);
+    if (!el || !el.on) return;  // el.on: plotly has drawn it
+    rowsOf.set(el, urlFor);
+    el.classList.add("clickable");
     if (el.dataset.clickable) return;
     el.dataset.clickable = "1";
     el.on("plotly_click", (event) => {
       const point = event.points && event.points[0];
-      if (!point || point.curveNumber > 2) return;
-      const [baseline, group] = JSON.parse(el.dataset.rows)[point.pointIndex];
-      window.location.assign(countedUrl(baseline, group, SEGMENT_VERDICT[point.curveNumber]));
+      const url = point && rowsOf.get(el)(point.curveNumber, point.pointIndex);
+      if (url) window.location.assign(url);
     });
+  }
+
+  function openJudgmentsOnClick(rows) {
+    if (!settings().countedUrl) return;
+    openRowsOnClick("chart-wtl", (curve, k) => (curve > 2 ? null
+      : countedUrl(rows[k].baseline, rows[k].judge_group, SEGMENT_VERDICT[curve])));
+  }
+
+  /* A link to the workspace's judgments list, with the dashboard's category filter. */
+  function judgmentsUrl(params) {
+    const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v));
+    const chosen = document.querySelector("#filters select[name=category]");
+    if (chosen && chosen.value && !query.has("category")) query.set("category", chosen.value);
+    return settings().judgmentsUrl + "?" + query.toString();
+  }
+
+  function itemsUrl(params) {
+    const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v));
+    const chosen = document.querySelector("#filters select[name=category]");
+    if (chosen && chosen.value) query.set("category", chosen.value);
+    return settings().itemsUrl + "?" + query.toString();
+  }
+
+  function linkTo(url, text, label) {
+    const link = document.createElement("a");
+    link.href = url;
+    link.textContent = text;
+    link.setAttribute("aria-label", label);
+    return link;
   }
 
   /* The counts table under the chart: "31 / 4 / 40 (41% / 5% / 53%)", each count a link. */
@@ -149,7 +183,8 @@
       countsCell(cell(""), [["wins", r.wins, r.win_share, url("target")],
         ["ties", r.ties, r.tie_share, url("tie")], ["losses", r.losses, r.loss_share, url("baseline")]],
         `against ${r.baseline} by ${r.judge_group}`);
-      cell(String(r.n_judgments), "num");
+      cell("", "num").append(linkTo(url("any"), String(r.n_judgments),
+        `${r.n_judgments} counted against ${r.baseline} by ${r.judge_group}`));
       return tr;
     }));
   }
@@ -246,9 +281,13 @@
       });
       const td = document.createElement("td");
       const category = key === "category" ? r.category : "";
+      const model = key === "model" ? r.model : "";
       countsCell(td, LABELS.map(([label, verdict], k) => [label, r.shares[k].count, r.shares[k].share,
-        linked ? countedUrl("", r.judge_group, verdict, category) : null]), `for ${r[key]} by ${r.judge_group}`);
-      const n = document.createElement("td"); n.className = "num"; n.textContent = String(r.n_ratings);
+        linked ? countedUrl("", r.judge_group, verdict, category, model) : null]), `for ${r[key]} by ${r.judge_group}`);
+      const n = document.createElement("td"); n.className = "num";
+      if (linked) n.append(linkTo(countedUrl("", r.judge_group, "any", category, model), String(r.n_ratings),
+        `${r.n_ratings} ratings for ${r[key]} by ${r.judge_group}`));
+      else n.textContent = String(r.n_ratings);
       tr.append(td, n);
       return tr;
     }));
@@ -270,6 +309,11 @@
       barmode: "stack", height: 80 + 34 * rows.length, margin: { l: 40, r: 24, t: 30, b: 36 },
       xaxis: { range: [0, 100], ticksuffix: "%", gridcolor: COLORS.grid }, yaxis: { autorange: "reversed", automargin: true },
     });
+    // A dialogue's shares count labelled turns, which no list yields: no click there.
+    if (settings().kind !== "dialogue") {
+      openRowsOnClick(id, (curve, k) => countedUrl("", rows[k].judge_group, LABELS[curve][1],
+        key === "category" ? rows[k].category : "", key === "model" ? rows[k].model : ""));
+    }
   }
 
   function likert(rows) {
@@ -280,12 +324,15 @@
       error_x: { type: "data", symmetric: false, array: rows.map((r) => (r.high ?? r.mean) - r.mean),
         arrayminus: rows.map((r) => r.mean - (r.low ?? r.mean)), color: COLORS.win },
       hovertemplate: rows.map((r) => `${r.model} · ${r.judge_group}<br>mean ${num(r.mean)} [${num(r.low)}, ${num(r.high)}] (t over prompt means)`
-        + `<br>bootstrap [${num(r.bootstrap.low)}, ${num(r.bootstrap.high)}]<br>${r.n_scores} scores, ${r.n_prompts} prompts<extra></extra>`),
+        + `<br>bootstrap [${num(r.bootstrap.low)}, ${num(r.bootstrap.high)}]<br>${r.n_scores} scores, ${r.n_prompts} prompts`
+        + `<br>click: open these judgments<extra></extra>`),
     }], {
       height: 80 + 40 * rows.length, margin: { l: 40, r: 24, t: 10, b: 40 },
       xaxis: { range: [1, 6], dtick: 1, gridcolor: COLORS.grid, title: { text: "Mean helpfulness (1–6), 95% t-interval" } },
       yaxis: { autorange: "reversed", automargin: true },
     });
+    openRowsOnClick("chart-likert", (curve, k) => judgmentsUrl({
+      judge_group: rows[k].judge_group, model: rows[k].model, counted: "yes" }));
   }
 
   function leaderboard(id, board) {
@@ -381,15 +428,30 @@
     const share = p.judgments_needed ? p.judgments_done / p.judgments_needed : 0;
     if (bar) bar.style.width = (100 * share).toFixed(1) + "%";
     if (label) {
-      const llm = p.llm.map((l) => `${l.judge_group}: ${l.items_judged}/${p.items} items`).join(" · ");
-      label.textContent = `${p.judgments_done} of ${p.judgments_needed} human judgments (${pct(share)}) · `
-        + `${p.items_complete} of ${p.items} items at quota ${p.quota}` + (llm ? " · " + llm : "");
+      // The capped figure (each item up to its quota) is a progress figure, not a row count:
+      // the links open the rows it is made from (human judgments, items at quota, items).
+      const linked = settings().kind !== "dialogue" && settings().itemsUrl;
+      const part = (url, text, aria) => (linked ? linkTo(url, text, aria) : document.createTextNode(text));
+      label.replaceChildren(
+        `${p.judgments_done} of ${p.judgments_needed} human judgments toward the quota (${pct(share)}; each item counted up to ${p.quota}), from `,
+        part(judgmentsUrl({ kind: "human", counted: "yes" }), `${p.human_judgments} human judgments`,
+          `${p.human_judgments} human judgments`),
+        " · ",
+        part(itemsUrl({ counted: "yes", human_judgments: `${p.quota}+` }), String(p.items_complete),
+          `${p.items_complete} items at quota`),
+        " of ",
+        part(itemsUrl({ counted: "yes" }), `${p.items} items`, `${p.items} items`),
+        ` at quota ${p.quota}`,
+      );
+      p.llm.forEach((l) => label.append(" · ", `${l.judge_group}: `,
+        part(itemsUrl({ judge_group: l.judge_group }), String(l.items_judged), `${l.items_judged} items judged by ${l.judge_group}`),
+        `/${p.items} items`));
     }
     const hist = p.judgments_per_item;
     draw("chart-progress", p.items ? [{
       type: "bar", x: hist.map((_, k) => k), y: hist,
       marker: { color: hist.map((_, k) => (k >= p.quota ? COLORS.excellent : COLORS.win)) },
-      hovertemplate: "%{y} items with %{x} human judgments<extra></extra>",
+      hovertemplate: "%{y} items with %{x} human judgments<br>click: open these items<extra></extra>",
     }] : [], {
       height: 240, margin: { l: 60, r: 20, t: 10, b: 50 },
       xaxis: { dtick: 1, title: { text: "Human judgments per item" } },
@@ -397,6 +459,9 @@
       shapes: [{ type: "line", x0: p.quota - 0.5, x1: p.quota - 0.5, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: COLORS.muted } }],
       annotations: [{ x: p.quota - 0.5, yref: "paper", y: 1, text: "quota", showarrow: false, xanchor: "left", font: { color: COLORS.muted } }],
     });
+    if (p.items && settings().kind !== "dialogue") {
+      openRowsOnClick("chart-progress", (curve, k) => itemsUrl({ counted: "yes", human_judgments: String(k) }));
+    }
   }
 
   function summary(data) {
@@ -462,12 +527,17 @@
       type: "bar", orientation: "h", name: choiceLabel(c, target), y: names,
       x: rows.map((r) => r.shares[i].share), marker: { color: CHOICE_COLORS[i % CHOICE_COLORS.length] },
       hovertemplate: rows.map((r) => `${slice(r)}<br>${choiceLabel(c, target, r.baseline)}: ${pct1(r.shares[i].share)} (${r.shares[i].count} of ${r.n})`
-        + `<br>Wilson 95% [${pct1(r.shares[i].wilson.low)}, ${pct1(r.shares[i].wilson.high)}]<extra></extra>`),
+        + `<br>Wilson 95% [${pct1(r.shares[i].wilson.low)}, ${pct1(r.shares[i].wilson.high)}]<br>click: open these judgments<extra></extra>`),
     })), {
       barmode: "stack", height: 110 + 36 * rows.length,
       xaxis: { range: [0, 1], tickformat: ".0%", gridcolor: COLORS.grid },
       yaxis: { autorange: "reversed", automargin: true },
     });
+    if (settings().kind !== "dialogue") {
+      openRowsOnClick("chart-choices", (curve, k) => judgmentsUrl({
+        judge_group: rows[k].judge_group, baseline: rows[k].baseline, model: rows[k].baseline ? "" : rows[k].model,
+        counted: "yes", choice: instrument.choices[curve].value }));
+    }
   }
 
   function weightedWinRates(rows) {

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from evalhub.outputs.models import ModelEntry
+from tests.evalhub.rating.fixtures import make_study_fixture  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +95,107 @@ def test_the_schema_states_row_shapes_errors_and_links(anon_api):
     assert created["CreateStudy"]["requestBody"] == {"prompt_set": "$response.body#/slug"}
     launched = schema["paths"]["/api/v1/studies/{slug}/launch/"]["post"]["responses"]["200"]
     assert launched["links"]["ImportJudgments"]["parameters"] == {"slug": "$response.body#/slug"}
+
+
+def _operations(schema: dict):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            yield path, method, operation
+
+
+def test_every_throttled_operation_documents_its_429(anon_api):
+    from django.urls import resolve
+
+    schema = yaml.safe_load(anon_api.get("/api/schema/").content)
+    checked = 0
+    for path, method, operation in _operations(schema):
+        url = path.replace("{slug}", "x").replace("{job_id}", "1").replace("{version}", "1")
+        view = resolve(url).func.view_class
+        if not view.throttle_classes:  # every API view has the token throttle (settings)
+            continue
+        checked += 1
+        assert "429" in operation["responses"], (method, path)
+        assert "Retry-After" in operation["responses"]["429"]["description"], (method, path)
+    assert checked == sum(1 for _ in _operations(schema))
+
+
+def test_page_numbers_state_their_maximum_and_out_of_range_answers_are_documented(
+    api, anon_api, make_study
+):
+    from evalhub.api.pagination import MAX_PAGE, MAX_PAGE_SIZE
+
+    schema = yaml.safe_load(anon_api.get("/api/schema/").content)
+    make_study(prompts=2, slug="paged")
+    lists = 0
+    for path, method, operation in _operations(schema):
+        params = {p["name"]: p["schema"] for p in operation.get("parameters", [])}
+        if "page" not in params:
+            continue
+        lists += 1
+        assert params["page"]["minimum"] == 1 and params["page"]["maximum"] == MAX_PAGE, path
+        assert params["page_size"]["maximum"] == MAX_PAGE_SIZE, path
+        # Above the maximum: 400 naming `page`; past the last page: 404. Both documented.
+        assert {"400", "404"} <= set(operation["responses"]), path
+        url = path.replace("{slug}", "paged")
+        if "{" in url or method != "get":
+            continue
+        if url.startswith("/api/v1/prompt-sets/paged/"):
+            continue  # the study's prompt set has another slug; its lists page alike
+        over = api.get(f"{url}?page={MAX_PAGE + 1}")
+        assert over.status_code == 400, (url, over.content)
+        assert [p["field"] for p in over.json()["problems"]] == ["page"], url
+        assert api.get(f"{url}?page={MAX_PAGE}").status_code == 404, url
+    assert lists >= 10
+
+
+@pytest.mark.parametrize(
+    ("url", "method", "body", "field"),
+    [
+        ("/api/v1/studies/keys/gold/", "patch", {"gold": {"q\x00": "target"}}, "gold"),
+        ("/api/v1/judges/", "post",
+         {"slug": "j", "model": "m", "base_url": "http://x/v1", "template": "custom",
+          "custom_template": "Which is better? {instruction} {output_1} {output_2}",
+          "params": {"scale": "pairwise", "choices": {"A\x00": "output_1"}}},
+         "params.choices"),
+        ("/api/v1/models/", "post",
+         {"slug": "m", "kind": "external", "generation_config": {"top\x00p": 0.9}},
+         "generation_config"),
+    ],
+)  # fmt: skip
+def test_a_nul_in_a_json_objects_key_is_a_400_naming_the_field_and_key(
+    api, make_study, url, method, body, field
+):
+    make_study(prompts=2, slug="keys")
+    response = getattr(api, method)(url, body, format="json")
+    assert response.status_code == 400, response.content
+    (problem,) = response.json()["problems"]
+    # The field, then the key that holds the NUL: "gold.q\x00"
+    assert problem["field"].startswith(f"{field}.") and "\x00" in problem["field"], problem
+    assert "NUL" in problem["message"]
+
+
+def test_the_schema_states_the_key_rules_of_every_request_object(anon_api):
+    from evalhub.api.strict import JSON_OBJECT, NO_NUL
+
+    schema = yaml.safe_load(anon_api.get("/api/schema/").content)
+    schemas = schema["components"]["schemas"]
+    assert schemas[JSON_OBJECT]["propertyNames"] == {"pattern": NO_NUL}
+    maps = []
+
+    def walk(node, where: str) -> None:
+        if isinstance(node, dict):
+            extra = node.get("additionalProperties")
+            if node.get("type") == "object" and extra not in (None, False):
+                maps.append(where)
+                assert node.get("propertyNames") == {"pattern": NO_NUL}, where
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    for name, component in schemas.items():
+        if name.endswith("Request") or name in (JSON_OBJECT,):
+            walk(component, name)
+    assert "PatchedGoldRequest/properties/gold" in maps
+    assert "CustomJudgeParamsRequest/properties/choices" in maps

@@ -4,6 +4,7 @@ their field, the bonus list pays the rule, raters are scored on gold prompts."""
 import numpy as np
 import pytest
 
+from evalhub.audit.selectors import object_history
 from evalhub.crowd.prolific import prolific_match
 from evalhub.crowd.selectors import raters_table
 from evalhub.rating.models import RaterSession
@@ -27,13 +28,12 @@ def test_quality_rules_are_patched_and_the_bonus_list_pays_them(api, make_study)
     assert api.get(url).json()["quality_rules"]["spam_odds"] == 50
     # Each change is recorded: who, when, before and after (the same rules again: nothing).
     api.patch(url, {"quality_rules": {"spam_odds": 50}}, format="json")
-    edits = list(study.edits.order_by("id"))
-    assert [e.changes for e in edits] == [
-        {"quality_rules": [{}, {"bonus_per_judgment": "0.05"}]},
-        {"quality_rules": [{"bonus_per_judgment": "0.05"},
-                           {"bonus_per_judgment": "0.05", "spam_odds": 50}]},
-    ]  # fmt: skip
-    assert {e.by.username for e in edits} == {"alice"} and all(e.at for e in edits)
+    edits = object_history(study)[::-1]
+    assert [(e.before["quality_rules"], e.after["quality_rules"]) for e in edits] == [
+        ({}, {"bonus_per_judgment": "0.05"}),
+        ({"bonus_per_judgment": "0.05"}, {"bonus_per_judgment": "0.05", "spam_odds": 50}),
+    ]
+    assert {e.actor.username for e in edits} == {"alice"} and all(e.at for e in edits)
     timed = api.patch(url, {"quality_rules": {"min_timed_judgments": 8}}, format="json")
     assert timed.json()["quality_rules"]["min_timed_judgments"] == 8
 
@@ -92,6 +92,11 @@ def test_gold_prompts_are_marked_and_raters_scored_on_them(api, crowd_study):
     assert [p["row"] for p in bad.json()["problems"]] == [1, 2]
     unmark = api.patch(url, {"gold": {prompts[0]: ""}}, format="json")
     assert prompts[0] not in unmark.json()["gold"]
+    # Marking and unmarking are recorded (a refused change is not).
+    unmarked, marked = object_history(study)
+    assert marked.after["gold"] == gold and marked.before["gold"] == dict.fromkeys(gold, "")
+    assert unmarked.before == {"gold": {prompts[0]: gold[prompts[0]]}}
+    assert unmarked.after == {"gold": {prompts[0]: ""}} and unmarked.actor.username == "alice"
 
 
 def test_aggregated_labels_per_item_in_the_api_and_the_export(api, crowd_study, tmp_path):
@@ -112,5 +117,7 @@ def test_aggregated_labels_per_item_in_the_api_and_the_export(api, crowd_study, 
     out = tmp_path / "labels.csv"
     call_command("export_item_labels", "--study", study.slug, "-o", str(out))
     lines = out.read_text().splitlines()
-    assert lines[0] == "item,prompt,target,baseline,votes,majority,reliability_weighted"
+    assert lines[0] == (
+        "item,prompt,target,baseline,votes,majority,reliability_weighted,reliability_weighted_state"
+    )
     assert len(lines) == 101

@@ -9,11 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evalhub.crowd.selectors import raters_table
 from evalhub.rating.models import RaterSession
 from evalhub.rating.services import participant_hash, session_start_crowd
 from evalhub.studies.models import GoldPrompt, Item, Rater
 from tests.browser import assert_accessible
 from tests.evalhub.crowd.simulation import TRUTH
+from tests.evalhub.dashboards.test_difficulty_fit import _consuming
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,7 +76,9 @@ def test_a_researcher_excludes_a_flagged_rater_and_pays_on_prolific(
     assert info.value.suggested_filename == f"{study.slug}-item-labels.csv"
     with open(info.value.path(), encoding="utf-8") as f:
         lines = f.read().splitlines()
-    assert lines[0] == "item,prompt,target,baseline,votes,majority,reliability_weighted"
+    assert lines[0] == (
+        "item,prompt,target,baseline,votes,majority,reliability_weighted,reliability_weighted_state"
+    )
     assert len(lines) == 101  # one row per item
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("#aggregation").screenshot(path=str(SCREENSHOTS / "crowd-aggregation.png"))
@@ -106,7 +111,7 @@ def test_a_researcher_excludes_a_flagged_rater_and_pays_on_prolific(
 
 
 def test_a_researcher_marks_gold_sets_a_bonus_and_pays_exactly_the_honest_raters(
-    researcher_page, live_server, crowd_study
+    celery_worker, researcher_page, live_server, crowd_study
 ):
     study, made = crowd_study
     # The simulated raters become Prolific participants PID<rater id>.
@@ -121,6 +126,7 @@ def test_a_researcher_marks_gold_sets_a_bonus_and_pays_exactly_the_honest_raters
     items = list(Item.objects.filter(study=study, is_gold=False).order_by("id"))
     truth = rng.choice(3, size=len(items), p=TRUTH)
     page.locator("#gold summary").click()
+    _consuming(celery_worker, on=False)  # the refit the gold prompts ask for waits a while
     for item, t in zip(items[:3], truth[:3], strict=True):
         page.locator(f"select[name='gold:{item.prompt.external_id}']").select_option(
             ("baseline", "tie", "target")[int(t)]
@@ -139,6 +145,21 @@ def test_a_researcher_marks_gold_sets_a_bonus_and_pays_exactly_the_honest_raters
     page.locator("#save-rules").click()
     page.wait_for_selector("text=Quality rules saved.")
     assert page.locator("#bonus_per_judgment").input_value() == "0.05"
+
+    # The gold prompts changed the flags: a worker fits the spam test to them, and until
+    # then "exclude every flagged rater" is refused (it would miss whom that test flags).
+    page.locator("#reason").fill("spam")
+    assert page.locator("strong[data-state='updating']").count() == 1
+    page.locator("button[value='exclude-flagged']").click()
+    page.wait_for_selector("text=the spam test is updating")
+    assert_accessible(page)
+    # That refusal was a 409 on purpose; the console reports it as a failed load.
+    assert [p for p in page.problems if "409 (Conflict)" not in p] == []
+    page.problems.clear()
+    _consuming(celery_worker, on=True)
+    wait_until(lambda: raters_table(study)["reliability_current"], timeout=120)
+    page.goto(f"{live_server.url}/dashboards/studies/{study.slug}/raters/")
+    assert page.locator("strong[data-state]").count() == 0
 
     # Exclude every flagged rater: exactly the spammers.
     page.locator("#reason").fill("spam")

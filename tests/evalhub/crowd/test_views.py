@@ -3,6 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from evalhub.audit.selectors import object_history
 from evalhub.crowd.models import RaterExclusion
 from evalhub.studies.models import Judgment
 from evalhub.studies.services import study_close
@@ -65,10 +66,11 @@ def test_saved_quality_rules_are_recorded_and_shown_with_the_study_settings(logg
     url = f"/dashboards/studies/{study.slug}/raters/rules/"
     logged_in.post(url, {"bonus_per_judgment": "0.05", "spam_odds": "50"})
     logged_in.post(url, {"bonus_per_judgment": "0.05", "spam_odds": "50"})  # no change
-    edit = study.edits.get()
-    assert edit.by.username == "alice" and edit.at is not None
-    assert edit.changes == {
-        "quality_rules": [{}, {"bonus_per_judgment": "0.05", "spam_odds": 50.0}]
-    }
+    (edit,) = object_history(study)
+    assert edit.actor.username == "alice" and edit.at is not None
+    assert (edit.before, edit.after) == (
+        {"quality_rules": {}},
+        {"quality_rules": {"bonus_per_judgment": "0.05", "spam_odds": 50.0}},
+    )
     settings = logged_in.get(f"/studies/{study.slug}/settings/").content.decode()
     assert "spam_odds" in settings and "alice" in settings

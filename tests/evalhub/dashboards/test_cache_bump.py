@@ -1,7 +1,10 @@
 """The stats version bump every judgment write runs: one EVALSHA by the script's sha, which
 loads the script again when Redis no longer has it."""
 
+import time
 import uuid
+
+from django.core.cache import cache
 
 from evalhub.cache_redis import cache_redis_client
 from evalhub.dashboards import cache as stats_cache
@@ -26,3 +29,15 @@ def test_a_script_redis_does_not_have_is_loaded_again(monkeypatch):
     study_stats_invalidate(4243)
     assert stats_version(4243) == before + 1
     assert client.script_exists(fresh.sha) == [True]
+
+
+def test_a_counter_redis_lost_starts_again_from_the_clock():
+    study_stats_invalidate(4244)
+    cache.delete(stats_cache._version_key(4244))  # evicted
+    before_ms = int(time.time() * 1000)
+    study_stats_invalidate(4244)
+    # From the clock (ms), not 1: versions cached before the eviction never come back.
+    started = stats_version(4244)
+    assert before_ms - 5000 <= started <= int(time.time() * 1000) + 5000
+    study_stats_invalidate(4244)
+    assert stats_version(4244) == started + 1

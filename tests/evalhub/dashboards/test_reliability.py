@@ -1,6 +1,6 @@
-"""The aggregates behind the results: the reliability-weighted default is always fitted on
-the current data; Dawid-Skene (the option) is fitted by a real worker, says "updating"
-until then and is never shown stale; whatever the cache holds, the page is right."""
+"""The aggregates behind the results: Dawid-Skene (the option) is fitted by a real worker,
+says "updating" until then and is never shown stale; whatever a stored fit holds, the
+page is right. (The default's one-coin fit: test_one_coin_fit.py.)"""
 
 import numpy as np
 import pytest
@@ -9,18 +9,10 @@ from django.core.cache import cache
 from evalhub.crowd.selectors import flagged_rater_ids
 from evalhub.crowd.services import raters_exclude
 from evalhub.dashboards.selectors import study_results
-from evalhub.dashboards.selectors.crowd_fit import (
-    FORMAT,
-    CrowdFit,
-    _key,
-    data_fingerprint,
-    valid_verdicts,
-)
 from evalhub.dashboards.selectors.reliability import DAWID_SKENE_KIND
 from evalhub.fits.models import SharedFit
 from evalhub.fits.services import shared_fit_request
 from evalhub.stats.dawid_skene import majority_vote
-from evalhub.stats.one_coin import OneCoinResult
 from evalhub.studies.models import Judgment
 from tests.evalhub.crowd.fixtures import crowd_study_fixture  # noqa: F401
 from tests.evalhub.rating.fixtures import make_study_fixture  # noqa: F401
@@ -53,12 +45,15 @@ def test_a_pending_refit_shows_the_majority_over_all_items_and_updating(celery_w
         .count()
     )
     assert row["majority"]["win"] == pytest.approx(_majority_win_share(study))
-    assert sum(row["reliability_weighted"].values()) == pytest.approx(1.0)
 
     # The worker refits in the background; the results say when the fit is current again.
     wait_until(lambda: study_results(study)["aggregation"]["current"], timeout=120, interval=0.5)
     fresh = study_results(study)["aggregation"]
     assert sum(fresh["rows"][0]["dawid_skene"].values()) == pytest.approx(1.0)
+    wait_until(lambda: study_results(study)["aggregation"]["state"] == "current", timeout=120)
+    assert sum(study_results(study)["aggregation"]["rows"][0]["reliability_weighted"].values()) == (
+        pytest.approx(1.0)
+    )
     # The fit lives in PostgreSQL: a Redis flush loses the cached page, not the fit.
     cache.clear()
     assert (
@@ -72,13 +67,7 @@ def test_a_wrong_fit_under_the_key_gives_a_correct_page(client, alice, crowd_stu
     study, _ = crowd_study
     client.force_login(alice)
     right = study_results(study)["aggregation"]["rows"][0]["reliability_weighted"]
-    data = valid_verdicts(study)
-    # Another deployment's fit under the cache key: other items, other raters, wrong shapes.
-    alien = OneCoinResult(np.array([10**9]), np.array([0]), np.ones((1, 3)) / 3,
-                          np.array([10**9]), np.array([0.9]), np.ones(3) / 3, 1)  # fmt: skip
-    cache.set(_key(study.pk, data_fingerprint(data)),
-              CrowdFit(FORMAT, study.pk, data_fingerprint(data), alien))  # fmt: skip
-    # ... and a stored Dawid-Skene result for the current data that is not this study's.
+    # A stored Dawid-Skene result for the current data that is not this study's.
     row = shared_fit_request(kind=DAWID_SKENE_KIND, inputs={"study": study.pk})
     SharedFit.objects.filter(pk=row.pk).update(
         status=SharedFit.Status.DONE,
@@ -93,6 +82,6 @@ def test_a_wrong_fit_under_the_key_gives_a_correct_page(client, alice, crowd_stu
     again = study_results(study)["aggregation"]
     assert again["rows"][0]["reliability_weighted"] == right
     assert again["rows"][0]["dawid_skene"] is None  # the bad fit is ignored, not shown
-    cache.set(_key(study.pk, data_fingerprint(data)), "not a fit at all")
+    SharedFit.objects.filter(pk=row.pk).update(result="not a fit at all")
     study_stats_invalidate(study.pk)
     assert client.get(f"/dashboards/studies/{study.slug}/").status_code == 200

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from tests.evalhub.crowd.fixtures import crowd_fit_land
 from tests.evalhub.dashboards.conftest import add_human, add_llm
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +100,7 @@ def test_raw_judgments_download_as_csv_and_jsonl(client, alice, small_study):
 
 def test_each_items_aggregated_labels_download_as_csv_and_jsonl(client, alice, small_study):
     client.force_login(alice)
+    crowd_fit_land(small_study)  # bulk-loaded: the worker's one-coin fit, made here
     page = client.get(reverse("dashboards:study", args=["small"])).content.decode()
     assert reverse("dashboards:study_item_labels", args=["small", "csv"]) in page
     response = client.get(reverse("dashboards:study_item_labels", args=["small", "csv"]))

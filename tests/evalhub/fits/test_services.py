@@ -10,6 +10,7 @@ from evalhub.fits.registry import FitKind, fit_kind, fit_kind_register
 from evalhub.fits.services import (
     shared_fit_compute,
     shared_fit_refresh,
+    shared_fit_reject,
     shared_fit_request,
     shared_fit_use,
 )
@@ -87,3 +88,24 @@ def test_a_failed_fit_keeps_its_error_and_is_not_retried_at_once():
 def test_an_unknown_kind_is_named():
     with pytest.raises(LookupError, match="no shared fit kind 'nope'"):
         fit_kind("nope")
+
+
+def test_a_rejected_result_is_fitted_again_once_then_failed():
+    PromptSet.objects.create(slug="d-1", name="d")
+    done = shared_fit_refresh(kind="slug_list", inputs={"prefix": "d-"})
+    jobs = Job.objects.filter(kind="fit").count()
+    # A page found the stored result unusable: it is queued again (one job), not shown.
+    assert shared_fit_reject(fit_id=done.pk, reason="not my data")
+    assert not shared_fit_reject(fit_id=done.pk, reason="not my data")  # already pending
+    assert Job.objects.filter(kind="fit").count() == jobs + 1
+    done.refresh_from_db()
+    assert done.status == SharedFit.Status.PENDING and done.result is None
+    assert shared_fit_use(kind="slug_list", inputs={"prefix": "d-"}).updating
+    shared_fit_compute(fit_id=done.pk)
+    done.refresh_from_db()
+    assert done.status == SharedFit.Status.DONE and done.compute_runs == 2
+    # Rejected again after this code made it twice: failed, no loop of jobs.
+    assert not shared_fit_reject(fit_id=done.pk, reason="still not my data")
+    done.refresh_from_db()
+    assert done.status == SharedFit.Status.FAILED and done.error == "still not my data"
+    assert Job.objects.filter(kind="fit").count() == jobs + 1

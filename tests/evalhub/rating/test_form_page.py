@@ -19,7 +19,7 @@ CSRF = "csrf<&>"
 
 @pytest.fixture(autouse=True)
 def fixed_csrf_token(monkeypatch):
-    monkeypatch.setattr(views, "get_token", lambda request: CSRF)
+    monkeypatch.setattr(views, "page_csrf_token", lambda request: CSRF)
 
 
 @pytest.mark.parametrize("kind", ["pairwise", "absolute"])

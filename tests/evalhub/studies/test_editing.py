@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+from evalhub.audit.models import EditRecord
+from evalhub.audit.selectors import edit_records, object_history
 from evalhub.importing import InputError
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import PromptSet
 from evalhub.studies import editing
-from evalhub.studies.models import Study, StudyEdit
+from evalhub.studies.models import Study
 from evalhub.studies.services import StudyStateError, study_create, study_launch
 from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, PromptSetFactory
 
@@ -42,10 +44,10 @@ def test_a_draft_can_be_edited_and_the_edit_is_recorded(setup, alice):
     study.refresh_from_db()
     assert study.name == "Renamed" and study.raters_per_item == 5
     assert list(study.baselines.values_list("slug", flat=True)) == ["other"]
-    edit = StudyEdit.objects.get(study=study)
-    assert edit.by == alice
-    assert edit.changes == {"name": ["S1", "Renamed"], "raters_per_item": [3, 5],
-                            "baselines": [["base"], ["other"]]}  # fmt: skip
+    (edit,) = object_history(study)
+    assert (edit.actor, edit.action, edit.object_type) == (alice, "edited", "studies.study")
+    assert edit.before == {"name": "S1", "raters_per_item": 3, "baselines": ["base"]}
+    assert edit.after == {"name": "Renamed", "raters_per_item": 5, "baselines": ["other"]}
 
 
 def test_a_launched_studys_config_stays_frozen(setup, alice):
@@ -62,9 +64,10 @@ def test_a_launched_studys_config_stays_frozen(setup, alice):
     study.refresh_from_db()
     assert study.completion_code == "C0DE" and study.quality_rules == {"min_agreement": 0.6}
     assert (study.config, study.config_hash) == frozen and study.raters_per_item == 3
-    edit = study.edits.get()
-    assert edit.by == alice and edit.changes == {
-        "completion_code": ["", "C0DE"], "quality_rules": [{}, {"min_agreement": 0.6}]}  # fmt: skip
+    (edit,) = object_history(study)
+    assert (edit.actor, edit.action) == (alice, EditRecord.Action.SETTINGS_CHANGED)
+    assert edit.before == {"completion_code": "", "quality_rules": {}}
+    assert edit.after == {"completion_code": "C0DE", "quality_rules": {"min_agreement": 0.6}}
 
 
 def test_bad_quality_rules_name_the_rule_and_change_nothing(setup, alice):
@@ -78,51 +81,76 @@ def test_bad_quality_rules_name_the_rule_and_change_nothing(setup, alice):
         )
     assert {p.field for p in bad.value.problems} == {"min_agreemnt", "max_run"}
     study.refresh_from_db()
-    assert study.completion_code == "" and not StudyEdit.objects.exists()
+    assert study.completion_code == "" and not EditRecord.objects.exists()
 
 
-def test_a_draft_is_deleted_but_a_launched_study_is_refused(setup):
-    editing.study_delete_draft(study=draft(setup))
+def test_a_draft_is_deleted_and_recorded_but_a_launched_study_is_refused(setup, alice):
+    study = draft(setup)
+    editing.study_delete_draft(study=study, by=alice)
     assert not Study.objects.filter(slug="s1").exists()
+    (gone,) = edit_records(object_type="studies.study")
+    assert (gone.object_repr, gone.action, gone.actor) == ("s1", "deleted", alice)
+    assert gone.before == {"name": "S1", "status": "draft"}
     launched = study_launch(study=draft(setup, "s2"))
     with pytest.raises(editing.DeletionRefused, match="s2 is launched: its items and 0 judgments"):
-        editing.study_delete_draft(study=launched)
+        editing.study_delete_draft(study=launched, by=alice)
     assert Study.objects.filter(slug="s2").exists()
+    assert not object_history(launched)
 
 
-def test_a_model_a_launched_study_uses_cannot_be_deleted_or_renamed(setup):
+def test_a_model_a_launched_study_uses_cannot_be_deleted_or_renamed(setup, alice):
     prompt_set, target, baseline, other = setup
     study_launch(study=draft(setup))
     with pytest.raises(
         editing.DeletionRefused,
         match=r"model base cannot be deleted: launched studies use it \(s1\)",
     ):
-        editing.model_delete(model=baseline)
+        editing.model_delete(model=baseline, by=alice)
     with pytest.raises(editing.DeletionRefused, match="cannot be renamed"):
-        editing.model_rename(model=target, name="x", slug="x")
+        editing.model_rename(model=target, by=alice, name="x", slug="x")
     with pytest.raises(editing.DeletionRefused, match="launched studies use it"):
-        editing.prompt_set_delete(prompt_set=prompt_set)
+        editing.prompt_set_delete(prompt_set=prompt_set, by=alice)
     with pytest.raises(editing.DeletionRefused, match="show them to raters"):
-        editing.model_outputs_clear(model=baseline, prompt_set=prompt_set)
+        editing.model_outputs_clear(model=baseline, prompt_set=prompt_set, by=alice)
     assert ModelEntry.objects.filter(slug="base").exists() and Output.objects.count() == 12
-    # A model no study uses goes, with its outputs.
-    editing.model_rename(model=other, name="Other model", slug="other-2")
-    editing.model_delete(model=ModelEntry.objects.get(slug="other-2"))
+    assert not EditRecord.objects.exists()  # a refusal records nothing
+    # A model no study uses goes, with its outputs; the rename and deletion are recorded.
+    other_id, old_name = other.pk, other.name
+    editing.model_rename(model=other, by=alice, name="Other model", slug="other-2")
+    editing.model_delete(model=ModelEntry.objects.get(slug="other-2"), by=None)
     assert Output.objects.count() == 8
+    deleted, renamed = edit_records(object_type="outputs.modelentry", object_id=other_id)
+    assert (renamed.action, renamed.actor, renamed.object_repr) == ("renamed", alice, "other-2")
+    assert renamed.before == {"name": old_name, "slug": "other"}
+    assert renamed.after == {"name": "Other model", "slug": "other-2"}
+    assert (deleted.action, deleted.actor) == ("deleted", None)  # a program
+    assert deleted.before["outputs"] == 4 and deleted.before["name"] == "Other model"
 
 
-def test_a_prompt_set_a_draft_uses_is_refused_deletion_but_renamed(setup):
+def test_a_prompt_set_a_draft_uses_is_refused_deletion_but_renamed(setup, alice):
     prompt_set = setup[0]
     draft(setup)
     with pytest.raises(editing.DeletionRefused, match=r"draft studies use it \(s1\)"):
-        editing.prompt_set_delete(prompt_set=prompt_set)
-    editing.prompt_set_rename(prompt_set=prompt_set, name="Questions", slug="questions")
+        editing.prompt_set_delete(prompt_set=prompt_set, by=alice)
+    editing.prompt_set_rename(prompt_set=prompt_set, by=alice, name="Questions", slug="questions")
     assert PromptSet.objects.get(slug="questions").name == "Questions"
+    (renamed,) = object_history(prompt_set)
+    assert renamed.after == {"name": "Questions", "slug": "questions"}
+    assert renamed.before["slug"] == "qs" and renamed.actor == alice
+    # The same name again is no edit.
+    editing.prompt_set_rename(prompt_set=prompt_set, by=alice, name="Questions", slug="questions")
+    assert len(object_history(prompt_set)) == 1
     with pytest.raises(InputError):
-        editing.prompt_set_rename(prompt_set=PromptSetFactory(slug="b"), name="B", slug="questions")
+        editing.prompt_set_rename(
+            prompt_set=PromptSetFactory(slug="b"), by=alice, name="B", slug="questions"
+        )
+    assert len(edit_records()) == 1
 
 
-def test_outputs_no_launched_study_shows_can_be_cleared_for_a_new_upload(setup):
+def test_outputs_no_launched_study_shows_can_be_cleared_for_a_new_upload(setup, alice):
     prompt_set, _, _, other = setup
-    assert editing.model_outputs_clear(model=other, prompt_set=prompt_set) == 4
+    assert editing.model_outputs_clear(model=other, prompt_set=prompt_set, by=alice) == 4
     assert not Output.objects.filter(model=other).exists()
+    (cleared,) = object_history(other)
+    assert (cleared.action, cleared.actor) == (EditRecord.Action.OUTPUTS_REPLACED, alice)
+    assert cleared.before == {"prompt_set": "qs", "outputs": 4}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from evalhub.audit.selectors import object_history
 from evalhub.crowd.rules import study_quality_rules_update
 from evalhub.crowd.services import CrowdInputError
 from evalhub.importing import InputError
@@ -52,4 +53,4 @@ def test_every_write_refuses_the_same_bad_values(setup, alice):  # noqa: F811
     )
     assert answer.status_code == 400
     study.refresh_from_db()
-    assert study.quality_rules == {} and not study.edits.exists()
+    assert study.quality_rules == {} and not object_history(study)

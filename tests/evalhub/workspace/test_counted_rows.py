@@ -162,6 +162,19 @@ def test_a_fail_pass_excellent_count_opens_its_judgments(researcher):
             assert rows_in(researcher.get(url).content.decode()) == share["count"]
     llm = next(r for r in body["labels"] if r["judge_group"] == "llm:gpt-4")
     assert [s["count"] for s in llm["shares"]] == [0, 40, 20]
+    for row in body["labels"]:  # the row's total, of the rated model
+        url = counted_rows_url(study=study, baseline="", judge_group=row["judge_group"],
+                               verdict="any", model=row["model"])  # fmt: skip
+        assert "model=lima-65b" in url
+        assert rows_in(researcher.get(url).content.decode()) == row["n_ratings"]
+    assert (
+        rows_in(
+            researcher.get(
+                f"/studies/{study.slug}/judgments/?model=other&counted=yes"
+            ).content.decode()
+        )
+        == 0
+    )
 
 
 def test_an_instrument_judgments_count_opens_its_judgments(researcher, study):
@@ -188,3 +201,89 @@ def test_an_instrument_judgments_count_opens_its_judgments(researcher, study):
             "judge_group": r["judge_group"], "counted": "yes", "answered": "yes"},
         ).content.decode()  # fmt: skip
         assert rows_in(html) == r["n"], r
+
+
+@pytest.mark.parametrize("policy", ["tie", "drop", "keep_both"])
+def test_a_rows_total_opens_its_rows(researcher, study, policy):
+    """The "Counted" total of each win / tie / loss row: a human group's judgments, an LLM
+    group's items (keep_both counts a split pair under both verdicts: in the total twice,
+    in the list once)."""
+    Study.objects.filter(pk=study.pk).update(inconsistent_pair_policy=policy)
+    study.refresh_from_db()
+    study_stats_invalidate(study.pk)
+    for row in study_results(study)["pairwise"]:
+        url = counted_rows_url(study=study, baseline=row["baseline"],
+                               judge_group=row["judge_group"], verdict="any")  # fmt: skip
+        listed = rows_in(researcher.get(url).content.decode())
+        split = 5 if policy == "keep_both" and row["judge_group"].startswith("llm:") else 0
+        assert listed == row["n_judgments"] - split, (row, url)
+
+
+def test_each_choice_share_count_opens_its_judgments(researcher, study):
+    """The instrument chart's counts, in the target's frame: a raw "A" shown baseline-first
+    is a vote for the baseline; clicking a segment opens its judgments (choice=value)."""
+    study.instrument = instrument_for_study_kind(study.kind)
+    study.save(update_fields=["instrument"])
+    target_left = Q(order="target_first")
+    Judgment.objects.filter(item__study=study).update(raw_choice=Case(
+        When(verdict="tie", then=Value("tie")),
+        When(Q(verdict="target") & target_left | Q(verdict="baseline") & ~target_left,
+             then=Value("A")),
+        default=Value("B"),
+    ))  # fmt: skip
+    study_stats_invalidate(study.pk)
+    body = study_results(study)
+    values = [c["value"] for c in body["instrument"]["choices"]]
+    checked = 0
+    for row in body["choices"]:
+        for value, share in zip(values, row["shares"], strict=True):
+            html = researcher.get(f"/studies/{study.slug}/judgments/", {
+                "baseline": row["baseline"], "judge_group": row["judge_group"],
+                "counted": "yes", "choice": value}).content.decode()  # fmt: skip
+            assert rows_in(html) == share["count"], (row["judge_group"], value)
+            checked += share["count"] > 0
+    assert checked >= 8
+
+
+def test_the_progress_figures_open_the_rows_they_are_made_from(researcher, study):
+    """Items with k human judgments (the progress chart's bars), items at quota, and the
+    human judgments the capped progress figure is made from."""
+    progress = study_results(study)["progress"]
+    for k, n in enumerate(progress["judgments_per_item"]):
+        html = researcher.get(f"/studies/{study.slug}/items/?counted=yes&human_judgments={k}")
+        assert rows_in(html.content.decode()) == n, k
+    quota = progress["quota"]
+    at_quota = researcher.get(
+        f"/studies/{study.slug}/items/?counted=yes&human_judgments={quota}%2B"
+    )
+    assert rows_in(at_quota.content.decode()) == progress["items_complete"] == 80
+    human = researcher.get(f"/studies/{study.slug}/judgments/?kind=human&counted=yes")
+    assert rows_in(human.content.decode()) == progress["human_judgments"] == 80
+    for llm in progress["llm"]:
+        items = researcher.get(f"/studies/{study.slug}/items/", {"judge_group": llm["judge_group"]})
+        assert rows_in(items.content.decode()) == llm["items_judged"]
+
+
+def test_the_study_lists_and_monitor_link_their_counts(researcher, study):
+    listing = researcher.get("/studies/").content.decode()
+    items = re.search(r'<a href="([^"]+)" aria-label="(\d+) items of Counts"', listing)
+    assert rows_in(researcher.get(items.group(1).replace("&amp;", "&")).content.decode()) == 80
+    for page in (listing, researcher.get("/dashboards/").content.decode()):
+        done = re.search(
+            r'<a href="([^"]+)" aria-label="(\d+) of (\d+) human judgments toward', page
+        )
+        assert "not a row count" in page  # the capped figure says what it is
+        opened = researcher.get(done.group(1).replace("&amp;", "&")).content.decode()
+        assert rows_in(opened) == 80 and int(done.group(2)) == 80
+    Study.objects.filter(pk=study.pk).update(status=Study.Status.LAUNCHED)
+    study.items.filter(baseline_output__model__slug="gpt-4").update(judgment_count=1)
+    page = researcher.get(f"/studies/{study.slug}/").content.decode()
+    at_quota = re.search(r'<a href="([^"]+)" id="monitor-at-quota-link"', page).group(1)
+    assert rows_in(researcher.get(at_quota).content.decode()) == 40
+    headline = re.findall(r'<a href="([^"]+)" aria-label="(\d+) counted against', page)
+    assert len(headline) == 4
+    for url, n in headline:
+        assert rows_in(researcher.get(url.replace("&amp;", "&"), follow=True).content.decode()) in (
+            int(n),
+            int(n) - 5,
+        )  # an LLM group's split pairs: see test_a_rows_total_opens_its_rows

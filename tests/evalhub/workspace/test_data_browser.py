@@ -246,7 +246,7 @@ def test_a_dashboard_count_opens_the_items_it_counts(researcher_page, live_serve
     shot(page, "24-counted-items")
     # Every count of the table opens as many rows as it says.
     page.go_back()
-    page.wait_for_function("document.querySelectorAll('#wtl-counts tbody a').length === 12")
+    page.wait_for_function("document.querySelectorAll('#wtl-counts tbody a').length === 16")
     links = page.eval_on_selector_all(
         "#wtl-counts tbody a", "links => links.map((a) => [a.href, Number(a.textContent)])"
     )

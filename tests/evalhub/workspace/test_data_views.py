@@ -10,7 +10,12 @@ import pytest
 from evalhub.outputs.models import Output
 from evalhub.prompts.models import Prompt
 from evalhub.studies.models import Judgment
-from tests.evalhub.dashboards.conftest import add_human, build_pairwise_study, verdicts_for
+from tests.evalhub.dashboards.conftest import (
+    add_human,
+    add_llm,
+    build_pairwise_study,
+    verdicts_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +36,16 @@ def study(db):
 def rows(html: str, table: str) -> list[str]:
     body = re.search(rf'<table[^>]*id="{table}".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     return re.findall(r"<tr.*?</tr>", body, re.S)
+
+
+def text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def links(html: str) -> dict[str, str]:
+    """{aria-label: href} of the links in `html`."""
+    found = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)"', html)
+    return {label: href.replace("&amp;", "&") for href, label in found}
 
 
 def test_it_lists_a_prompt_sets_prompts_with_search_filter_and_pages(researcher, study):
@@ -80,7 +95,9 @@ def test_it_lists_a_studys_items_and_shows_what_raters_saw(researcher, study):
     assert item.target_output.text in detail and item.baseline_output.text in detail
     verdict = item.judgments.get().verdict
     said = {"target": "lima-65b better", "tie": "tie", "baseline": "gpt-4 better"}[verdict]
-    assert f"{said} 1" in rows(detail, "aggregate")[0]
+    assert f"{said} 1" in text(rows(detail, "aggregate")[0])
+    link = re.search(r'href="([^"]+)" aria-label="1 [^"]+ by crowd"', rows(detail, "aggregate")[0])
+    assert "1 row" in researcher.get(link.group(1).replace("&amp;", "&")).content.decode()
     assert len(rows(detail, "judgments")) == 1
 
 
@@ -119,3 +136,58 @@ def test_filters_that_are_too_long_or_unknown_are_harmless(researcher, study):
         researcher.get(f"/studies/{study.slug}/judgments/?page=999&verdict=nope").status_code == 200
     )
     assert researcher.get("/prompt-sets/browse-set/?q=" + "x" * 5000).status_code == 200
+
+
+def test_the_items_list_counts_rater_imported_and_llm_judgments_each_a_link(researcher, study):
+    items = {(i.baseline_output.model.slug, int(i.prompt.external_id[1:])): i
+             for i in study.items.select_related("prompt", "baseline_output__model")}  # fmt: skip
+    add_llm(items, {"gpt-4": ["target"] * 60})  # two orders: 2 LLM judgments per item
+    first = items[("gpt-4", 0)]
+    Judgment.objects.bulk_create([
+        Judgment(item=first, judge_group="arena", verdict="tie", imported_from="arena.json"),
+        Judgment(item=first, judge_group="llm:gpt-4-imported", verdict="tie",
+                 imported_from="alpaca.json"),
+        Judgment(item=first, judge_group="arena", verdict="tie", imported_from="arena.json",
+                 excluded=True),  # not counted
+    ])  # fmt: skip
+    page = researcher.get(f"/studies/{study.slug}/items/?baseline=gpt-4").content.decode()
+    row = next(r for r in rows(page, "items") if f"#{first.pk}<" in r)
+    found = links(row)
+    assert found.keys() == {
+        f"1 judgments by raters on item {first.pk}",
+        f"1 imported judgments on item {first.pk}",
+        f"3 LLM judgments on item {first.pk}",
+    }
+    for label, href in found.items():
+        n = int(label.split()[0])
+        listed = researcher.get(href).content.decode()
+        assert f"{n} row" in listed and len(rows(listed, "judgments")) == n
+    # The rater count is the judgments a rater gave here, not the rating path's counter.
+    Item = type(first)
+    Item.objects.filter(pk=first.pk).update(judgment_count=0)
+    again = researcher.get(f"/studies/{study.slug}/items/?baseline=gpt-4").content.decode()
+    assert f"1 judgments by raters on item {first.pk}" in again
+
+
+def test_a_judge_page_shows_its_configuration_and_links_its_judgments(researcher, study):
+    items = {(i.baseline_output.model.slug, int(i.prompt.external_id[1:])): i
+             for i in study.items.select_related("prompt", "baseline_output__model")}  # fmt: skip
+    judge = add_llm(items, {"gpt-4": ["target"] * 60, "claude": ["tie"] * 60}, slug="judge-x")
+    judge.params = {"temperature": 0}
+    judge.save()
+    Judgment.objects.filter(judge=judge, item__baseline_output__model__slug="claude",
+                            order="baseline_first").update(parse_state="failed")  # fmt: skip
+    listing = researcher.get("/judges/").content.decode()
+    assert all('href="/judges/' in r for r in rows(listing, "judges"))  # every row a link
+    page = researcher.get("/judges/judge-x/").content.decode()
+    assert "http://127.0.0.1:9/v1" in page and "temperature" in page and "llm:judge-x" in page
+    (row,) = rows(page, "judged-studies")
+    found = links(row)
+    assert set(found) == {
+        "240 judgments by judge-x in browse",
+        "180 counted judgments by judge-x in browse",
+        "60 failed judgments by judge-x in browse",
+    }
+    for label, href in found.items():
+        assert f"{label.split()[0]} rows" in researcher.get(href).content.decode()
+    assert researcher.get("/judges/nope/").status_code == 404

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from evalhub.audit.selectors import object_history
 from evalhub.outputs.models import ModelEntry
 from evalhub.studies.models import Study
 from evalhub.studies.services import study_create, study_launch
@@ -50,6 +51,8 @@ def test_a_draft_is_edited_and_deleted_from_its_pages(researcher, study):
     assert study.name == "Better name" and study.raters_per_item == 4 and study.slug == "s1"
     assert researcher.post("/studies/s1/delete/").url == "/studies/"
     assert not Study.objects.filter(slug="s1").exists()
+    listed = researcher.get("/history/?type=studies.study").content.decode()
+    assert "Deleted" in listed and "Edited" in listed and "&quot;Better name&quot;" in listed
 
 
 def test_a_launched_study_sends_edits_to_its_running_settings_and_records_them(
@@ -62,11 +65,12 @@ def test_a_launched_study_sends_edits_to_its_running_settings_and_records_them(
     assert response.status_code == 302
     page = researcher.get("/studies/s1/settings/").content.decode()
     assert "alice" in page and "NEWCODE" in page and "min_agreement" in page
+    assert "NEWCODE" in researcher.get("/studies/s1/").content.decode()  # its history too
     bad = researcher.post("/studies/s1/settings/", {"quality_rules": '{"nope": 1'})
     assert bad.status_code == 200 and "not JSON: line 1" in bad.content.decode()
     unknown = researcher.post("/studies/s1/settings/", {"quality_rules": '{"min_agreemnt": 1}'})
     assert "min_agreemnt: unknown rule" in unknown.content.decode()
-    assert study.edits.count() == 1
+    assert len(object_history(study)) == 1
     refused = researcher.post("/studies/s1/delete/")
     assert refused.status_code == 409 and "s1 is launched" in refused.content.decode()
 
@@ -79,15 +83,29 @@ def test_deleting_a_model_a_launched_study_uses_is_refused_with_the_reason(resea
     assert ModelEntry.objects.filter(slug="base").exists()
 
 
-def test_a_model_no_study_uses_is_renamed_and_deleted(researcher, study):
-    ModelEntryFactory(slug="spare")
+def test_a_model_no_study_uses_is_renamed_and_deleted_and_both_are_in_its_history(
+    researcher, study
+):
+    spare = ModelEntryFactory(slug="spare")
     response = researcher.post("/models/spare/edit/", {"slug": "spare-2", "name": "Spare"})
     assert response.url == "/models/spare-2/"
+    page = researcher.get("/models/spare-2/").content.decode()
+    history = page[page.index('id="history"') :]
+    assert "alice" in history and "Renamed" in history and "&quot;spare-2&quot;" in history
     assert researcher.post("/models/spare-2/delete/").url == "/models/"
     assert not ModelEntry.objects.filter(slug__startswith="spare").exists()
+    # The deleted model's history stays on the history page, each row a link to it.
+    own = researcher.get(f"/history/?type=outputs.modelentry&id={spare.pk}").content.decode()
+    records = own[own.index("<tbody>") : own.index("</tbody>")].split("<tr>")[1:]
+    assert len(records) == 2 and "Deleted" in records[0] and "Renamed" in records[1]
+    assert all(f"/history/?type=outputs.modelentry&amp;id={spare.pk}" in r for r in records)
+    everything = researcher.get("/history/").content.decode()
+    assert "spare-2" in everything and "2 rows" in everything
 
 
 def test_replacing_an_upload_clears_the_outputs_and_opens_the_upload_form(researcher, study):
     response = researcher.post("/models/base/outputs/qs/replace/")
     assert response.url == "/uploads/?kind=outputs&prompt_set=qs&model=base"
     assert not ModelEntry.objects.get(slug="base").outputs.exists()
+    page = researcher.get("/models/base/").content.decode()
+    assert "Outputs cleared for a replacement upload" in page and "alice" in page

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 RESEARCHER_NAMESPACES = ("workspace", "dashboards", "jobs", "training", "generation")
 NAV = ["Studies", "Prompt sets", "Models", "Judges", "Instruments", "Dashboards", "Jobs",
-       "Training", "API docs", "Admin"]  # fmt: skip
+       "History", "Training", "API docs", "Admin"]  # fmt: skip
 
 
 def _researcher_paths() -> list[str]:
@@ -52,6 +52,7 @@ def test_researcher_pages_share_the_shell(client, alice):
         reverse("workspace:prompt_sets"),
         reverse("workspace:models"),
         reverse("workspace:judges"),
+        reverse("workspace:history"),
         reverse("dashboards:overview"),
         reverse("jobs:list"),
         reverse("training:index"),
