@@ -35,8 +35,8 @@ alpaca-eval: $(STAMP)
 demo: $(STAMP)
 	DEBUG=1 PORT=$(PORT) $(PY) -m evalhub.devstack demo -- $(PY) manage.py demo
 
-# Two passes (tests/suite.py): everything not marked serial on TEST_WORKERS xdist workers,
-# then the serial group (fault injection) alone.
+# One pass (tests/suite.py) on TEST_WORKERS xdist workers; the tests marked serial (fault
+# injection, bench smokes) run one at a time on one of them.
 test: $(STAMP) browser alpaca-eval
 	DEBUG=1 REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
 		$(PY) -m evalhub.devstack test -- $(PY) -m tests.suite $(PYTEST_ARGS)

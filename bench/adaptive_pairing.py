@@ -3,8 +3,8 @@ through the real services (a Prolific session, conversation_start choosing the p
 turn opened and finished as a stream would finish it, the vote), once with adaptive pairing
 and once with uniform pairing, at the same budget and with the same simulated raters.
 
-    .venv/bin/python bench/adaptive_pairing.py [--battles 200] [--models 6] [--seed 0]
-    .venv/bin/python bench/adaptive_pairing.py --smoke     # 30 battles over 4 models
+    .venv/bin/python bench/adaptive_pairing.py [--battles 200] [--models 6] [--seed 0] [--seeds 3]
+    .venv/bin/python bench/adaptive_pairing.py --smoke     # 30 battles over 4 models, 1 seed
 
 Raters vote by a known Bradley-Terry truth (model i has strength 0.35 * i on the logit
 scale; a tie 10% of the time). Uniform pairing gives the next battle to the least-battled
@@ -12,8 +12,9 @@ pair; adaptive gives it to the pair whose two models' BT intervals (the study's 
 leaderboard, recomputed after every vote) are widest together. No pair reaches its target
 (the budget is the target), so each rule decides every battle. Prints the pair counts of each
 run, each model's BT rating and 95% interval, the mean and widest interval, the Spearman
-correlation of the ratings with the truth, and the time conversation_start took.
-`ratio:` adaptive / uniform mean interval width (lower is better).
+correlation of the ratings with the truth, and the time conversation_start took (for the
+first seed); then each seed's adaptive / uniform mean interval width, and `ratio:` their
+mean ± sd over the seeds (lower is better).
 
 A scratch database (`evalhub_bench_pairing_<pid>`, on DATABASE_URL's server) is made and
 dropped; the results cache is BENCH_REDIS_URL (default redis://127.0.0.1:6379/14) under a
@@ -76,18 +77,19 @@ def run(models: list, *, adaptive: bool, battles: int, seed: int) -> dict:
 
     name = "adaptive" if adaptive else "uniform"
     study = live_study_create(
-        team=bench_team(), slug=f"pairing-{name}", name=f"Pairing ({name})", mode="battle",
-        models=models,
+        team=bench_team(), slug=f"pairing-{name}-{seed}", name=f"Pairing ({name})",
+        mode="battle", models=models,
         max_turns=1, session_quota=1, target_per_pair=battles, adaptive=adaptive,
     )  # fmt: skip
     strength = {m.pk: STEP * i for i, m in enumerate(models)}
     rng = random.Random(seed)  # the same raters in both runs
+    draws = random.Random(f"pairing {seed}")  # the pairing's own draws among equal choices
     start_ms = []
     for i in range(battles):
         pid = f"{name}{i}"
         session = live_session_consent(session=session_start_crowd(study=study, participant_id=pid))
         began = time.perf_counter()
-        conversation = conversation_start(session=session)
+        conversation = conversation_start(session=session, rng=draws)
         start_ms.append((time.perf_counter() - began) * 1000)
         for opened in turn_open(session_token=session.token, slug=study.slug,
                                 token=conversation.token, text=f"Prompt {i}"):  # fmt: skip
@@ -155,11 +157,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--battles", type=int, default=200)
     parser.add_argument("--models", type=int, default=6)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+    parser.add_argument("--seeds", type=int, default=3, help="how many seeds, from --seed on")
     parser.add_argument("--smoke", action="store_true", help="30 battles over 4 models")
     args = parser.parse_args()
     if args.smoke:  # the size tests/bench/test_smoke.py runs
-        vars(args).update(battles=30, models=4)
+        vars(args).update(battles=30, models=4, seeds=1)
 
     maintenance_url, bench_url = _database_urls()
     _database(maintenance_url)
@@ -184,13 +187,28 @@ def main() -> int:
                                       base_url="http://127.0.0.1:9/v1", model_path=f"m{i}")
             for i in range(args.models)
         ]  # fmt: skip
-        began = time.perf_counter()
-        runs = {name: run(models, adaptive=name == "adaptive", battles=args.battles,
-                          seed=args.seed) for name in ("uniform", "adaptive")}  # fmt: skip
-        print(f"{args.battles} battles over {args.models} models per run, "
-              f"{time.perf_counter() - began:.0f} s for both runs")  # fmt: skip
-        ratio = report(models, runs)
-        print(f"ratio: {ratio:.3f} (adaptive / uniform mean BT interval width; lower is better)")
+        ratios, starts = [], {"uniform": [], "adaptive": []}
+        for seed in range(args.seed, args.seed + args.seeds):
+            began = time.perf_counter()
+            runs = {name: run(models, adaptive=name == "adaptive", battles=args.battles,
+                              seed=seed) for name in ("uniform", "adaptive")}  # fmt: skip
+            print(f"\nseed {seed}: {args.battles} battles over {args.models} models per run, "
+                  f"{time.perf_counter() - began:.0f} s for both runs")  # fmt: skip
+            ratios.append(report(models, runs))
+            for name, result in runs.items():
+                starts[name] += result["start_ms"]
+            print(f"seed {seed}: adaptive / uniform mean interval width {ratios[-1]:.3f}")
+        for name, values in starts.items():
+            values.sort()
+            print(
+                f"{name}: conversation_start over all seeds p50 {statistics.median(values):.1f}"
+                f" ms, p95 {values[min(len(values) - 1, int(0.95 * len(values)))]:.1f} ms"
+            )
+        sd = statistics.stdev(ratios) if len(ratios) > 1 else 0.0
+        print(
+            f"ratio: {statistics.mean(ratios):.3f} ± {sd:.3f} over {len(ratios)} seeds "
+            "(adaptive / uniform mean BT interval width; mean ± sd; lower is better)"
+        )
         connections.close_all()
     finally:
         _database(maintenance_url, drop_only=True)

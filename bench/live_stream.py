@@ -1,7 +1,9 @@
 """Live streaming benchmark: 20 concurrent live conversations through EvalHub (gunicorn with
 uvicorn workers serving evalhub.asgi, the Procfile's web-live) against the real `vllm serve`
-of the tiny model, and the same requests with the `openai` client streaming straight from the
-same server, in the same run, rounds interleaved.
+of the tiny model, and the same requests streamed straight from the
+same server, in the same run, rounds interleaved. The direct path posts the request and
+reads its event stream as EvalHub does (httpx2, plain JSON per event), with the same prompt,
+sampling, answer cap and concurrency.
 
 Prints, for each path: tokens/s (completion tokens, as the endpoint counted them, over the
 rounds' wall time) and time to first token (p50/p95, from sending the request to the first piece of
@@ -9,6 +11,9 @@ text); then `ratio:` ours / direct (goal >= 0.9) and the TTFT EvalHub adds at p9
 < 30 ms).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/live_stream.py
+
+`--vllm http://host:port/v1` uses a running `vllm serve` of the tiny model (served as "tiny")
+instead of starting one (the test suite's smoke passes its session server).
 
 A scratch database (`evalhub_bench_live_<pid>`, on DATABASE_URL's server) is made and dropped.
 REDIS_URL (default redis://127.0.0.1:6379/14) counts the message rate limit."""
@@ -98,7 +103,8 @@ def _tokens(conversations: list[str]) -> int:
 PHASES = {
     "body_read": "request body read",
     "checks": "host + CSRF checks done",
-    "turn_open": "session, history, turn rows (DB)",
+    "planned": "session + history read, checks",
+    "turn_open": "turn rows written (models started)",
     "headers_sent": "response headers sent",
     "queued": "concurrency gate (own)",
     "first_token": "endpoint call to first token (own)",
@@ -128,21 +134,28 @@ async def _ours(client, base: str, slug: str, cookie: str, conv: str) -> tuple[f
     return first or float("nan"), pieces
 
 
-async def _direct(client, model: str, max_tokens: int) -> tuple[float, int]:
+async def _direct(client, vllm: str, model: str, max_tokens: int) -> tuple[float, int]:
+    """The same request straight to the endpoint, made and read the way EvalHub makes and
+    reads it (httpx2, the `openai` client's HTTP library; each event parsed as plain JSON):
+    both paths pay the same per-request and per-token client costs, so the comparison is of
+    what EvalHub adds."""
+    from evalhub.live.streaming import stream_chunks
+
     first, tokens = None, 0
     sent = time.perf_counter()
-    stream = await client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": PROMPT}], stream=True,
-        stream_options={"include_usage": True}, temperature=0.7, top_p=0.9,
-        max_tokens=max_tokens, seed=secrets.randbelow(2**31),
-        extra_body={"repetition_penalty": 1.2},
-    )  # fmt: skip
-    async for chunk in stream:
-        if chunk.usage is not None:
-            tokens = chunk.usage.completion_tokens
-        for choice in chunk.choices:
-            if choice.delta and choice.delta.content:
-                if first is None:
+    body = {
+        "model": model, "messages": [{"role": "user", "content": PROMPT}], "stream": True,
+        "stream_options": {"include_usage": True}, "temperature": 0.7, "top_p": 0.9,
+        "max_tokens": max_tokens, "seed": secrets.randbelow(2**31), "repetition_penalty": 1.2,
+    }  # fmt: skip
+    headers = {"Authorization": "Bearer EMPTY"}
+    async with client.stream("POST", f"{vllm}/chat/completions", json=body,
+                             headers=headers) as response:  # fmt: skip
+        async for chunk in stream_chunks(response):
+            if chunk.get("usage"):
+                tokens = chunk["usage"]["completion_tokens"]
+            for choice in chunk.get("choices") or ():
+                if (choice.get("delta") or {}).get("content") and first is None:
                     first = time.perf_counter() - sent
     return first or float("nan"), tokens
 
@@ -160,6 +173,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--vllm", help="the /v1 URL of a running vllm serve of the tiny model")
     parser.add_argument(
         "--smoke", action="store_true", help="2 conversations, 1 round, 8 tokens (seconds)"
     )
@@ -178,7 +192,6 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from openai import AsyncOpenAI
 
     from evalhub.devstack import free_port
     from evalhub.live.creation import live_study_create
@@ -186,25 +199,31 @@ def main() -> None:
     from generation.tiny_model import build_tiny_model
 
     call_command("migrate", verbosity=0)
-    model_dir = ROOT / "var" / "tiny-model"
-    if not (model_dir / "config.json").exists():
-        build_tiny_model(model_dir)
-    vllm_port, web_port = free_port(), free_port()
+    web_port = free_port()
     processes = [
-        _start([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
-                str(model_dir), "--host", "127.0.0.1", "--port", str(vllm_port),
-                "--served-model-name", "tiny", "tiny-b", "--max-model-len", "2048",
-                "--gpu-memory-utilization", "0.3", "--seed", "0"],
-               {**env, **VLLM_ENV}, "vllm"),
         _start([sys.executable, "-m", "gunicorn", "evalhub.asgi:application", "-k",
                 "uvicorn.workers.UvicornWorker", "--workers", str(args.workers), "--bind",
                 f"127.0.0.1:{web_port}"], env, "web"),
     ]  # fmt: skip
-    try:
+    vllm = args.vllm
+    if not vllm:
+        model_dir = ROOT / "var" / "tiny-model"
+        if not (model_dir / "config.json").exists():
+            build_tiny_model(model_dir)
+        vllm_port = free_port()
         vllm = f"http://127.0.0.1:{vllm_port}/v1"
-        _wait_http(f"{vllm}/models", processes[0], 600, "vllm serve")
+        processes.append(
+            _start([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
+                    str(model_dir), "--host", "127.0.0.1", "--port", str(vllm_port),
+                    "--served-model-name", "tiny", "tiny-b", "--max-model-len", "2048",
+                    "--gpu-memory-utilization", "0.3", "--seed", "0"],
+                   {**env, **VLLM_ENV}, "vllm")
+        )  # fmt: skip
+    try:
+        if not args.vllm:
+            _wait_http(f"{vllm}/models", processes[1], 600, "vllm serve")
         base = f"http://127.0.0.1:{web_port}"
-        _wait_http(f"{base}/healthz", processes[1], 60, "gunicorn")
+        _wait_http(f"{base}/healthz", processes[0], 60, "gunicorn")
         model = ModelEntry.objects.create(
             slug="tiny", name="tiny", kind=ModelEntry.Kind.API, base_url=vllm,
             model_path="tiny", generation_config={"max_tokens": args.max_tokens},
@@ -214,7 +233,11 @@ def main() -> None:
             models=[model], max_turns=1,
             session_quota=1, messages_per_minute=100, target_per_pair=10**6,
         )  # fmt: skip
-        direct = AsyncOpenAI(base_url=vllm, api_key="EMPTY", max_retries=0, timeout=300)
+        import httpx2
+
+        direct = httpx2.AsyncClient(
+            timeout=300, limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64)
+        )
         n = args.conversations
         totals = {"ours": [0.0, 0, []], "direct": [0.0, 0, []]}
 
@@ -225,7 +248,7 @@ def main() -> None:
             limits = httpx.Limits(max_connections=n * 2, max_keepalive_connections=n * 2)
             web = httpx.AsyncClient(timeout=300, limits=limits)
             # Warm-up: both paths once, so neither pays a first connection or compile.
-            await _round([_direct(direct, "tiny", args.max_tokens) for _ in range(n)])
+            await _round([_direct(direct, vllm, "tiny", args.max_tokens) for _ in range(n)])
             warm = await asyncio.to_thread(_sessions, study, n)
             await _round([_ours(web, base, study.slug, c, t) for c, t in warm])
             for r in range(args.rounds):
@@ -235,7 +258,7 @@ def main() -> None:
                     if path == "ours":
                         jobs = [_ours(web, base, study.slug, c, t) for c, t in sessions]
                     else:
-                        jobs = [_direct(direct, "tiny", args.max_tokens) for _ in range(n)]
+                        jobs = [_direct(direct, vllm, "tiny", args.max_tokens) for _ in range(n)]
                     wall, ttfts, pieces = await _round(jobs)
                     if path == "ours":  # tokens as the endpoint counted them, like direct's
                         pieces = await asyncio.to_thread(_tokens, [t for _, t in sessions])
@@ -270,7 +293,7 @@ def main() -> None:
         print(f"TTFT added at p95: {added * 1000:.1f} ms (goal < 30 ms)")
         print(json.dumps({"ours_tokens_per_s": round(rates["ours"], 1),
                           "direct_tokens_per_s": round(rates["direct"], 1)}))  # fmt: skip
-        print(f"ratio: {rates['ours'] / rates['direct']:.3f} (EvalHub live / openai direct "
+        print(f"ratio: {rates['ours'] / rates['direct']:.3f} (EvalHub live / direct "
               "from the same vllm serve; goal >= 0.9)")  # fmt: skip
     finally:
         for popen in processes:

@@ -357,6 +357,10 @@ SPECTACULAR_SETTINGS = {
 # live answer's stream.
 LIVE_MODEL_CONCURRENCY = env.int("LIVE_MODEL_CONCURRENCY", default=32)
 LIVE_STREAM_TIMEOUT_SECONDS = env.float("LIVE_STREAM_TIMEOUT_SECONDS", default=120.0)
-# Threads per web process for the live path's database work (opening and closing turns):
-# enough that the raters who send at once never wait for one. Each keeps a connection.
-LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=24)
+# PostgreSQL connections per web process for the live answer path (evalhub.live.answer_db),
+# opened once and kept: opening a turn takes one for about a millisecond.
+LIVE_DB_CONNECTIONS = env.int("LIVE_DB_CONNECTIONS", default=8)
+# Threads per web process for the live path's blocking work (the message rate count in
+# Redis, a moderation judge, writing a turn's outcome): enough that raters who send at once
+# never wait for one.
+LIVE_THREADS = env.int("LIVE_THREADS", default=24)

@@ -17,6 +17,8 @@ from django.db import connection
 
 from evalhub.celery import app as celery_app
 from evalhub.queues import CeleryQueue
+from tests import quiet
+from tests.isolation import die_with_parent
 from tests.support import wait_until
 
 # Browser fixtures (`browser`, `researcher_page`) shared by the page tests.
@@ -35,7 +37,11 @@ def database_url_for_workers() -> str:
 
 
 class WorkerProcess:
-    """A `celery worker` subprocess consuming some queues, like a deployed one."""
+    """A `celery worker` subprocess consuming some queues, like a deployed one. While it
+    runs, a transactional test's flush waits for it to be idle (tests/quiet.py)."""
+
+    # False for a worker on another broker than this process's (it cannot be pinged).
+    on_test_broker = True
 
     def __init__(self, queues: list[str], env: dict[str, str], name: str) -> None:
         self.queues = queues
@@ -52,8 +58,14 @@ class WorkerProcess:
              "-Q", ",".join(self.queues), "-n", self.name, "-l", "info",
              "--without-gossip", "--without-mingle"],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )  # fmt: skip
         wait_until(self._answers_ping, timeout=timeout, interval=0.5)
+        if self.on_test_broker:
+            quiet.worker_started(self.name, self.queues, self.running)
+
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
 
     def _answers_ping(self) -> bool:
         if self.popen and self.popen.poll() is not None:
@@ -61,11 +73,13 @@ class WorkerProcess:
         return bool(celery_app.control.ping(destination=[self.name], timeout=0.5))
 
     def kill(self) -> None:
+        quiet.worker_gone(self.name)
         if self.popen and self.popen.poll() is None:
             self.popen.kill()
             self.popen.wait()
 
     def stop(self) -> None:
+        quiet.worker_gone(self.name)
         if self.popen and self.popen.poll() is None:
             self.popen.terminate()
             try:
@@ -81,6 +95,49 @@ def worker_env(django_db_setup: None) -> dict[str, str]:
     env["DEBUG"] = "1"
     env["REDIS_URL"] = settings.REDIS_URL
     return env
+
+
+def _transactional(request: pytest.FixtureRequest) -> bool:
+    """Whether pytest-django ends this test with a flush (as it decides it)."""
+    marker = request.node.get_closest_marker("django_db")
+    flagged = marker is not None and (
+        marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
+    )
+    wanted = {"transactional_db", "live_server", "django_db_reset_sequences"}
+    return bool(flagged or wanted & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def servers_quiet_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a transactional test, and before pytest-django's flush: the servers still
+    running (live server, Celery workers, gunicorn) have finished the test's work.
+    The database is set up first, so this teardown runs before the flush."""
+    if not _transactional(request):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    yield
+    quiet.servers_quiet()
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest) -> Iterator:
+    """pytest-django's live server, whose requests in flight are counted (tests/quiet.py):
+    the flush after a test waits for its last ones."""
+    from pytest_django.live_server_helper import LiveServer
+
+    addr = (
+        request.config.getvalue("liveserver")
+        or os.environ.get("DJANGO_LIVE_TEST_SERVER_ADDRESS")
+        or "localhost"
+    )
+    server = LiveServer(addr)
+    httpd = server.thread.httpd
+    quiet.live_requests = quiet.RequestsInFlight(httpd.get_app())
+    httpd.set_app(quiet.live_requests)
+    yield server
+    quiet.live_requests = None
+    server.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -206,6 +263,7 @@ def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
          "--structured-outputs-config",
          '{"backend": "xgrammar", "disable_any_whitespace": true}'],
         env={**os.environ, **VLLM_ENV}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
 

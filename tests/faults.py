@@ -91,7 +91,9 @@ class WebServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.var_dir = static = Path(tempfile.mkdtemp(prefix="evalhub-static-"))
         self.env = {
-            **os.environ, "REDIS_URL": redis_url,
+            # The broker too: under xdist os.environ names the worker's own Redis as the
+            # broker, and a fault on this server's Redis must reach its broker.
+            **os.environ, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
             "DATABASE_URL": f"{database_url_for_workers()}?application_name={WEB_APPLICATION_NAME}",
             "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY, "EVALHUB_VAR_DIR": str(static),
             # Plain HTTP on loopback: no HTTPS redirect, no secure-only cookies.

@@ -6,9 +6,9 @@
   key reaches another's. pytest-django gives each worker its own database (`test_<name>_gw0`).
   Ports are free ones picked at start, Celery workers are started per session by each
   xdist worker on its own Redis, and logs go to `var/test-logs/<xdist worker>/`.
-- Tests marked `serial` need the machine to themselves (they kill servers, workers and
-  connections, and wait on timeouts); `--suite-pass=parallel` leaves them out and
-  `--suite-pass=serial` runs only them (`tests/suite.py` runs both passes: `make test`).
+- Tests marked `serial` (fault injection, the bench smokes) kill, stop or time servers of
+  their own (a private Redis, a private gunicorn, a bench's scratch database): they run one
+  at a time, all on one xdist worker (the `serial` group), beside the other workers' tests.
 - Tests that use an expensive server (`vllm serve`, a vLLM generation worker, a training
   worker) are grouped on one xdist worker (`--dist loadgroup`), so each starts once.
 """
@@ -31,6 +31,8 @@ import pytest
 # A test using any of these session fixtures runs on the xdist worker that holds them.
 ENGINE_FIXTURES = ("vllm_server", "generation_worker", "training_worker")
 ENGINE_GROUP = "engines"
+# Tests marked serial run one after another on one xdist worker.
+SERIAL_GROUP = "serial"
 
 _redis: subprocess.Popen[bytes] | None = None
 
@@ -41,10 +43,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: a crashed xdist worker takes its redis-server along."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+# Loaded here, in the parent: a child forked beside other threads (the live server's,
+# execnet's) must not take the dynamic loader's lock before exec.
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+
+
+def die_with_parent() -> None:
+    """Runs in the child before exec: a crashed or interrupted xdist worker takes its servers
+    (redis-server, Celery workers, `vllm serve`) along."""
+    _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _private_redis() -> str:
@@ -56,7 +63,7 @@ def _private_redis() -> str:
     _redis = subprocess.Popen(
         [str(Path(package) / "bin" / "redis-server"), "--port", str(port), "--bind",
          "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tempfile.gettempdir()],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while True:  # the server answers once it listens
@@ -65,15 +72,6 @@ def _private_redis() -> str:
         if _redis.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("this xdist worker's redis-server did not start")
         time.sleep(0.05)
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--suite-pass",
-        choices=["all", "parallel", "serial"],
-        default="all",
-        help="parallel: leave out the tests marked serial; serial: run only those",
-    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -90,21 +88,15 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    chosen = config.getoption("--suite-pass")
-    keep, drop = [], []
     for item in items:
-        serial = item.get_closest_marker("serial") is not None
-        if chosen == "all" or serial == (chosen == "serial"):
-            keep.append(item)
-        else:
-            drop.append(item)
+        # The engine group runs one test at a time too: a serial test that uses an engine
+        # server joins it rather than starting a second one.
         if any(name in item.fixturenames for name in ENGINE_FIXTURES):
             item.add_marker(pytest.mark.xdist_group(ENGINE_GROUP))
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+        elif item.get_closest_marker("serial") is not None:
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
     if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
-        _group_suffixes(keep)
+        _group_suffixes(items)
 
 
 def _group_suffixes(items: list[pytest.Item]) -> None:
@@ -119,14 +111,6 @@ def _group_suffixes(items: list[pytest.Item]) -> None:
         last = item.nodeid.rsplit("::", 1)[-1]
         if names and "@" not in last.rsplit("]", 1)[-1]:
             item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # A pass that finds nothing to run (a narrowed run without serial tests) is not a failure.
-    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and (
-        session.config.getoption("--suite-pass") != "all"
-    ):
-        session.exitstatus = pytest.ExitCode.OK
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1,11 +1,11 @@
-"""`make test`: the parallel pass, then the serial group alone.
+"""`make test`: the whole suite on TEST_WORKERS pytest-xdist workers.
 
     python -m tests.suite [pytest arguments]
 
-The first pass runs every test not marked `serial` on TEST_WORKERS pytest-xdist workers
-(default 3; tests/isolation.py gives each its own Redis, database and servers). The second
-runs the `serial` tests (fault injection) in one process, with nothing else of the suite
-beside them. The same arguments narrow both passes; a pass left empty by them succeeds."""
+Every test runs in one pass on TEST_WORKERS workers (default 3) with `--dist loadgroup`:
+tests/isolation.py gives each worker its own Redis, database and servers, keeps the tests of
+one expensive server on one worker, and runs the tests marked `serial` (fault injection, the
+bench smokes) one at a time on one worker."""
 
 from __future__ import annotations
 
@@ -15,13 +15,10 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    pytest = [sys.executable, "-m", "pytest"]
     workers = os.environ.get("TEST_WORKERS", "3")
-    parallel = [*pytest, "-n", workers, "--dist", "loadgroup", "--suite-pass=parallel", *argv]
-    code = subprocess.call(parallel)
-    # The serial group runs whatever the first pass gave, so one run reports every failure.
-    serial = subprocess.call([*pytest, "--suite-pass=serial", *argv])
-    return code or serial
+    return subprocess.call(
+        [sys.executable, "-m", "pytest", "-n", workers, "--dist", "loadgroup", *argv]
+    )
 
 
 if __name__ == "__main__":

@@ -36,6 +36,11 @@ v1 = [
     path("instruments/<slug:slug>/", instruments.InstrumentDetail.as_view(), name="instrument"),
     path("live-studies/", live.LiveStudyListCreate.as_view(), name="live-studies"),
     path("live-studies/<slug:slug>/", live.LiveStudyDetail.as_view(), name="live-study"),
+    path(
+        "live-studies/<slug:slug>/preview/",
+        live.LiveStudyPreview.as_view(),
+        name="live-study-preview",
+    ),
     path("studies/", studies.StudyListCreate.as_view(), name="studies"),
     path("studies/<slug:slug>/", quality.StudyDetail.as_view(), name="study"),
     path("studies/<slug:slug>/gold/", quality.StudyGold.as_view(), name="study-gold"),

@@ -115,6 +115,15 @@ class Turn(models.Model):
 
     class Meta:
         ordering = ["conversation_id", "index", "side", "id"]
+        constraints = [
+            # One live (streaming or done) row per side and turn: a second send that races
+            # past the checks of evalhub.live.turns is refused here.
+            models.UniqueConstraint(
+                fields=["conversation", "index", "side"],
+                condition=~models.Q(status="failed"),
+                name="live_turn_one_per_side",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"turn {self.index}{self.side} of {self.conversation_id} ({self.status})"

@@ -10,8 +10,9 @@ import secrets
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from evalhub.live import pairing
@@ -68,6 +69,11 @@ def live_session_start_staff(*, study: Study, user: AbstractBaseUser) -> RaterSe
 # bootstrap can be narrow at a degenerate rating (a model that lost its two battles), and
 # the full battle run (bench/adaptive_pairing.py) showed such a model starved of battles.
 ADAPTIVE_MIN_BATTLES = 10
+# The widths are fitted again only once this many votes (or a fifth more, if that is more)
+# came in since the last fit: a battle's start reads the cached fit instead of the study's
+# full results. Intervals narrow like 1/sqrt(votes), so a fit a fifth older ranks the
+# pairs almost as the fresh one would.
+ADAPTIVE_REFRESH_VOTES = 10
 
 
 def _widths(study: Study) -> dict[int, float]:
@@ -81,11 +87,28 @@ def _widths(study: Study) -> dict[int, float]:
     return {m.pk: by_slug[m.slug] for m in study_models(study) if by_slug.get(m.slug) is not None}
 
 
+def _cached_widths(study: Study, votes: dict[int, int]) -> dict[int, float]:
+    """_widths, fitted again only after ADAPTIVE_REFRESH_VOTES new votes (`votes`: each
+    model's voted battles). No fit while no model has ADAPTIVE_MIN_BATTLES votes: every
+    model then counts as infinitely wide anyway."""
+    if max(votes.values(), default=0) < ADAPTIVE_MIN_BATTLES:
+        return {}
+    total = sum(votes.values()) // 2
+    key = f"live:pairing-widths:{study.pk}"
+    fit = cache.get(key)
+    if fit is None or not 0 <= total - fit["votes"] < max(ADAPTIVE_REFRESH_VOTES,
+                                                          fit["votes"] // 5):  # fmt: skip
+        fit = {"votes": total, "widths": _widths(study)}
+        cache.set(key, fit, timeout=None)
+    return fit["widths"]
+
+
 @transaction.atomic
-def conversation_start(*, session: RaterSession) -> Conversation:
+def conversation_start(*, session: RaterSession, rng: random.Random | None = None) -> Conversation:
     """The session's active conversation, or a new one with its model (conversations: the
     least-used model) or pair and sides (battles: see evalhub.live.pairing). The live study
-    row is locked while choosing, so concurrent raters keep the counts exact."""
+    row is locked while choosing, so concurrent raters keep the counts exact. `rng` draws
+    among equal choices (a seeded one makes a simulated run reproducible)."""
     found = Conversation.objects.filter(session=session, status=Conversation.Status.ACTIVE).first()
     if found is not None:
         return found
@@ -94,17 +117,21 @@ def conversation_start(*, session: RaterSession) -> Conversation:
     models = study_models(study)
     ids = [m.pk for m in models]
     started = Conversation.objects.filter(study=study).exclude(status=Conversation.Status.ABANDONED)
-    rng = random.Random()
+    rng = rng or random.Random()
     if live.mode == LiveStudy.Mode.CONVERSATION:
         counts = dict(started.values_list("left").annotate(n=Count("id")).values_list("left", "n"))
         left, right = pairing.next_model(ids, counts, rng), None
     else:
-        rows = started.values_list("left", "right").annotate(n=Count("id"))
+        rows = started.values_list("left", "right").annotate(
+            n=Count("id"), voted=Count("id", filter=Q(status=Conversation.Status.FINISHED))
+        )
         counts: dict[pairing.Pair, int] = {}
-        for a, b, n in rows.values_list("left", "right", "n"):
+        votes: dict[int, int] = {}
+        for a, b, n, voted in rows.values_list("left", "right", "n", "voted"):
             pair = (a, b) if ids.index(a) < ids.index(b) else (b, a)
             counts[pair] = counts.get(pair, 0) + n
-        widths = _widths(study) if live.adaptive else None
+            votes[a], votes[b] = votes.get(a, 0) + voted, votes.get(b, 0) + voted
+        widths = _cached_widths(study, votes) if live.adaptive else None
         pair = pairing.next_pair(pairing.all_pairs(ids), counts, live.target_per_pair, rng, widths)
         left, right = pair if pairing.left_first(counts.get(pair, 0)) else pair[::-1]
     return Conversation.objects.create(

@@ -4,8 +4,9 @@ mounted in front of Django by evalhub.asgi.
 Why not a Django view: under ASGI every synchronous middleware runs on one shared thread, so
 twenty raters who send at once queue behind each other before their answer can start. This
 app does what the stack would (host check, CSRF check with Django's own middleware, the
-session cookie), runs its database work on the executor's threads, and writes the frames of
-evalhub.live.streaming straight to the connection."""
+session cookie), reads the session and history in one statement on the event loop
+(evalhub.live.answer_db), starts the models, writes the turn's rows while they read the
+prompt, and writes the frames of evalhub.live.streaming straight to the connection."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 from django.middleware.csrf import CsrfViewMiddleware
 
+from evalhub.live import answer_db, turns
 from evalhub.live.errors import LiveInputError
-from evalhub.live.streaming import in_thread, turn_frames
-from evalhub.live.turns import turn_open
+from evalhub.live.streaming import SideStreams, in_thread, turn_frames
+from evalhub.rating.limits import event_count
 
 SEND_PATH = re.compile(r"^/live/(?P<slug>[-a-zA-Z0-9_]+)/c/(?P<token>[-a-zA-Z0-9_]+)/send/$")
 COOKIE = "ls"
@@ -95,12 +97,33 @@ async def live_send_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if refused:
         await _json(send, 403 if refused == "csrf" else 400, {"error": "Please reload the page."})
         return
+    session_token, text = request.COOKIES.get(COOKIE, ""), request.POST.get("text", "")
     try:
-        opened = await in_thread(
-            turn_open, session_token=request.COOKIES.get(COOKIE, ""), slug=match["slug"],
-            token=match["token"], text=request.POST.get("text", ""),
-        )  # fmt: skip
+        # The session and history (one statement, on the loop) while Redis counts the rate.
+        params = turns.state_params(session_token=session_token, slug=match["slug"],
+                                    token=match["token"])  # fmt: skip
+        state, sent = await asyncio.gather(
+            answer_db.turn_state(params), in_thread(event_count, turns.rate_key(session_token))
+        )
+        state = turns.session_checked(state, sent=sent)
+        live = turns.live_settings(state)
+        if live.moderation_judge_id is None:
+            text = turns.prompt_checked(live, text)
+        else:  # asking the judge is a blocking call
+            text = await in_thread(turns.prompt_checked, live, text)
+        plan = turns.turn_plan(state, text)
     except LiveInputError as exc:
+        await _json(send, exc.status, {"error": str(exc)})
+        return
+    phases["planned"] = _since(arrived)
+    # The models start now; the turn's rows are written while they read the prompt.
+    streams = SideStreams(plan.sides)
+    try:
+        opened = plan.opened(await answer_db.open_rows(plan))
+    except BaseException as exc:
+        await streams.cancel()
+        if not isinstance(exc, LiveInputError):
+            raise
         await _json(send, exc.status, {"error": str(exc)})
         return
     phases["turn_open"] = _since(arrived)
@@ -109,7 +132,7 @@ async def live_send_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                             (b"cache-control", b"no-store"),
                             (b"x-accel-buffering", b"no")]})  # fmt: skip
     phases["headers_sent"] = _since(arrived)
-    frames = turn_frames(opened, arrived=arrived, phases=phases)
+    frames = turn_frames(opened, streams, arrived=arrived, phases=phases)
 
     async def stream() -> None:
         async for chunk in frames:

@@ -1,5 +1,6 @@
-"""Streaming live turns from OpenAI-compatible endpoints (the `openai` client with
-stream=True) as server-sent-event frames for the browser.
+"""Streaming live turns from OpenAI-compatible endpoints (a chat-completions request with
+stream=True, posted with httpx2, its events read as plain JSON) as server-sent-event
+frames for the browser.
 
 Frames carry only the side ("A" left / only model, "B" right), text and sanitised HTML:
 never a model name, slug or id. A turn's frames: `delta` (new text) many times, then
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import httpx2
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -31,22 +34,24 @@ FAILED_MESSAGE = (
 LEFT_MESSAGE = "the rater left before the answer finished"
 
 T = TypeVar("T")
-_clients: dict[tuple[str, str], Any] = {}
+log = logging.getLogger(__name__)
+_clients: dict[int, httpx2.AsyncClient] = {}
 _gates: dict[tuple[int, str], asyncio.Semaphore] = {}
 
 
-def _client(spec: ModelSpec) -> Any:
-    """One AsyncOpenAI client per endpoint and key, per process (keeps its connections)."""
-    from openai import AsyncOpenAI
-
-    key = os.environ.get(spec.api_key_env, "") if spec.api_key_env else "EMPTY"
-    found = _clients.get((spec.base_url, key))
+def _client() -> httpx2.AsyncClient:
+    """One HTTP client per event loop (it keeps the endpoints' connections). The OpenAI
+    chat-completions request is posted with httpx2, the `openai` client's own HTTP library,
+    not through the `openai` client: building a request there costs several milliseconds of
+    CPU, paid by every rater who sends at once before their first token. The streams' number
+    is capped by each model's gate, not here."""
+    key = id(asyncio.get_running_loop())
+    found = _clients.get(key)
     if found is None:
-        found = AsyncOpenAI(
-            base_url=spec.base_url, api_key=key or "EMPTY", max_retries=0,
+        found = _clients[key] = httpx2.AsyncClient(
             timeout=settings.LIVE_STREAM_TIMEOUT_SECONDS,
-        )  # fmt: skip
-        _clients[(spec.base_url, key)] = found
+            limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64),
+        )
     return found
 
 
@@ -65,13 +70,13 @@ def _gate(spec: ModelSpec) -> asyncio.Semaphore:
 _executor: ThreadPoolExecutor | None = None
 
 
-def _db_threads() -> ThreadPoolExecutor:
-    """The live path's own threads for database work, LIVE_DB_THREADS of them per process.
+def _live_threads() -> ThreadPoolExecutor:
+    """The live path's own threads for blocking work, LIVE_THREADS of them per process.
     The loop's default executor has min(32, cores + 4): six on two cores, so twenty raters
-    who send at once would queue for a thread before their turn could open."""
+    who send at once would queue for a thread."""
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(settings.LIVE_DB_THREADS, thread_name_prefix="live-db")
+        _executor = ThreadPoolExecutor(settings.LIVE_THREADS, thread_name_prefix="live")
     return _executor
 
 
@@ -87,7 +92,7 @@ async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         connection.health_check_done = True  # see above: a lost connection reruns `fn`
         return rerun_once_if_disconnected(fn)(*args, **kwargs)
 
-    return await sync_to_async(call, thread_sensitive=False, executor=_db_threads())()
+    return await sync_to_async(call, thread_sensitive=False, executor=_live_threads())()
 
 
 def frame(event: str, data: dict[str, Any]) -> bytes:
@@ -102,18 +107,39 @@ class TurnFailed(Exception):
         self.side, self.text, self.provenance = side, text, provenance
 
 
+async def stream_chunks(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]:
+    """The chunks of an OpenAI-compatible event stream as plain dicts (one `data:` line per
+    event, up to `[DONE]`). Parsed with json.loads, not into the openai client's typed
+    chunks, which cost about thirty times the CPU per token on a web process that streams
+    many answers at once. An error status, or an `error` event (the server gave up
+    mid-answer), raises ValueError."""
+    if response.status_code >= 400:
+        detail = (await response.aread())[:500].decode(errors="replace")
+        raise ValueError(f"the endpoint answered {response.status_code}: {detail}")
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            return
+        chunk = json.loads(payload)
+        if chunk.get("error"):
+            raise ValueError(f"the endpoint stopped with an error: {chunk['error']}")
+        yield chunk
+
+
 async def _stream_side(opened: OpenedTurn, queue: asyncio.Queue) -> tuple[str, dict[str, Any]]:
     """Stream one side into `queue` as ("delta", side, text); return the whole text and
     the turn's provenance. Raises TurnFailed."""
-    from openai import OpenAIError
-
     spec, sampling = opened.spec, opened.spec.sampling
     body: dict[str, Any] = {
         "model": spec.model_name, "messages": opened.messages, "stream": True,
         "stream_options": {"include_usage": True}, "temperature": sampling["temperature"],
         "top_p": sampling["top_p"], "max_tokens": sampling["max_tokens"], "seed": opened.seed,
-        "extra_body": {"repetition_penalty": sampling["repetition_penalty"]},
+        "repetition_penalty": sampling["repetition_penalty"],
     }  # fmt: skip
+    key = os.environ.get(spec.api_key_env, "") if spec.api_key_env else ""
+    url = spec.base_url.rstrip("/") + "/chat/completions"
     if sampling.get("stop"):
         body["stop"] = list(sampling["stop"])
     parts: list[str] = []
@@ -126,25 +152,26 @@ async def _stream_side(opened: OpenedTurn, queue: asyncio.Queue) -> tuple[str, d
         started = time.perf_counter()
         first = None
         try:
-            stream = await _client(spec).chat.completions.create(**body)
-            async for chunk in stream:
-                if chunk.usage is not None:
-                    provenance["prompt_tokens"] = chunk.usage.prompt_tokens
-                    provenance["completion_tokens"] = chunk.usage.completion_tokens
-                for choice in chunk.choices:
-                    if choice.finish_reason:
-                        provenance["finish_reason"] = choice.finish_reason
-                    delta = choice.delta.content if choice.delta else None
-                    if delta:
-                        # A model may emit NUL, which PostgreSQL text cannot hold.
-                        delta = delta.replace("\x00", "\ufffd")
-                        if first is None:
-                            first = time.perf_counter()
-                        parts.append(delta)
-                        queue.put_nowait(("delta", opened.side, delta))
-                if chunk.model:
-                    provenance["response_model"] = chunk.model
-        except (OpenAIError, OSError, ValueError) as exc:
+            headers = {"Authorization": f"Bearer {key or 'EMPTY'}"}
+            async with _client().stream("POST", url, json=body, headers=headers) as response:
+                async for chunk in stream_chunks(response):
+                    if chunk.get("usage"):
+                        provenance["prompt_tokens"] = chunk["usage"]["prompt_tokens"]
+                        provenance["completion_tokens"] = chunk["usage"]["completion_tokens"]
+                    for choice in chunk.get("choices") or ():
+                        if choice.get("finish_reason"):
+                            provenance["finish_reason"] = choice["finish_reason"]
+                        delta = (choice.get("delta") or {}).get("content")
+                        if delta:
+                            # A model may emit NUL, which PostgreSQL text cannot hold.
+                            delta = delta.replace("\x00", "\ufffd")
+                            if first is None:
+                                first = time.perf_counter()
+                            parts.append(delta)
+                            queue.put_nowait(("delta", opened.side, delta))
+                    if chunk.get("model"):
+                        provenance["response_model"] = chunk["model"]
+        except (httpx2.HTTPError, OSError, ValueError) as exc:
             provenance["failed_after_ms"] = round((time.perf_counter() - started) * 1000, 1)
             raise TurnFailed(opened.side, "".join(parts), provenance, repr(exc)) from exc
     ended = time.perf_counter()
@@ -165,21 +192,38 @@ async def _side_outcome(opened: OpenedTurn, queue: asyncio.Queue) -> None:
         queue.put_nowait(("ok", opened.side, await _stream_side(opened, queue)))
     except TurnFailed as exc:
         queue.put_nowait(("failed", opened.side, exc))
+    except Exception as exc:  # a failure of a kind not foreseen still ends the turn, failed
+        log.exception("live stream of side %s failed unexpectedly", opened.side)
+        queue.put_nowait(("failed", opened.side, TurnFailed(opened.side, "", {}, repr(exc))))
+
+
+class SideStreams:
+    """The endpoint calls of a turn's sides, started as soon as the turn is planned (its
+    rows are written meanwhile): their deltas and outcomes arrive in one queue."""
+
+    def __init__(self, sides: list[OpenedTurn]) -> None:
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.tasks = [asyncio.create_task(_side_outcome(o, self.queue)) for o in sides]
+
+    async def cancel(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 async def turn_frames(
-    opened: list[OpenedTurn], *, arrived: float | None = None,
+    opened: list[OpenedTurn], streams: SideStreams, *, arrived: float | None = None,
     phases: dict[str, float] | None = None,
 ) -> AsyncIterator[bytes]:  # fmt: skip
-    """The frames of one turn, both sides streamed at the same time; writes the turn's
-    outcome (finished, or failed on every side) before the last frame. Deltas that arrive
-    together go out as one frame per side (fewer writes when the rater's link is slow).
-    `phases` (ms since the request `arrived`, a perf_counter) join each side's
-    provenance timings, with `first_frame`: arrival to that side's first text frame."""
-    queue: asyncio.Queue = asyncio.Queue()
+    """The frames of one turn, both sides streamed at the same time (`streams`, started
+    for `opened`); writes the turn's outcome (finished, or failed on every side) before
+    the last frame. Deltas that arrive together go out as one frame per side (fewer
+    writes when the rater's link is slow). `phases` (ms since the request `arrived`, a
+    perf_counter) join each side's provenance timings, with `first_frame`: arrival to
+    that side's first text frame."""
+    queue, tasks = streams.queue, streams.tasks
     first_frame: dict[str, float] = {}
     by_side = {o.side: o for o in opened}
-    tasks = [asyncio.create_task(_side_outcome(o, queue)) for o in opened]
     results: dict[int, tuple[str, dict[str, Any]]] = {}
     failure: TurnFailed | None = None
     recorded = False

@@ -3,23 +3,20 @@ per side), then finish or fail it when the stream ends."""
 
 from __future__ import annotations
 
+import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db import transaction
-from django.db.models import OuterRef
-from django.db.models.functions import JSONObject
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from evalhub.live import moderation
 from evalhub.live.errors import LiveInputError
 from evalhub.live.models import Conversation, LiveStudy, Turn
 from evalhub.outputs.models import ModelEntry
-from evalhub.rating.limits import over_limit
+from evalhub.rating.limits import event_count
 
 # Sampling for live turns when the model entry sets none: LIMA's decoding, shorter answers
 # (a rater waits for each one).
@@ -88,83 +85,159 @@ def prompt_checked(live: LiveStudy, text: str) -> str:
     return text
 
 
-# The conversation's turns that count (not failed), as JSON rows beside its own row.
-_ROW = JSONObject(
-    id="id", index="index", side="side", user_text="user_text",
-    assistant_text="assistant_text", status="status", label="label", started_at="started_at",
-)  # fmt: skip
-_history = (
-    Turn.objects.filter(conversation=OuterRef("pk"))
-    .exclude(status=Turn.Status.FAILED)
-    .order_by("index", "side", "id")
-    .values(row=_ROW)
+# Everything opening a turn needs, in one statement and one round trip: the conversation
+# (named by its token, the rater's session cookie and the study's slug), its session's state,
+# the study's live settings, its models and the turns that count (not failed), as one JSON
+# text (parsed once, the same way through Django's cursor and the live path's own pool).
+STATE_SQL = """
+SELECT json_build_object(
+  'conversation', c.id, 'status', c.status, 'session_active', s.status = 'active',
+  'mode', l.mode, 'max_turns', l.max_turns, 'max_prompt_chars', l.max_prompt_chars,
+  'messages_per_minute', l.messages_per_minute, 'blocklist', l.blocklist,
+  'moderation_judge', l.moderation_judge_id, 'model_limits', l.model_limits,
+  'models', (SELECT json_agg(json_build_object(
+                'side', x.side, 'id', m.id, 'slug', m.slug, 'base_url', m.base_url,
+                'model_path', m.model_path, 'api_key_env', m.api_key_env,
+                'generation_config', m.generation_config) ORDER BY x.side)
+             FROM (VALUES ('A', c.left_id), ('B', c.right_id)) AS x (side, id)
+             JOIN outputs_modelentry m ON m.id = x.id),
+  'turns', (SELECT coalesce(json_agg(json_build_object(
+                'id', t.id, 'index', t.index, 'side', t.side, 'user_text', t.user_text,
+                'assistant_text', t.assistant_text, 'status', t.status, 'label', t.label,
+                'stale', t.status = 'streaming'
+                         AND t.started_at < now() - make_interval(secs => %(stale_s)s))
+              ORDER BY t.index, t.side, t.id), '[]')
+            FROM live_turn t WHERE t.conversation_id = c.id AND t.status <> 'failed')
+)::text
+FROM live_conversation c
+JOIN rating_ratersession s ON s.id = c.session_id
+JOIN studies_study st ON st.id = c.study_id
+JOIN live_livestudy l ON l.study_id = c.study_id
+WHERE c.token = %(token)s AND s.token = %(session_token)s AND st.slug = %(slug)s
+"""
+STATE_PARAMS_STALE_S = STALE_STREAM.total_seconds()
+# A turn that lost its web process (still "streaming" long after any answer could take).
+STALE_SQL = (
+    "UPDATE live_turn SET status = 'failed', error = 'no outcome: its web process stopped' "
+    "WHERE id = ANY(%(ids)s) AND status = 'streaming'"
 )
+# One streaming row per side. The unique index live_turn_one_per_side (conversation, index,
+# side; failed turns aside) refuses a second send that raced this one past the checks.
+OPEN_SQL = """
+INSERT INTO live_turn (conversation_id, "index", side, user_text, assistant_text, status,
+                       error, label, provenance, started_at)
+SELECT %(conversation)s, %(index)s, side, %(text)s, '', 'streaming', '', '', '{}', now()
+FROM unnest(%(sides)s::text[]) WITH ORDINALITY AS x (side, n) ORDER BY n
+RETURNING id
+"""
+ANSWER_RUNNING = "Please wait for the answer to finish."
 
 
-def _turn(row: dict[str, Any], conversation: Conversation) -> Turn:
-    started_at = parse_datetime(row.pop("started_at"))
-    return Turn(conversation=conversation, started_at=started_at, **row)
+@dataclass(frozen=True)
+class TurnPlan:
+    """A checked message and what opening its turn writes and sends, from STATE_SQL's row.
+    `sides` hold no turn id yet: the rows are written while the models start."""
+
+    conversation_id: int
+    index: int
+    text: str
+    stale: list[int]
+    sides: list[OpenedTurn]
+
+    def opened(self, turn_ids: list[int]) -> list[OpenedTurn]:
+        return [replace(side, turn_id=turn_id)
+                for side, turn_id in zip(self.sides, turn_ids, strict=True)]  # fmt: skip
 
 
-@transaction.atomic
-def turn_open(*, session_token: str, slug: str, token: str, text: str) -> list[OpenedTurn]:
-    """Check the rater's message and open the next turn: one streaming Turn row per side.
-    The rater is named by their session cookie in study `slug`. Refuses (LiveInputError)
-    an unknown or finished session, a message that is empty, too long, blocked or over
-    the session's rate, a turn while one streams or is unlabelled, and one past max_turns.
-    It stands between the rater and the first token: the conversation, its session and
-    its turns are read in one statement, and the new rows written in one more."""
-    conversation = (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related("session", "left", "right", "study__live")
-        .annotate(history=ArraySubquery(_history))  # session and history: one round trip
-        .filter(token=token, session__token=session_token, study__slug=slug)
-        .first()
-    )
-    if conversation is None or conversation.session.is_finished:
+def state_params(*, session_token: str, slug: str, token: str) -> dict[str, Any]:
+    return {"session_token": session_token, "slug": slug, "token": token,
+            "stale_s": STATE_PARAMS_STALE_S}  # fmt: skip
+
+
+def live_settings(state: dict[str, Any]) -> LiveStudy:
+    """The study's live settings from STATE_SQL's row (unsaved: prompt_checked reads them;
+    its moderation judge is read from the database only when one is set)."""
+    fields = ("mode", "max_turns", "max_prompt_chars", "messages_per_minute", "blocklist",
+              "model_limits")  # fmt: skip
+    return LiveStudy(moderation_judge_id=state["moderation_judge"],
+                     **{f: state[f] for f in fields})  # fmt: skip
+
+
+def rate_key(session_token: str) -> str:
+    return f"live:{session_token}"
+
+
+def session_checked(state: dict[str, Any] | None, *, sent: int | None) -> dict[str, Any]:
+    """Refuses (LiveInputError) an unknown or finished session, an ended conversation and
+    a session over its message rate: `sent` is this minute's messages with this one
+    (event_count of rate_key; None while Redis is down, which limits nobody)."""
+    if state is None or not state["session_active"]:
         raise LiveInputError("We could not find your session. Please reload the page.", 403)
-    if conversation.status != Conversation.Status.ACTIVE:
+    if state["status"] != Conversation.Status.ACTIVE:
         raise LiveInputError("This conversation is over. Please reload the page.", status=409)
-    live = conversation.study.live
-    if over_limit(f"live:{session_token}", limit=live.messages_per_minute):
+    limit = state["messages_per_minute"]
+    if sent is not None and 0 < limit < sent:
         raise LiveInputError("That was very fast. Please wait a moment before sending.", 429)
-    text = prompt_checked(live, text)
-    turns = [_turn(row, conversation) for row in conversation.history]
-    streaming = [t for t in turns if t.status == Turn.Status.STREAMING]
-    # A turn still "streaming" long after any answer could take lost its web process.
-    stale = [t.pk for t in streaming if t.started_at < timezone.now() - STALE_STREAM]
-    if stale:
-        Turn.objects.filter(pk__in=stale).update(
-            status=Turn.Status.FAILED, error="no outcome: its web process stopped"
-        )
-        turns = [t for t in turns if t.pk not in stale]
-    if len(stale) < len(streaming):
-        raise LiveInputError("Please wait for the answer to finish.", status=409)
-    done = sorted({t.index for t in turns})
-    if live.mode == LiveStudy.Mode.CONVERSATION and any(not t.label for t in turns):
+    return state
+
+
+def turn_plan(state: dict[str, Any], text: str) -> TurnPlan:
+    """The next turn of a checked session (session_checked) for the checked message `text`
+    (prompt_checked): refuses a turn while one streams or is unlabelled, and one past
+    max_turns. Pure: reads only `state`."""
+    live = live_settings(state)
+    turns = state["turns"]
+    stale = [t["id"] for t in turns if t["stale"]]
+    if any(t["status"] == Turn.Status.STREAMING and not t["stale"] for t in turns):
+        raise LiveInputError(ANSWER_RUNNING, status=409)
+    turns = [t for t in turns if not t["stale"]]
+    done = {t["index"] for t in turns}
+    if live.mode == LiveStudy.Mode.CONVERSATION and any(not t["label"] for t in turns):
         raise LiveInputError("Please rate the last answer before sending a new message.", 409)
     if len(done) >= live.max_turns:
         raise LiveInputError(
             f"This conversation has reached its limit of {live.max_turns} messages.", 409
         )
-    sides = [("A", conversation.left)]
-    if conversation.right is not None:
-        sides.append(("B", conversation.right))
-    rows = Turn.objects.bulk_create(
-        [Turn(conversation=conversation, index=len(done), side=side, user_text=text)
-         for side, _ in sides]
-    )  # fmt: skip
-    opened = []
-    for row, (side, model) in zip(rows, sides, strict=True):
+    sides = []
+    for model in state["models"]:
+        side = model.pop("side")
         history: list[dict[str, str]] = []
         for turn in turns:
-            if turn.side == side:
-                history += [{"role": "user", "content": turn.user_text},
-                            {"role": "assistant", "content": turn.assistant_text}]  # fmt: skip
+            if turn["side"] == side:
+                history += [{"role": "user", "content": turn["user_text"]},
+                            {"role": "assistant", "content": turn["assistant_text"]}]  # fmt: skip
         messages = [*history, {"role": "user", "content": text}]
-        spec = model_spec(model, live.model_limits or {})
-        opened.append(OpenedTurn(row.pk, side, spec, messages, secrets.randbelow(2**31)))
-    return opened
+        spec = model_spec(ModelEntry(pk=model.pop("id"), **model), live.model_limits or {})
+        sides.append(OpenedTurn(0, side, spec, messages, secrets.randbelow(2**31)))
+    return TurnPlan(state["conversation"], len(done), text, stale, sides)
+
+
+def open_params(plan: TurnPlan) -> dict[str, Any]:
+    return {"conversation": plan.conversation_id, "index": plan.index, "text": plan.text,
+            "sides": [s.side for s in plan.sides]}  # fmt: skip
+
+
+def turn_open(*, session_token: str, slug: str, token: str, text: str) -> list[OpenedTurn]:
+    """Check the rater's message and open the next turn: one streaming Turn row per side.
+    Refuses (LiveInputError) what session_checked, prompt_checked and turn_plan refuse.
+    For callers in a thread (Django's connection); the answer endpoint does the same
+    statements on the event loop (evalhub.live.stream_app)."""
+    with connection.cursor() as cursor:
+        cursor.execute(STATE_SQL, state_params(session_token=session_token, slug=slug,
+                                               token=token))  # fmt: skip
+        row = cursor.fetchone()
+    state = session_checked(json.loads(row[0]) if row else None,
+                            sent=event_count(rate_key(session_token)))  # fmt: skip
+    plan = turn_plan(state, prompt_checked(live_settings(state), text))
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if plan.stale:
+                cursor.execute(STALE_SQL, {"ids": plan.stale})
+            cursor.execute(OPEN_SQL, open_params(plan))
+            ids = [r[0] for r in cursor.fetchall()]
+    except IntegrityError as exc:
+        raise LiveInputError(ANSWER_RUNNING, status=409) from exc
+    return plan.opened(ids)
 
 
 def turn_finish(*, turn_id: int, text: str, provenance: dict[str, Any]) -> None:

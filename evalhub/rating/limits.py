@@ -20,21 +20,29 @@ def over_limit(key: str, *, limit: int, window_s: int = 60) -> bool:
     False, counting nothing, while Redis is unreachable."""
     if limit <= 0:
         return False
+    count = event_count(key, window_s=window_s)
+    return count is not None and count > limit
+
+
+def event_count(key: str, *, window_s: int = 60) -> int | None:
+    """Count one event for `key`: this window's events so far, or None (counting nothing)
+    while Redis is unreachable. For callers that learn the limit later (the live answer
+    path counts while it reads its study)."""
     try:
-        return _count(key, limit=limit, window_s=window_s)
+        return _count(key, window_s=window_s)
     except REDIS_ERRORS as exc:
         redis_unavailable("rate limit", exc)
-        return False
+        return None
 
 
-def _count(key: str, *, limit: int, window_s: int) -> bool:
+def _count(key: str, *, window_s: int) -> int:
     window = int(time.time() // window_s)
     name = cache.make_and_validate_key(f"rl:{key}:{window}")
     client = cache_redis_client()
     if client is None:  # another cache backend: two calls instead of one
         cache.add(name, 0, timeout=window_s * 2)
-        return cache.incr(name) > limit
+        return int(cache.incr(name))
     count = int(client.incr(name))
     if count == 1:  # first event of the window: let the key expire after it
         client.expire(name, window_s * 2)
-    return count > limit
+    return count

@@ -205,3 +205,37 @@ class LiveStudySerializer(StudySerializer):
         from evalhub.live.monitoring import live_monitor
 
         return LiveMonitorSerializer(live_monitor(study=obj)).data
+
+
+class LivePreviewTurnSerializer(StrictSerializer):
+    user = StrictCharField(max_length=100_000)
+    assistant = StrictCharField(max_length=100_000, allow_blank=True)
+
+
+class LivePreviewMessageSerializer(StrictSerializer):
+    """A message to the study's models (a battle's first pair, a conversation's first
+    model), after the preview's earlier turns per side ("A", and "B" in a battle)."""
+
+    text = StrictCharField(max_length=100_000)
+    history = serializers.DictField(
+        child=serializers.ListField(child=LivePreviewTurnSerializer(), max_length=100),
+        required=False,
+        help_text='earlier turns per side: {"A": [{"user", "assistant"}, ...], "B": [...]}',
+    )
+
+    def validate_history(self, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - {"A", "B"})
+        if unknown:
+            raise serializers.ValidationError(f"sides are A and B, not {', '.join(unknown)}")
+        return value
+
+
+class LivePreviewAnswerSerializer(serializers.Serializer):
+    side = serializers.CharField(help_text='"A" (left or only model) or "B" (right)')
+    text = serializers.CharField(allow_blank=True)
+    html = serializers.CharField(allow_blank=True, help_text="rendered and sanitised")
+    error = serializers.CharField(allow_blank=True, help_text="that side's endpoint failed")
+
+
+class LivePreviewSerializer(serializers.Serializer):
+    answers = LivePreviewAnswerSerializer(many=True)

@@ -1,5 +1,6 @@
 """Live studies: create (a draft; /studies/<slug>/launch/ and /close/ move it on, and
-/studies/<slug>/results/ answers its results) and read with its monitor counts."""
+/studies/<slug>/results/ answers its results), preview with the real models, and read with
+its monitor counts."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evalhub.api.errors import field_conflict
+from evalhub.api.errors import Conflict, field_conflict
 from evalhub.api.serializers.common import discriminated
 from evalhub.api.serializers.live import (
     LIVE_STUDY_CREATE_VARIANTS,
+    LivePreviewMessageSerializer,
+    LivePreviewSerializer,
     LiveStudyCreateRequest,
     LiveStudySerializer,
 )
 from evalhub.api.views.common import error_responses, get_or_404
 from evalhub.live.creation import live_study_create
 from evalhub.live.errors import LiveInputError
+from evalhub.live.preview import live_preview_turn
 from evalhub.studies.models import Study
 from evalhub.studies.selectors import team_studies
 from evalhub.teams.models import Team
@@ -84,3 +88,30 @@ class LiveStudyDetail(generics.RetrieveAPIView):
 
     def get_object(self) -> Study:
         return get_or_404(_live_studies(self.request.team), "live study", slug=self.kwargs["slug"])
+
+
+class LiveStudyPreview(generics.GenericAPIView):
+    serializer_class = LivePreviewMessageSerializer
+
+    @extend_schema(
+        summary="Preview a live study with its real models (records nothing)",
+        description="Sends `text`, after the preview's earlier turns (`history`, per side), to "
+        "the study's models: a battle's first pair (A and B), a conversation's first model "
+        "(A), with their sampling and the study's limits. Answers come whole, anonymous (by "
+        "side), each with its rendered HTML or its endpoint's `error`. Nothing is written. "
+        "A message the study refuses (length, blocklist, moderation, max_turns) answers 409.",
+        request=LivePreviewMessageSerializer,
+        responses={200: LivePreviewSerializer, **error_responses(409, 413, 415)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        study = get_or_404(_live_studies(request.team), "live study", slug=slug)
+        body = LivePreviewMessageSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            answers = live_preview_turn(
+                study=study, history=data.get("history") or {}, text=data["text"]
+            )
+        except LiveInputError as exc:
+            raise Conflict(str(exc)) from None
+        return Response(LivePreviewSerializer({"answers": answers}).data)

@@ -169,6 +169,89 @@ def test_a_live_battle_is_created_launched_and_closed_with_a_generated_client(
     assert close.sync_detailed("arena", client=client).parsed.status == "closed"
 
 
+def test_a_custom_question_live_battle_is_previewed_voted_and_read_with_a_generated_client(
+    api_server, client_package, alice, vllm_server
+):
+    """The researcher's whole live battle through the client: a custom pairwise question,
+    the study asking it, a preview with the real models (the real `vllm serve`), launch;
+    two participants battle (their pages are not the API); the results give each choice's
+    share and Bradley-Terry with intervals."""
+    from evalhub.live.models import Conversation
+    from evalhub.live.services import battle_vote, conversation_start, live_session_consent
+    from evalhub.live.turns import turn_finish, turn_open
+    from evalhub.outputs.models import ModelEntry
+    from evalhub.rating.services import session_start_crowd
+    from evalhub.studies.models import Study
+
+    def load(name: str):
+        return importlib.import_module(f"{client_package}.{name}")
+
+    for slug, served in (("alpha", "tiny"), ("beta", "tiny-b")):
+        ModelEntry.objects.create(slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
+                                  base_url=vllm_server, model_path=served,
+                                  generation_config={"max_tokens": 16})  # fmt: skip
+    models = load("models")
+    token = api_token_create(user=alice)[1]
+    client = load("client").AuthenticatedClient(base_url=api_server, token=token, prefix="Token")
+    question = models.InstrumentRequestRequest.from_dict({
+        "slug": "kinder", "name": "Kinder answer", "kind": "pairwise",
+        "question": "Which answer is kinder?",
+        "choices": [{"key": 1, "value": "left", "label": "The left one", "side": "A"},
+                    {"key": 2, "value": "same", "label": "Equally kind", "side": "tie"},
+                    {"key": 3, "value": "right", "label": "The right one", "side": "B"}],
+    })  # fmt: skip
+    made = load("api.instruments.instruments_create").sync_detailed(client=client, body=question)
+    assert made.status_code == 201, made.content
+    body = models.LiveBattleCreateRequest.from_dict({
+        "mode": "battle", "slug": "kind-arena", "name": "Kind arena", "models": ["alpha", "beta"],
+        "max_turns": 1, "session_quota": 1, "instrument": "kinder",
+    })  # fmt: skip
+    created = load("api.live_studies.live_studies_create").sync_detailed(client=client, body=body)
+    assert created.status_code == 201, created.content
+    preview = load("api.live_studies.live_studies_preview_create")
+    said = preview.sync_detailed(
+        "kind-arena", client=client, body=models.LivePreviewMessageRequest(text="Say hello.")
+    )
+    assert said.status_code == 200, said.content
+    assert [(a.side, a.error) for a in said.parsed.answers] == [("A", ""), ("B", "")]
+    assert all(a.text and a.html for a in said.parsed.answers)
+    for secret in (b"alpha", b"beta", b"tiny", vllm_server.encode()):
+        assert secret not in said.content  # anonymous, as the raters will see them
+    refused = preview.sync_detailed(
+        "kind-arena", client=client, body=models.LivePreviewMessageRequest(text="x" * 5000)
+    )
+    assert refused.status_code == 409 and b"limit is 4,000" in refused.content
+    assert not Conversation.objects.exists()  # a preview records nothing
+    launch = load("api.studies.studies_launch_create")
+    assert launch.sync_detailed("kind-arena", client=client).parsed.status == "launched"
+
+    study = Study.objects.get(slug="kind-arena")
+    for pid, winner in (("p-one", "alpha"), ("p-two", "beta")):  # one win each
+        session = live_session_consent(session=session_start_crowd(study=study, participant_id=pid))
+        battle = conversation_start(session=session)
+        for opened in turn_open(session_token=session.token, slug=study.slug,
+                                token=battle.token, text="Say something kind."):  # fmt: skip
+            turn_finish(turn_id=opened.turn_id, text=f"Kind words {opened.side}", provenance={})
+        choice = "left" if battle.left.slug == winner else "right"
+        battle_vote(session=session, token=battle.token, choice=choice)
+    assert Conversation.objects.filter(study=study, status="finished").count() == 2
+
+    response = load("api.studies.studies_results_retrieve").sync_detailed(
+        "kind-arena", client=client
+    )
+    assert response.status_code == 200, response.content
+    results = response.parsed.additional_properties
+    assert results["instrument"]["slug"] == "kinder" and results["n_judgments"] == 2
+    board = {row["model"]: row for row in results["leaderboard"]["models"]}
+    assert set(board) == {"alpha", "beta"}
+    for row in board.values():
+        assert row["n_battles"] == 2 and row["lower"] <= row["upper"]
+    assert board["alpha"]["rating"] == pytest.approx(board["beta"]["rating"])  # 1 win each
+    (shares,) = results["choices"]
+    assert {r["value"] for r in shares["shares"]} == {"left", "same", "right"}
+    assert sum(r["count"] for r in shares["shares"]) == 2
+
+
 @pytest.mark.worker
 def test_a_release_archive_is_imported_with_a_generated_client(
     api_server, client_package, alice, celery_worker, settings, tmp_path

@@ -18,7 +18,7 @@ from evalhub.jobs.models import Job
 from evalhub.jobs.services import WAITING_FOR_BROKER
 from tests.conftest import ROOT
 
-# Serial: it stops a Redis server and waits on the sweeper (tests/isolation.py).
+# Serial: it stops a Redis server of its own; one at a time with the fault tests (tests/isolation.py).
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.serial]
 
 

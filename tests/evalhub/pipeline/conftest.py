@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -55,6 +54,8 @@ class PrivateRedis:
 
 class LoggedWorker(WorkerProcess):
     """A worker on another broker than the test process's: ready when its log says so."""
+
+    on_test_broker = False
 
     def _answers_ping(self) -> bool:
         if self.popen and self.popen.poll() is not None:
@@ -109,4 +110,3 @@ def pipeline_workers(pipeline_env: dict[str, str]) -> Iterator[list[WorkerProces
             beat.wait(timeout=10)
         except subprocess.TimeoutExpired:
             beat.kill()
-        time.sleep(0)

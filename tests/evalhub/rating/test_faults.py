@@ -4,7 +4,8 @@ PostgreSQL connection of the server is terminated, or the gunicorn workers are S
 during an answer. Every case: no 5xx, every item answered, each answer stored once, and
 the dashboards right once Redis is back.
 
-Serial: these kill servers and connections, so they run in the pass of their own."""
+Serial: these kill servers and connections (their own), so they run one at a time, beside
+the other xdist workers' tests (tests/isolation.py)."""
 
 from __future__ import annotations
 

@@ -132,6 +132,7 @@ RULES: dict[str, str] = {
             "workspace:study_transition",
             "live:export",
             "api:live-study",
+            "api:live-study-preview",
             "api:study",
             "api:study-gold",
             "api:study-item-labels",
