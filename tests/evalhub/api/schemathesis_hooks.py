@@ -13,3 +13,20 @@ import schemathesis
 def ndjson(context: Any, value: Any) -> bytes:
     rows = value if isinstance(value, list) else [value]
     return "\n".join(json.dumps(row) for row in rows).encode()
+
+
+def _has_nul_key(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any("\x00" in str(k) or _has_nul_key(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul_key(v) for v in value)
+    return False
+
+
+@schemathesis.hook
+def filter_body(context: Any, body: Any) -> bool:
+    """Drop bodies with a NUL in a key at any depth. The schema forbids one at every depth
+    (StorableJsonObject's propertyNames), but schemathesis generates the recursive JSON value
+    beyond the depth where it still applies that rule, and then calls the server's 400 a
+    rejected valid request. The server's refusal is tested in test_contract.py."""
+    return not _has_nul_key(body)

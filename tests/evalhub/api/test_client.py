@@ -191,7 +191,7 @@ def test_a_custom_question_live_battle_is_previewed_voted_and_read_with_a_genera
                                   base_url=vllm_server, model_path=served,
                                   generation_config={"max_tokens": 16})  # fmt: skip
     models = load("models")
-    token = api_token_create(user=alice)[1]
+    token = api_token_create(team=lab_team(), user=alice)[1]
     client = load("client").AuthenticatedClient(base_url=api_server, token=token, prefix="Token")
     question = models.InstrumentRequestRequest.from_dict({
         "slug": "kinder", "name": "Kinder answer", "kind": "pairwise",

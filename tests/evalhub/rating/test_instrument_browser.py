@@ -78,11 +78,11 @@ def test_a_researcher_makes_a_custom_instrument_on_the_workspace_page(researcher
     web.select_option("#id_kind", "absolute")
     web.fill("#id_question", "What is the tone?")
     web.fill("#id_choices", "warm | Warm | Friendly\nwarm | Cold | Distant")
-    web.click("button[type=submit]")
+    web.click("main button[type=submit]")
     assert "duplicate value" in web.inner_text("main")  # refused, naming the choice
     assert not Instrument.objects.filter(slug="tone").exists()
     web.fill("#id_choices", "warm | Warm | Friendly\ncold | Cold | Distant")
-    web.click("button[type=submit]")
+    web.click("main button[type=submit]")
     web.wait_for_selector("#tone")
     assert Instrument.objects.get(slug="tone").definition.by_value["cold"].key == 2
     assert not web.problems
