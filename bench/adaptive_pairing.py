@@ -31,31 +31,16 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_team import bench_team  # noqa: E402
+from bench.scratch import scratch_recreate, scratch_urls  # noqa: E402
 
 BENCH_DB = f"evalhub_bench_pairing_{os.getpid()}"
 STEP = 0.35  # logit strength between neighbouring models
 TIE_SHARE = 0.10
-
-
-def _database_urls() -> tuple[str, str]:
-    base = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    return (urlunparse(base._replace(path="/postgres")),
-            urlunparse(base._replace(path=f"/{BENCH_DB}")))  # fmt: skip
-
-
-def _database(maintenance_url: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        if not drop_only:
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
 
 
 def _vote(strength: dict[int, float], left: int, right: int, rng: random.Random) -> str:
@@ -164,8 +149,8 @@ def main() -> int:
     if args.smoke:  # the size tests/bench/test_smoke.py runs
         vars(args).update(battles=30, models=4, seeds=1)
 
-    maintenance_url, bench_url = _database_urls()
-    _database(maintenance_url)
+    _, bench_url = scratch_urls(BENCH_DB)
+    scratch_recreate(BENCH_DB)
     os.environ.update({
         "DATABASE_URL": bench_url, "DEBUG": "1", "LOG_LEVEL": "WARNING",
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
@@ -211,7 +196,7 @@ def main() -> int:
         )
         connections.close_all()
     finally:
-        _database(maintenance_url, drop_only=True)
+        scratch_recreate(BENCH_DB, drop_only=True)
     return 0
 
 

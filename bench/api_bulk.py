@@ -40,12 +40,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_team import bench_member, bench_team  # noqa: E402
+from bench.scratch import scratch_recreate, scratch_urls  # noqa: E402
 
 SMOKE = "--smoke" in sys.argv
 ARENA_ONLY = "--arena-only" in sys.argv
@@ -54,23 +54,6 @@ N_BATTLES, N_ARENA_MODELS = (2_000, 24) if SMOKE else (100_000, 24)
 ARENA_CHUNK = 10_000
 GOAL_ROWS_PER_S, GOAL_PEAK_MB = 5_000, 500
 BENCH_DB = f"evalhub_bench_api_bulk_{os.getpid()}"  # unique: other benches may run at once
-
-
-def _database_urls() -> tuple[str, str]:
-    """(maintenance URL, bench database URL) on the server of DATABASE_URL."""
-    base = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    return urlunparse(base._replace(path="/postgres")), urlunparse(
-        base._replace(path=f"/{BENCH_DB}")
-    )
-
-
-def _recreate_database(maintenance_url: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        if not drop_only:
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
 
 
 def _answer(i: int, rng: random.Random) -> str:
@@ -273,8 +256,8 @@ def main() -> None:
     parser.add_argument("--arena-only", action="store_true", help="only the Arena battles")
     if parser.parse_args().smoke:
         N_PROMPTS, N_MODELS = 200, 2
-    maintenance_url, bench_url = _database_urls()
-    _recreate_database(maintenance_url)
+    _, bench_url = scratch_urls(BENCH_DB)
+    scratch_recreate(BENCH_DB)
     # Plain HTTP on loopback: no HTTPS redirect, no secure-only cookies.
     env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "SECRET_KEY": "bench-only",
            "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
@@ -303,7 +286,7 @@ def main() -> None:
     prompt_set = prompts_import(slug="bench", rows=prompt_rows).prompt_set
     if ARENA_ONLY:
         _report_arena(env, token)
-        _recreate_database(maintenance_url, drop_only=True)
+        scratch_recreate(BENCH_DB, drop_only=True)
         return
 
     rng = random.Random(0)
@@ -378,7 +361,7 @@ def main() -> None:
     from django.db import connections
 
     connections.close_all()
-    _recreate_database(maintenance_url, drop_only=True)
+    scratch_recreate(BENCH_DB, drop_only=True)
 
 
 def _report_arena(env: dict[str, str], token: str) -> None:

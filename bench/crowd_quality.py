@@ -31,32 +31,16 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_team import bench_member, bench_team  # noqa: E402
+from bench.scratch import scratch_recreate, scratch_urls  # noqa: E402
 
 DB_NAME = os.environ.get("BENCH_CROWD_DB", "evalhub_bench_crowd")  # one per parallel worktree
 N_PROMPTS, N_BASELINES = 5000, 4
 KINDS = (("honest", 0.8), ("random", 0.1), ("left", 0.05), ("fast", 0.05))
-
-
-def scratch_url() -> tuple[str, str]:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parsed = urlparse(base)
-    return urlunparse(parsed._replace(path="/postgres")), urlunparse(
-        parsed._replace(path=f"/{DB_NAME}")
-    )
-
-
-def admin(sql: str) -> None:
-    import psycopg
-
-    admin_url, _ = scratch_url()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def build(n_raters: int, per_rater: int) -> object:
@@ -175,7 +159,7 @@ def main() -> None:
     if args.smoke:  # the size tests/bench/test_smoke.py runs
         vars(args).update(raters=60, per_rater=10, repeat=1, ds_repeat=1)
 
-    _, url = scratch_url()
+    _, url = scratch_urls(DB_NAME)
     os.environ["DATABASE_URL"] = url
     # Cached fits are keyed by study id: a fresh scratch database must not meet the keys of
     # an earlier one (or of another bench) in the same Redis database.
@@ -183,8 +167,7 @@ def main() -> None:
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
-    admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    admin(f"CREATE DATABASE {DB_NAME}")
+    scratch_recreate(DB_NAME)
     try:
         import django
 
@@ -330,7 +313,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            scratch_recreate(DB_NAME, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -45,33 +45,17 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_team import bench_member, bench_team  # noqa: E402
+from bench.scratch import scratch_recreate, scratch_urls  # noqa: E402
 
 # Its own name per checkout when several run on one server (EVALHUB_BENCH_DB).
 DB_NAME = os.environ.get("EVALHUB_BENCH_DB", "evalhub_bench_dashboards")
 LLM_JUDGES = ("gpt-4", "claude", "tiny")
 CROWD_PER_ITEM = 6
-
-
-def scratch_url() -> tuple[str, str]:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parsed = urlparse(base)
-    return urlunparse(parsed._replace(path="/postgres")), urlunparse(
-        parsed._replace(path=f"/{DB_NAME}")
-    )
-
-
-def admin(sql: str) -> None:
-    import psycopg
-
-    admin_url, _ = scratch_url()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def build(n_prompts: int, n_baselines: int) -> object:
@@ -319,7 +303,7 @@ def main() -> None:
         vars(args).update(prompts=60, baselines=2, warm_repeat=3, cold_repeat=1,
                           alpaca_studies=4, alpaca_prompts=60)  # fmt: skip
 
-    _, url = scratch_url()
+    _, url = scratch_urls(DB_NAME)
     os.environ["DATABASE_URL"] = url
     # Cached fits are keyed by study id: a fresh scratch database must not meet the keys of
     # an earlier one (or of another bench) in the same Redis database.
@@ -328,8 +312,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
     if not args.reuse:
-        admin(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        admin(f"CREATE DATABASE {DB_NAME}")
+        scratch_recreate(DB_NAME)
     try:
         import django
 
@@ -427,7 +410,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            scratch_recreate(DB_NAME, drop_only=True)
 
 
 if __name__ == "__main__":

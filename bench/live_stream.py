@@ -30,31 +30,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_team import bench_team  # noqa: E402
+from bench.scratch import scratch_recreate, scratch_urls  # noqa: E402
 
 BENCH_DB = f"evalhub_bench_live_{os.getpid()}"
 PROMPT = "Write a short story about a lighthouse keeper and a storm."
 VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-
-
-def _database_urls() -> tuple[str, str]:
-    base = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    return (urlunparse(base._replace(path="/postgres")),
-            urlunparse(base._replace(path=f"/{BENCH_DB}")))  # fmt: skip
-
-
-def _database(maintenance_url: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        if not drop_only:
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
 
 
 def _wait_http(url: str, popen: subprocess.Popen, timeout: float, what: str) -> None:
@@ -181,8 +166,8 @@ def main() -> None:
     if args.smoke:  # the size tests/bench/test_smoke.py runs
         vars(args).update(conversations=2, rounds=1, max_tokens=8, workers=1)
 
-    maintenance_url, bench_url = _database_urls()
-    _database(maintenance_url)
+    _, bench_url = scratch_urls(BENCH_DB)
+    scratch_recreate(BENCH_DB)
     env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "SECRET_KEY": "bench-only",
            "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")}  # fmt: skip
@@ -306,7 +291,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _database(maintenance_url, drop_only=True)
+        scratch_recreate(BENCH_DB, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -36,35 +36,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_team import bench_team  # noqa: E402
+from bench.scratch import scratch_recreate, scratch_urls  # noqa: E402
 
 DB_NAME = "evalhub_bench_publish"
 N_BASELINES = 4
 PER_RATER = 20
 
 
-def scratch_url() -> tuple[str, str]:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parsed = urlparse(base)
-    return urlunparse(parsed._replace(path="/postgres")), urlunparse(
-        parsed._replace(path=f"/{DB_NAME}")
-    )
-
-
-def admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(scratch_url()[0], autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def setup_django() -> None:
-    os.environ["DATABASE_URL"] = scratch_url()[1]
+    os.environ["DATABASE_URL"] = scratch_urls(DB_NAME)[1]
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
     import django
@@ -252,8 +237,7 @@ def main() -> None:
         return
     if args.smoke:
         args.judgments, args.items = 1_000, 100
-    admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    admin(f"CREATE DATABASE {DB_NAME}")
+    scratch_recreate(DB_NAME)
     try:
         setup_django()
         from django.core.management import call_command
@@ -290,7 +274,7 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
-            admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            scratch_recreate(DB_NAME, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -24,29 +24,15 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_recreate, scratch_urls  # noqa: E402
+
 DB_NAME = os.environ.get("EVALHUB_BENCH_DB", "evalhub_bench_teams")
 GOAL_S = 0.3
 PAGES = ("/studies/", "/dashboards/", "/api/v1/studies/")
-
-
-def scratch_url() -> tuple[str, str]:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parsed = urlparse(base)
-    return urlunparse(parsed._replace(path="/postgres")), urlunparse(
-        parsed._replace(path=f"/{DB_NAME}")
-    )
-
-
-def admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(scratch_url()[0], autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def build(n_teams: int, n_studies: int, offset: int) -> object:
@@ -113,13 +99,12 @@ def main() -> None:
     if args.smoke:  # the size tests/bench/test_smoke.py runs
         vars(args).update(teams=3, studies=20, repeat=2)
 
-    os.environ["DATABASE_URL"] = scratch_url()[1]
+    os.environ["DATABASE_URL"] = scratch_urls(DB_NAME)[1]
     os.environ["CACHE_KEY_PREFIX"] = f"{DB_NAME}-{os.getpid()}"
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalhub.settings")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
-    admin(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    admin(f"CREATE DATABASE {DB_NAME}")
+    scratch_recreate(DB_NAME)
     try:
         import django
 
@@ -151,7 +136,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        admin(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        scratch_recreate(DB_NAME, drop_only=True)
 
 
 if __name__ == "__main__":
