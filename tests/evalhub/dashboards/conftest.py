@@ -126,3 +126,22 @@ def lima_study(db) -> Study:
 @pytest.fixture
 def study_builder(db) -> Callable[..., tuple[Study, dict[tuple[str, int], Item]]]:
     return build_pairwise_study
+
+
+def answer_with_the_lima_instrument(study) -> None:
+    """Give the study LIMA's 3-way instrument and each judgment the raw choice a rater would
+    have made for its verdict, as shown (A is the left-hand answer)."""
+    from django.db.models import Case, Q, Value, When
+
+    from evalhub.instruments.services import instrument_for_study_kind
+    from evalhub.studies.models import Judgment
+
+    study.instrument = instrument_for_study_kind(study.kind)
+    study.save(update_fields=["instrument"])
+    target_left = Q(order="target_first")
+    Judgment.objects.filter(item__study=study).update(raw_choice=Case(
+        When(verdict="tie", then=Value("tie")),
+        When(Q(verdict="target") & target_left | Q(verdict="baseline") & ~target_left,
+             then=Value("A")),
+        default=Value("B"),
+    ))  # fmt: skip

@@ -8,17 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db.models import Case, Q, Value, When
 from django.test import Client
 
 from evalhub.dashboards.cache import study_stats_invalidate
-from evalhub.instruments.services import instrument_for_study_kind
-from evalhub.studies.models import Judgment
 from tests.evalhub.dashboards.conftest import (
     LIMA_GPT4,
     LIMA_HUMAN,
     add_human,
     add_llm,
+    answer_with_the_lima_instrument,
     build_pairwise_study,
     verdicts_for,
 )
@@ -65,15 +63,7 @@ def test_every_figure_downloads_as_svg_and_png_under_the_production_policy(
     add_human(items, {b: verdicts_for(*(n // 5 for n in wtl)) for b, wtl in LIMA_HUMAN.items()})
     add_llm(items, {b: verdicts_for(*(n // 5 for n in wtl)) for b, wtl in LIMA_GPT4.items()})
     # The LIMA 3-way instrument, answered: raw choices as shown (A is the left-hand answer).
-    study.instrument = instrument_for_study_kind(study.kind)
-    study.save(update_fields=["instrument"])
-    target_left = Q(order="target_first")
-    Judgment.objects.filter(item__study=study).update(raw_choice=Case(
-        When(verdict="tie", then=Value("tie")),
-        When(Q(verdict="target") & target_left | Q(verdict="baseline") & ~target_left,
-             then=Value("A")),
-        default=Value("B"),
-    ))  # fmt: skip
+    answer_with_the_lima_instrument(study)
     study_stats_invalidate(study.pk)
     page = enforcing_page
     response = page.goto(f"{live_server.url}/dashboards/studies/{study.slug}/")

@@ -8,16 +8,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db.models import Case, Q, Value, When
 
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.dashboards.selectors import study_results
-from evalhub.instruments.services import instrument_for_study_kind
 from evalhub.studies.models import Judgment, Rater, Study
 from evalhub.workspace.headline import counted_rows_url
 from tests.evalhub.dashboards.conftest import (
     add_human,
     add_llm,
+    answer_with_the_lima_instrument,
     build_pairwise_study,
     verdicts_for,
 )
@@ -181,15 +180,7 @@ def test_an_instrument_judgments_count_opens_its_judgments(researcher, study):
     """The weighted win rate's "Judgments": every counted answer in the instrument, each
     order of an LLM judge apart; a judgment whose raw answer is none of its choices is left
     out of the shares, and so of the list."""
-    study.instrument = instrument_for_study_kind(study.kind)
-    study.save(update_fields=["instrument"])
-    target_left = Q(order="target_first")
-    Judgment.objects.filter(item__study=study).update(raw_choice=Case(
-        When(verdict="tie", then=Value("tie")),
-        When(Q(verdict="target") & target_left | Q(verdict="baseline") & ~target_left,
-             then=Value("A")),
-        default=Value("B"),
-    ))  # fmt: skip
+    answer_with_the_lima_instrument(study)
     Judgment.objects.filter(pk=Judgment.objects.filter(judge_group="crowd").order_by("id")
                             .values("pk")[:1]).update(raw_choice="")  # fmt: skip
     study_stats_invalidate(study.pk)
@@ -222,15 +213,7 @@ def test_a_rows_total_opens_its_rows(researcher, study, policy):
 def test_each_choice_share_count_opens_its_judgments(researcher, study):
     """The instrument chart's counts, in the target's frame: a raw "A" shown baseline-first
     is a vote for the baseline; clicking a segment opens its judgments (choice=value)."""
-    study.instrument = instrument_for_study_kind(study.kind)
-    study.save(update_fields=["instrument"])
-    target_left = Q(order="target_first")
-    Judgment.objects.filter(item__study=study).update(raw_choice=Case(
-        When(verdict="tie", then=Value("tie")),
-        When(Q(verdict="target") & target_left | Q(verdict="baseline") & ~target_left,
-             then=Value("A")),
-        default=Value("B"),
-    ))  # fmt: skip
+    answer_with_the_lima_instrument(study)
     study_stats_invalidate(study.pk)
     body = study_results(study)
     values = [c["value"] for c in body["instrument"]["choices"]]
