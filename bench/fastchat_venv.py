@@ -22,8 +22,12 @@ FSCHAT_VENV = ROOT / "bench" / ".venv-fschat"
 FSCHAT_PYTHON = FSCHAT_VENV / "bin" / "python"
 FASTCHAT_COMMIT = "2bdb2e0cf988821ecd40cdb6db40e5e01efe7c85"  # lm-sys/FastChat main
 MARKDOWN_COMMIT = "770244a02d4306b3fabedcd73e6766f258b5cbbd"  # add_markdown_info.py
+# fschat itself goes in without its dependencies: those serve its chat servers (fastapi,
+# uvicorn, tiktoken, markdown2[all], ...), which the Elo code never imports; the pins below
+# are all that elo_analysis needs, and leaving the rest out cuts the one-off install to a
+# fraction.
+FSCHAT = "fschat==0.2.36"
 PINS = (
-    "fschat==0.2.36",
     "numpy==2.3.5",
     "scipy==1.17.1",
     "pandas==2.3.3",
@@ -49,7 +53,9 @@ def ensure_fastchat_venv() -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(FSCHAT_VENV)], check=True)
     probe = "import fastchat, pandas, scipy, tqdm, sklearn, pytz, plotly"
     if subprocess.run([str(FSCHAT_PYTHON), "-c", probe], capture_output=True).returncode:
-        subprocess.run([str(FSCHAT_PYTHON), "-m", "pip", "install", "-q", *PINS], check=True)
+        pip = [str(FSCHAT_PYTHON), "-m", "pip", "install", "-q"]
+        subprocess.run([*pip, *PINS], check=True)
+        subprocess.run([*pip, "--no-deps", FSCHAT], check=True)
     return FSCHAT_PYTHON
 
 

@@ -44,7 +44,7 @@ def test_every_bench_is_smoked() -> None:
     # Modules the benches import, and the FastChat style-control run, which needs a FastChat
     # checkout that no registry serves (bench/fastchat_venv.py).
     helpers = {"alpaca_lc_reference", "alpaca_difficulty_reference", "alpaca_venv",
-               "rating_wsgi", "rating_statements", "list_cases", "fastchat_venv",
+               "rating_wsgi", "rating_statements", "list_cases", "fastchat_venv", "venvs",
                "fastchat_style_reference", "style_control_vs_fastchat", "bench_team", "scratch",
                "__init__"}  # fmt: skip
     names = {getattr(b, "values", [b])[0] for b in BENCHES} | {"live_stream"}
