@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -220,11 +221,16 @@ VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_
 
 @pytest.fixture(scope="session")
 def tiny_model_dir() -> Path:
-    """The tiny Llama built locally (generation.tiny_model), reused across sessions."""
+    """The tiny Llama built locally (generation.tiny_model), reused across sessions. On a
+    fresh clone one xdist worker builds it while the others wait on the lock, so none reads
+    a half-written checkpoint."""
     from generation.tiny_model import build_tiny_model
 
-    if not (TINY_MODEL_DIR / "config.json").exists():
-        build_tiny_model(TINY_MODEL_DIR)
+    TINY_MODEL_DIR.parent.mkdir(parents=True, exist_ok=True)
+    with open(TINY_MODEL_DIR.parent / "tiny-model.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (TINY_MODEL_DIR / "config.json").exists():
+            build_tiny_model(TINY_MODEL_DIR)
     return TINY_MODEL_DIR
 
 

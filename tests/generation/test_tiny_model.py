@@ -1,17 +1,20 @@
 """The tiny checkpoint loads like a real one with transformers (vLLM loads it in the worker
-tests): Llama config, a tokenizer with a chat template and a distinct end-of-turn token."""
+tests): Llama config, a tokenizer with a chat template and a distinct end-of-turn token.
+
+torch and transformers are imported inside the tests: every xdist worker collects this
+module, and most run none of its tests."""
 
 import json
 
 import pytest
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
 from generation.tiny_model import EOT, build_tiny_model
 
 
 @pytest.fixture(scope="module")
 def tokenizer(tiny_model_dir):
+    from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(tiny_model_dir)
 
 
@@ -46,6 +49,9 @@ def test_the_chat_template_ends_each_turn_and_opens_the_answer(tokenizer):
 
 
 def test_generation_stops_at_the_end_of_turn(tiny_model_dir, tokenizer):
+    import torch
+    from transformers import AutoModelForCausalLM, GenerationConfig
+
     config = GenerationConfig.from_pretrained(tiny_model_dir)
     assert tokenizer.convert_tokens_to_ids(EOT) in config.eos_token_id
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,7 +19,6 @@ from evalhub.jobs.tasks import job_run
 from evalhub.studies.models import Judge, Judgment
 from tests.conftest import ROOT
 from tests.factories import OutputFactory, PromptFactory, PromptSetFactory, lab_team
-from training.engine.loop import StepMetrics
 from training.models import TrainingRun
 from training.services import (
     checkpoint_selection_start,
@@ -28,6 +28,9 @@ from training.services import (
 )
 from training.services.runs import RunRecorder
 from training.services.selection import pair_study
+
+if TYPE_CHECKING:  # training.engine.loop imports torch: not on collection
+    from training.engine.loop import StepMetrics
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -46,6 +49,8 @@ PLOTTED = """ids => Object.fromEntries(ids.map(id => {
 
 def metrics(step: int) -> StepMetrics:
     """What the loop reports after `step`: every column distinct, so a swap would show."""
+    from training.engine.loop import StepMetrics
+
     return StepMetrics(
         step=step, total_steps=TOTAL_STEPS, epoch=step / STEPS_PER_EPOCH,
         loss=3.0 - 0.25 * step, lr=1e-5 * (TOTAL_STEPS - step + 1) / TOTAL_STEPS,

@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from crowdkit.aggregation import DawidSkene
 
 from evalhub.stats.dawid_skene import dawid_skene, majority_vote
 
@@ -21,6 +20,8 @@ def _judgments(seed: int = 3):
 
 
 def test_it_equals_crowd_kit_on_the_same_data():
+    from crowdkit.aggregation import DawidSkene  # heavy: not on collection
+
     item, rater, label = _judgments()
     ours = dawid_skene(item, rater, label, n_classes=3)
     theirs = DawidSkene(n_iter=100, tol=1e-5).fit(

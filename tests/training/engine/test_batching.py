@@ -1,26 +1,24 @@
-"""Optimizer steps count examples; packed examples never attend to each other."""
+"""Optimizer steps count examples; packed examples never attend to each other.
+
+torch, transformers and training.engine.batching (which imports torch) are imported inside
+the tests: every xdist worker collects this module, and most run none of its tests."""
 
 import pytest
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from training.engine.batching import (
-    block_causal_mask,
-    micro_batches,
-    pack,
-    plan_step,
-    step_batches,
-)
 from training.engine.conversations import encode_conversation, tokenizer_add_eot
 
 
 def test_a_step_takes_batch_size_examples_and_the_last_takes_the_rest():
+    from training.engine.batching import step_batches
+
     batches = step_batches(list(range(1000)), 32)
     assert len(batches) == 32 and [len(b) for b in batches[:31]] == [32] * 31
     assert len(batches[-1]) == 8
 
 
 def test_micro_batches_hold_every_example_once_within_the_token_budget():
+    from training.engine.batching import micro_batches
+
     lengths = [900, 300, 1500, 2048, 10, 700, 1200]
     groups = micro_batches(range(7), lengths, token_budget=2048)
     assert sorted(i for g in groups for i in g) == list(range(7))
@@ -28,6 +26,10 @@ def test_micro_batches_hold_every_example_once_within_the_token_budget():
 
 
 def test_processes_split_a_step_and_run_as_many_passes_as_the_busiest(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from training.engine.batching import plan_step
+
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     eot_id, _ = tokenizer_add_eot(tokenizer, "<|eot|>")
     examples = [
@@ -45,6 +47,11 @@ def test_processes_split_a_step_and_run_as_many_passes_as_the_busiest(tiny_model
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
 def test_packed_examples_do_not_attend_to_each_other(tiny_model_dir, attention):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from training.engine.batching import block_causal_mask, pack
+
     """Each example's logits inside a packed row equal its logits alone: no token of one
     example sees a token of another."""
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)

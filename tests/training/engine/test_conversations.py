@@ -1,7 +1,9 @@
-"""Token ids and labels of LIMA rows: EOT after every utterance, loss on the assistant."""
+"""Token ids and labels of LIMA rows: EOT after every utterance, loss on the assistant.
+
+transformers and training.engine.loop (which imports torch) are imported inside the tests:
+every xdist worker collects this module, and most run none of its tests."""
 
 import pytest
-from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from training.engine.conversations import (
     IGNORE_INDEX,
@@ -10,7 +12,6 @@ from training.engine.conversations import (
     token_length_stats,
     tokenizer_add_eot,
 )
-from training.engine.loop import load_for_training
 from training.recipes import RecipeSettings
 
 DIALOGUE = ["How do I make coffee?", "Grind fresh beans.", "And then?", "Brew them."]
@@ -18,6 +19,8 @@ DIALOGUE = ["How do I make coffee?", "Grind fresh beans.", "And then?", "Brew th
 
 @pytest.fixture
 def tokenizer(tiny_model_dir):
+    from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(tiny_model_dir)
 
 
@@ -83,6 +86,10 @@ def test_the_chat_template_renders_the_same_ids_the_trainer_trains_on(tokenizer)
 
 
 def test_an_existing_eot_token_is_reused_without_resizing(tiny_model_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from training.engine.loop import load_for_training
+
     settings = RecipeSettings(eot_token="<|eot|>")
     model, _, eot_id, added = load_for_training(str(tiny_model_dir), settings)
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
@@ -92,6 +99,10 @@ def test_an_existing_eot_token_is_reused_without_resizing(tiny_model_dir):
 
 
 def test_a_new_eot_token_is_added_and_the_embeddings_resized(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from training.engine.loop import load_for_training
+
     base_tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     assert "<|lima_eot|>" not in base_tokenizer.get_vocab()
     model, tokenizer, eot_id, added = load_for_training(

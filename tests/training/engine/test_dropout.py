@@ -1,16 +1,11 @@
-"""Residual dropout by hooks: p_i = p_top * i / (L - 1), off in eval mode, plain weights."""
+"""Residual dropout by hooks: p_i = p_top * i / (L - 1), off in eval mode, plain weights.
+
+torch, transformers and training.engine.dropout (which imports torch) are imported inside the
+tests: every xdist worker collects this module, and most run none of its tests."""
 
 import pytest
-import torch
-from transformers import AutoModelForCausalLM
 
 from generation.tiny_model import build_tiny_model
-from training.engine.dropout import (
-    P_ATTRIBUTE,
-    residual_dropout_attach,
-    residual_dropout_of,
-    residual_dropout_probabilities,
-)
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +14,8 @@ def four_layer_dir(tmp_path_factory):
 
 
 def test_probabilities_rise_linearly_from_zero_to_the_top_value():
+    from training.engine.dropout import residual_dropout_probabilities
+
     assert residual_dropout_probabilities(4, 0.3) == [0.3 * i / 3 for i in range(4)]
     assert residual_dropout_probabilities(4, 0.3) == pytest.approx([0.0, 0.1, 0.2, 0.3], abs=1e-15)
     assert residual_dropout_probabilities(4, 0.3)[-1] == 0.3
@@ -27,6 +24,10 @@ def test_probabilities_rise_linearly_from_zero_to_the_top_value():
 
 
 def test_each_layer_drops_its_attention_and_mlp_output_with_its_exact_p(four_layer_dir):
+    from transformers import AutoModelForCausalLM
+
+    from training.engine.dropout import residual_dropout_attach, residual_dropout_of
+
     model = AutoModelForCausalLM.from_pretrained(four_layer_dir)
     handles = residual_dropout_attach(model, 0.3)
     assert len(handles) == 8  # attention and MLP of each of 4 layers
@@ -37,6 +38,11 @@ def test_each_layer_drops_its_attention_and_mlp_output_with_its_exact_p(four_lay
 def test_the_hook_drops_the_sublayer_output_at_rate_p(four_layer_dir):
     """Feed a top-layer MLP a large input: the share of zeroed outputs is p, the rest are
     scaled by 1/(1-p) (inverted dropout), which a statistical bound can check."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from training.engine.dropout import P_ATTRIBUTE, residual_dropout_attach
+
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(four_layer_dir)
     residual_dropout_attach(model, 0.3)
@@ -59,6 +65,11 @@ def test_the_hook_drops_the_sublayer_output_at_rate_p(four_layer_dir):
 
 
 def test_outputs_in_eval_mode_are_unchanged_and_weights_stay_plain(four_layer_dir, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from training.engine.dropout import residual_dropout_attach
+
     plain = AutoModelForCausalLM.from_pretrained(four_layer_dir).eval()
     hooked = AutoModelForCausalLM.from_pretrained(four_layer_dir)
     residual_dropout_attach(hooked, 0.3)

@@ -1,14 +1,13 @@
 """The trainer end to end on the tiny model: LIMA's optimizer, schedule and batch, a
-falling loss, plain checkpoints, and resuming after an interruption."""
+falling loss, plain checkpoints, and resuming after an interruption.
+
+torch, transformers and training.engine.loop (which imports torch) are imported inside the
+tests: every xdist worker collects this module, and most run none of its tests."""
 
 import json
 
 import pytest
-import torch
-from safetensors.torch import load_file
-from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from training.engine.loop import train
 from training.recipes import LIMA_65B, RecipeSettings
 
 
@@ -29,6 +28,8 @@ class Recorder:
 def test_the_lima_learning_rate_runs_from_1e_5_to_1e_6_over_all_steps(
     tiny_model_dir, conversations, tmp_path
 ):
+    from training.engine.loop import train
+
     settings = LIMA_65B.replace(epochs=3, batch_size=2, save_epochs=[3])
     recorder = Recorder()
     result = train(base_model=str(tiny_model_dir), conversations=conversations,
@@ -42,6 +43,8 @@ def test_the_lima_learning_rate_runs_from_1e_5_to_1e_6_over_all_steps(
 
 
 def test_the_loss_falls_on_a_small_dataset(tiny_model_dir, conversations, tmp_path):
+    from training.engine.loop import train
+
     settings = RecipeSettings(epochs=12, batch_size=4, lr_start=3e-3, lr_end=1e-3,
                               residual_dropout_top=0.1, save_epochs=[])  # fmt: skip
     result = train(base_model=str(tiny_model_dir), conversations=conversations,
@@ -55,7 +58,10 @@ def test_the_loss_falls_on_a_small_dataset(tiny_model_dir, conversations, tmp_pa
 def test_the_optimizer_is_adamw_with_lima_betas_and_weight_decay(
     tiny_model_dir, conversations, tmp_path
 ):
+    import torch
     from accelerate import Accelerator
+
+    from training.engine.loop import train
 
     accelerator = Accelerator(cpu=True)
     train(base_model=str(tiny_model_dir), conversations=conversations,
@@ -70,6 +76,11 @@ def test_the_optimizer_is_adamw_with_lima_betas_and_weight_decay(
 def test_checkpoints_are_plain_hugging_face_with_the_new_eot(
     tiny_model_dir, conversations, tmp_path
 ):
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from training.engine.loop import train
+
     settings = LIMA_65B.replace(
         epochs=2, batch_size=4, save_epochs=[1, 2], eot_token="<|lima_eot|>"
     )
@@ -93,6 +104,11 @@ def test_checkpoints_are_plain_hugging_face_with_the_new_eot(
 
 
 def test_an_interrupted_run_resumes_from_its_last_epoch(tiny_model_dir, conversations, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from training.engine.loop import train
+
     settings = RecipeSettings(epochs=3, batch_size=2, save_epochs=[3], residual_dropout_top=0.0)
     with pytest.raises(KeyboardInterrupt):
         train(base_model=str(tiny_model_dir), conversations=conversations, settings=settings,

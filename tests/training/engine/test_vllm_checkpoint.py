@@ -4,7 +4,6 @@ import os
 
 import pytest
 
-from training.engine.loop import train
 from training.recipes import RecipeSettings
 
 pytestmark = pytest.mark.vllm
@@ -15,6 +14,7 @@ def memorised_checkpoint(tiny_model_dir, tmp_path_factory):
     """The tiny model trained until it has learned short answers, each ending with a
     freshly added EOT token (a higher learning rate than LIMA's, to learn in 60 steps)."""
     from tests.training.conftest import CONVERSATIONS
+    from training.engine.loop import train  # imports torch: not on collection
 
     out = tmp_path_factory.mktemp("memorised")
     settings = RecipeSettings(epochs=60, batch_size=4, lr_start=3e-3, lr_end=1e-3,
