@@ -24,7 +24,6 @@ from tests.evalhub.dashboards.conftest import (
     verdicts_for,
 )
 from tests.factories import lab_team
-from training.engine.loop import StepMetrics
 from training.services import dataset_import, recipe_presets_ensure, training_run_create
 from training.services.runs import RunRecorder
 
@@ -145,16 +144,21 @@ def study(db):
 
 
 @pytest.fixture
-def training_run(tiny_model_dir, tmp_path, alice):
-    dataset = dataset_import(
-        slug="csp", name="CSP", rows=[(1, {"conversations": ["Make coffee?", "Grind beans."]})]
-    )
-    run = training_run_create(team=lab_team(),
-        dataset=dataset, base_model=str(tiny_model_dir), recipe=recipe_presets_ensure()[0],
-        overrides={"epochs": 1, "save_epochs": [1]}, slug="csp-run", name="CSP run", output_dir=tmp_path / "run",
-        requested_by=alice,
-    )  # fmt: skip
+def training_run(tiny_model_dir, tmp_path, alice, own_queue):
+    # Its job goes to the test's own queue: this xdist worker may hold a training worker
+    # (started by an engine test), which must not claim (and train) it.
+    with own_queue():
+        dataset = dataset_import(
+            slug="csp", name="CSP", rows=[(1, {"conversations": ["Make coffee?", "Grind beans."]})]
+        )
+        run = training_run_create(team=lab_team(),
+            dataset=dataset, base_model=str(tiny_model_dir), recipe=recipe_presets_ensure()[0],
+            overrides={"epochs": 1, "save_epochs": [1]}, slug="csp-run", name="CSP run", output_dir=tmp_path / "run",
+            requested_by=alice,
+        )  # fmt: skip
     assert job_claim(job_id=run.job_id)
+    from training.engine.loop import StepMetrics  # imports torch: not on collection
+
     recorder = RunRecorder(run=run, job_id=run.job_id)
     for step in (1, 2, 3):
         recorder.step_done(
