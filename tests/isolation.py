@@ -6,12 +6,9 @@
   key reaches another's. pytest-django gives each worker its own database (`test_<name>_gw0`).
   Ports are free ones picked at start, Celery workers are started per session by each
   xdist worker on its own Redis, and logs go to `var/test-logs/<xdist worker>/`.
-- Tests marked `serial` (fault injection, the bench smokes) kill, stop or time servers of
-  their own (a private Redis, a private gunicorn, a bench's scratch database): they run one
-  at a time on one xdist worker, beside the other workers' tests. `serial("<lane>")` names a
-  lane of its own: the bench smokes (`benches`) touch none of the fault tests' servers, so
-  their lane runs on another worker at the same time as the fault tests' (`serial`) rather
-  than after them, which would make one worker's queue the suite's critical path.
+- Tests marked `serial` (fault injection) kill or stop servers of their own (a private
+  Redis, a private gunicorn, the web server's PostgreSQL connections): they run one at a
+  time, all on one xdist worker (the `serial` group), beside the other workers' tests.
 - Tests that use an expensive server (`vllm serve`, a vLLM generation worker, a training
   worker) are grouped on one xdist worker (`--dist loadgroup`), so each starts once.
 """
@@ -34,8 +31,7 @@ import pytest
 # A test using any of these session fixtures runs on the xdist worker that holds them.
 ENGINE_FIXTURES = ("vllm_server", "generation_worker", "training_worker")
 ENGINE_GROUP = "engines"
-# Tests marked serial run one after another on one xdist worker, per lane (the marker's
-# argument; this one without).
+# Tests marked serial run one after another on one xdist worker.
 SERIAL_GROUP = "serial"
 
 _redis: subprocess.Popen[bytes] | None = None
@@ -97,9 +93,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # server joins it rather than starting a second one.
         if any(name in item.fixturenames for name in ENGINE_FIXTURES):
             item.add_marker(pytest.mark.xdist_group(ENGINE_GROUP))
-        elif (serial := item.get_closest_marker("serial")) is not None:
-            lane = serial.args[0] if serial.args else SERIAL_GROUP
-            item.add_marker(pytest.mark.xdist_group(lane))
+        elif item.get_closest_marker("serial") is not None:
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
     if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
         _group_suffixes(items)
 

@@ -2,10 +2,10 @@
 
 Each runs as the README says to run it (a subprocess from the repository root), on the
 test session's PostgreSQL server and Redis database; benches make and drop their own scratch
-databases. Serial: benches time things and start servers, so they run one at a time (on one
-xdist worker, beside the other workers' tests; a smoke checks that a bench runs, not a figure).
-Their lane (`benches`) is not the fault tests': a bench's servers, Redis and scratch database
-are its own, so the two lanes run side by side on two workers."""
+databases. Not serial: a bench's servers (on free ports), its Redis (`bench_redis`, one per
+xdist worker) and its scratch database (named by the bench) are its own, and a smoke checks
+that a bench runs, not a figure; so the smokes spread over the xdist workers like other
+tests. (Run one at a time on one worker, they were the suite's critical path.)"""
 
 from __future__ import annotations
 
@@ -39,7 +39,6 @@ BENCHES = [
     "training",
     pytest.param("generation", marks=pytest.mark.vllm),
 ]
-pytestmark = pytest.mark.serial("benches")
 
 
 def test_every_bench_is_smoked() -> None:
