@@ -33,6 +33,9 @@ def preset_study(make_study, slug: str, prompts: int, **fields):
 
 @pytest.mark.parametrize("slug", PRESETS)
 def test_a_participant_rates_in_the_presets_choices(make_study, slug):
+    # Installed here, not left to the data migration: a transactional test that ran before
+    # on this xdist worker ended with a flush, which empties the instruments table too.
+    presets_install()
     definition = instrument_latest(slug=slug).definition
     n = len(definition.choices)
     study = preset_study(make_study, slug, prompts=n)
