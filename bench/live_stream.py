@@ -88,6 +88,8 @@ def _tokens(conversations: list[str]) -> int:
 PHASES = {
     "body_read": "request body read",
     "checks": "host + CSRF checks done",
+    "state_read": "session+history read done",
+    "rate_counted": "message rate counted",
     "planned": "session + history read, checks",
     "turn_open": "turn rows written (models started)",
     "headers_sent": "response headers sent",
@@ -225,6 +227,7 @@ def main() -> None:
         )
         n = args.conversations
         totals = {"ours": [0.0, 0, []], "direct": [0.0, 0, []]}
+        measured: list[str] = []
 
         async def run_all() -> None:
             import httpx
@@ -238,6 +241,7 @@ def main() -> None:
             await _round([_ours(web, base, study.slug, c, t) for c, t in warm])
             for r in range(args.rounds):
                 sessions = await asyncio.to_thread(_sessions, study, n)
+                measured.extend(t for _, t in sessions)
                 order = ["ours", "direct"] if r % 2 == 0 else ["direct", "ours"]
                 for path in order:
                     if path == "ours":
@@ -260,7 +264,9 @@ def main() -> None:
                   f"p95 {_percentile(ttfts, .95) * 1000:.1f} ms")  # fmt: skip
         from evalhub.live.models import Turn
 
-        timings = [t.provenance["timings_ms"] for t in Turn.objects.filter(status="done")]
+        # The measured rounds' turns only (the warm-up's first requests open pools).
+        timings = [t.provenance["timings_ms"] for t in Turn.objects.filter(
+            status="done", conversation__token__in=measured)]  # fmt: skip
         server = sorted(t["first_token"] for t in timings)
         print(f"inside EvalHub, endpoint call to first token: p50 "
               f"{_percentile(server, .5):.1f} ms, p95 {_percentile(server, .95):.1f} ms; "

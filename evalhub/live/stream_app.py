@@ -5,7 +5,8 @@ Why not a Django view: under ASGI every synchronous middleware runs on one share
 twenty raters who send at once queue behind each other before their answer can start. This
 app does what the stack would (host check, CSRF check with Django's own middleware, the
 session cookie), reads the session and history in one statement on the event loop
-(evalhub.live.answer_db), starts the models, writes the turn's rows while they read the
+(evalhub.live.answer_db) while Redis counts the message (redis.asyncio: no thread hop),
+starts the models, writes the turn's rows while they read the
 prompt, and writes the frames of evalhub.live.streaming straight to the connection."""
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import io
 import json
 import re
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
@@ -24,17 +26,25 @@ from django.middleware.csrf import CsrfViewMiddleware
 from evalhub.live import answer_db, turns
 from evalhub.live.errors import LiveInputError
 from evalhub.live.streaming import SideStreams, in_thread, turn_frames
-from evalhub.rating.limits import event_count
+from evalhub.rating.limits import event_count_async
 
 SEND_PATH = re.compile(r"^/live/(?P<slug>[-a-zA-Z0-9_]+)/c/(?P<token>[-a-zA-Z0-9_]+)/send/$")
 COOKIE = "ls"
 # A message is at most a study's max_prompt_chars; a body past this is refused unread.
 MAX_BODY_BYTES = 1024 * 1024
 _csrf = CsrfViewMiddleware(lambda request: None)
+T = TypeVar("T")
 
 
 def _since(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
+
+
+async def _timed(work: Awaitable[T], phases: dict[str, float], phase: str, arrived: float) -> T:
+    """`work`'s result; when it came (ms since `arrived`) goes in `phases[phase]`."""
+    value = await work
+    phases[phase] = _since(arrived)
+    return value
 
 
 def is_send(scope: dict[str, Any]) -> bool:
@@ -103,8 +113,10 @@ async def live_send_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         params = turns.state_params(session_token=session_token, slug=match["slug"],
                                     token=match["token"])  # fmt: skip
         state, sent = await asyncio.gather(
-            answer_db.turn_state(params), in_thread(event_count, turns.rate_key(session_token))
-        )
+            _timed(answer_db.turn_state(params), phases, "state_read", arrived),
+            _timed(event_count_async(turns.rate_key(session_token)), phases, "rate_counted",
+                   arrived),
+        )  # fmt: skip
         state = turns.session_checked(state, sent=sent)
         live = turns.live_settings(state)
         if live.moderation_judge_id is None:

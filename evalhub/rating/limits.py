@@ -8,8 +8,11 @@ a participant turned away is lost, and the limit only guards against floods."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 
 from evalhub.cache_redis import REDIS_ERRORS, cache_redis_client, redis_unavailable
@@ -46,3 +49,49 @@ def _count(key: str, *, window_s: int) -> int:
     if count == 1:  # first event of the window: let the key expire after it
         client.expire(name, window_s * 2)
     return count
+
+
+# Per event loop and Redis URL (a redis.asyncio connection belongs to one loop): the loop
+# is kept with its client, so a new loop that reuses a dead one's id gets its own.
+_async_clients: dict[tuple[int, str], tuple[asyncio.AbstractEventLoop, Any]] = {}
+
+
+def _async_client() -> Any:
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    loop, location = asyncio.get_running_loop(), settings.CACHES["default"]["LOCATION"]
+    found = _async_clients.get((id(loop), location))
+    if found is None or found[0] is not loop:
+        options = settings.CACHES["default"].get("OPTIONS", {})
+        client = Redis.from_url(
+            location,
+            socket_connect_timeout=options.get("socket_connect_timeout"),
+            socket_timeout=options.get("socket_timeout"),
+            # As the cache's client: one immediate retry on a new connection after a restart.
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
+        )
+        found = _async_clients[(id(loop), location)] = (loop, client)
+    return found[1]
+
+
+async def event_count_async(key: str, *, window_s: int = 60) -> int | None:
+    """event_count on the running event loop (redis.asyncio): no thread hop, which under
+    load waits for the GIL behind the loop's own work. Same key, window and fail-open;
+    another cache backend counts in a thread."""
+    if cache_redis_client() is None:
+        return await asyncio.to_thread(event_count, key, window_s=window_s)
+    window = int(time.time() // window_s)
+    name = cache.make_and_validate_key(f"rl:{key}:{window}")
+    try:
+        client = _async_client()
+        count = int(await client.incr(name))
+        if count == 1:  # first event of the window: let the key expire after it
+            await client.expire(name, window_s * 2)
+        return count
+    except REDIS_ERRORS as exc:
+        redis_unavailable("rate limit", exc)
+        return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from django.core.cache import cache
 
 from evalhub.dashboards.cache import GLOBAL_SCOPE, cached_stats, study_stats_invalidate
 from evalhub.dashboards.models import StatsEpoch
-from evalhub.rating.limits import over_limit
+from evalhub.rating.limits import event_count_async, over_limit
 from tests.faults import free_port
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +45,10 @@ def test_the_entry_limit_fails_open(redis_down, caplog):
     assert not any(over_limit("entry:outage", limit=1) for _ in range(3))
     warnings = [r for r in caplog.records if "Redis unavailable (rate limit)" in r.getMessage()]
     assert len(warnings) <= 1  # once a minute, not once a request
+
+
+def test_the_live_message_count_fails_open(redis_down):
+    assert asyncio.run(event_count_async("live:outage")) is None
 
 
 def test_results_cached_before_a_missed_invalidation_are_not_served():
