@@ -175,7 +175,7 @@ def test_a_nul_in_a_json_objects_key_is_a_400_naming_the_field_and_key(
 
 
 def test_the_schema_states_the_key_rules_of_every_request_object(anon_api):
-    from evalhub.api.strict import JSON_OBJECT, KEY_RULE, KEY_RULE_WORDS, NO_NUL
+    from evalhub.api.strict import JSON_OBJECT, KEY_RULE, NO_NUL
 
     schema = yaml.safe_load(anon_api.get("/api/schema/").content)
     schemas = schema["components"]["schemas"]
