@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from evalhub.api.scopes import TEAM_SCOPES
 from evalhub.teams.models import Membership, Role, role_allows
 from evalhub.teams.selectors import membership_of_token
 
@@ -42,10 +43,8 @@ class IsTeamMember(BasePermission):
 
 
 def _not_another_teams(request: Request, membership: Membership) -> None:
-    """404 when the URL names an object (evalhub.api.urls.TEAM_SCOPES) that is not the
+    """404 when the URL names an object (evalhub.api.scopes.TEAM_SCOPES) that is not the
     team's: the answer for another team's object never depends on the caller's role."""
-    from evalhub.api.urls import TEAM_SCOPES  # the URL conf imports this module's users
-
     match = request._request.resolver_match
     scope = TEAM_SCOPES.get(match.url_name) if match is not None else None
     if scope is not None and not scope.holds(team=membership.team, url_kwargs=match.kwargs):

@@ -19,41 +19,11 @@ from evalhub.api.views import (
     studies,
 )
 from evalhub.api.views.common import api_not_found
-from evalhub.jobs.selectors import JOB_SCOPE
 from evalhub.releases import api as releases
-from evalhub.studies.selectors import STUDY_SCOPE
 from evalhub.teams import api as teams
-from evalhub.teams.scope import TeamScope
 
 app_name = "api"
 
-# The team object each operation's URL names, resolved within the caller's team before the
-# role is checked (evalhub.api.permissions.IsTeamMember): another team's is a 404 for all.
-TEAM_SCOPES: dict[str, TeamScope] = {
-    **dict.fromkeys(
-        [
-            "live-study",
-            "live-study-preview",
-            "study",
-            "study-gold",
-            "study-item-labels",
-            "study-launch",
-            "study-close",
-            "study-results",
-            "study-judgments",
-            "study-judgments-import",
-            "study-raters",
-            "study-raters-exclude",
-            "study-raters-include",
-            "study-raters-prolific",
-            "releases",
-            "release-archive",
-        ],
-        STUDY_SCOPE,
-    ),
-    "job": JOB_SCOPE,
-    "job-cancel": JOB_SCOPE,
-}
 
 v1 = [
     path("prompt-sets/", prompts.PromptSetListCreate.as_view(), name="prompt-sets"),
