@@ -18,6 +18,8 @@ from evalhub.jobs.services import job_create, job_progress
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.outputs.services import output_fields
 from evalhub.prompts.models import PromptSet
+from evalhub.teams.models import Team
+from evalhub.teams.services import team_default
 from generation.engines import Completion, GenerationRequest
 from generation.engines.selection import engine_for
 from generation.sampling import Sampling, sample_seed, sampling_from
@@ -43,8 +45,11 @@ def generation_run_create(
     samples: int = 1,
     overrides: dict[str, Any] | None = None,
     requested_by: Any = None,
+    team: Team | None = None,
 ) -> Job:
     """Queue a job generating `samples` outputs per prompt of `prompt_set` with `model`.
+    The job belongs to `team` (the caller's current team), else to the prompt set's or the
+    model's team.
 
     Checks everything the worker would (model kind, sample count, decoding settings) so bad
     input fails here with a ValueError, not later on the worker."""
@@ -66,6 +71,7 @@ def generation_run_create(
             "overrides": overrides or {},
         },
         requested_by=requested_by,
+        team=team or prompt_set.team or model.team or team_default(),
     )
 
 

@@ -22,6 +22,7 @@ def generation_start(request: HttpRequest) -> HttpResponse:
                 samples=form.cleaned_data["samples"],
                 overrides=form.overrides(),
                 requested_by=request.user,
+                team=request.team,
             )
         except ValueError as exc:
             form.add_error(None, str(exc))

@@ -19,6 +19,7 @@ from evalhub.jobs.services import JOB_RUN_TASK
 from evalhub.queues import CeleryQueue
 from tests import quiet
 from tests.conftest import database_url_for_workers
+from tests.factories import lab_team
 from tests.faults import RowLock, postgres_blocked_backends
 from tests.support import wait_until
 
@@ -46,7 +47,9 @@ def still_busy(expected: str) -> None:
 
 
 def test_the_flush_waits_for_a_celery_worker_inside_a_job(celery_worker):
-    job = Job.objects.create(kind="import", params={"rows": 0}, queue=CeleryQueue.DEFAULT.value)
+    job = Job.objects.create(
+        team=lab_team(), kind="import", params={"rows": 0}, queue=CeleryQueue.DEFAULT.value
+    )
     lock = RowLock(Job._meta.db_table, job.pk)
     try:
         current_app.send_task(JOB_RUN_TASK, args=[job.pk], queue=job.queue)
@@ -59,7 +62,7 @@ def test_the_flush_waits_for_a_celery_worker_inside_a_job(celery_worker):
 
 
 def test_the_flush_waits_for_a_live_server_request_in_flight(live_server, alice):
-    job = Job.objects.create(kind="import", status=Job.Status.RUNNING)
+    job = Job.objects.create(team=lab_team(), kind="import", status=Job.Status.RUNNING)
     client = Client()
     client.force_login(alice)
     cookies = {"sessionid": client.cookies["sessionid"].value}

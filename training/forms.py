@@ -8,7 +8,9 @@ from django import forms
 from evalhub.outputs.models import ModelEntry
 from evalhub.prompts.models import PromptSet
 from evalhub.studies.models import Judge, Study
+from evalhub.teams.models import Team
 from training.models import Recipe, TrainingDataset
+from training.selectors import team_datasets
 
 
 class DatasetImportForm(forms.Form):
@@ -47,6 +49,11 @@ class RunForm(forms.Form):
     dataset = forms.ModelChoiceField(TrainingDataset.objects.all())
     base_model = forms.CharField(max_length=500, help_text="A local path or hub name")
     recipe = forms.ModelChoiceField(Recipe.objects.all())
+
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the team's datasets: another team's is not offered and not accepted.
+        self.fields["dataset"].queryset = team_datasets(team=team)
 
 
 class SelectionForm(forms.Form):

@@ -1,4 +1,6 @@
-"""Reads for the training pages: lists, a run's curves, its checkpoints and their scores."""
+"""Reads for the training pages: lists, a run's curves, its checkpoints and their scores.
+Datasets and runs belong to a team: every list and lookup takes the team, so another
+team's dataset or run is simply not found (a 404)."""
 
 from __future__ import annotations
 
@@ -6,11 +8,26 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
+from evalhub.teams.models import Team
+from evalhub.teams.scope import TeamScope
 from training.models import Checkpoint, Recipe, TrainingDataset, TrainingRun
 
 
-def datasets_list() -> QuerySet[TrainingDataset]:
-    return TrainingDataset.objects.annotate(example_count=Count("examples")).order_by("slug")
+def team_datasets(*, team: Team) -> QuerySet[TrainingDataset]:
+    return TrainingDataset.objects.filter(team=team)
+
+
+def team_runs(*, team: Team) -> QuerySet[TrainingRun]:
+    return TrainingRun.objects.filter(team=team)
+
+
+# The gates resolve a dataset's or a run's `slug` within the caller's team first.
+DATASET_SCOPE = TeamScope(team_datasets, "dataset")
+RUN_SCOPE = TeamScope(team_runs, "training run")
+
+
+def datasets_list(*, team: Team) -> QuerySet[TrainingDataset]:
+    return team_datasets(team=team).annotate(example_count=Count("examples")).order_by("slug")
 
 
 def dataset_sources(*, dataset: TrainingDataset) -> list[dict[str, Any]]:
@@ -28,12 +45,13 @@ def recipes_list() -> QuerySet[Recipe]:
     return Recipe.objects.order_by("-is_preset", "slug")
 
 
-def runs_list() -> QuerySet[TrainingRun]:
-    return TrainingRun.objects.select_related("dataset", "recipe", "job").order_by("-created_at")
+def runs_list(*, team: Team) -> QuerySet[TrainingRun]:
+    return team_runs(team=team).select_related("dataset", "recipe", "job").order_by("-created_at")
 
 
-def run_get(*, slug: str) -> TrainingRun:
-    return TrainingRun.objects.select_related(
+def run_get(*, team: Team, slug: str) -> TrainingRun:
+    """The team's run; TrainingRun.DoesNotExist for another team's."""
+    return team_runs(team=team).select_related(
         "dataset", "recipe", "job", "selection_job", "dev_prompt_set", "judge",
         "proposed_checkpoint", "chosen_checkpoint__model",
     ).get(slug=slug)  # fmt: skip

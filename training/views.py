@@ -18,8 +18,9 @@ from training.forms import (
     SelectionForm,
     StudyFromCheckpointForm,
 )
-from training.models import Checkpoint, TrainingDataset, TrainingRun
+from training.models import Checkpoint, TrainingRun
 from training.recipes import RecipeSettings
+from training.selectors import DATASET_SCOPE, RUN_SCOPE, team_datasets, team_runs
 from training.services.selection import PAIRWISE_SCALE
 
 
@@ -30,9 +31,9 @@ def index(request: HttpRequest) -> HttpResponse:
         request,
         "training/index.html",
         {
-            "datasets": selectors.datasets_list(),
+            "datasets": selectors.datasets_list(team=request.team),
             "recipes": selectors.recipes_list(),
-            "runs": selectors.runs_list(),
+            "runs": selectors.runs_list(team=request.team),
         },
     )
 
@@ -45,6 +46,7 @@ def dataset_import_view(request: HttpRequest) -> HttpResponse:
         try:
             rows = parse_rows(upload.read().decode("utf-8"))
             dataset = services.dataset_import(
+                team=request.team,
                 slug=form.cleaned_data["slug"],
                 name=form.cleaned_data["name"],
                 rows=rows,
@@ -58,9 +60,9 @@ def dataset_import_view(request: HttpRequest) -> HttpResponse:
     return render(request, "training/form.html", {"form": form, "title": "Import a dataset"})
 
 
-@researcher_required
+@researcher_required(scope=DATASET_SCOPE)
 def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    dataset = get_object_or_404(TrainingDataset, slug=slug)
+    dataset = get_object_or_404(team_datasets(team=request.team), slug=slug)
     return render(
         request,
         "training/dataset_detail.html",
@@ -99,7 +101,7 @@ def recipe_new(request: HttpRequest) -> HttpResponse:
 @researcher_required
 def run_new(request: HttpRequest) -> HttpResponse:
     services.recipe_presets_ensure()
-    form = RunForm(request.POST or None)
+    form = RunForm(request.POST or None, team=request.team)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -119,10 +121,10 @@ def run_new(request: HttpRequest) -> HttpResponse:
     return render(request, "training/form.html", {"form": form, "title": "New training run"})
 
 
-@researcher_required
+@researcher_required(scope=RUN_SCOPE)
 def run_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        run = selectors.run_get(slug=slug)
+        run = selectors.run_get(team=request.team, slug=slug)
     except TrainingRun.DoesNotExist:
         raise Http404(f"no run {slug}") from None
     checkpoints = selectors.run_checkpoints(run=run)
@@ -143,10 +145,11 @@ def run_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@researcher_required
+@researcher_required(scope=RUN_SCOPE)
 def run_live(request: HttpRequest, slug: str) -> JsonResponse:
     """New curve points after ?after=<step>, and the jobs' states, for the live page."""
-    run = get_object_or_404(TrainingRun.objects.select_related("job", "selection_job"), slug=slug)
+    runs = team_runs(team=request.team).select_related("job", "selection_job")
+    run = get_object_or_404(runs, slug=slug)
     try:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
@@ -159,19 +162,19 @@ def run_live(request: HttpRequest, slug: str) -> JsonResponse:
     )
 
 
-@researcher_required
+@researcher_required(scope=RUN_SCOPE)
 @require_POST
 def run_cancel(request: HttpRequest, slug: str) -> HttpResponse:
-    run = get_object_or_404(TrainingRun, slug=slug)
+    run = get_object_or_404(team_runs(team=request.team), slug=slug)
     services.training_run_cancel(run=run)
     messages.info(request, "Asked the run to stop; it stops at its next step.")
     return redirect("training:run_detail", slug=slug)
 
 
-@researcher_required
+@researcher_required(scope=RUN_SCOPE)
 @require_POST
 def run_select(request: HttpRequest, slug: str) -> HttpResponse:
-    run = get_object_or_404(TrainingRun, slug=slug)
+    run = get_object_or_404(team_runs(team=request.team), slug=slug)
     form = SelectionForm(request.POST)
     if form.is_valid():
         try:
@@ -188,11 +191,12 @@ def run_select(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("training:run_detail", slug=slug)
 
 
-@researcher_required
+@researcher_required(scope=RUN_SCOPE)
 @require_POST
 def run_choose(request: HttpRequest, slug: str) -> HttpResponse:
     """Accept the proposal (no checkpoint in the form) or pick another checkpoint."""
-    run = get_object_or_404(TrainingRun.objects.select_related("proposed_checkpoint"), slug=slug)
+    runs = team_runs(team=request.team).select_related("proposed_checkpoint")
+    run = get_object_or_404(runs, slug=slug)
     try:
         if request.POST.get("checkpoint"):
             checkpoint = get_object_or_404(Checkpoint, pk=request.POST["checkpoint"], run=run)
@@ -204,10 +208,11 @@ def run_choose(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("training:run_detail", slug=slug)
 
 
-@researcher_required
+@researcher_required(scope=RUN_SCOPE)
 @require_POST
 def run_study(request: HttpRequest, slug: str) -> HttpResponse:
-    run = get_object_or_404(TrainingRun.objects.select_related("chosen_checkpoint"), slug=slug)
+    runs = team_runs(team=request.team).select_related("chosen_checkpoint")
+    run = get_object_or_404(runs, slug=slug)
     form = StudyFromCheckpointForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data

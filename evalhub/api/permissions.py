@@ -1,16 +1,18 @@
 """Who may call the API: members of a team. A token works in its own team with its user's
 role there (read on every request); a session works in the session's current team.
-Viewers read only."""
+Viewers read only; an operation on another team's object is a 404 for every role, viewers
+too (the object is resolved within the team before the role is checked)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from knox.models import AuthToken
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from evalhub.api.scopes import TEAM_SCOPES
 from evalhub.teams.models import Membership, Role, role_allows
 from evalhub.teams.selectors import membership_of_token
 
@@ -35,8 +37,18 @@ class IsTeamMember(BasePermission):
         if membership is None:
             return False
         if request.method not in SAFE_METHODS and not role_allows(membership.role, Role.RESEARCHER):
+            _not_another_teams(request, membership)
             raise PermissionDenied(f"A viewer in {membership.team.name} can read, not change.")
         return True
+
+
+def _not_another_teams(request: Request, membership: Membership) -> None:
+    """404 when the URL names an object (evalhub.api.scopes.TEAM_SCOPES) that is not the
+    team's: the answer for another team's object never depends on the caller's role."""
+    match = request._request.resolver_match
+    scope = TEAM_SCOPES.get(match.url_name) if match is not None else None
+    if scope is not None and not scope.holds(team=membership.team, url_kwargs=match.kwargs):
+        raise NotFound(f"No such {scope.kind}.")
 
 
 class DocumentedQueryOnly(BasePermission):

@@ -3,7 +3,8 @@
 - a request built from a strict serializer (evalhub.api.strict) allows no other keys
   (`additionalProperties: false`), as the server refuses them;
 - request strings cannot hold a NUL character, which PostgreSQL cannot store, and neither
-  can the keys of a request's JSON object (`propertyNames`);
+  can the keys of a request's JSON object (`x-propertyNames`: OpenAPI 3.0.3 has no
+  `propertyNames`, so the key rule is a vendor extension plus a sentence of description);
 - string query parameters cannot be empty, as the server refuses empty filters;
 - responses carry OpenAPI links, so a client (and schemathesis's stateful phase) can chain
   prompt set -> outputs -> study -> launch -> judgments -> results.
@@ -18,7 +19,14 @@ from drf_spectacular.openapi import AutoSchema
 
 from evalhub.api.arena_rows import ARENA_ROWS
 from evalhub.api.rows import JUDGMENT_ROWS, OUTPUT_ROWS, PROMPT_ROWS
-from evalhub.api.strict import JSON_COMPONENTS, JSON_OBJECT, NO_NUL, StrictMixin
+from evalhub.api.strict import (
+    JSON_COMPONENTS,
+    JSON_OBJECT,
+    KEY_RULE,
+    KEY_RULE_WORDS,
+    NO_NUL,
+    StrictMixin,
+)
 
 
 class StrictAutoSchema(AutoSchema):
@@ -66,7 +74,10 @@ def _forbid_nul(schema: dict[str, Any]) -> None:
     elif schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
         # A map (a DictField of typed values): its keys are storable strings too, as the
         # JSON parser refuses a NUL in any key (evalhub.api.parsers).
-        schema.setdefault("propertyNames", {"pattern": NO_NUL})
+        schema.setdefault(KEY_RULE, {"pattern": NO_NUL})
+        words = schema.get("description", "")
+        if KEY_RULE_WORDS not in words:
+            schema["description"] = f"{words} {KEY_RULE_WORDS}".strip()
 
 
 # --- postprocessing -----------------------------------------------------------------------

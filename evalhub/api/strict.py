@@ -22,6 +22,10 @@ from rest_framework.relations import MANY_RELATION_KWARGS
 CONFLICT_CODES = frozenset({"does_not_exist", "unique", "conflict"})
 
 NO_NUL = "^[^\\u0000]*$"
+# OpenAPI 3.0.3 has no `propertyNames` (JSON Schema's key rule): the schema states the rule on
+# keys under this vendor extension, and in words in the object's description.
+KEY_RULE = "x-propertyNames"
+KEY_RULE_WORDS = "No key may hold a NUL character."
 
 # A JSON value with no NUL character in any string or key (PostgreSQL's jsonb refuses one).
 JSON_VALUE = "StorableJsonValue"
@@ -54,7 +58,7 @@ JSON_COMPONENTS: dict[str, Any] = {
     JSON_OBJECT: {
         "type": "object",
         "description": "A JSON object; no string or key may hold a NUL character.",
-        "propertyNames": {"pattern": NO_NUL},
+        KEY_RULE: {"pattern": NO_NUL},
         "additionalProperties": {"$ref": f"#/components/schemas/{JSON_VALUE}"},
     },
 }

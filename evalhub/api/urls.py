@@ -24,6 +24,7 @@ from evalhub.teams import api as teams
 
 app_name = "api"
 
+
 v1 = [
     path("prompt-sets/", prompts.PromptSetListCreate.as_view(), name="prompt-sets"),
     path("prompt-sets/<slug:slug>/", prompts.PromptSetDetail.as_view(), name="prompt-set"),

@@ -1,5 +1,6 @@
-"""Writing the edit record. Each service that changes or removes what researchers made calls
-`edit_record` inside its own transaction, so the record and the change commit together."""
+"""Writing edits into the team's audit log. Each service that changes or removes what
+researchers made calls `edit_record` inside its own transaction, so the event and the change
+commit together."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 
-from evalhub.audit.models import EditRecord
+from evalhub.teams.models import AuditEvent, Team
+from evalhub.teams.services import team_default
 
 
 def recorded_value(value: Any) -> Any:
@@ -31,15 +33,19 @@ def edit_record(
     action: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> EditRecord:
-    """Record one edit of `obj` by `actor` (None, or an anonymous user: a program). Call it
-    before deleting `obj` (it reads obj.pk)."""
-    return EditRecord.objects.create(
+    team: Team | None = None,
+) -> AuditEvent:
+    """Record one edit of `obj` by `actor` (None, or an anonymous user: a program) in the
+    audit log of `team`, by default the object's own team (the default team for an object
+    that has none). Call it before deleting `obj` (it reads obj.pk)."""
+    team = team or getattr(obj, "team", None) or team_default()
+    return AuditEvent.objects.create(
+        team=team,
         object_type=obj._meta.label_lower,
-        object_id=obj.pk,
+        object_id=str(obj.pk),
         object_repr=str(getattr(obj, "slug", "") or obj)[:200],
         actor=actor if getattr(actor, "is_authenticated", False) else None,
-        action=action,
+        action=AuditEvent.Action(action),
         before=recorded_value(before or {}),
         after=recorded_value(after or {}),
     )

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from evalhub.accounts.decorators import researcher_required
 from evalhub.crowd.rules import (
     VERDICTS,
     study_gold_prompts,
@@ -19,10 +20,9 @@ from evalhub.crowd.rules import (
     study_quality_rules_update,
 )
 from evalhub.crowd.services import CrowdInputError
-from evalhub.dashboards.views import researcher_required
 from evalhub.prompts.models import Prompt
 from evalhub.studies.models import Study
-from evalhub.studies.selectors import team_studies
+from evalhub.studies.selectors import STUDY_SCOPE, team_studies
 
 GOLD_SHOWN = 500  # prompts listed for marking; the API marks any
 NUMBER_RULES = ("spam_odds", "min_median_seconds", "position_alpha", "min_judgments")
@@ -47,7 +47,7 @@ def _back(study: Study, note: str) -> HttpResponse:
 
 
 @require_POST
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def rules_save(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(team_studies(team=request.team), slug=slug)
     rules: dict[str, Any] = {"bonus_per_judgment": request.POST.get("bonus_per_judgment") or None}
@@ -69,7 +69,7 @@ def rules_save(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def gold_save(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(team_studies(team=request.team), slug=slug)
     gold = {

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
-from evalhub.audit.models import EditRecord
 from evalhub.audit.services import edit_record
 from evalhub.crowd.services import CrowdInputError
 from evalhub.dashboards.cache import study_stats_invalidate
@@ -17,6 +16,7 @@ from evalhub.importing import RowProblem
 from evalhub.prompts.models import Prompt
 from evalhub.studies.models import GoldPrompt, Study
 from evalhub.studies.quality_rules import RULES, quality_rule_checked
+from evalhub.teams.models import AuditEvent
 
 VERDICTS = {
     Study.Kind.PAIRWISE: ("target", "tie", "baseline"),
@@ -53,7 +53,7 @@ def study_quality_rules_update(
         return locked
     locked.quality_rules = merged
     locked.save(update_fields=["quality_rules"])
-    edit_record(obj=locked, actor=by, action=EditRecord.Action.SETTINGS_CHANGED,
+    edit_record(obj=locked, actor=by, action=AuditEvent.Action.SETTINGS_CHANGE,
                 before={"quality_rules": before}, after={"quality_rules": merged})  # fmt: skip
     transaction.on_commit(lambda: study_stats_invalidate(study.pk))
     return locked
@@ -92,7 +92,7 @@ def study_gold_prompts_update(
     )  # fmt: skip
     old, new = ({k: v.get(k, "") for k in gold} for v in (before, study_gold_prompts(study)))
     if old != new:
-        edit_record(obj=study, actor=by, action=EditRecord.Action.SETTINGS_CHANGED,
+        edit_record(obj=study, actor=by, action=AuditEvent.Action.SETTINGS_CHANGE,
                     before={"gold": old}, after={"gold": new})  # fmt: skip
     transaction.on_commit(lambda: study_stats_invalidate(study.pk))
     return made

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from evalhub.accounts.decorators import researcher_required
 from evalhub.crowd.models import RaterExclusion
 from evalhub.crowd.prolific import ProlificLists, prolific_match
 from evalhub.crowd.quality_views import gold_rows
@@ -29,9 +30,8 @@ from evalhub.crowd.services import (
     raters_exclude,
     raters_include,
 )
-from evalhub.dashboards.views import researcher_required
 from evalhub.studies.models import Study
-from evalhub.studies.selectors import team_studies
+from evalhub.studies.selectors import STUDY_SCOPE, team_studies
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 SHOWN_ROWS = 500  # a page of thousands of rows is unreadable: sort or filter to find others
@@ -116,13 +116,13 @@ def _page(
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def raters_page(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, get_object_or_404(team_studies(team=request.team), slug=slug))
 
 
 @require_POST
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def raters_action(request: HttpRequest, slug: str) -> HttpResponse:
     """Exclude (the ticked raters, or every flagged one) or include again, with a reason."""
     study = get_object_or_404(team_studies(team=request.team), slug=slug)
@@ -152,7 +152,7 @@ def raters_action(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def prolific_upload(request: HttpRequest, slug: str) -> HttpResponse:
     """Match an uploaded Prolific export; the page answers the three lists as downloads
     (built into the page: the raw ids are never stored)."""

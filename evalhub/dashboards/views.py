@@ -17,7 +17,7 @@ from evalhub.dashboards.selectors.style_control import (
 )
 from evalhub.studies.exports import export_lines
 from evalhub.studies.models import Study
-from evalhub.studies.selectors import judgments_export_rows, team_studies
+from evalhub.studies.selectors import STUDY_SCOPE, judgments_export_rows, team_studies
 
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 POLL_SECONDS = 5
@@ -48,7 +48,7 @@ def judges_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_page(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(
         team_studies(team=request.team).select_related("target_model", "prompt_set"), slug=slug
@@ -68,7 +68,7 @@ def study_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_data(request: HttpRequest, slug: str) -> JsonResponse:
     study = get_object_or_404(
         team_studies(team=request.team).select_related("target_model"), slug=slug
@@ -79,7 +79,7 @@ def study_data(request: HttpRequest, slug: str) -> JsonResponse:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_export(request: HttpRequest, slug: str, fmt: str) -> StreamingHttpResponse:
     if fmt not in EXPORT_TYPES:
         raise Http404(f"no export format {fmt!r}; use csv or jsonl")
@@ -91,7 +91,7 @@ def study_export(request: HttpRequest, slug: str, fmt: str) -> StreamingHttpResp
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_item_labels(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     if fmt not in EXPORT_TYPES:
         raise Http404(f"no export format {fmt!r}; use csv or jsonl")

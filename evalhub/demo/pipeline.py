@@ -72,7 +72,10 @@ def demo_pipeline_start(*, judge_base_url: str, base_url: str) -> DemoPipeline:
         recipe_presets_ensure()
         dataset = TrainingDataset.objects.filter(slug=f"{DEMO_PIPELINE}-train").first()
         dataset = dataset or dataset_import(
-            slug=f"{DEMO_PIPELINE}-train", name="Demo answers (12)", rows=demo_training_rows()
+            team=demo_team(),
+            slug=f"{DEMO_PIPELINE}-train",
+            name="Demo answers (12)",
+            rows=demo_training_rows(),
         )
         test_set = PromptSet.objects.get(slug=DEMO_SET)
         pipeline = pipeline_start(

@@ -23,6 +23,8 @@ from evalhub.fits.models import SharedFit
 from evalhub.fits.registry import FitKind, Inputs, fit_kind
 from evalhub.jobs.models import Job
 from evalhub.jobs.services import job_create
+from evalhub.teams.models import Team
+from evalhub.teams.services import team_default
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,29 @@ def _digest(kind: FitKind, inputs: Inputs, data_fingerprint: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def fit_team(inputs: Inputs) -> Team:
+    """The team a fit's job belongs to: the team of the study or prompt set it reads, else
+    the default team ("lab", the team the teams migration made) for fits over no one
+    team's object."""
+    from evalhub.prompts.models import PromptSet
+    from evalhub.studies.models import Study
+
+    team_id = None
+    if inputs.get("study"):
+        team_id = Study.objects.filter(pk=inputs["study"]).values_list("team_id", flat=True).first()
+    elif inputs.get("prompt_set"):
+        key = inputs["prompt_set"]
+        found = PromptSet.objects.filter(**{"pk" if isinstance(key, int) else "slug": key})
+        team_id = found.values_list("team_id", flat=True).first()
+    if team_id is not None:
+        return Team.objects.get(pk=team_id)
+    return team_default()
+
+
 def _queue(fit: SharedFit) -> None:
-    job = job_create(kind=JOB_KIND, params={"fit_id": fit.pk, "fit_kind": fit.kind})
+    job = job_create(
+        kind=JOB_KIND, params={"fit_id": fit.pk, "fit_kind": fit.kind}, team=fit_team(fit.inputs)
+    )
     SharedFit.objects.filter(pk=fit.pk).update(job=job)
 
 

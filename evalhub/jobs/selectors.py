@@ -1,17 +1,19 @@
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from evalhub.jobs.models import Job
 from evalhub.teams.models import Team
+from evalhub.teams.scope import TeamScope
 
 
 def job_get(*, job_id: int) -> Job:
+    """A job by id, whatever its team: for workers and services, never for a request."""
     return Job.objects.get(pk=job_id)
 
 
 def team_jobs(*, team: Team) -> QuerySet[Job]:
-    """The jobs a member of `team` sees: the team's own, and those on things no team owns
-    yet (generation and training of shared models); another team's job is not found."""
-    return Job.objects.filter(Q(team=team) | Q(team__isnull=True))
+    """The jobs a member of `team` sees: the team's own. Another team's job is not found,
+    and no job is without a team (the migration jobs 0004 gave the old ones theirs)."""
+    return Job.objects.filter(team=team)
 
 
 def jobs_recent(*, team: Team, limit: int = 50) -> QuerySet[Job]:
@@ -27,3 +29,7 @@ def job_waiting_reason(job: Job) -> str:
     if queue_has_worker(job.queue) is False:
         return f"no worker is listening on queue `{job.queue}`"
     return ""
+
+
+# The gates resolve a job page's `job_id` within the caller's team before the role check.
+JOB_SCOPE = TeamScope(team_jobs, "job", kwarg="job_id", field="pk")

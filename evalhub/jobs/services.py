@@ -43,10 +43,13 @@ def job_create(
     kind: str,
     params: dict[str, Any] | None = None,
     requested_by: Any = None,
-    team: Team | None = None,
+    team: Team,
 ) -> Job:
     """Create a queued job and send its id to the kind's queue once the transaction commits.
-    `team`: whose job it is (None only for work no team owns, such as a shared fit)."""
+    `team`: whose job it is, the team of what it serves (a study, a run, a prompt set) or
+    else of whoever asked; every job has one, so no job is seen outside its team."""
+    if team is None:
+        raise ValueError("a job belongs to a team: pass the team of what it serves")
     job = Job.objects.create(
         kind=kind,
         params=params or {},

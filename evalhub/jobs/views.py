@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from evalhub.accounts.decorators import researcher_required
 from evalhub.jobs import selectors, services
 from evalhub.jobs.models import Job
+from evalhub.jobs.selectors import JOB_SCOPE
 
 
 def job_status_payload(job: Job) -> dict[str, Any]:
@@ -36,20 +37,20 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/list.html", {"jobs": selectors.jobs_recent(team=request.team)})
 
 
-@researcher_required
+@researcher_required(scope=JOB_SCOPE)
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(selectors.team_jobs(team=request.team), pk=job_id)
     return render(request, "jobs/detail.html", {"job": job, "status": job_status_payload(job)})
 
 
-@researcher_required
+@researcher_required(scope=JOB_SCOPE)
 def job_status(request: HttpRequest, job_id: int) -> JsonResponse:
     job = get_object_or_404(selectors.team_jobs(team=request.team), pk=job_id)
     return JsonResponse(job_status_payload(job))
 
 
 @require_POST
-@researcher_required
+@researcher_required(scope=JOB_SCOPE)
 def job_cancel_view(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(selectors.team_jobs(team=request.team), pk=job_id)
     services.job_cancel(job_id=job.pk)

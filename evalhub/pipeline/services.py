@@ -29,6 +29,7 @@ from evalhub.pipeline.steps import ORDER, STEPS, PipelineFailed, run_slug, study
 from evalhub.prompts.models import PromptSet
 from evalhub.studies.models import Judge, Study
 from evalhub.teams.models import Team
+from evalhub.teams.services import team_default
 from training.models import Recipe, TrainingDataset, TrainingRun
 
 log = logging.getLogger(__name__)
@@ -372,7 +373,10 @@ def pipeline_resume(*, pipeline: Pipeline, requested_by: Any = None) -> Pipeline
         transaction.on_commit(lambda job_id=job_id: job_dispatch(job_id=job_id))
     pipeline.status, pipeline.error, pipeline.finished_at = Pipeline.Status.RUNNING, "", None
     pipeline.job = job_create(
-        kind=Job.Kind.PIPELINE, params={"pipeline": pipeline.slug}, requested_by=requested_by
+        kind=Job.Kind.PIPELINE,
+        params={"pipeline": pipeline.slug},
+        requested_by=requested_by,
+        team=pipeline.team or team_default(),
     )
     pipeline.save(update_fields=["status", "error", "finished_at", "job"])
     return pipeline

@@ -160,6 +160,7 @@ def step_generate(pipeline: Pipeline) -> StepOutcome:
                 prompt_set=test_set,
                 overrides=pipeline.params.get("generation_overrides") or None,
                 requested_by=pipeline.created_by,
+                team=pipeline.team,
             )
             waiting.append(_record(pipeline, Pipeline.Step.GENERATE, job))
     return StepOutcome(advance=not waiting, waiting=waiting)

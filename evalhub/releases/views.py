@@ -15,11 +15,11 @@ from evalhub.releases.hub import ReleasePushError, hub_configured
 from evalhub.releases.import_checks import ReleaseImportError
 from evalhub.releases.importing import release_import_start
 from evalhub.releases.models import Release
-from evalhub.studies.selectors import team_studies
+from evalhub.studies.selectors import STUDY_SCOPE, team_studies
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_releases(request: HttpRequest, slug: str) -> HttpResponse:
     """GET lists the versions; POST publishes a new one (a job) and shows its progress."""
     study = get_object_or_404(team_studies(team=request.team), slug=slug)
@@ -41,7 +41,7 @@ def study_releases(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def release_download(request: HttpRequest, slug: str, version: int) -> FileResponse:
     release = get_object_or_404(
         Release.objects.select_related("study"),
@@ -57,7 +57,7 @@ def release_download(request: HttpRequest, slug: str, version: int) -> FileRespo
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def release_card(request: HttpRequest, slug: str, version: int) -> FileResponse:
     release = get_object_or_404(
         Release, study__team=request.team, study__slug=slug, version=version

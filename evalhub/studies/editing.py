@@ -15,7 +15,6 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 
-from evalhub.audit.models import EditRecord
 from evalhub.audit.services import changed_fields, edit_record
 from evalhub.importing import InputError, RowProblem
 from evalhub.outputs.models import ModelEntry, Output
@@ -24,7 +23,6 @@ from evalhub.studies.models import Judgment, Study
 from evalhub.studies.quality_rules import RULES, quality_rule_checked
 from evalhub.studies.services import StudyStateError
 from evalhub.teams.models import AuditEvent
-from evalhub.teams.services import audit_record
 
 # The settings a running study may change (Study fields).
 RUNNING_SETTINGS = ("completion_code", "screenout_code", "quality_rules")
@@ -73,7 +71,7 @@ def study_edit_draft(
         study.baselines.set(baselines)
     study.save()
     if after:
-        edit_record(obj=study, actor=by, action=EditRecord.Action.EDITED, before=before,
+        edit_record(obj=study, actor=by, action=AuditEvent.Action.EDIT, before=before,
                     after=after)  # fmt: skip
     return study
 
@@ -89,8 +87,8 @@ def study_delete_draft(*, study: Study, by: AbstractBaseUser | None) -> None:
             f"study {study.slug} is {study.status}: its items and {n} judgment"
             f"{'s' if n != 1 else ''} are results; close it instead"
         )
-    audit_record(team=study.team, actor=by, action=AuditEvent.Action.DELETE, obj=study)
-    edit_record(obj=study, actor=by, action=EditRecord.Action.DELETED,
+    # One event in the team's log: the deletion, with what the study was.
+    edit_record(obj=study, actor=by, action=AuditEvent.Action.DELETE,
                 before={"name": study.name, "status": study.status})  # fmt: skip
     study.delete()
 
@@ -119,7 +117,7 @@ def quality_rules_checked(rules: Any) -> dict[str, Any]:
 @transaction.atomic
 def study_running_settings_update(
     *, study: Study, by: AbstractBaseUser | None, **fields: Any
-) -> EditRecord | None:
+) -> AuditEvent | None:
     """Change the Prolific codes or the quality rules, whatever the study's state, and
     record the edit (None when nothing changed). The frozen config and its hash stay as
     they were at launch."""
@@ -136,7 +134,7 @@ def study_running_settings_update(
     for name, value in after.items():
         setattr(study, name, value)
     study.save(update_fields=list(after))
-    edit = edit_record(obj=study, actor=by, action=EditRecord.Action.SETTINGS_CHANGED,
+    edit = edit_record(obj=study, actor=by, action=AuditEvent.Action.SETTINGS_CHANGE,
                        before=before, after=after)  # fmt: skip
     if "quality_rules" in after:  # the raters page and results read the rules
         from evalhub.dashboards.cache import study_stats_invalidate
@@ -183,7 +181,7 @@ def _rename(obj: Any, *, by: AbstractBaseUser | None, name: str, slug: str | Non
         return obj
     obj.name, obj.slug = name, slug or obj.slug
     obj.save(update_fields=["name", "slug"])
-    edit_record(obj=obj, actor=by, action=EditRecord.Action.RENAMED, before=before, after=after)
+    edit_record(obj=obj, actor=by, action=AuditEvent.Action.RENAME, before=before, after=after)
     return obj
 
 
@@ -208,7 +206,7 @@ def prompt_set_delete(*, prompt_set: PromptSet, by: AbstractBaseUser | None) -> 
         f"prompt set {prompt_set.slug}", _studies_using_prompt_set(prompt_set), "deleted"
     )
     before = {"name": prompt_set.name, "prompts": prompt_set.prompts.count()}
-    edit_record(obj=prompt_set, actor=by, action=EditRecord.Action.DELETED, before=before)
+    edit_record(obj=prompt_set, actor=by, action=AuditEvent.Action.DELETE, before=before)
     prompt_set.delete()
 
 
@@ -229,7 +227,7 @@ def model_delete(*, model: ModelEntry, by: AbstractBaseUser | None) -> None:
     outputs went)."""
     _refuse_if_used(f"model {model.slug}", _studies_using_model(model), "deleted")
     before = {"name": model.name, "kind": model.kind, "outputs": model.outputs.count()}
-    edit_record(obj=model, actor=by, action=EditRecord.Action.DELETED, before=before)
+    edit_record(obj=model, actor=by, action=AuditEvent.Action.DELETE, before=before)
     model.delete()
 
 
@@ -252,7 +250,7 @@ def model_outputs_clear(
     deleted = outputs.count()
     outputs.delete()
     if deleted:
-        edit_record(obj=model, actor=by, action=EditRecord.Action.OUTPUTS_REPLACED,
+        edit_record(obj=model, actor=by, action=AuditEvent.Action.OUTPUTS_REPLACE,
                     before={"prompt_set": prompt_set.slug, "outputs": deleted},
                     after={"prompt_set": prompt_set.slug, "outputs": 0})  # fmt: skip
     return deleted

@@ -11,6 +11,7 @@ from evalhub.outputs.models import Output
 from evalhub.prompts.models import Prompt
 from evalhub.studies.models import Judgment, Study
 from evalhub.teams.models import Team
+from evalhub.teams.scope import TeamScope
 
 EXPORT_FIELDS = [
     "judgment_id", "study", "item_id", "prompt_id", "prompt_external_id", "category",
@@ -147,3 +148,7 @@ def team_studies(*, team: Team) -> QuerySet[Study]:
     """The studies of `team`: every page, list and API lookup of studies starts here, so
     another team's study is simply not found (a 404, never a 403)."""
     return Study.objects.filter(team=team)
+
+
+# The gates resolve a study page's `slug` within the caller's team before the role check.
+STUDY_SCOPE = TeamScope(team_studies, "study")

@@ -20,8 +20,9 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "team", "actor", "action", "object_type", "object_id"]
-    list_filter = ["action", "team"]
+    list_display = ["at", "team", "actor", "action", "object_type", "object_id", "object_repr"]
+    list_filter = ["action", "team", "object_type"]
+    search_fields = ["object_repr"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -15,9 +15,10 @@ from rest_framework.views import APIView
 
 from evalhub.accounts.services import api_token_revoke
 from evalhub.api.permissions import DocumentedQueryOnly, IsTeamMember
-from evalhub.api.views.common import error_responses
-from evalhub.teams.models import Role
-from evalhub.teams.selectors import audit_events, team_tokens
+from evalhub.api.views.common import check_query, error_responses
+from evalhub.audit.selectors import edit_records
+from evalhub.teams.models import OBJECT_TYPES, Role
+from evalhub.teams.selectors import team_tokens
 
 
 class IsTeamOwner(BasePermission):
@@ -48,9 +49,21 @@ class AuditEventSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
     action = serializers.CharField()
-    object_type = serializers.CharField(allow_blank=True)
-    object_id = serializers.CharField(allow_blank=True)
+    object_type = serializers.CharField(allow_blank=True, help_text="The model label.")
+    object_id = serializers.CharField(allow_blank=True, help_text="The object's id.")
+    object_repr = serializers.CharField(allow_blank=True, help_text="Its name then.")
     details = serializers.DictField()
+    before = serializers.DictField(help_text="An edit: the changed fields' values before.")
+    after = serializers.DictField(help_text="An edit: the changed fields' values after.")
+
+
+class AuditQuery(serializers.Serializer):
+    object_type = serializers.ChoiceField(
+        choices=sorted(OBJECT_TYPES), required=False, help_text="One kind of object's events"
+    )
+    object_id = serializers.IntegerField(
+        min_value=1, required=False, help_text="With object_type: one object's history"
+    )
 
 
 class CurrentTeam(APIView):
@@ -91,13 +104,24 @@ class TeamTokenRevoke(APIView):
 
 @extend_schema(
     summary="The team's audit log, newest first (owners)",
-    description="Who launched, closed, excluded, included, deleted, made or revoked a "
-    "token, invited, or changed a role, when, on what, with the details.",
-    responses={200: AuditEventSerializer(many=True), **error_responses()},
+    description="Who launched, closed, excluded, included, edited (before and after), "
+    "renamed, deleted, made or revoked a token, invited, or changed a role, when, on what, "
+    "with the details. One object's history (object_type and object_id) that the team's "
+    "log does not hold, another team's, is a 404.",
+    parameters=[AuditQuery],
+    responses={200: AuditEventSerializer(many=True), **error_responses(400)},
 )
 class TeamAuditLog(generics.ListAPIView):
     serializer_class = AuditEventSerializer
     permission_classes = OWNERS_ONLY
 
     def get_queryset(self):
-        return audit_events(team=self.request.team)
+        query = check_query(AuditQuery, self.request)
+        events = edit_records(
+            team=self.request.team,
+            object_type=query.get("object_type", ""),
+            object_id=query.get("object_id"),
+        )
+        if "object_id" in query and "object_type" in query and not events.exists():
+            raise NotFound("No history of that object in this team.")
+        return events

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from knox.models import AuthToken
 
-from evalhub.teams.models import AuditEvent, Invitation, Membership, Role, Team
+from evalhub.teams.models import DEFAULT_TEAM, AuditEvent, Invitation, Membership, Role, Team
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -39,15 +39,23 @@ def audit_record(
     obj: Any = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """One line of the team's audit log: who did `action` to `obj`, and what."""
+    """One line of the team's audit log: who did `action` to `obj`, and what. Edits (with
+    before and after) go through evalhub.audit.services.edit_record, into the same log."""
     return AuditEvent.objects.create(
         team=team,
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=AuditEvent.Action(action),
         object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(getattr(obj, "slug", None) or getattr(obj, "pk", "")) if obj else "",
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        object_repr=str(getattr(obj, "slug", "") or obj)[:200] if obj is not None else "",
         details=details or {},
     )
+
+
+def team_default() -> Team:
+    """The default team ("lab"), made when missing: the owner of work over no one team's
+    object (a fit across studies), as the teams migration made it for today's data."""
+    return Team.objects.get_or_create(slug=DEFAULT_TEAM, defaults={"name": "Lab"})[0]
 
 
 @transaction.atomic

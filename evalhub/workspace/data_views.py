@@ -14,7 +14,7 @@ from evalhub.audit.selectors import object_history
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.studies.models import Item, Judge, Judgment, Study
-from evalhub.studies.selectors import team_studies
+from evalhub.studies.selectors import STUDY_SCOPE, team_studies
 from evalhub.workspace import data_selectors as data
 from evalhub.workspace import item_selectors as items_data
 from evalhub.workspace import judge_selectors
@@ -43,7 +43,7 @@ def prompt_set_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = _context(
         request, prompts, filters, prompt_set=prompt_set, nav_section="prompt_sets",
         categories=data.prompt_set_categories(prompt_set=prompt_set),
-        history=object_history(prompt_set, limit=20),
+        history=object_history(prompt_set, team=request.team, limit=20),
     )  # fmt: skip
     return render(request, "workspace/data/prompt_set.html", context)
 
@@ -95,7 +95,7 @@ def _study(request: HttpRequest, slug: str) -> Study:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_items(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(request, slug)
     filters = _filters(
@@ -116,7 +116,7 @@ def study_items(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def item_detail(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
     study = _study(request, slug)
     item = get_object_or_404(
@@ -137,7 +137,7 @@ def item_detail(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_counted(request: HttpRequest, slug: str) -> HttpResponse:
     """The rows behind one count of a dashboard (baseline, judge group, verdict, category):
     a redirect to the list that yields exactly that count (see headline.counted_rows_url)."""
@@ -147,7 +147,7 @@ def study_counted(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_judgments(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(request, slug)
     filters = _filters(

@@ -11,18 +11,18 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from evalhub.accounts.decorators import researcher_required
+from evalhub.accounts.decorators import owner_required, researcher_required
 from evalhub.audit.selectors import OBJECT_TYPES, edit_records, object_history
 from evalhub.importing import InputError
 from evalhub.outputs.models import ModelEntry
 from evalhub.prompts.models import PromptSet
 from evalhub.studies import editing
 from evalhub.studies.models import Study
-from evalhub.studies.selectors import team_studies
+from evalhub.studies.selectors import STUDY_SCOPE, team_studies
 from evalhub.studies.services import StudyStateError
 from evalhub.workspace.edit_forms import RenameForm, RunningSettingsForm, StudyDraftForm
 
@@ -46,7 +46,7 @@ def _study(request: HttpRequest, slug: str) -> Study:
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_edit(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(request, slug)
     if study.status != Study.Status.DRAFT:
@@ -69,7 +69,7 @@ def study_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_settings(request: HttpRequest, slug: str) -> HttpResponse:
     """The Prolific codes and quality rules, editable in any state; every edit recorded."""
     study = _study(request, slug)
@@ -92,7 +92,7 @@ def study_settings(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "form": form,
         "study": study,
-        "history": object_history(study),
+        "history": object_history(study, team=request.team),
         "nav_section": "studies",
     }
     return render(request, "workspace/edit/study_settings.html", context)
@@ -117,7 +117,7 @@ def _confirm_delete(
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_delete(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(request, slug)
     return _confirm_delete(
@@ -207,15 +207,22 @@ def model_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
-@researcher_required
+@owner_required
 def history(request: HttpRequest) -> HttpResponse:
-    """Every recorded edit, newest first: what pages of deleted objects cannot show."""
+    """The team's one audit log, newest first (owners): every edit, with before and after,
+    and every launch, close, exclusion, deletion, token and membership change; what pages
+    of deleted objects cannot show. The history of an object the team's log does not hold
+    (another team's) is a 404, as one that does not exist."""
     object_type = request.GET.get("type", "")
     object_type = object_type if object_type in OBJECT_TYPES else ""
     object_id = request.GET.get("id", "")
     records = edit_records(
-        object_type=object_type, object_id=int(object_id) if object_id.isdigit() else None
+        team=request.team,
+        object_type=object_type,
+        object_id=int(object_id) if object_id.isdigit() else None,
     )
+    if object_type and object_id.isdigit() and not records.exists():
+        raise Http404("No history of that object in this team.")
     page = Paginator(records, 50).get_page(request.GET.get("page"))
     kept = urlencode({k: v for k, v in (("type", object_type), ("id", object_id)) if v})
     context = {

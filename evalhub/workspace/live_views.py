@@ -14,7 +14,7 @@ from evalhub.live.creation import live_study_create
 from evalhub.live.errors import LiveInputError
 from evalhub.live.preview import History, live_preview_turn, preview_sides
 from evalhub.outputs.rendering import render_untrusted_markdown
-from evalhub.studies.selectors import team_studies
+from evalhub.studies.selectors import STUDY_SCOPE, team_studies
 from evalhub.workspace.live_forms import LiveStudyForm
 
 
@@ -48,7 +48,7 @@ def _history(raw: str) -> History:
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def live_study_preview(request: HttpRequest, slug: str) -> HttpResponse:
     """Chat with the study's real models as a participant would, anonymously; nothing is
     recorded (the conversation so far travels signed in the page)."""

@@ -24,7 +24,7 @@ from evalhub.prompts.selectors import prompt_sets_with_counts
 from evalhub.rating.views import instrument_context
 from evalhub.studies import services as study_services
 from evalhub.studies.models import Judge, Judgment, Study
-from evalhub.studies.selectors import study_plan, team_studies
+from evalhub.studies.selectors import STUDY_SCOPE, study_plan, team_studies
 from evalhub.workspace import selectors, services
 from evalhub.workspace.data_selectors import model_prompt_sets
 from evalhub.workspace.forms import JudgeForm, JudgeRunForm, StudyForm, UploadForm
@@ -195,7 +195,7 @@ def study_new_plan(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(request, slug)
     base = request.build_absolute_uri("/").rstrip("/")
@@ -211,14 +211,14 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "live_study": is_live(study),
         "live": live_monitor(study=study) if is_live(study) else None,
         "staff_url": selectors.live_staff_url(study=study, base_url=base),
-        "history": object_history(study, limit=20),
+        "history": object_history(study, team=request.team, limit=20),
         "nav_section": "studies",
     }
     return render(request, "workspace/study.html", context)
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_monitor(request: HttpRequest, slug: str) -> JsonResponse:
     study = get_object_or_404(
         team_studies(team=request.team).only("id", "status", "raters_per_item"), slug=slug
@@ -229,7 +229,7 @@ def study_monitor(request: HttpRequest, slug: str) -> JsonResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_transition(request: HttpRequest, slug: str, action: str) -> HttpResponse:
     """GET asks for confirmation; POST launches, closes or reopens."""
     if action not in TRANSITIONS:
@@ -259,7 +259,7 @@ def study_transition(request: HttpRequest, slug: str, action: str) -> HttpRespon
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_preview(request: HttpRequest, slug: str, step: str = "consent") -> HttpResponse:
     """The study exactly as a rater sees it: consent, a few items of each kind, the done
     page. Posting an answer only moves on: nothing is reserved, recorded or counted."""
@@ -316,7 +316,7 @@ def study_preview(request: HttpRequest, slug: str, step: str = "consent") -> Htt
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_judge_estimate(request: HttpRequest, slug: str) -> JsonResponse:
     """Calls, tokens and price of judging the study now with the chosen judge."""
     from generation.judging.selectors import judge_run_estimate
@@ -344,7 +344,7 @@ def study_judge_estimate(request: HttpRequest, slug: str) -> JsonResponse:
 
 
 @require_POST
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_judge_run(request: HttpRequest, slug: str) -> HttpResponse:
     from generation.judging.services import judge_run_create
 
@@ -367,7 +367,7 @@ def study_judge_run(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=STUDY_SCOPE)
 def study_results_export(request: HttpRequest, slug: str) -> JsonResponse:
     study = _study(request, slug)
     response = JsonResponse(study_results(study), json_dumps_params={"indent": 1})
@@ -387,6 +387,6 @@ def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "can_generate": model.kind != ModelEntry.Kind.EXTERNAL,
         "output_count": model.outputs.count(),
         "output_sets": model_prompt_sets(model=model),
-        "history": object_history(model, limit=20),
+        "history": object_history(model, team=request.team, limit=20),
     }
     return render(request, "workspace/model.html", context)

@@ -183,7 +183,7 @@ def test_researcher_pages_and_the_admin_have_no_csp_violation(
 ):
     page = staff_page
     violations = watch(page)
-    job = Job.objects.create(kind="generation", status=Job.Status.RUNNING, progress_total=10,
+    job = Job.objects.create(team=lab_team(), kind="generation", status=Job.Status.RUNNING, progress_total=10,
                              progress_done=4)  # fmt: skip
     base = live_server.url
     pages = [

@@ -7,6 +7,8 @@ from typing import Any
 from django.db import transaction
 
 from evalhub.importing import InputError, Row, RowProblem
+from evalhub.teams.models import Team
+from evalhub.teams.services import team_default
 from training.models import TrainingDataset, TrainingExample
 from training.recipes import DEFAULT_EOT_TOKEN
 
@@ -34,6 +36,7 @@ def _row_problems(number: int, row: dict[str, Any]) -> list[RowProblem]:
 @transaction.atomic
 def dataset_import(
     *,
+    team: Team | None = None,
     slug: str,
     name: str,
     rows: list[Row],
@@ -47,13 +50,16 @@ def dataset_import(
     Multi-turn rows (LIMA's 30 dialogues) keep all their turns. With `tokenizer_path`, token
     lengths per source and the rows over `max_length` are measured too. Every row is checked
     first: any bad row raises InputError naming its line and field, and nothing is written;
-    so does a slug already taken."""
+    so does a slug already taken. The dataset belongs to `team` (the default team for the
+    command line, which has no current team)."""
     if TrainingDataset.objects.filter(slug=slug).exists():
         raise InputError.single(0, f"dataset {slug!r} already exists", "slug", source=source_file)
     problems = [p for number, row in rows for p in _row_problems(number, row)]
     if problems:
         raise InputError(problems, source=source_file)
-    dataset = TrainingDataset.objects.create(slug=slug, name=name or slug, source_file=source_file)
+    dataset = TrainingDataset.objects.create(
+        team=team or team_default(), slug=slug, name=name or slug, source_file=source_file
+    )
     TrainingExample.objects.bulk_create(
         [
             TrainingExample(

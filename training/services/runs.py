@@ -53,6 +53,9 @@ def training_run_create(
     Raises InputError naming a bad setting, an empty dataset or a taken slug."""
     if not base_model.strip():
         raise InputError.single(0, "must name a path or hub model", "base_model")
+    if dataset.team_id is not None and dataset.team_id != team.pk:
+        # Another team's dataset is not found, as one that does not exist.
+        raise InputError.single(0, f"no dataset {dataset.slug!r} in {team.name}", "dataset")
     if not dataset.examples.exists():
         raise InputError.single(0, f"dataset {dataset.slug} has no examples", "dataset")
     base = recipe.settings if recipe else {}

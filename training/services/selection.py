@@ -288,6 +288,7 @@ def _generate(job: Job, checkpoint: Checkpoint, prompt_set: PromptSet, *, done: 
             prompt_set=prompt_set,
             samples=1,
             overrides=job.params.get("generation_overrides") or None,
+            team=job.team,
         )
         _wait(parent_id=job.pk, child=_as_job(created), done=done, total=total,
               note=f"generating the dev set with epoch {checkpoint.epoch}")  # fmt: skip

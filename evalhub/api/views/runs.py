@@ -83,7 +83,11 @@ class GenerationRunCreate(APIView):
 
         try:
             job = generation_run_create(
-                model=model, prompt_set=prompt_set, samples=samples, requested_by=request.user
+                model=model,
+                prompt_set=prompt_set,
+                samples=samples,
+                requested_by=request.user,
+                team=request.team,
             )
         except ValueError as exc:
             # Its messages start with what is wrong: "model ...", "samples ...".

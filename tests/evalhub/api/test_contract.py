@@ -175,11 +175,11 @@ def test_a_nul_in_a_json_objects_key_is_a_400_naming_the_field_and_key(
 
 
 def test_the_schema_states_the_key_rules_of_every_request_object(anon_api):
-    from evalhub.api.strict import JSON_OBJECT, NO_NUL
+    from evalhub.api.strict import JSON_OBJECT, KEY_RULE, NO_NUL
 
     schema = yaml.safe_load(anon_api.get("/api/schema/").content)
     schemas = schema["components"]["schemas"]
-    assert schemas[JSON_OBJECT]["propertyNames"] == {"pattern": NO_NUL}
+    assert schemas[JSON_OBJECT][KEY_RULE] == {"pattern": NO_NUL}
     maps = []
 
     def walk(node, where: str) -> None:
@@ -187,7 +187,9 @@ def test_the_schema_states_the_key_rules_of_every_request_object(anon_api):
             extra = node.get("additionalProperties")
             if node.get("type") == "object" and extra not in (None, False):
                 maps.append(where)
-                assert node.get("propertyNames") == {"pattern": NO_NUL}, where
+                assert node.get(KEY_RULE) == {"pattern": NO_NUL}, where
+                assert "propertyNames" not in node, where  # not OpenAPI 3.0.3
+                assert "NUL" in (node.get("description") or ""), where
             for key, value in node.items():
                 walk(value, f"{where}/{key}")
         elif isinstance(node, list):

@@ -8,7 +8,7 @@ from evalhub.jobs.models import Job
 from evalhub.jobs.services import job_claim, job_fail, job_progress
 from evalhub.studies.models import Judge
 from evalhub.studies.services import study_launch
-from tests.factories import ModelEntryFactory, StudyFactory
+from tests.factories import ModelEntryFactory, StudyFactory, lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +135,7 @@ def test_a_bad_generation_run_names_its_field(api, eval_set, body, status, field
 
 
 def test_a_job_reports_status_progress_and_error(api):
-    job = Job.objects.create(kind="judge", queue="judge")
+    job = Job.objects.create(team=lab_team(), kind="judge", queue="judge")
     url = f"/api/v1/jobs/{job.pk}/"
     assert api.get(url).json()["status"] == "queued"
     assert job_claim(job_id=job.pk)
@@ -150,8 +150,10 @@ def test_a_job_reports_status_progress_and_error(api):
 
 
 def test_jobs_are_listed_newest_first_and_filtered(api):
-    first = Job.objects.create(kind="judge", queue="judge")
-    second = Job.objects.create(kind="generation", queue="generation", status="failed")
+    first = Job.objects.create(team=lab_team(), kind="judge", queue="judge")
+    second = Job.objects.create(
+        team=lab_team(), kind="generation", queue="generation", status="failed"
+    )
     listing = api.get("/api/v1/jobs/").json()
     assert [j["id"] for j in listing["results"]] == [second.pk, first.pk]
     assert [j["id"] for j in api.get("/api/v1/jobs/?kind=judge").json()["results"]] == [first.pk]
@@ -163,7 +165,7 @@ def test_jobs_are_listed_newest_first_and_filtered(api):
 
 
 def test_a_queued_job_can_be_cancelled(api):
-    job = Job.objects.create(kind="judge", queue="judge")
+    job = Job.objects.create(team=lab_team(), kind="judge", queue="judge")
     response = api.post(f"/api/v1/jobs/{job.pk}/cancel/")
     assert response.status_code == 202
     assert response.json()["status"] == "cancelled"

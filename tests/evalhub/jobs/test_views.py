@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from evalhub.jobs.models import Job
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -11,6 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def job(db):
     return Job.objects.create(
+        team=lab_team(),
         kind="generation", status=Job.Status.RUNNING, progress_done=3, progress_total=12,
         progress_note="3/12 samples", params={"model": "tiny-lima"},
     )  # fmt: skip
@@ -53,7 +55,7 @@ def test_cancel_asks_a_running_job_to_stop(alice, job):
 
 
 def test_cancel_stops_a_queued_job_now(alice):
-    queued = Job.objects.create(kind="generation")
+    queued = Job.objects.create(team=lab_team(), kind="generation")
     logged_in(alice).post(f"/jobs/{queued.pk}/cancel/")
     queued.refresh_from_db()
     assert queued.status == Job.Status.CANCELLED

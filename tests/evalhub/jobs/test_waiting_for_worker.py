@@ -11,6 +11,7 @@ from django.test import Client
 from evalhub.jobs.models import Job
 from evalhub.jobs.services import job_dispatch
 from tests.conftest import WorkerProcess
+from tests.factories import lab_team
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -21,7 +22,7 @@ def test_a_job_says_no_worker_listens_then_runs_once_one_does(
 ):
     # A queue of its own: the session's workers (default, judge) must not take the job.
     queue = f"wait-{uuid.uuid4().hex[:6]}"
-    job = Job.objects.create(kind="import", params=import_file, queue=queue)
+    job = Job.objects.create(team=lab_team(), kind="import", params=import_file, queue=queue)
     assert job_dispatch(job_id=job.pk)
     client = Client()
     client.force_login(alice)

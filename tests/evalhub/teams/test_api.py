@@ -49,12 +49,15 @@ def test_the_audit_log_shows_launch_and_close_to_owners(alice):
     study_close(study=study_launch(study=study, by=alice), by=alice)
     listed = client(alice).get("/api/v1/team/audit/").json()
     rows = listed["results"] if isinstance(listed, dict) else listed
-    rows = [r for r in rows if r["object_id"] == "audited"]
+    rows = [r for r in rows if r["object_repr"] == "audited"]
     assert [(r["action"], r["actor"], r["object_id"]) for r in rows] == [
-        ("study.close", "alice", "audited"),
-        ("study.launch", "alice", "audited"),
+        ("study.close", "alice", str(study.pk)),
+        ("study.launch", "alice", str(study.pk)),
     ]
     assert rows[1]["details"]["items"] > 0
+    # One object's history, as the workspace's /history/ shows it.
+    one = client(alice).get(f"/api/v1/team/audit/?object_type=studies.study&object_id={study.pk}")
+    assert [r["action"] for r in one.json()["results"]] == ["study.close", "study.launch"]
     rob = UserFactory(username="rob")
     join(rob)
     assert client(rob).get("/api/v1/team/audit/").status_code == 403

@@ -1,8 +1,9 @@
 """The matrix: two teams, each role, a session and a token of each. Every URL of the URL
 conf (from the resolver, so a new page without a rule here fails) and every operation of
-the API schema gives the expected answer: another team's study or job is a 404, a viewer's
-write a 403, a user in no team a 403, and crowd pages stay open and say nothing of the
-team."""
+the API schema gives the expected answer: another team's study, job, training dataset or run
+is a 404 for every role (a viewer's write too: the object is resolved within the team before
+the role is checked), a viewer's write on the team's own a 403, a user in no team a 403, the
+audit log (history) is the owners', and crowd pages stay open and say nothing of the team."""
 
 from __future__ import annotations
 
@@ -21,13 +22,17 @@ from evalhub.studies.services import study_launch
 from evalhub.teams.models import Membership, Role
 from evalhub.teams.services import team_create
 from tests.factories import OutputFactory, StudyFactory, lab_team
+from training.models import TrainingDataset, TrainingRun
 
 # What each page answers. study: its `slug` names a study of the current team; job: its
-# `job_id` a job of the current team; team: a page of the current team (lists, forms);
+# `job_id` a job of the current team; dataset, run: its `slug` a training dataset or run; team: a page of the current team (lists, forms);
 # owner: the team's members, tokens and audit log; shared: presets and objects that teams
 # share (models, prompt sets, judges, instruments, training: not yet owned by a team);
 # open: no team at all (crowd pages, log-in, health, the schema).
 STUDY, JOB, TEAM, OWNER, SHARED, OPEN = "study", "job", "team", "owner", "shared", "open"
+DATASET, RUN = "dataset", "run"
+# Rules whose URL names one object of a team.
+OBJECT_RULES = (STUDY, JOB, DATASET, RUN)
 # fmt: off
 RULES: dict[str, str] = {
     **dict.fromkeys(
@@ -81,6 +86,10 @@ RULES: dict[str, str] = {
             "api:judge-leaderboard",
             "api:jobs",
             "api:team",
+            "training:index",
+            "training:dataset_import",
+            "training:recipe_new",
+            "training:run_new",
         ],
         TEAM,
     ),
@@ -94,8 +103,21 @@ RULES: dict[str, str] = {
             "api:team-tokens",
             "api:team-token-revoke",
             "api:team-audit",
+            "workspace:history",
         ],
         OWNER,
+    ),
+    "training:dataset_detail": DATASET,
+    **dict.fromkeys(
+        [
+            "training:run_detail",
+            "training:run_live",
+            "training:run_cancel",
+            "training:run_select",
+            "training:run_choose",
+            "training:run_study",
+        ],
+        RUN,
     ),
     **dict.fromkeys(
         ["jobs:detail", "jobs:status", "jobs:cancel", "api:job", "api:job-cancel"], JOB
@@ -153,17 +175,6 @@ RULES: dict[str, str] = {
     **dict.fromkeys(
         [
             "generation:start",
-            "training:index",
-            "training:dataset_import",
-            "training:dataset_detail",
-            "training:recipe_new",
-            "training:run_new",
-            "training:run_detail",
-            "training:run_live",
-            "training:run_cancel",
-            "training:run_select",
-            "training:run_choose",
-            "training:run_study",
             "workspace:prompt_sets",
             "workspace:prompt_set",
             "workspace:prompt_set_edit",
@@ -178,7 +189,6 @@ RULES: dict[str, str] = {
             "workspace:output",
             "workspace:judges",
             "workspace:judge",
-            "workspace:history",
             "instruments:index",
             "api:prompt-sets",
             "api:prompt-set",
@@ -261,6 +271,10 @@ def world(alice, bob):
         "ours": Job.objects.create(kind=Job.Kind.IMPORT, team=lab),
         "theirs": Job.objects.create(kind=Job.Kind.IMPORT, team=other),
     }
+    for which, team in (("ours", lab), ("theirs", other)):
+        dataset = TrainingDataset.objects.create(team=team, slug=f"{which}-data", name=which)
+        TrainingRun.objects.create(team=team, slug=f"{which}-run", name=which, dataset=dataset,
+                                   base_model="tiny", recipe_settings={}, output_dir="/tmp/x")  # fmt: skip
     return {"lab": lab, "other": other, "people": people, "ours": ours, "theirs": theirs,
             "jobs": jobs}  # fmt: skip
 
@@ -284,8 +298,9 @@ def test_every_page_has_a_rule():
     assert set(RULES) - names == set(), "a rule for a page that no longer exists"
 
 
-def _path(world, route: str, which: str) -> str:
-    return fill(route, slug=which, job_id=str(world["jobs"][which].pk))
+def _path(world, route: str, which: str, rule: str = STUDY) -> str:
+    slug = {DATASET: f"{which}-data", RUN: f"{which}-run"}.get(rule, which)
+    return fill(route, slug=slug, job_id=str(world["jobs"][which].pk))
 
 
 def test_the_matrix_of_pages(world):
@@ -301,18 +316,19 @@ def test_the_matrix_of_pages(world):
     for name, route in url_patterns():
         rule = RULES[name]
         is_api = route.startswith("/api/")
-        if rule in (STUDY, JOB):
-            theirs = _path(world, route, "theirs")
-            ours = _path(world, route, "ours")
+        if rule in OBJECT_RULES:
+            theirs = _path(world, route, "theirs", rule)
+            ours = _path(world, route, "ours", rule)
             for role, client in members.items():
                 if is_api:
                     client = api(people[role], world["lab"])
                 expect(f"{role} GET {theirs}", client.get(theirs).status_code, {404, 405})
-                # A viewer's write is refused before any lookup, the same for every slug; a
-                # body checked before the lookup (400) is the same for every slug too.
+                # Another team's object is a 404 for every role, a viewer's write too (the
+                # object is resolved before the role is checked); a body checked before the
+                # lookup (400) is the same for every slug.
                 posted = client.post(theirs).status_code
                 expect(f"{role} POST {theirs}", posted,
-                       {403, 405} if role == "viewer" else {400, 404, 405})  # fmt: skip
+                       {404, 405} if role == "viewer" else {400, 404, 405})  # fmt: skip
                 expect(f"{role} GET {ours}", client.get(ours).status_code,
                        set(range(200, 500)) - {401, 403})  # fmt: skip
             viewer = api(people["viewer"], world["lab"]) if is_api else members["viewer"]
@@ -330,7 +346,7 @@ def test_the_matrix_of_pages(world):
                     expect(f"viewer POST {path}", client.post(path).status_code, {403, 405})
         else:
             continue  # open: the crowd test below
-        path = _path(world, route, "ours")
+        path = _path(world, route, "ours", rule)
         expect(f"nobody GET {path}", nobody.get(path).status_code, {403, 405})
         expect(f"anonymous GET {path}", anonymous.get(path).status_code,
                {401, 403, 405} if is_api else {302, 405})  # fmt: skip
@@ -349,7 +365,7 @@ def test_every_api_operation_of_the_schema_keeps_to_its_team(world):
             rule = RULES[resolve(fill(template.replace("{", "<").replace("}", ">"))).view_name]
             theirs = fill(template.replace("{", "<").replace("}", ">"), slug="theirs",
                           job_id=str(world["jobs"]["theirs"].pk))  # fmt: skip
-            if rule in (STUDY, JOB):
+            if rule in OBJECT_RULES:
                 # Another team's study answers exactly as one that does not exist: a 404,
                 # or the same 400 where the body is checked before the lookup.
                 missing = fill(template.replace("{", "<").replace("}", ">"), slug="no-such",
@@ -364,8 +380,10 @@ def test_every_api_operation_of_the_schema_keeps_to_its_team(world):
                     failures.append(f"owner {method} {theirs}: {status} (missing: {expected})")
             if method != "get":
                 status = getattr(viewer, method)(theirs).status_code
-                if status != 403:
-                    failures.append(f"viewer {method} {theirs}: {status}")
+                # Another team's object is a 404 before the viewer's write is refused.
+                expected = 404 if rule in OBJECT_RULES else 403
+                if status != expected:
+                    failures.append(f"viewer {method} {theirs}: {status}, expected {expected}")
     assert not failures, "\n".join(failures)
 
 
@@ -395,3 +413,32 @@ def test_a_removed_members_session_loses_the_team_at_once(world):
     assert client.get("/studies/ours/").status_code == 200
     Membership.objects.filter(user=viewer).delete()
     assert client.get("/studies/ours/").status_code == 403
+
+
+def test_training_lists_show_only_the_current_teams(world):
+    page = web(world["people"]["viewer"]).get("/training/").content.decode()
+    assert "ours-data" in page and "ours-run" in page
+    assert "theirs-data" not in page and "theirs-run" not in page
+
+
+def test_the_history_is_the_owners_and_another_teams_is_a_404(world):
+    from evalhub.audit.services import edit_record
+
+    owner = web(world["people"]["owner"])
+    for study in (world["ours"], world["theirs"]):
+        edit_record(obj=study, actor=world["people"]["owner"], action="object.edit",
+                    before={"name": "before"}, after={"name": study.name})  # fmt: skip
+    ours = f"/history/?type=studies.study&id={world['ours'].pk}"
+    theirs = f"/history/?type=studies.study&id={world['theirs'].pk}"
+    page = owner.get(ours)
+    assert page.status_code == 200 and "before" in page.content.decode()
+    assert owner.get(theirs).status_code == 404
+    assert "Theirs" not in owner.get("/history/").content.decode()
+    assert web(world["people"]["researcher"]).get(ours).status_code == 403
+    api_owner = api(world["people"]["owner"], world["lab"])
+    url = "/api/v1/team/audit/?object_type=studies.study&object_id="
+    assert api_owner.get(f"{url}{world['theirs'].pk}").status_code == 404
+    rows = api_owner.get(f"{url}{world['ours'].pk}").json()["results"]
+    assert {"object.edit", "study.launch"} <= {r["action"] for r in rows}
+    edit = next(r for r in rows if r["action"] == "object.edit")
+    assert (edit["before"], edit["actor"]) == ({"name": "before"}, "alice")

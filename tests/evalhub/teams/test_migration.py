@@ -79,7 +79,8 @@ def test_todays_objects_upgrade_into_one_team_and_nothing_is_lost():
         assert [r.team_id for r in rows] == [team.pk], name
     assert new.get_model("prompts", "Prompt").objects.count() == 1
     jobs = new.get_model("jobs", "Job").objects.order_by("id")
-    assert [(j.kind, j.team_id) for j in jobs] == [("generation", team.pk), ("fit", None)]
+    # Every job has a team (jobs 0004): the fit over no team's object goes to the default.
+    assert [(j.kind, j.team_id) for j in jobs] == [("generation", team.pk), ("fit", team.pk)]
     Instrument = new.get_model("instruments", "Instrument")
     assert Instrument.objects.filter(is_preset=True, team=None).count() == presets
     binding = new.get_model("teams", "TeamToken").objects.get()

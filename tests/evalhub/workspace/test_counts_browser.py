@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from evalhub.audit.models import EditRecord
 from evalhub.outputs.models import ModelEntry
 from evalhub.studies.models import Item, Judgment, Study
+from evalhub.teams.models import AuditEvent
 from tests.evalhub.dashboards.conftest import (
     add_human,
     add_llm,
@@ -143,7 +143,9 @@ def test_a_renamed_and_deleted_model_keeps_its_history(researcher_page, live_ser
         page.click("#confirm-delete")
     page.goto(f"{live_server.url}/history/")
     checked(page)
-    assert EditRecord.objects.filter(object_id=spare.pk).count() == 2
+    assert (
+        AuditEvent.objects.filter(object_type="outputs.modelentry", object_id=spare.pk).count() == 2
+    )
     rows = page.locator("#history tbody tr")
     assert "Deleted" in rows.nth(0).text_content() and "Renamed" in rows.nth(1).text_content()
     shot(page, "29-history")

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evalhub.importing import InputError, read_rows
+from evalhub.teams.commands import team_named
 from training.services import dataset_import
 
 
@@ -19,10 +20,13 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="")
         parser.add_argument("--tokenizer", default="", help="measure token lengths with this")
         parser.add_argument("--max-length", type=int, default=2048)
+        parser.add_argument("--team", default="", help="slug of the team that owns it "
+                            "(default: the default team, lab)")  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             dataset = dataset_import(
+                team=team_named(options["team"]) if options["team"] else None,
                 slug=options["slug"],
                 name=options["name"],
                 rows=read_rows(options["path"]),

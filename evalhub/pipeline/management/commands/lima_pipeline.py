@@ -153,8 +153,9 @@ class Command(BaseCommand):
         recipe = Recipe.objects.filter(slug=options["recipe"]).first()
         if recipe is None:
             raise CommandError(f"--recipe: no recipe {options['recipe']!r}")
+        team = team_named(options["team"])
         dataset = dataset_import(
-            slug=f"{slug}-train", name=f"{slug}: training set", rows=read_rows(path),
+            team=team, slug=f"{slug}-train", name=f"{slug}: training set", rows=read_rows(path),
             source_file=str(path),
         )  # fmt: skip
         test = _prompt_set(options["test"], f"{slug}-test")
@@ -168,7 +169,7 @@ class Command(BaseCommand):
         overrides = dict(_setting(s) for s in options["set"])
         generation = {"max_tokens": options["max_tokens"]} if options["max_tokens"] else {}
         return pipeline_start(
-            team=team_named(options["team"]),
+            team=team,
             slug=slug,
             dataset=dataset,
             base_model=options["base_model"],
