@@ -7,14 +7,19 @@ results request. Registered in DashboardsConfig.ready().
 
 from __future__ import annotations
 
+import hashlib
+
 from evalhub.dashboards.cache import study_stats_invalidate
 from evalhub.dashboards.selectors.alpaca_lc import LC_KIND, lc_fit_compute, lc_fit_fingerprint
 from evalhub.fits.registry import FitKind, Inputs, fit_kind_register
 
 
 def _scope(inputs: Inputs) -> str:
-    scopes = ";".join(f"{b}|{g}" for b, g in inputs["scopes"])
-    return f"study={inputs['study']}|scopes={scopes}"
+    """The study and a digest of its scopes: the row's `scope` holds 300 characters, and a
+    study with 4 baselines x 4 judge groups names more than that."""
+    scopes = "\n".join(f"{b}|{g}" for b, g in inputs["scopes"])
+    digest = hashlib.blake2b(scopes.encode(), digest_size=12).hexdigest()
+    return f"study={inputs['study']}|scopes={digest}"
 
 
 def _done(inputs: Inputs) -> None:

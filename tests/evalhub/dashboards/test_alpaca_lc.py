@@ -138,3 +138,13 @@ def test_a_results_request_fits_nothing_while_pending_and_after(monkeypatch):
     assert calls == ["fit"]  # read, not fitted again
     assert landed["formula"] == "length_controlled_minimal" and landed["current"]
     assert landed["updating"] is False
+
+
+def test_a_study_with_many_scopes_fits_the_rows_scope_column():
+    """4 baselines x 4 judge groups name more than the 300 characters of `scope`."""
+    from evalhub.fits.registry import fit_kind
+
+    scopes = [(f"baseline-model-{b:02d}", f"llm:judge-group-{g:02d}") for b in range(4)
+              for g in range(4)]  # fmt: skip
+    scope = fit_kind(LC_KIND).scope(length_controlled_inputs(1, scopes))
+    assert len(scope) <= 300 and scope.startswith("study=1|")
