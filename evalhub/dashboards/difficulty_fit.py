@@ -11,9 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from evalhub.dashboards.cache import study_stats_invalidate
-from evalhub.dashboards.selectors.difficulty import KIND, fitted_models, model_counts, scope_rows
+from evalhub.dashboards.selectors.difficulty import (
+    KIND,
+    difficulty_fingerprint,
+    fitted_models,
+    model_counts,
+    scope_rows,
+)
 from evalhub.fits.registry import FitKind, Inputs, fit_kind_register
-from evalhub.stats.alpaca_lc import MIN_MODELS_FOR_DIFFICULTY, N_SPLITS
+from evalhub.stats.alpaca_lc import MIN_MODELS_FOR_DIFFICULTY
 from evalhub.stats.instruction_difficulty import instruction_difficulty
 from evalhub.studies.models import Study
 
@@ -26,8 +32,7 @@ def _scope(inputs: Inputs) -> str:
 
 
 def _fingerprint(inputs: Inputs) -> str:
-    counts = model_counts(inputs)
-    return ";".join(f"{m}:{n}:{s}:{hi}" for m, n, s, hi in counts if n >= N_SPLITS)
+    return difficulty_fingerprint(model_counts(inputs))
 
 
 def _compute(inputs: Inputs) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class FitAnswer:
     updating: bool
     finished_at: dt.datetime | None
     fit_id: int | None = None  # the row for the current data (see shared_fit_reject)
+    result_id: int | None = None  # the row `result` comes from (the current or the last one)
 
 
 def _digest(kind: FitKind, inputs: Inputs, data_fingerprint: str) -> str:
@@ -77,12 +78,22 @@ def _queue(fit: SharedFit) -> None:
     SharedFit.objects.filter(pk=fit.pk).update(job=job)
 
 
+def _fingerprint_of(spec: FitKind, inputs: Inputs, data_fingerprint: str | None) -> str:
+    if data_fingerprint is None:
+        data_fingerprint = spec.fingerprint(inputs)
+    return _digest(spec, inputs, data_fingerprint)
+
+
 @transaction.atomic
-def shared_fit_request(*, kind: str, inputs: Inputs) -> SharedFit:
+def shared_fit_request(
+    *, kind: str, inputs: Inputs, data_fingerprint: str | None = None
+) -> SharedFit:
     """The fit row for the inputs' current fingerprint; a new one is queued for a worker.
-    A failed or superseded row is queued again (a failed one after RETRY_FAILED_AFTER)."""
+    A failed or superseded row is queued again (a failed one after RETRY_FAILED_AFTER).
+    `data_fingerprint`: the kind's `fingerprint(inputs)` when the caller has it already
+    (a page that read the same aggregates for several fits)."""
     spec = fit_kind(kind)
-    fingerprint = _digest(spec, inputs, spec.fingerprint(inputs))
+    fingerprint = _fingerprint_of(spec, inputs, data_fingerprint)
     try:
         with transaction.atomic():  # a concurrent request may create the same row
             fit, created = SharedFit.objects.get_or_create(
@@ -122,22 +133,38 @@ def shared_fit_refresh(*, kind: str, inputs: Inputs) -> SharedFit:
     return fit
 
 
-def shared_fit_use(*, kind: str, inputs: Inputs) -> FitAnswer:
+def shared_fit_use(*, kind: str, inputs: Inputs, data_fingerprint: str | None = None) -> FitAnswer:
     """For a page: the current fit, or the last one of its scope while the current is
     being fitted (see module docstring). Costs a fingerprint and one or two indexed reads."""
-    fit = shared_fit_request(kind=kind, inputs=inputs)
-    if fit.status == SharedFit.Status.DONE:
-        return FitAnswer(fit.result, True, False, fit.finished_at, fit_id=fit.pk)
+    fit = shared_fit_request(kind=kind, inputs=inputs, data_fingerprint=data_fingerprint)
+    return _answer(fit, kind=kind, scope=fit.scope)
+
+
+def shared_fit_peek(*, kind: str, inputs: Inputs, data_fingerprint: str | None = None) -> FitAnswer:
+    """shared_fit_use without its writes: nothing is created or queued (for a fit that reads
+    another fit, in a worker's snapshot). No row for the current data: not `updating`."""
+    spec = fit_kind(kind)
+    fit = SharedFit.objects.filter(
+        kind=kind, fingerprint=_fingerprint_of(spec, inputs, data_fingerprint)
+    ).first()
+    return _answer(fit, kind=kind, scope=spec.scope(inputs))
+
+
+def _answer(fit: SharedFit | None, *, kind: str, scope: str) -> FitAnswer:
+    if fit is not None and fit.status == SharedFit.Status.DONE:
+        return FitAnswer(fit.result, True, False, fit.finished_at, fit_id=fit.pk, result_id=fit.pk)
     last = (
-        SharedFit.objects.filter(kind=kind, scope=fit.scope, status=SharedFit.Status.DONE)
+        SharedFit.objects.filter(kind=kind, scope=scope, status=SharedFit.Status.DONE)
         .order_by("-finished_at")
         .only("result", "finished_at")
         .first()
     )
-    updating = fit.status == SharedFit.Status.PENDING
+    updating = fit is not None and fit.status == SharedFit.Status.PENDING
+    fit_id = fit.pk if fit is not None else None
     if last is None:
-        return FitAnswer(None, current=False, updating=updating, finished_at=None, fit_id=fit.pk)
-    return FitAnswer(last.result, False, updating, last.finished_at, fit_id=fit.pk)
+        return FitAnswer(None, current=False, updating=updating, finished_at=None, fit_id=fit_id)
+    return FitAnswer(last.result, False, updating, last.finished_at, fit_id=fit_id,
+                     result_id=last.pk)  # fmt: skip
 
 
 def shared_fit_reject(*, fit_id: int, reason: str) -> bool:

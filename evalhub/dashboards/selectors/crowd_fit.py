@@ -3,8 +3,9 @@ aggregate (evalhub.stats.one_coin), and the valid human verdicts they are made f
 
 They are a shared fit (evalhub.dashboards.one_coin_fit, kind ONE_COIN_KIND): a worker
 fits them once per fingerprint of the study's verdicts, rules and gold prompts and stores
-them in PostgreSQL, so a web request only reads them (about 0.13 s of fitting at 100,000
-judgments stays off the request path) and a Redis flush loses nothing. A stored result is
+them in PostgreSQL together with the flags made from them (the spam test's odds and every
+test's evidence), so a web request only reads them (the fitting and the spam odds at 100,000
+judgments stay off the request path) and a Redis flush loses nothing. A stored result is
 used only when it is exactly a fit of the study's current verdicts (`stored_crowd_fit`):
 anything else is no fit, never a 500 or a wrong number.
 """
@@ -23,13 +24,14 @@ from numpy.typing import NDArray
 
 from evalhub.dashboards.selectors.frames import LLM_PREFIX, array_agg, as_list, counted_judgments
 from evalhub.stats.crowd_aggregate import aggregate_judgments
+from evalhub.stats.crowd_flags import CrowdFlags
 from evalhub.stats.one_coin import OneCoinResult
 from evalhub.studies.models import Judgment, Study
 
 log = logging.getLogger(__name__)
 
 ONE_COIN_KIND = "one_coin"  # the shared fit's kind (evalhub.fits)
-FORMAT = "one-coin-v2"
+FORMAT = "one-coin-v3"  # v3: the flags (spam odds and evidence) are stored with the fits
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,14 @@ class CrowdFit:
     """A worker's one-coin fits of one study's valid human verdicts, by ids: `fit` of
     every verdict (the spam test and the raters' reliability), `flagged`: the raters the
     flags held back when it was made, and `aggregate_fit`: the fit the reliability-weighted
-    aggregate reads (of the judgments `aggregate_judgments` keeps)."""
+    aggregate reads (of the judgments `aggregate_judgments` keeps). `flags`: every test's
+    flags and evidence per rater (sorted ids) as the worker made them with `fit` (the spam
+    test's odds included), so a page never recomputes them."""
 
     fit: OneCoinResult
     flagged: NDArray[np.int64]
     aggregate_fit: OneCoinResult
+    flags: CrowdFlags
 
 
 # Classes 0..2 of each scale, their names in the results, and the tie class.
@@ -118,11 +123,42 @@ def _fit_json(fit: OneCoinResult) -> dict[str, Any]:
             "iterations": fit.iterations}  # fmt: skip
 
 
+_FLAG_INTS = ("left", "sided", "gold_right", "gold", "judged")
+_FLAG_FLOATS = ("median_ms", "spam_odds", "agreement")  # NaN stored as null (jsonb has no NaN)
+
+
+def _flags_json(flags: CrowdFlags) -> dict[str, Any]:
+    floats = {
+        name: [None if v != v else v for v in getattr(flags, name).tolist()]  # NaN != NaN
+        for name in _FLAG_FLOATS
+    }
+    return {"flags": {name: hit.tolist() for name, hit in flags.flags.items()},
+            "evidence": flags.evidence,
+            **{name: getattr(flags, name).tolist() for name in _FLAG_INTS}, **floats}  # fmt: skip
+
+
+def _flags_from(found: dict[str, Any], n_raters: int) -> CrowdFlags | None:
+    flags = CrowdFlags(
+        flags={name: np.asarray(hit, dtype=bool) for name, hit in found["flags"].items()},
+        evidence={name: list(texts) for name, texts in found["evidence"].items()},
+        **{name: np.asarray(found[name], dtype=np.int64) for name in _FLAG_INTS},
+        **{name: np.asarray([np.nan if v is None else v for v in found[name]], dtype=np.float64)
+           for name in _FLAG_FLOATS},
+    )  # fmt: skip
+    arrays = [*flags.flags.values(), *(getattr(flags, n) for n in _FLAG_INTS + _FLAG_FLOATS)]
+    if any(a.shape != (n_raters,) for a in arrays) or set(flags.flags) != set(flags.evidence):
+        return None
+    if any(len(texts) != n_raters for texts in flags.evidence.values()):
+        return None
+    return flags
+
+
 def crowd_fit_result(study: Study, data: VerdictArrays, fit: CrowdFit) -> dict[str, Any]:
-    """The JSON the shared fit stores: the fits, and what they were made from."""
+    """The JSON the shared fit stores: the fits, the flags, and what they were made from."""
     return {"format": FORMAT, "study": study.pk, "verdicts": data_fingerprint(data),
             "fit": _fit_json(fit.fit), "flagged": fit.flagged.tolist(),
-            "aggregate_fit": _fit_json(fit.aggregate_fit)}  # fmt: skip
+            "aggregate_fit": _fit_json(fit.aggregate_fit),
+            "flags": _flags_json(fit.flags)}  # fmt: skip
 
 
 def _fit_from(found: dict[str, Any], items: NDArray, raters: NDArray) -> OneCoinResult | None:
@@ -154,15 +190,19 @@ def stored_crowd_fit(result: Any, study: Study, data: VerdictArrays) -> CrowdFit
             return None
         if result["verdicts"] != data_fingerprint(data):
             return None
-        fit = _fit_from(result["fit"], np.unique(data.item), np.unique(data.rater))
+        rater_ids = np.unique(data.rater)
+        fit = _fit_from(result["fit"], np.unique(data.item), rater_ids)
         flagged = np.asarray(result["flagged"], dtype=np.int64)
-        if fit is None or flagged.ndim != 1:
+        flags = _flags_from(result["flags"], int(rater_ids.size))
+        if fit is None or flagged.ndim != 1 or flags is None:
+            return None
+        if not np.array_equal(rater_ids[flags.flagged], flagged):
             return None
         use = aggregate_judgments(data.item, data.rater, flagged)
         aggregate = _fit_from(
             result["aggregate_fit"], np.unique(data.item[use]), np.unique(data.rater[use])
         )
-        return None if aggregate is None else CrowdFit(fit, flagged, aggregate)
+        return None if aggregate is None else CrowdFit(fit, flagged, aggregate, flags)
     except Exception:  # whatever a row holds, a bad value is no fit, never a 500
         log.warning("study %s: an unusable one-coin fit was stored; it is ignored", study.pk)
         return None

@@ -106,17 +106,20 @@ def crowd_fit_compute(study: Study, data: VerdictArrays) -> CrowdFit:
     reads (the same judgments `reliability_weighted` would fit, by ids)."""
     fit = one_coin_dawid_skene(data.item, data.rater, data.label, n_classes=3)
     rater_ids = np.unique(data.rater)
-    flagged = rater_ids[_flags(study, data, rater_ids, fit, quality_rules(study)).flagged]
+    flags = _flags(study, data, rater_ids, fit, quality_rules(study))
+    flagged = rater_ids[flags.flagged]
     use = aggregate_judgments(data.item, data.rater, flagged)
     aggregate = one_coin_dawid_skene(data.item[use], data.rater[use], data.label[use],
                                      n_classes=3)  # fmt: skip
-    return CrowdFit(fit=fit, flagged=flagged, aggregate_fit=aggregate)
+    return CrowdFit(fit=fit, flagged=flagged, aggregate_fit=aggregate, flags=flags)
 
 
 def crowd_quality(study: Study) -> CrowdQuality | None:
     """See CrowdQuality; None for kinds of study without a three-class scale. Reads the
-    shared fit (queued for a worker when missing); a stored fit that is not exactly of
-    the current data, or whose flags differ from today's, is rejected and fitted again."""
+    shared fit and the flags stored with it (queued for a worker when missing): no fit
+    and no spam odds are computed here. A stored fit that is not exactly of the current
+    data is rejected and fitted again; while none is current, the flags are the tests
+    that need no fit (position, time, gold), the spam test silent, state "updating"."""
     if study.kind not in SCALES:
         return None
     data = valid_verdicts(study)
@@ -130,11 +133,7 @@ def crowd_quality(study: Study) -> CrowdQuality | None:
     state = UPDATING if answer.updating else FAILED
     fits = stored_crowd_fit(answer.result, study, data) if answer.current else None
     if fits is not None:
-        flags = _flags(study, data, rater_ids, fits.fit, rules)
-        if np.array_equal(rater_ids[flags.flagged], fits.flagged):
-            state = CURRENT
-        else:
-            fits = None
+        flags, state = fits.flags, CURRENT
     if answer.current and fits is None and answer.fit_id is not None:
         why = "not a one-coin fit of the study's current verdicts, rules and gold prompts"
         state = UPDATING if shared_fit_reject(fit_id=answer.fit_id, reason=why) else FAILED

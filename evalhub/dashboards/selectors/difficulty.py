@@ -69,6 +69,12 @@ def model_counts(inputs: Inputs) -> list[tuple[str, int, int, int]]:
     return model_counts_by_scope(inputs["prompt_set"], [scope])[scope]
 
 
+def difficulty_fingerprint(counts: list[tuple[str, int, int, int]]) -> str:
+    """The difficulty fit's data fingerprint from its scope's model_counts: the rows of
+    every model it fits (count, id sum, last id)."""
+    return ";".join(f"{m}:{n}:{s}:{hi}" for m, n, s, hi in counts if n >= N_SPLITS)
+
+
 def fitted_models(counts: list[tuple[str, int, int, int]]) -> list[str]:
     """The models with enough rows for the cross-validation (one per fold)."""
     return [m for m, n, _s, _hi in counts if n >= N_SPLITS]

@@ -348,8 +348,9 @@ def study_results(
     group: AlpacaEval's weighted win rate = mean preference, its standard_error and a 95%
     prompt-clustered interval, n_continuous, discrete_win_rate), length_controlled (per
     baseline x judge group: AlpacaEval's LC win rate, naming its `formula`:
-    length_controlled_v1 or length_controlled_minimal, with `formula_note`), progress,
-    llm_pair_policy,
+    length_controlled_v1 or length_controlled_minimal, with `formula_note`; a worker's
+    shared fit: `current` false is the last fit, marked `updating`, and `formula` null with
+    no numbers while there is none yet), progress, llm_pair_policy,
     excluded ({"raters", "judgments"} left out of every result: excluded raters),
     aggregation (per baseline or model: majority-vote, reliability-weighted and Dawid-Skene
     shares over items; `state` "updating" while the worker fits the default),

@@ -409,7 +409,10 @@
           `${pct1(w.win_rate)} ± ${pct1(w.standard_error)}`,
           `${pct1(w.interval.low)} to ${pct1(w.interval.high)}`,
           lc ? pct1(lc.length_controlled_win_rate) : "n/a",
-          lc ? lc.formula + (lc.extreme_change ? " (likely GLM failure)" : "") : "too few judgments",
+          !lc ? "too few judgments"
+            : !lc.formula ? (lc.updating ? "updating (a worker is fitting it)" : "not fitted")
+            : lc.formula + (lc.extreme_change ? " (likely GLM failure)" : "")
+              + (lc.current === false ? (lc.updating ? " (last fit; updating)" : " (last fit)") : ""),
         ];
         cells.forEach((v, k) => {
           const td = document.createElement("td"); td.textContent = v;

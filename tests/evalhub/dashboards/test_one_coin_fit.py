@@ -204,3 +204,52 @@ def test_a_wrong_stored_fit_is_ignored_and_the_page_is_right(
     again, _ = _results(api, study.slug)
     assert _default(again) == _default(right)
     assert Judgment.objects.filter(item__study=study, excluded=True).count() == 120
+
+
+def test_a_request_reads_the_spam_odds_and_fits_nothing(
+    celery_worker, monkeypatch, alice, crowd_study
+):
+    """The worker stores the flags made from its fit (the spam test's odds and evidence):
+    a cold results or raters request neither fits nor recomputes the odds, and shows
+    exactly the flags the direct computation gives."""
+    import evalhub.dashboards.selectors.crowd_quality as crowd_quality_module
+    import evalhub.stats.crowd_flags as crowd_flags_module
+
+    study, made = crowd_study
+    api = client_for(alice)
+    _exclude_some(study, made)
+    _results(api, study.slug)
+    wait_until(lambda: _fit_current(api, study), timeout=120, interval=0.3)
+    calls: list[str] = []
+
+    def refused(name):
+        def call(*args, **kwargs):
+            calls.append(name)
+            raise AssertionError(f"{name} ran in a request")
+
+        return call
+
+    monkeypatch.setattr(crowd_flags_module, "leave_one_out_posterior", refused("spam odds"))
+    monkeypatch.setattr(crowd_quality_module, "one_coin_dawid_skene", refused("one-coin fit"))
+    study_stats_invalidate(study.pk)
+    block, _ = _results(api, study.slug)
+    raters = api.get(f"/api/v1/studies/{study.slug}/raters/?page_size=100").json()
+    assert calls == [] and block["state"] == "current"
+    assert raters["reliability_state"] == "current"
+    monkeypatch.undo()
+    data = valid_verdicts(study)
+    rater_ids, rater_code = np.unique(data.rater, return_inverse=True)
+    fit = one_coin_dawid_skene(data.item, rater_code, data.label, n_classes=3)
+    direct = crowd_flags(
+        n_raters=rater_ids.size, rater=rater_code, item=data.item, label=data.label,
+        sided=np.isin(data.raw_choice, ("A", "B")), chose_left=data.raw_choice == "A",
+        time_ms=data.time_ms, fit=fit, gold_right=gold_right(study, data),
+        rules=QUALITY_DEFAULTS,
+    )  # fmt: skip
+    shown = {r["rater"]: r for r in raters["results"]}
+    for i, rater in enumerate(rater_ids.tolist()):
+        hits = sorted(name for name, hit in direct.flags.items() if hit[i])
+        assert sorted(f for f in shown[rater]["flags"] if f in direct.flags) == hits
+        for name in hits:
+            assert shown[rater]["evidence"][name] == direct.evidence[name][i]
+    assert direct.flags["spamming"].any()  # the spam test's evidence was compared

@@ -9,6 +9,7 @@ from evalhub.fits.models import SharedFit
 from evalhub.fits.registry import FitKind, fit_kind, fit_kind_register
 from evalhub.fits.services import (
     shared_fit_compute,
+    shared_fit_peek,
     shared_fit_refresh,
     shared_fit_reject,
     shared_fit_request,
@@ -82,6 +83,23 @@ def test_a_failed_fit_keeps_its_error_and_is_not_retried_at_once():
     assert fit.status == SharedFit.Status.FAILED and "no data for broken" in fit.error
     answer = shared_fit_use(kind="slug_list", inputs={"prefix": "broken"})
     assert answer.result is None and not answer.updating
+    assert Job.objects.filter(kind="fit").count() == 1
+
+
+def test_a_peek_creates_and_queues_nothing_and_names_the_row_it_answers_from():
+    PromptSet.objects.create(slug="p-1", name="p")
+    assert shared_fit_peek(kind="slug_list", inputs={"prefix": "p-"}).result is None
+    assert not SharedFit.objects.filter(kind="slug_list", scope="prefix=p-").exists()
+    done = shared_fit_refresh(kind="slug_list", inputs={"prefix": "p-"})
+    PromptSet.objects.create(slug="p-2", name="p")
+    peeked = shared_fit_peek(kind="slug_list", inputs={"prefix": "p-"})
+    assert peeked.result == {"slugs": ["p-1"]} and peeked.result_id == done.pk
+    assert not peeked.current and not peeked.updating  # nobody asked for the new data yet
+    # A caller that has the data fingerprint already passes it: the same row.
+    used = shared_fit_use(kind="slug_list", inputs={"prefix": "p-"}, data_fingerprint="p-1,p-2")
+    assert used.updating and used.result_id == done.pk
+    again = shared_fit_peek(kind="slug_list", inputs={"prefix": "p-"})
+    assert again.fit_id == used.fit_id and again.updating
     assert Job.objects.filter(kind="fit").count() == 1
 
 
