@@ -17,8 +17,9 @@ can be split into chunks (each under the bench lock for a few minutes).
 
 Raters vote by a known Bradley-Terry truth (model i has strength 0.35 * i on the logit
 scale; a tie 10% of the time). Uniform pairing gives the next battle to the least-battled
-pair; adaptive gives it to the pair whose two models' BT intervals (the study's own
-leaderboard, recomputed after every vote) are widest together. No pair reaches its target
+pair; adaptive gives it to the pair whose vote most narrows the BT intervals under the
+current ratings (evalhub.stats.pairing_design.information_pair, refitted every 10 votes, every
+pair kept at half its uniform share or more). No pair reaches its target
 (the budget is the target), so each rule decides every battle. Prints the pair counts of each
 run, each model's BT rating and 95% interval, the mean and widest interval, the Spearman
 correlation of the ratings with the truth, and the time conversation_start took (for the

@@ -67,8 +67,8 @@ def live_session_start_staff(*, study: Study, user: AbstractBaseUser) -> RaterSe
 
 
 # Adaptive pairing reads the current BT ratings from a cached fit, fitted again only once
-# this many votes (or a fifth more, if that is more) came in since the last fit, as the
-# simulation that validated the rule did (evalhub.stats.pairing_design.simulate_pairing).
+# this many votes (or a fifth more, if that is more) came in since the last fit, as in the
+# simulation that measured the rule (evalhub.stats.pairing_design.simulate_pairing).
 ADAPTIVE_REFRESH_VOTES = 10
 _OUTCOME = {"A": 1, "tie": 0, "B": -1}  # a vote's shown side as a left-model outcome
 
