@@ -154,7 +154,12 @@ SIM_RULES = ("information", "neighbours", "widest")
 
 def simulate(args: argparse.Namespace) -> None:
     """The known-truth simulation over seeds, and its table (see the module docstring)."""
-    from evalhub.stats.pairing_design import TRUTHS, RuleComparison, seed_rows
+    from evalhub.stats.pairing_design import (
+        TRUTHS,
+        RuleComparison,
+        known_truth_ceiling,
+        seed_rows,
+    )
 
     first, _, last = args.sim_seeds.partition(":")
     seeds = range(int(first), int(last))
@@ -192,6 +197,13 @@ def simulate(args: argparse.Namespace) -> None:
                   f"{c.loses:5.2f} | {c.neighbour_ratios.mean():7.3f} ± {nsd:5.3f} "
                   f"{c.neighbours_lose:5.2f} | {c.kendall_rule.mean():12.3f} "
                   f"{c.kendall_uniform.mean():7.3f} {c.ranks_lose:5.2f}")  # fmt: skip
+    print("\nthe ceiling: the best pairing with the true strengths known (greedy, Gaussian "
+          "approximation) / uniform, summed sd")  # fmt: skip
+    for name in dict.fromkeys(r["truth"] for r in rows):
+        truth = TRUTHS[name][: args.models]
+        models = known_truth_ceiling(truth, args.battles)
+        neighbours = known_truth_ceiling(truth, args.battles, "neighbours")
+        print(f"{name:>8s}: model ratings {models:.3f}, neighbour differences {neighbours:.3f}")
     ratios = [float(r["width"]) / float(r["width_uniform"]) for r in rows
               if r["rule"] == "information"]  # fmt: skip
     if ratios:

@@ -123,6 +123,28 @@ def information_pair(
     return [int(k) for k in np.flatnonzero(gain >= best - 1e-12 * max(abs(best), 1.0))]
 
 
+def known_truth_ceiling(truth: ArrayLike, battles: int, target: str = "models") -> float:
+    """The best that any pairing could do, by the Gaussian approximation: the summed sd of
+    the target (see information_pair) after `battles` battles allocated greedily with the
+    true strengths known and no floor, divided by the same for the uniform allocation.
+    Near 1 means uniform is already about as good as pairing can be."""
+    r = np.asarray(truth, dtype=np.float64)
+    pairs = list(combinations(range(r.size), 2))
+    contrasts = neighbour_contrasts(r) if target == "neighbours" else np.eye(r.size)
+
+    def summed_sd(per_pair: NDArray[np.float64]) -> float:
+        matrix = np.zeros((r.size, r.size))
+        for (i, j), c in zip(pairs, per_pair, strict=True):
+            matrix[i, j] = matrix[j, i] = c
+        cov = rating_covariance(matrix, r)
+        return float(np.sqrt(np.einsum("ki,ij,kj->k", contrasts, cov, contrasts)).sum())
+
+    counts = np.zeros(len(pairs))
+    for _ in range(battles):
+        counts[information_pair(pairs, counts, r, target=target, floor_share=0.0)[0]] += 1
+    return summed_sd(counts) / summed_sd(np.full(len(pairs), battles / len(pairs)))
+
+
 def plug_in_ratings(
     model_a: ArrayLike, model_b: ArrayLike, outcome: ArrayLike, n_models: int
 ) -> NDArray[np.float64]:

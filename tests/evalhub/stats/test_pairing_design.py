@@ -9,6 +9,7 @@ import pytest
 from evalhub.stats.pairing_design import (
     compare_rule,
     information_pair,
+    known_truth_ceiling,
     plug_in_ratings,
     rating_covariance,
     simulate_pairing,
@@ -63,3 +64,10 @@ def test_the_information_rule_does_not_lose_to_uniform_on_average():
     give the table in the rule's docstring)."""
     result = compare_rule([0.35 * i for i in range(6)], 200, "information", range(8), rounds=50)
     assert 0.9 < result.ratios.mean() < 1.06
+
+
+def test_uniform_is_near_the_known_truth_ceiling_for_close_models():
+    """With equal strengths every pair carries the same information: uniform is optimal."""
+    assert known_truth_ceiling(np.zeros(6), 200) == pytest.approx(1.0, abs=0.01)
+    # Far-apart models: knowing the truth, battling close pairs more helps.
+    assert known_truth_ceiling([0.8 * i for i in range(6)], 200, "neighbours") < 0.9
