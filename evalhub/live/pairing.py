@@ -36,7 +36,8 @@ def next_pair(
     natural logit units; a model without one counts as 0) the pair whose battle most
     narrows the intervals (evalhub.stats.pairing_design.information_pair, which keeps every
     pair at least half its uniform share). Once every pair has its target, the same rule
-    runs over all pairs."""
+    runs over all pairs. Adaptive is off by default: simulated with a known truth it does
+    not narrow the intervals over uniform (the table is in pairing_design's docstring)."""
     short = [p for p in pairs if counts.get(p, 0) < target] or list(pairs)
     if ratings is not None:
         models = sorted({m for p in short for m in p})
