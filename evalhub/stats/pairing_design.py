@@ -15,10 +15,10 @@ an exploration floor: a pair below `floor_share` of its uniform share of the bat
 is battled first, so a bad early estimate cannot starve a pair.
 
 Measured (bench/adaptive_pairing.py --sim-only; 200 battles over 6 models, 10% ties, 100
-bootstrap rounds, 150 seeds a truth, 50 for "widest"; rule / uniform on the same votes; lose = share of seeds
-where the rule is worse; "neighbours" is the same rule aimed at the differences of models
-adjacent in the current order; "widest" is the first adaptive rule, the widest intervals
-first):
+bootstrap rounds, 150 seeds a truth, 50 for "widest"; rule / uniform on the same votes;
+lose = share of seeds where the rule is worse; "neighbours" is the same rule aimed at the
+differences of models adjacent in the current order; "widest" is the first adaptive rule,
+the widest intervals first):
 
        truth        rule | mean width ratio  lose | neighbour ratio  lose | Kendall rule  uniform
       spread information |    1.001 ± 0.056  0.53 |   0.985 ± 0.072  0.43 |        0.871    0.877
