@@ -5,11 +5,21 @@ and once with uniform pairing, at the same budget and with the same simulated ra
 
     .venv/bin/python bench/adaptive_pairing.py [--battles 200] [--models 6] [--seed 0] [--seeds 3]
     .venv/bin/python bench/adaptive_pairing.py --smoke     # 30 battles over 4 models, 1 seed
+    .venv/bin/python bench/adaptive_pairing.py --sim-only --sim-seeds 0:75 --sim-rows rows.jsonl
+
+Then the pure simulation with a known truth (evalhub.stats.pairing_design), at the same size
+over many seeds (--sim-seeds, default 0:300) and four truths (spread, close, one dominant
+model, wide): each adaptive rule against uniform on the same votes, a table of the mean ±
+sd of the rule / uniform mean interval width and neighbour-difference width, the share of
+seeds where the rule loses, and the Kendall tau with the truth. --sim-rows appends each
+seed's rows to a JSON-lines file and prints the table over every row in it, so a long run
+can be split into chunks (each under the bench lock for a few minutes).
 
 Raters vote by a known Bradley-Terry truth (model i has strength 0.35 * i on the logit
 scale; a tie 10% of the time). Uniform pairing gives the next battle to the least-battled
-pair; adaptive gives it to the pair whose two models' BT intervals (the study's own
-leaderboard, recomputed after every vote) are widest together. No pair reaches its target
+pair; adaptive gives it to the pair whose vote most narrows the BT intervals under the
+current ratings (evalhub.stats.pairing_design.information_pair, refitted every 10 votes, every
+pair kept at half its uniform share or more). No pair reaches its target
 (the budget is the target), so each rule decides every battle. Prints the pair counts of each
 run, each model's BT rating and 95% interval, the mean and widest interval, the Spearman
 correlation of the ratings with the truth, and the time conversation_start took (for the
@@ -24,6 +34,7 @@ key prefix of its own. No model server: the answers are written as the stream wr
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -138,6 +149,71 @@ def report(models: list, runs: dict[str, dict]) -> float:
     return widths["adaptive"] / widths["uniform"]
 
 
+SIM_RULES = ("information", "neighbours", "widest")
+
+
+def simulate(args: argparse.Namespace) -> None:
+    """The known-truth simulation over seeds, and its table (see the module docstring)."""
+    from evalhub.stats.pairing_design import (
+        TRUTHS,
+        RuleComparison,
+        known_truth_ceiling,
+        seed_rows,
+    )
+
+    first, _, last = args.sim_seeds.partition(":")
+    seeds = range(int(first), int(last))
+    rules = args.rules.split(",")
+    began = time.perf_counter()
+    rows = []
+    for name, truth in TRUTHS.items():
+        for seed in seeds:
+            for row in seed_rows(truth[: args.models], args.battles, rules, seed,
+                                 rounds=args.rounds):  # fmt: skip
+                rows.append({"truth": name, **row})
+    print(f"\nsimulated seeds {first}:{last}, rules {', '.join(rules)}: "
+          f"{time.perf_counter() - began:.0f} s")  # fmt: skip
+    if args.sim_rows:
+        with open(args.sim_rows, "a") as out:
+            out.writelines(json.dumps(row) + "\n" for row in rows)
+        with open(args.sim_rows) as saved:
+            rows = [json.loads(line) for line in saved]
+    print(
+        f"\n{args.battles} battles over {args.models} models, {args.rounds} bootstrap rounds; "
+        "rule / uniform on the same votes, per seed; lose = share of seeds the rule is worse"
+    )
+    print(f"{'truth':>8s} {'rule':>11s} {'seeds':>5s} | {'mean width ratio':>16s} {'lose':>5s} | "
+          f"{'neighbour ratio':>15s} {'lose':>5s} | {'Kendall rule':>12s} {'uniform':>7s} "
+          f"{'lose':>5s}")  # fmt: skip
+    for name in dict.fromkeys(r["truth"] for r in rows):
+        for rule in dict.fromkeys(r["rule"] for r in rows):
+            mine = [r for r in rows if r["truth"] == name and r["rule"] == rule]
+            if not mine:
+                continue
+            c = RuleComparison.from_rows(mine)
+            sd = c.ratios.std(ddof=1) if len(mine) > 1 else 0.0
+            nsd = c.neighbour_ratios.std(ddof=1) if len(mine) > 1 else 0.0
+            print(f"{name:>8s} {rule:>11s} {len(mine):5d} | {c.ratios.mean():8.3f} ± {sd:5.3f} "
+                  f"{c.loses:5.2f} | {c.neighbour_ratios.mean():7.3f} ± {nsd:5.3f} "
+                  f"{c.neighbours_lose:5.2f} | {c.kendall_rule.mean():12.3f} "
+                  f"{c.kendall_uniform.mean():7.3f} {c.ranks_lose:5.2f}")  # fmt: skip
+    print("\nthe ceiling: the best pairing with the true strengths known (greedy, Gaussian "
+          "approximation) / uniform, summed sd")  # fmt: skip
+    for name in dict.fromkeys(r["truth"] for r in rows):
+        truth = TRUTHS[name][: args.models]
+        models = known_truth_ceiling(truth, args.battles)
+        neighbours = known_truth_ceiling(truth, args.battles, "neighbours")
+        print(f"{name:>8s}: model ratings {models:.3f}, neighbour differences {neighbours:.3f}")
+    ratios = [float(r["width"]) / float(r["width_uniform"]) for r in rows
+              if r["rule"] == "information"]  # fmt: skip
+    if ratios:
+        sd = statistics.stdev(ratios) if len(ratios) > 1 else 0.0
+        print(
+            f"ratio: {statistics.mean(ratios):.3f} ± {sd:.3f} over {len(ratios)} runs "
+            "(simulated adaptive / uniform mean BT interval width, all truths)"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--battles", type=int, default=200)
@@ -145,9 +221,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="the first seed")
     parser.add_argument("--seeds", type=int, default=3, help="how many seeds, from --seed on")
     parser.add_argument("--smoke", action="store_true", help="30 battles over 4 models")
+    parser.add_argument("--sim-seeds", default="0:300", help="simulation seeds, first:last")
+    parser.add_argument("--sim-rows", help="append the simulation's rows here; table over all")
+    parser.add_argument("--sim-only", action="store_true", help="no run through the services")
+    parser.add_argument("--rules", default=",".join(SIM_RULES), help="simulated rules")
+    parser.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (simulation)")
     args = parser.parse_args()
     if args.smoke:  # the size tests/bench/test_smoke.py runs
-        vars(args).update(battles=30, models=4, seeds=1)
+        vars(args).update(battles=30, models=4, seeds=1, sim_seeds="0:2", rounds=20)
+    if args.sim_only:
+        simulate(args)
+        return 0
 
     _, bench_url = scratch_urls(BENCH_DB)
     scratch_recreate(BENCH_DB)
@@ -197,6 +281,7 @@ def main() -> int:
         connections.close_all()
     finally:
         scratch_recreate(BENCH_DB, drop_only=True)
+    simulate(args)
     return 0
 
 

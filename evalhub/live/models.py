@@ -34,7 +34,8 @@ class LiveStudy(models.Model):
     max_turns = models.PositiveSmallIntegerField(default=3)
     # Battles: every pair of models reaches this many votes; conversations: per model.
     target_per_pair = models.PositiveIntegerField(default=10)
-    # Battles: among pairs still short of their target, favour the widest BT intervals.
+    # Battles: among pairs still short of their target, the pair whose vote most narrows the
+    # BT intervals (evalhub.stats.pairing_design); off by default: no gain over uniform.
     adaptive = models.BooleanField(default=False)
     reveal_models = models.BooleanField(default=False)
     max_prompt_chars = models.PositiveIntegerField(default=4000)

@@ -3,10 +3,11 @@ side each is shown on. Pure functions: counts in, a choice out."""
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Mapping, Sequence
 from itertools import combinations
+
+from evalhub.stats.pairing_design import information_pair
 
 Pair = tuple[int, int]
 
@@ -28,20 +29,25 @@ def next_pair(
     counts: Mapping[Pair, int],
     target: int,
     rng: random.Random,
-    widths: Mapping[int, float] | None = None,
+    ratings: Mapping[int, float] | None = None,
 ) -> Pair:
     """The pair to battle next. Pairs short of `target` come first; among them the fewest
-    battles so far, or with `widths` (adaptive: each model's Bradley-Terry interval width)
-    the widest summed interval, a model without a rating counting as infinitely wide.
-    Once every pair has its target, the least-battled pair keeps things balanced."""
+    battles so far (uniform), or with `ratings` (adaptive: each model's current BT rating,
+    natural logit units; a model without one counts as 0) the pair whose battle most
+    narrows the intervals (evalhub.stats.pairing_design.information_pair, which keeps every
+    pair at least half its uniform share). Once every pair has its target, the same rule
+    runs over all pairs. Adaptive is off by default: simulated with a known truth it does
+    not narrow the intervals over uniform (the table is in pairing_design's docstring)."""
     short = [p for p in pairs if counts.get(p, 0) < target] or list(pairs)
-    if widths is not None:
-
-        def width(p: Pair) -> float:
-            return widths.get(p[0], math.inf) + widths.get(p[1], math.inf)
-
-        widest = max(width(p) for p in short)
-        short = [p for p in short if width(p) == widest]
+    if ratings is not None:
+        models = sorted({m for p in short for m in p})
+        index = {m: k for k, m in enumerate(models)}
+        best = information_pair(
+            [(index[a], index[b]) for a, b in short],
+            [counts.get(p, 0) for p in short],
+            [ratings.get(m, 0.0) for m in models],
+        )
+        short = [short[k] for k in best]
     fewest = min(counts.get(p, 0) for p in short)
     return rng.choice([p for p in short if counts.get(p, 0) == fewest])
 

@@ -24,6 +24,7 @@ from evalhub.outputs.models import ModelEntry, Output
 from evalhub.outputs.rendering import render_untrusted_markdown
 from evalhub.prompts.models import Prompt
 from evalhub.rating.models import RaterSession
+from evalhub.stats.pairing_design import plug_in_ratings
 from evalhub.studies.models import Item, Judgment, Rater, Study
 
 LABELS = {"fail", "pass", "excellent"}  # LIMA's turn labels
@@ -65,42 +66,49 @@ def live_session_start_staff(*, study: Study, user: AbstractBaseUser) -> RaterSe
     return session
 
 
-# Adaptive pairing trusts a model's BT interval only from this many battles on. Below it the
-# bootstrap can be narrow at a degenerate rating (a model that lost its two battles), and
-# the full battle run (bench/adaptive_pairing.py) showed such a model starved of battles.
-ADAPTIVE_MIN_BATTLES = 10
-# The widths are fitted again only once this many votes (or a fifth more, if that is more)
-# came in since the last fit: a battle's start reads the cached fit instead of the study's
-# full results. Intervals narrow like 1/sqrt(votes), so a fit a fifth older ranks the
-# pairs almost as the fresh one would.
+# Adaptive pairing reads the current BT ratings from a cached fit, fitted again only once
+# this many votes (or a fifth more, if that is more) came in since the last fit, as in the
+# simulation that measured the rule (evalhub.stats.pairing_design.simulate_pairing).
 ADAPTIVE_REFRESH_VOTES = 10
+_OUTCOME = {"A": 1, "tie": 0, "B": -1}  # a vote's shown side as a left-model outcome
 
 
-def _widths(study: Study) -> dict[int, float]:
-    """Each model's Bradley-Terry interval width (upper - lower) in this study so far; a
-    model short of ADAPTIVE_MIN_BATTLES is left out (counted as infinitely wide)."""
-    from evalhub.dashboards.selectors import study_results
+def _ratings(study: Study, ids: list[int]) -> dict[int, float]:
+    """Each model's ridge-regularised BT rating (natural units) from the study's finished
+    battles: the plug-in win probabilities of adaptive pairing."""
+    rows = (
+        Conversation.objects.filter(
+            study=study, status=Conversation.Status.FINISHED, right__isnull=False
+        )
+        .exclude(vote="")
+        .values_list("left", "right", "vote")
+    )
+    index = {m: k for k, m in enumerate(ids)}
+    sides: dict[str, int] = {}
+    battles = []
+    for left, right, vote in rows:
+        if left in index and right in index:
+            if vote not in sides:
+                sides[vote] = _OUTCOME[battle_choice_side(study, vote)]
+            battles.append((index[left], index[right], sides[vote]))
+    a, b, o = zip(*battles, strict=True) if battles else ((), (), ())
+    fitted = plug_in_ratings(a, b, o, len(ids))
+    return {m: float(fitted[index[m]]) for m in ids}
 
-    board = study_results(study).get("leaderboard") or {}
-    by_slug = {row["model"]: row["upper"] - row["lower"] for row in board.get("models", [])
-               if row["n_battles"] >= ADAPTIVE_MIN_BATTLES}  # fmt: skip
-    return {m.pk: by_slug[m.slug] for m in study_models(study) if by_slug.get(m.slug) is not None}
 
-
-def _cached_widths(study: Study, votes: dict[int, int]) -> dict[int, float]:
-    """_widths, fitted again only after ADAPTIVE_REFRESH_VOTES new votes (`votes`: each
-    model's voted battles). No fit while no model has ADAPTIVE_MIN_BATTLES votes: every
-    model then counts as infinitely wide anyway."""
-    if max(votes.values(), default=0) < ADAPTIVE_MIN_BATTLES:
-        return {}
+def _cached_ratings(study: Study, ids: list[int], votes: dict[int, int]) -> dict[int, float]:
+    """_ratings, fitted again only after ADAPTIVE_REFRESH_VOTES new votes (`votes`: each
+    model's voted battles); all zeros (every pair alike) before the first."""
     total = sum(votes.values()) // 2
-    key = f"live:pairing-widths:{study.pk}"
+    if total < ADAPTIVE_REFRESH_VOTES:
+        return dict.fromkeys(ids, 0.0)
+    key = f"live:pairing-ratings:{study.pk}"
     fit = cache.get(key)
     if fit is None or not 0 <= total - fit["votes"] < max(ADAPTIVE_REFRESH_VOTES,
                                                           fit["votes"] // 5):  # fmt: skip
-        fit = {"votes": total, "widths": _widths(study)}
+        fit = {"votes": total, "ratings": {str(m): r for m, r in _ratings(study, ids).items()}}
         cache.set(key, fit, timeout=None)
-    return fit["widths"]
+    return {m: fit["ratings"].get(str(m), 0.0) for m in ids}
 
 
 @transaction.atomic
@@ -131,8 +139,8 @@ def conversation_start(*, session: RaterSession, rng: random.Random | None = Non
             pair = (a, b) if ids.index(a) < ids.index(b) else (b, a)
             counts[pair] = counts.get(pair, 0) + n
             votes[a], votes[b] = votes.get(a, 0) + voted, votes.get(b, 0) + voted
-        widths = _cached_widths(study, votes) if live.adaptive else None
-        pair = pairing.next_pair(pairing.all_pairs(ids), counts, live.target_per_pair, rng, widths)
+        ratings = _cached_ratings(study, ids, votes) if live.adaptive else None
+        pair = pairing.next_pair(pairing.all_pairs(ids), counts, live.target_per_pair, rng, ratings)
         left, right = pair if pairing.left_first(counts.get(pair, 0)) else pair[::-1]
     return Conversation.objects.create(
         token=secrets.token_urlsafe(24), study=study, session=session, mode=live.mode,

@@ -60,8 +60,12 @@ class LiveStudyForm(forms.Form):
         help_text="Battles: votes each pair of models reaches; conversations: per model.",
     )  # fmt: skip
     adaptive = forms.BooleanField(
-        required=False, label="Adaptive pairing (favour the widest BT intervals)"
-    )
+        required=False, label="Adaptive pairing (off: uniform is as good or better)",
+        help_text="Battles: pick the pair whose vote most narrows the Bradley-Terry intervals. "
+        "In simulation (200 battles, 6 models, 300 seeds, four truths) it did not narrow the "
+        "intervals over uniform pairing (mean width ratio about 1.00, worse in about half "
+        "the seeds), so uniform is the default.",
+    )  # fmt: skip
     reveal_models = forms.BooleanField(
         required=False, label="Reveal the model names after the vote (off for blind studies)"
     )

@@ -13,14 +13,16 @@ def test_every_pair_reaches_its_target_before_any_goes_over():
     assert sorted(counts.values()) == [5] * 6
 
 
-def test_adaptive_favours_the_widest_intervals_among_short_pairs():
-    pairs, rng = all_pairs([1, 2, 3]), random.Random(0)
-    widths = {1: 50.0, 2: 300.0, 3: 400.0}
-    assert next_pair(pairs, {(1, 2): 3, (1, 3): 0, (2, 3): 0}, 5, rng, widths) == (2, 3)
-    # A pair at its target is not chosen while another is short, however wide.
-    assert next_pair(pairs, {(1, 2): 0, (1, 3): 0, (2, 3): 5}, 5, rng, widths) == (1, 3)
-    # A model with no rating yet is infinitely uncertain.
-    assert next_pair(pairs, {}, 5, rng, {1: 10.0, 2: 10.0}) in {(1, 3), (2, 3)}
+def test_adaptive_battles_the_least_certain_model_and_keeps_a_floor_under_every_pair():
+    pairs, rng, counts = all_pairs([1, 2, 3]), random.Random(0), Counter()
+    ratings = {1: 0.0, 2: 1.0, 3: 3.0}  # 3 is far ahead: each battle of it teaches little,
+    for _ in range(60):  # so its rating stays the least certain and gets the most battles
+        counts[next_pair(pairs, counts, 100, rng, ratings)] += 1
+    assert counts[(2, 3)] == max(counts.values()) > 20  # 2 is 3's closer opponent
+    # Every pair keeps at least half its uniform share (60 / 3 pairs / 2).
+    assert min(counts.values()) >= 10 - 1
+    # A pair at its target is not chosen while another is short.
+    assert next_pair(pairs, {(1, 2): 5, (1, 3): 0, (2, 3): 0}, 5, rng, ratings) != (1, 2)
 
 
 def test_conversations_go_to_the_least_used_model():

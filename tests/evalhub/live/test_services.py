@@ -95,8 +95,8 @@ def test_a_turn_left_streaming_by_a_dead_web_process_stops_blocking_the_rater():
     assert retried.messages == [{"role": "user", "content": "again"}] and retried.side == "A"
 
 
-def test_adaptive_pairing_counts_a_model_with_few_battles_as_infinitely_wide():
-    from evalhub.live.services import _widths, battle_vote
+def test_adaptive_pairing_rates_from_the_votes_and_keeps_a_starved_pair_in_play():
+    from evalhub.live.services import _ratings, battle_vote
     from evalhub.live.turns import turn_finish
 
     m0, m1, m2 = _model("m0"), _model("m1"), _model("m2")
@@ -117,8 +117,10 @@ def test_adaptive_pairing_counts_a_model_with_few_battles_as_infinitely_wide():
     for i in range(12):
         battle(f"a{i}", m0, m1, ["A", "B", "tie"][i % 3])
     battle("b0", m0, m2, "A")
-    battle("b1", m2, m0, "B")  # m2 lost both: its bootstrap interval may be degenerate
-    assert set(_widths(study)) == {m0.pk, m1.pk}  # m2 is rated, but on 2 battles only
+    battle("b1", m2, m0, "B")  # m2 lost both, once on each side
+    ratings = _ratings(study, [m0.pk, m1.pk, m2.pk])
+    # The ridge keeps m2 finite (an MLE would send it to minus infinity), and below m0.
+    assert -5 < ratings[m2.pk] < ratings[m0.pk]
     chosen = conversation_start(session=_session(study, "next"))
-    # m2 (2 battles) counts as infinitely wide: its pairs come first, the fewer-battled one.
+    # m1-m2 has no battle, under half its uniform share: the exploration floor picks it.
     assert {chosen.left_id, chosen.right_id} == {m1.pk, m2.pk}
