@@ -66,6 +66,7 @@ def generation_run_create(
             "overrides": overrides or {},
         },
         requested_by=requested_by,
+        team=model.team,
     )
 
 
