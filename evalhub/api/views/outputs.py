@@ -91,7 +91,6 @@ class PromptSetOutputs(generics.ListAPIView):
         rows = bulk_rows(request)
         OUTPUT_ROWS.check(rows)
         result = outputs_import(
-            team=request.team,
             prompt_set=prompt_set,
             rows=rows,
             model=model,

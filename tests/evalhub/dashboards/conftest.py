@@ -46,7 +46,7 @@ def build_pairwise_study(
 ) -> tuple[Study, dict[tuple[str, int], Item]]:
     """A study with one item per (baseline, prompt); prompts alternate CATEGORIES.
     Output lengths: the target's answers are longer on even prompts."""
-    prompt_set = PromptSet.objects.create(slug=f"{slug}-set", name=slug)
+    prompt_set = PromptSet.objects.create(team=lab_team(), slug=f"{slug}-set", name=slug)
     prompts = Prompt.objects.bulk_create(
         Prompt(prompt_set=prompt_set, external_id=f"q{i}", text=f"Question {i}?",
                category=CATEGORIES[i % 2], position=i)
