@@ -283,7 +283,7 @@ def main() -> None:
         (p + 1, {"id": f"p{p}", "text": f"Prompt number {p}: explain topic {p}?"})
         for p in range(N_PROMPTS)
     ]
-    prompt_set = prompts_import(slug="bench", rows=prompt_rows).prompt_set
+    prompt_set = prompts_import(team=bench_team(), slug="bench", rows=prompt_rows).prompt_set
     if ARENA_ONLY:
         _report_arena(env, token)
         scratch_recreate(BENCH_DB, drop_only=True)

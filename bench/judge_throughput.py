@@ -212,9 +212,9 @@ def run_ours(base: str, n: int, salt: str, *, verdict_mode: str = "guided_choice
     from evalhub.studies.models import Item, Judge, Judgment, Study
     from generation.judging.services import judge_job_run, judge_register
 
-    prompt_set = PromptSet.objects.create(slug=f"bench-{salt}", name="bench")
-    target = ModelEntry.objects.create(slug=f"bench-t-{salt}", name="t")
-    baseline = ModelEntry.objects.create(slug=f"bench-b-{salt}", name="b")
+    prompt_set = PromptSet.objects.create(team=bench_team(), slug=f"bench-{salt}", name="bench")
+    target = ModelEntry.objects.create(team=bench_team(), slug=f"bench-t-{salt}", name="t")
+    baseline = ModelEntry.objects.create(team=bench_team(), slug=f"bench-b-{salt}", name="b")
     study = Study.objects.create(
         team=bench_team(),
         slug=f"bench-{salt}",
@@ -241,6 +241,7 @@ def run_ours(base: str, n: int, salt: str, *, verdict_mode: str = "guided_choice
         for p, t, b in zip(prompts, outs_t, outs_b, strict=True)
     )
     judge = judge_register(
+        team=bench_team(),
         slug=f"bench-{salt}", name="bench", model="judge", base_url=f"{base}/v1",
         template=Judge.Template.LIMA_PAIRWISE, verdict_mode=verdict_mode,
         # Limits far above what we reach, so the shared Redis limiter is in the path.

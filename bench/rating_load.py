@@ -91,11 +91,12 @@ from evalhub.studies.models import Study
 from evalhub.studies.services import study_launch
 from evalhub.instruments.selectors import instrument_latest
 from bench.bench_team import bench_team
-ps = PromptSet.objects.create(slug="bench", name="bench")
+ps = PromptSet.objects.create(team=bench_team(), slug="bench", name="bench")
 ps_prompts = Prompt.objects.bulk_create([Prompt(prompt_set=ps, external_id=f"b{{n}}",
     text=f"Question {{n}}: how should I plan a small project?", position=n)
     for n in range({prompts})])
-target = model_register(slug="bench-target"); base = model_register(slug="bench-baseline")
+target = model_register(team=bench_team(), slug="bench-target")
+base = model_register(team=bench_team(), slug="bench-baseline")
 rows = []
 for p in ps_prompts:
     rows.append(Output(prompt=p, model=target, **output_fields({ANSWER!r}.format(n=p.position))))
@@ -105,7 +106,7 @@ study = Study.objects.create(team=bench_team(), slug="bench", name="bench", prom
     target_model=target,
     raters_per_item=3, attention_check_rate=0.1, session_quota={quota},
     completion_code="BENCHDONE", screenout_code="BENCHOUT",
-    instrument=instrument_latest(slug={instrument!r}))
+    instrument=instrument_latest(team=bench_team(), slug={instrument!r}))
 study.baselines.set([base])
 study_launch(study=study)
 from django.db import connection

@@ -46,6 +46,7 @@ def demo_generation_start(*, prompt_set: PromptSet, base_url: str) -> DemoGenera
     real_path = os.environ.get(MODEL_PATH_ENV, "").strip()
     if real_path:
         model = model_register(
+            team=prompt_set.team,
             slug=f"demo-local-{slugify(Path(real_path).name)[:40] or 'model'}",
             name=f"Local model {real_path}",
             kind=ModelEntry.Kind.LOCAL,
@@ -58,6 +59,7 @@ def demo_generation_start(*, prompt_set: PromptSet, base_url: str) -> DemoGenera
 
             build_tiny_model(tiny_dir)
         model = model_register(
+            team=prompt_set.team,
             slug=TINY_SLUG,
             name="Tiny random Llama (writes gibberish)",
             kind=ModelEntry.Kind.LOCAL,

@@ -19,7 +19,6 @@ from evalhub.outputs.models import ModelEntry, Output
 from evalhub.outputs.services import output_fields
 from evalhub.prompts.models import PromptSet
 from evalhub.teams.models import Team
-from evalhub.teams.services import team_default
 from generation.engines import Completion, GenerationRequest
 from generation.engines.selection import engine_for
 from generation.sampling import Sampling, sample_seed, sampling_from
@@ -71,7 +70,7 @@ def generation_run_create(
             "overrides": overrides or {},
         },
         requested_by=requested_by,
-        team=team or prompt_set.team or model.team or team_default(),
+        team=team or model.team,
     )
 
 

@@ -13,7 +13,7 @@ from generation.services import generation_run_create
 
 @researcher_required
 def generation_start(request: HttpRequest) -> HttpResponse:
-    form = GenerationRunForm(request.POST or None, initial=request.GET.dict())
+    form = GenerationRunForm(request.POST or None, initial=request.GET.dict(), team=request.team)
     if request.method == "POST" and form.is_valid():
         try:
             job = generation_run_create(

@@ -24,6 +24,7 @@ class PromptSetFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = PromptSet
 
+    team = factory.LazyFunction(lambda: lab_team())
     slug = factory.Sequence(lambda n: f"set-{n}")
     name = factory.LazyAttribute(lambda o: o.slug)
 
@@ -43,6 +44,7 @@ class ModelEntryFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ModelEntry
 
+    team = factory.LazyFunction(lambda: lab_team())
     slug = factory.Sequence(lambda n: f"model-{n}")
     name = factory.LazyAttribute(lambda o: o.slug)
 

@@ -4,7 +4,10 @@ checks the role, so another team's object is a 404 for every role."""
 
 from __future__ import annotations
 
+from evalhub.instruments.selectors import INSTRUMENT_SCOPE
 from evalhub.jobs.selectors import JOB_SCOPE
+from evalhub.outputs.selectors import MODEL_SCOPE
+from evalhub.prompts.selectors import PROMPT_SET_SCOPE
 from evalhub.studies.selectors import STUDY_SCOPE
 from evalhub.teams.scope import TeamScope
 
@@ -30,6 +33,9 @@ TEAM_SCOPES: dict[str, TeamScope] = {
         ],
         STUDY_SCOPE,
     ),
+    **dict.fromkeys(["prompt-set", "prompts", "outputs"], PROMPT_SET_SCOPE),
+    "model": MODEL_SCOPE,
+    "instrument": INSTRUMENT_SCOPE,
     "job": JOB_SCOPE,
     "job-cancel": JOB_SCOPE,
 }

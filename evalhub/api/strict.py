@@ -237,3 +237,18 @@ class StrictModelSerializer(StrictMixin, serializers.ModelSerializer):
     }
     serializer_choice_field = StrictChoiceField
     serializer_related_field = serializers.PrimaryKeyRelatedField
+
+
+class TeamSlugRelatedField(StrictSlugRelatedField):
+    """A row of the caller's team named by its slug. The rows come from `selector(team=...)`
+    with the serializer's context["team"] (a KeyError when a view forgets to pass it), so
+    another team's slug is as unknown as one that does not exist (409). `model` only tells
+    the schema what the slug names."""
+
+    def __init__(self, *, selector: Any, model: type[models.Model], **kwargs: Any) -> None:
+        self.selector = selector
+        kwargs.setdefault("slug_field", "slug")
+        super().__init__(queryset=model.objects.none(), **kwargs)
+
+    def get_queryset(self) -> Any:
+        return self.selector(team=self.context["team"])

@@ -92,6 +92,7 @@ def demo_pipeline_start(*, judge_base_url: str, base_url: str) -> DemoPipeline:
             ),
             baselines=list(ModelEntry.objects.filter(slug__in=BASELINES.values())),
             judges=pipeline_judges_register(
+                team=demo_team(),
                 slug=DEMO_JUDGE_SLUG,
                 model=DEMO_JUDGE_MODEL,
                 base_url=judge_base_url,

@@ -65,14 +65,20 @@ def demo_load() -> DemoData:
         return DemoData(prompt_set=existing.prompt_set, study=existing, created=False)
     rows = _demo_rows()
     prompt_rows = [(n, {k: r[k] for k in ("id", "text", "category", "context")}) for n, r in rows]
+    team = demo_team()
     prompt_set = prompts_import(
-        slug=DEMO_SET, rows=prompt_rows, name="LIMA-style demo prompts"
+        team=team, slug=DEMO_SET, rows=prompt_rows, name="LIMA-style demo prompts"
     ).prompt_set
     target = model_register(
-        slug=TARGET, name="Demo target (LIMA-style answers)", kind=ModelEntry.Kind.EXTERNAL
+        team=team,
+        slug=TARGET,
+        name="Demo target (LIMA-style answers)",
+        kind=ModelEntry.Kind.EXTERNAL,
     )
     baselines = [
-        model_register(slug=slug, name=f"Demo {field.removeprefix('baseline_')} baseline")
+        model_register(
+            team=team, slug=slug, name=f"Demo {field.removeprefix('baseline_')} baseline"
+        )
         for field, slug in BASELINES.items()
     ]
     for model, field in [(target, "target"), *zip(baselines, BASELINES, strict=True)]:
@@ -82,7 +88,7 @@ def demo_load() -> DemoData:
             model=model,
         )
     study = study_create(
-        team=demo_team(),
+        team=team,
         slug=DEMO_STUDY,
         name="LIMA demo: target vs two baselines",
         kind=Study.Kind.PAIRWISE,

@@ -12,6 +12,7 @@ from django.db.models import Max
 from evalhub.instruments.definitions import DefinitionError, definition_from_data
 from evalhub.instruments.models import Instrument
 from evalhub.instruments.presets import PRESET_FOR_STUDY_KIND, preset_data
+from evalhub.teams.models import Team
 
 FIELDS = ("kind", "name", "intro", "question", "choices", "levels", "comment", "gold_choice",
           "judge_template", "credit")  # fmt: skip
@@ -25,10 +26,10 @@ def _row_fields(data: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def instrument_create(
-    *, slug: str, data: dict[str, Any], by: AbstractBaseUser | None = None
+    *, team: Team, slug: str, data: dict[str, Any], by: AbstractBaseUser | None = None
 ) -> Instrument:
-    """A new instrument (version 1). Raises DefinitionError with every bad field, including
-    a slug already taken."""
+    """A new instrument of `team` (version 1). Raises DefinitionError with every bad field,
+    including a slug already taken."""
     errors: dict[str, str] = {}
     try:
         fields = _row_fields(data)
@@ -41,7 +42,9 @@ def instrument_create(
         raise DefinitionError(errors)
     try:
         with transaction.atomic():
-            return Instrument.objects.create(slug=slug, version=1, created_by=by, **fields)
+            return Instrument.objects.create(
+                team=team, slug=slug, version=1, created_by=by, **fields
+            )
     except IntegrityError as exc:
         raise DefinitionError({"slug": f"instrument {slug!r} exists"}) from exc
 
@@ -57,16 +60,19 @@ def instrument_update(
 ) -> Instrument:
     """Edit an instrument with `data` (its content fields; missing ones keep their value).
     A version a launched study uses never changes: the edit becomes a new version, which
-    is returned. Raises DefinitionError naming the bad fields."""
+    is returned. Raises DefinitionError naming the bad fields; presets are shared by every
+    team and read-only (DefinitionError on the slug)."""
     instrument = Instrument.objects.select_for_update().get(pk=instrument.pk)
+    if instrument.is_preset:
+        raise DefinitionError({"slug": f"{instrument.slug!r} is a shared preset: read-only"})
     fields = _row_fields({**instrument.content(), **data})
     if fields["content_hash"] == instrument.content_hash:
         return instrument
     if instrument_in_use(instrument):
         latest = Instrument.objects.filter(slug=instrument.slug).aggregate(v=Max("version"))["v"]
         return Instrument.objects.create(
-            slug=instrument.slug, version=latest + 1, is_preset=instrument.is_preset,
-            created_by=by, **fields,
+            team_id=instrument.team_id, slug=instrument.slug, version=latest + 1,
+            is_preset=instrument.is_preset, created_by=by, **fields,
         )  # fmt: skip
     for name, value in fields.items():
         setattr(instrument, name, value)

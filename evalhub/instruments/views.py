@@ -22,7 +22,10 @@ def instrument_index(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             instrument = instrument_create(
-                slug=form.cleaned_data["slug"], data=form.definition_data(), by=request.user
+                team=request.team,
+                slug=form.cleaned_data["slug"],
+                data=form.definition_data(),
+                by=request.user,
             )
         except DefinitionError as exc:
             for field, message in exc.errors.items():
@@ -31,5 +34,5 @@ def instrument_index(request: HttpRequest) -> HttpResponse:
                 form.add_error(name if name in form.fields else None, shown)
         else:
             return HttpResponseRedirect(reverse("instruments:index") + f"#{instrument.slug}")
-    context = {"instruments": instrument_list(), "form": form}
+    context = {"instruments": instrument_list(team=request.team), "form": form}
     return render(request, "instruments/index.html", context)

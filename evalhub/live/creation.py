@@ -76,7 +76,7 @@ def live_study_create(
     if session_quota < 1 or target_per_pair < 1:
         raise LiveInputError("session_quota and target_per_pair: must be at least 1")
     prompt_set = PromptSet.objects.create(
-        slug=f"{slug}-live"[:100], name=f"{name} (live prompts)",
+        team=team, slug=f"{slug}-live"[:100], name=f"{name} (live prompts)",
         description=f"Prompts raters wrote in the live study {slug}.",
     )  # fmt: skip
     kind = Study.Kind.PAIRWISE if mode == LiveStudy.Mode.BATTLE else Study.Kind.DIALOGUE

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from evalhub.importing import InputError, Row, RowProblem, read_file_rows
 from evalhub.outputs.models import ModelEntry, Output
 from evalhub.prompts.models import PromptSet
+from evalhub.teams.models import Team
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,25 @@ class OutputImportResult:
         return self.created == 0 and not self.models_created
 
 
+class ModelSlugTaken(ValueError):
+    """The slug names another team's model (slugs are unique across teams)."""
+
+
 def model_register(
-    *, slug: str, name: str = "", kind: str = ModelEntry.Kind.EXTERNAL, **fields: Any
+    *,
+    team: Team | None,
+    slug: str,
+    name: str = "",
+    kind: str = ModelEntry.Kind.EXTERNAL,
+    **fields: Any,
 ) -> ModelEntry:
-    """Create a model entry (or return the existing one with that slug, unchanged)."""
+    """Create a model entry of `team` (or return the team's existing one with that slug,
+    unchanged). Raises ModelSlugTaken when another team's model has the slug."""
     model, _ = ModelEntry.objects.get_or_create(
-        slug=slug, defaults={"name": name or slug, "kind": kind, **fields}
+        slug=slug, defaults={"team": team, "name": name or slug, "kind": kind, **fields}
     )
+    if model.team_id != (team.pk if team else None):
+        raise ModelSlugTaken(f"the model slug {slug!r} is taken")
     return model
 
 
@@ -111,10 +124,12 @@ def outputs_import_plan(
 ) -> OutputImportPlan:
     """Check and plan an outputs import (rows as in outputs_import); reads only."""
     index = _PromptIndex(prompt_set)
-    models = {m.slug: m for m in ModelEntry.objects.all()}
+    # The prompt set's team's models; a slug another team holds is refused, not shared.
+    models = {m.slug: m for m in ModelEntry.objects.filter(team_id=prompt_set.team_id)}
     problems: list[RowProblem] = []
     planned: dict[tuple[int, str, int], tuple[int, dict[str, Any]]] = {}
     new_models: dict[str, ModelEntry] = {}
+    first_named: dict[str, int] = {}
     named: dict[str, int] = {}
     for number, row in rows:
         slug, raw_model = _model_slug(row, model)
@@ -138,8 +153,14 @@ def outputs_import_plan(
             if not create_missing_models:
                 problems.append(RowProblem(number, f"unknown model {slug!r}", "model"))
                 continue
-            models[slug] = ModelEntry(slug=slug, name=str(raw_model), kind=ModelEntry.Kind.EXTERNAL)
+            models[slug] = ModelEntry(
+                team_id=prompt_set.team_id,
+                slug=slug,
+                name=str(raw_model),
+                kind=ModelEntry.Kind.EXTERNAL,
+            )
             new_models[slug] = models[slug]
+            first_named[slug] = number
         sample = row.get("sample_index", 0)
         if not isinstance(sample, int) or isinstance(sample, bool) or not 0 <= sample < 1000:
             problems.append(RowProblem(number, "must be an integer from 0 to 999", "sample_index"))
@@ -163,11 +184,17 @@ def outputs_import_plan(
             )
             continue
         planned[key] = (number, {"text": text, "provenance": provenance, "turns": turns})
+    # Model slugs are unique across teams: one that another team holds cannot be made here.
+    for slug in ModelEntry.objects.filter(slug__in=list(new_models)).values_list("slug", flat=True):
+        problems.append(RowProblem(first_named[slug], f"the model slug {slug!r} is taken", "model"))
+        del new_models[slug]
 
     existing = {
         (p, s, i): t
         for p, s, i, t in Output.objects.filter(
-            prompt__prompt_set=prompt_set, model__slug__in={k[1] for k in planned}
+            prompt__prompt_set=prompt_set,
+            model__team_id=prompt_set.team_id,
+            model__slug__in={k[1] for k in planned},
         ).values_list("prompt_id", "model__slug", "sample_index", "text")
     }
     unchanged = 0
@@ -216,7 +243,9 @@ def outputs_import(
     for new_model in plan.new_models.values():
         new_model.save()
     slugs = {slug for (_, slug, _), _ in plan.to_create}
-    models = {m.slug: m for m in ModelEntry.objects.filter(slug__in=slugs)}
+    models = {
+        m.slug: m for m in ModelEntry.objects.filter(slug__in=slugs, team_id=prompt_set.team_id)
+    }
     Output.objects.bulk_create(
         [
             Output(
@@ -258,12 +287,16 @@ def outputs_import_job(job: Any) -> dict[str, Any]:
         )
         outcome = {"study": result.study, "created": result.created, "unchanged": result.unchanged}
     elif params.get("what") == "prompts":
-        result = prompts_import(slug=params["prompt_set"], rows=rows, name=params.get("name", ""))
+        result = prompts_import(
+            team=job.team, slug=params["prompt_set"], rows=rows, name=params.get("name", "")
+        )
         outcome = {"prompt_set": result.prompt_set.slug, "created": result.created}
     else:
-        prompt_set = PromptSet.objects.get(slug=params["prompt_set"])
+        prompt_set = PromptSet.objects.get(slug=params["prompt_set"], team=job.team)
         with transaction.atomic():  # a model named by the upload form is made with its outputs
-            model = model_register(slug=params["model"]) if params.get("model") else None
+            model = (
+                model_register(team=job.team, slug=params["model"]) if params.get("model") else None
+            )
             imported = outputs_import(prompt_set=prompt_set, rows=rows, model=model)
         outcome = {"created": imported.created, "unchanged": imported.unchanged}
         if imported.models_created:

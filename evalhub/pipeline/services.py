@@ -65,6 +65,7 @@ TEMPLATES = {
 
 def pipeline_judges_register(
     *,
+    team: Team | None,
     slug: str,
     model: str,
     base_url: str,
@@ -78,6 +79,7 @@ def pipeline_judges_register(
 
     made = {
         key: judge_register(
+            team=team,
             slug=f"{slug}-{key}"[:100],
             name=f"{model} ({Judge.Template(template).label})",
             model=model,
@@ -96,7 +98,7 @@ def pipeline_judges_from(*, judge: Judge) -> PipelineJudges:
     """The three judges for an existing one: itself for its own instrument, and siblings
     with the same model, endpoint and params for the other two."""
     siblings = pipeline_judges_register(
-        slug=judge.slug, model=judge.model, base_url=judge.base_url,
+        team=judge.team, slug=judge.slug, model=judge.model, base_url=judge.base_url,
         api_key_env=judge.api_key_env, params=judge.params, verdict_mode=judge.verdict_mode,
     )  # fmt: skip
     chosen = {key: getattr(siblings, key) for key in TEMPLATES}
@@ -204,7 +206,8 @@ def dev_set_from_test(*, test_prompt_set: PromptSet, slug: str, size: int) -> Pr
     its 50 dev prompts apart from the test set; this shortcut is for demos and smoke runs."""
     from evalhub.prompts.services import prompts_import
 
-    existing = PromptSet.objects.filter(slug=slug).first()
+    team = test_prompt_set.team
+    existing = PromptSet.objects.filter(slug=slug, team=team).first()
     if existing is not None:
         return existing
     prompts = test_prompt_set.prompts.order_by("position", "id")[: max(1, size)]
@@ -213,7 +216,7 @@ def dev_set_from_test(*, test_prompt_set: PromptSet, slug: str, size: int) -> Pr
         for n, p in enumerate(prompts, start=1)
     ]
     name = f"Dev set: first {len(rows)} prompts of {test_prompt_set.slug}"
-    return prompts_import(slug=slug, rows=rows, name=name).prompt_set
+    return prompts_import(team=team, slug=slug, rows=rows, name=name).prompt_set
 
 
 # --- the state machine --------------------------------------------------------------------

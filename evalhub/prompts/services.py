@@ -9,6 +9,7 @@ from django.db import transaction
 
 from evalhub.importing import InputError, Row, RowProblem, iter_text_field
 from evalhub.prompts.models import Prompt, PromptSet
+from evalhub.teams.models import Team
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,14 @@ def prompt_fields_from_row(
 
 
 def prompts_import_plan(
-    *, slug: str, rows: list[Row]
+    *, team: Team | None, slug: str, rows: list[Row]
 ) -> tuple[list[dict[str, Any]], list[RowProblem]]:
-    """Check every row of a prompt import into set `slug` (new or existing); reads only.
-    Returns the prompts' fields in file order and the problems found."""
+    """Check every row of a prompt import into `team`'s set `slug` (new or existing); reads
+    only. Returns the prompts' fields in file order and the problems found."""
     existing = set(
-        Prompt.objects.filter(prompt_set__slug=slug).values_list("external_id", flat=True)
+        Prompt.objects.filter(prompt_set__slug=slug, prompt_set__team=team).values_list(
+            "external_id", flat=True
+        )
     )
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
@@ -119,17 +122,20 @@ def prompts_import_plan(
 
 @transaction.atomic
 def prompts_import(
-    *, slug: str, rows: list[Row], name: str = "", description: str = ""
+    *, team: Team | None, slug: str, rows: list[Row], name: str = "", description: str = ""
 ) -> PromptImportResult:
-    """Create the prompt set `slug` if needed and add every row as a prompt.
+    """Create `team`'s prompt set `slug` if needed and add every row as a prompt. A slug
+    that another team's set holds raises InputError (slugs are unique across teams).
 
     All rows are checked before anything is written; any problem (bad row, an id that
     appears twice or already exists in the set) raises InputError and writes nothing."""
-    planned, problems = prompts_import_plan(slug=slug, rows=rows)
+    if PromptSet.objects.filter(slug=slug).exclude(team=team).exists():
+        raise InputError([RowProblem(0, f"the prompt set slug {slug!r} is taken", "slug")])
+    planned, problems = prompts_import_plan(team=team, slug=slug, rows=rows)
     if problems:
         raise InputError(problems)
     prompt_set, _ = PromptSet.objects.get_or_create(
-        slug=slug, defaults={"name": name or slug, "description": description}
+        slug=slug, team=team, defaults={"name": name or slug, "description": description}
     )
     next_position = prompt_set.prompts.count()
     Prompt.objects.bulk_create(

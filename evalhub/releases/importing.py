@@ -26,10 +26,12 @@ from django.db import transaction
 
 from evalhub.crowd.models import RaterExclusion
 from evalhub.instruments.models import Instrument
+from evalhub.instruments.selectors import team_instruments
 from evalhub.jobs.models import Job
 from evalhub.jobs.services import job_create, job_progress
-from evalhub.outputs.models import ModelEntry, Output
+from evalhub.outputs.models import Output
 from evalhub.outputs.rendering import render_untrusted_markdown
+from evalhub.outputs.services import ModelSlugTaken, model_register
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.releases.import_checks import (
     COLUMNS,
@@ -100,14 +102,20 @@ def release_import_job(job: Job) -> dict[str, Any]:
     }
 
 
-def _instrument(row: dict[str, Any]) -> Instrument:
-    same = Instrument.objects.filter(slug=row["slug"], content_hash=row["content_hash"]).first()
+def _instrument(team: Team, row: dict[str, Any]) -> Instrument:
+    """The team's (or a preset's) version with the same content, else a new version of the
+    team's."""
+    same = (
+        team_instruments(team=team)
+        .filter(slug=row["slug"], content_hash=row["content_hash"])
+        .first()
+    )
     if same is not None:
         return same
     taken = Instrument.objects.filter(slug=row["slug"]).order_by("-version").first()
     fields = {k: row[k] for k in INSTRUMENT_TEXT}
     return Instrument.objects.create(
-        slug=row["slug"], version=(taken.version + 1) if taken else row["version"],
+        team=team, slug=row["slug"], version=(taken.version + 1) if taken else row["version"],
         choices=json.loads(row["choices"]), content_hash=row["content_hash"], **fields,
     )  # fmt: skip
 
@@ -171,7 +179,9 @@ def _write(
     rows = {n: t.to_pylist() for n, t in tables.items()}
     config_row = rows["config"][0]
     config = json.loads(config_row["config"])
-    prompt_set = PromptSet.objects.create(slug=slug, name=f"{config_row['name']} (imported)")
+    prompt_set = PromptSet.objects.create(
+        team=team, slug=slug, name=f"{config_row['name']} (imported)"
+    )
     prompts = Prompt.objects.bulk_create(
         Prompt(prompt_set=prompt_set, external_id=r["prompt_id"], position=r["position"],
                text=r["text"], context=json.loads(r["context"]), category=r["category"],
@@ -180,10 +190,13 @@ def _write(
     )  # fmt: skip
     prompt_of = {p.external_id: p for p in prompts}
     output_rows = rows["outputs"]
-    models = {
-        m: ModelEntry.objects.get_or_create(slug=m, defaults={"name": m})[0]
-        for m in dict.fromkeys(r["model"] for r in output_rows)
-    }
+    try:
+        models = {
+            m: model_register(team=team, slug=m)
+            for m in dict.fromkeys(r["model"] for r in output_rows)
+        }
+    except ModelSlugTaken as exc:
+        raise import_error(str(exc), field="model") from None
     outputs = Output.objects.bulk_create(
         Output(prompt=prompt_of[r["prompt_id"]], model=models[r["model"]],
                sample_index=r["sample_index"], text=r["text"],
@@ -198,7 +211,7 @@ def _write(
         team=team, slug=slug, name=config_row["name"], kind=config_row["kind"],
         prompt_set=prompt_set,
         target_model=models[real[0]["target_model"]],
-        instrument=_instrument(rows["instrument"][0]),
+        instrument=_instrument(team, rows["instrument"][0]),
         raters_per_item=config.get("raters_per_item", 3),
         attention_check_rate=config.get("attention_checks", {}).get("rate", 0.0),
         inconsistent_pair_policy=config.get("inconsistent_pair_policy") or "tie",

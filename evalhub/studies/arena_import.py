@@ -58,14 +58,19 @@ def arena_judge_hash(judge: str) -> str:
     return hmac.new(key, f"arena:{judge}".encode(), hashlib.sha256).hexdigest()
 
 
-def _models(battles: list[ArenaBattle]) -> dict[str, ModelEntry]:
+def _models(team: Team, battles: list[ArenaBattle]) -> dict[str, ModelEntry]:
+    """The team's models the battles name, made where missing. Model slugs are unique across
+    teams: one another team holds is refused (InputError), never shared."""
     names = {b.model_a for b in battles} | {b.model_b for b in battles}
     slugs = {name: slugify(name)[:100] or "model" for name in names}
     ModelEntry.objects.bulk_create(
-        [ModelEntry(slug=slug, name=name[:200]) for name, slug in slugs.items()],
+        [ModelEntry(team=team, slug=slug, name=name[:200]) for name, slug in slugs.items()],
         ignore_conflicts=True,
     )
     by_slug = ModelEntry.objects.in_bulk(set(slugs.values()), field_name="slug")
+    taken = sorted(slug for slug, model in by_slug.items() if model.team_id != team.pk)
+    if taken:
+        raise InputError.single(0, f"model slugs taken: {', '.join(taken)}", "model_a")
     return {name: by_slug[slug] for name, slug in slugs.items()}
 
 
@@ -129,11 +134,13 @@ def arena_battles_import(
         raise InputError.single(0, 'must be 1 to 120 characters, not "llm:..."', "judge_group")
     battles = read_arena_battles(rows)
     prompt_set, _ = PromptSet.objects.get_or_create(
-        slug=f"arena-{slug}", defaults={"name": name[:200]}
+        slug=f"arena-{slug}", defaults={"team": team, "name": name[:200]}
     )
+    if prompt_set.team_id != team.pk:
+        raise InputError.single(0, f"the prompt set slug arena-{slug} is taken", "name")
     known = set(prompt_set.prompts.values_list("external_id", flat=True))
     new = [b for b in battles if b.question_id not in known]
-    models = _models(battles)
+    models = _models(team, battles)
     same = [b for b in battles if models[b.model_a].pk == models[b.model_b].pk]
     if same:  # e.g. "GPT 4" and "gpt-4": one slug, so one model (rolled back)
         raise InputError([RowProblem(b.line, "names the same model as model_a once made a slug",

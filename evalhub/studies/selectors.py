@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from evalhub.outputs.models import Output
 from evalhub.prompts.models import Prompt
-from evalhub.studies.models import Judgment, Study
+from evalhub.studies.models import Judge, Judgment, Study
 from evalhub.teams.models import Team
 from evalhub.teams.scope import TeamScope
 
@@ -148,6 +148,12 @@ def team_studies(*, team: Team) -> QuerySet[Study]:
     """The studies of `team`: every page, list and API lookup of studies starts here, so
     another team's study is simply not found (a 404, never a 403)."""
     return Study.objects.filter(team=team)
+
+
+def team_judges(*, team: Team) -> QuerySet[Judge]:
+    """The LLM judges of `team`: pages, lists, forms and API lookups of judges start here, so
+    another team's judge is simply not found (a 404, never a 403)."""
+    return Judge.objects.filter(team=team)
 
 
 # The gates resolve a study page's `slug` within the caller's team before the role check.

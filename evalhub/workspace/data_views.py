@@ -11,10 +11,12 @@ from django.views.decorators.http import require_GET
 
 from evalhub.accounts.decorators import researcher_required
 from evalhub.audit.selectors import object_history
-from evalhub.outputs.models import ModelEntry, Output
-from evalhub.prompts.models import Prompt, PromptSet
-from evalhub.studies.models import Item, Judge, Judgment, Study
-from evalhub.studies.selectors import STUDY_SCOPE, team_studies
+from evalhub.outputs.models import Output
+from evalhub.outputs.selectors import MODEL_SCOPE, team_models
+from evalhub.prompts.models import Prompt
+from evalhub.prompts.selectors import PROMPT_SET_SCOPE, team_prompt_sets
+from evalhub.studies.models import Item, Judgment, Study
+from evalhub.studies.selectors import STUDY_SCOPE, team_judges, team_studies
 from evalhub.workspace import data_selectors as data
 from evalhub.workspace import item_selectors as items_data
 from evalhub.workspace import judge_selectors
@@ -35,9 +37,9 @@ def _context(request: HttpRequest, queryset, filters: dict[str, str], **extra) -
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=PROMPT_SET_SCOPE)
 def prompt_set_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    prompt_set = get_object_or_404(PromptSet, slug=slug)
+    prompt_set = get_object_or_404(team_prompt_sets(team=request.team), slug=slug)
     filters = _filters(request, "q", "category")
     prompts = data.prompt_set_prompts(prompt_set=prompt_set, **filters)
     context = _context(
@@ -49,24 +51,29 @@ def prompt_set_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=PROMPT_SET_SCOPE)
 def prompt_detail(request: HttpRequest, slug: str, prompt_id: int) -> HttpResponse:
     prompt = get_object_or_404(
-        Prompt.objects.select_related("prompt_set"), prompt_set__slug=slug, pk=prompt_id
+        Prompt.objects.select_related("prompt_set"),
+        prompt_set__team=request.team,
+        prompt_set__slug=slug,
+        pk=prompt_id,
     )
     context = {
         "prompt": prompt,
         "outputs": data.prompt_outputs(prompt=prompt),
-        "items": Item.objects.filter(prompt=prompt).select_related("study").order_by("id")[:100],
+        "items": Item.objects.filter(prompt=prompt, study__team=request.team)
+        .select_related("study")
+        .order_by("id")[:100],
         "nav_section": "prompt_sets",
     }
     return render(request, "workspace/data/prompt.html", context)
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=MODEL_SCOPE)
 def model_outputs(request: HttpRequest, slug: str) -> HttpResponse:
-    model = get_object_or_404(ModelEntry, slug=slug)
+    model = get_object_or_404(team_models(team=request.team), slug=slug)
     filters = _filters(request, "q", "prompt_set")
     outputs = data.model_outputs(model=model, **filters)
     context = _context(
@@ -77,11 +84,11 @@ def model_outputs(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@researcher_required
+@researcher_required(scope=MODEL_SCOPE)
 def output_detail(request: HttpRequest, slug: str, output_id: int) -> HttpResponse:
     output = get_object_or_404(
-        Output.objects.select_related("model", "prompt__prompt_set"), model__slug=slug,
-        pk=output_id,
+        Output.objects.select_related("model", "prompt__prompt_set"), model__team=request.team,
+        model__slug=slug, pk=output_id,
     )  # fmt: skip
     provenance = sorted((str(k), v) for k, v in (output.provenance or {}).items())
     context = {"output": output, "provenance": provenance, "nav_section": "models"}
@@ -171,7 +178,7 @@ def study_judgments(request: HttpRequest, slug: str) -> HttpResponse:
 def judge_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A judge's configuration, the studies it judged, and its runs; each count opens the
     judgments it counts."""
-    judge = get_object_or_404(Judge, slug=slug)
+    judge = get_object_or_404(team_judges(team=request.team), slug=slug)
     context = {
         "judge": judge,
         "studies": judge_selectors.judge_studies(judge=judge, team=request.team),

@@ -26,7 +26,7 @@ class StudyDraftForm(StudyForm):
             "reservation_minutes": max(1, study.reservation_seconds // 60),
             "completion_code": study.completion_code, "screenout_code": study.screenout_code,
         }  # fmt: skip
-        super().__init__(*args, initial=initial, **kwargs)
+        super().__init__(*args, initial=initial, team=study.team, **kwargs)
         self.fields["slug"].disabled = True
         self.fields["slug"].help_text = "Fixed: the study's links use it."
 

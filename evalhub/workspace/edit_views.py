@@ -19,7 +19,9 @@ from evalhub.accounts.decorators import owner_required, researcher_required
 from evalhub.audit.selectors import OBJECT_TYPES, edit_records, object_history
 from evalhub.importing import InputError
 from evalhub.outputs.models import ModelEntry
+from evalhub.outputs.selectors import MODEL_SCOPE, team_models
 from evalhub.prompts.models import PromptSet
+from evalhub.prompts.selectors import PROMPT_SET_SCOPE, team_prompt_sets
 from evalhub.studies import editing
 from evalhub.studies.models import Study
 from evalhub.studies.selectors import STUDY_SCOPE, team_studies
@@ -43,6 +45,14 @@ def _study(request: HttpRequest, slug: str) -> Study:
         team_studies(team=request.team).select_related("prompt_set", "target_model", "instrument"),
         slug=slug,
     )
+
+
+def _prompt_set(request: HttpRequest, slug: str) -> PromptSet:
+    return get_object_or_404(team_prompt_sets(team=request.team), slug=slug)
+
+
+def _model(request: HttpRequest, slug: str) -> ModelEntry:
+    return get_object_or_404(team_models(team=request.team), slug=slug)
 
 
 @require_http_methods(["GET", "POST"])
@@ -129,9 +139,9 @@ def study_delete(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=PROMPT_SET_SCOPE)
 def prompt_set_delete(request: HttpRequest, slug: str) -> HttpResponse:
-    prompt_set = get_object_or_404(PromptSet, slug=slug)
+    prompt_set = _prompt_set(request, slug)
     return _confirm_delete(
         request, what=f"prompt set {prompt_set.slug}", back=f"/prompt-sets/{slug}/",
         delete=lambda: editing.prompt_set_delete(prompt_set=prompt_set, by=request.user),
@@ -141,9 +151,9 @@ def prompt_set_delete(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=MODEL_SCOPE)
 def model_delete(request: HttpRequest, slug: str) -> HttpResponse:
-    model = get_object_or_404(ModelEntry, slug=slug)
+    model = _model(request, slug)
     return _confirm_delete(
         request, what=f"model {model.slug}", back=f"/models/{slug}/",
         delete=lambda: editing.model_delete(model=model, by=request.user),
@@ -153,11 +163,11 @@ def model_delete(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=MODEL_SCOPE)
 def model_outputs_replace(request: HttpRequest, slug: str, prompt_set: str) -> HttpResponse:
     """Clear the model's outputs for one prompt set, then upload the corrected file."""
-    model = get_object_or_404(ModelEntry, slug=slug)
-    chosen = get_object_or_404(PromptSet, slug=prompt_set)
+    model = _model(request, slug)
+    chosen = _prompt_set(request, prompt_set)
     upload = f"/uploads/?kind=outputs&prompt_set={chosen.slug}&model={model.slug}"
     return _confirm_delete(
         request, what=f"the outputs of {model.slug} for {chosen.slug}", back=f"/models/{slug}/",
@@ -186,9 +196,9 @@ def _rename(request: HttpRequest, obj: Any, rename: Any, page: str, crumbs: list
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=PROMPT_SET_SCOPE)
 def prompt_set_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    prompt_set = get_object_or_404(PromptSet, slug=slug)
+    prompt_set = _prompt_set(request, slug)
     return _rename(
         request, prompt_set,
         lambda **f: editing.prompt_set_rename(prompt_set=prompt_set, by=request.user, **f),
@@ -197,9 +207,9 @@ def prompt_set_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@researcher_required
+@researcher_required(scope=MODEL_SCOPE)
 def model_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    model = get_object_or_404(ModelEntry, slug=slug)
+    model = _model(request, slug)
     return _rename(
         request, model, lambda **f: editing.model_rename(model=model, by=request.user, **f),
         "workspace:model", [("Models", "/models/"), (slug, f"/models/{slug}/")],

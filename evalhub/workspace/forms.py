@@ -9,8 +9,12 @@ from django import forms
 from evalhub.instruments.definitions import STUDY_KINDS
 from evalhub.instruments.selectors import instrument_choices_for_form, instrument_latest
 from evalhub.outputs.models import ModelEntry
+from evalhub.outputs.selectors import team_models
 from evalhub.prompts.models import PromptSet
+from evalhub.prompts.selectors import team_prompt_sets
 from evalhub.studies.models import Judge, Study
+from evalhub.studies.selectors import team_judges
+from evalhub.teams.models import Team
 
 UPLOAD_KINDS = [
     ("prompts", "A prompt set"),
@@ -47,14 +51,13 @@ class StudyForm(forms.Form):
         required=False,
         help_text="What raters and the LLM judge are asked; blank: the kind's LIMA form.",
     )
-    prompt_set = forms.ModelChoiceField(
-        queryset=PromptSet.objects.order_by("slug"), to_field_name="slug"
-    )
+    # The querysets are the team's (set in __init__).
+    prompt_set = forms.ModelChoiceField(queryset=PromptSet.objects.none(), to_field_name="slug")
     target_model = forms.ModelChoiceField(
-        queryset=ModelEntry.objects.order_by("slug"), to_field_name="slug", label="Target model"
+        queryset=ModelEntry.objects.none(), to_field_name="slug", label="Target model"
     )
     baselines = forms.ModelMultipleChoiceField(
-        queryset=ModelEntry.objects.order_by("slug"),
+        queryset=ModelEntry.objects.none(),
         to_field_name="slug",
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -83,15 +86,20 @@ class StudyForm(forms.Form):
         help_text="Not saved; the power planner's prompts-needed figure uses it.",
     )  # fmt: skip
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        presets = [("", "The kind's LIMA form"), *instrument_choices_for_form()]
+        self.team = team
+        presets = [("", "The kind's LIMA form"), *instrument_choices_for_form(team=team)]
         self.fields["instrument"].choices = presets
+        self.fields["prompt_set"].queryset = team_prompt_sets(team=team).order_by("slug")
+        models = team_models(team=team).order_by("slug")
+        self.fields["target_model"].queryset = models
+        self.fields["baselines"].queryset = models
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         slug = data.get("instrument")
-        instrument = instrument_latest(slug=slug) if slug else None
+        instrument = instrument_latest(team=self.team, slug=slug) if slug else None
         data["instrument"] = instrument
         if instrument is not None and data.get("kind") not in STUDY_KINDS[instrument.kind]:
             kinds = " or ".join(STUDY_KINDS[instrument.kind])
@@ -140,7 +148,11 @@ class JudgeForm(forms.Form):
 
 
 class JudgeRunForm(forms.Form):
-    judge = forms.ModelChoiceField(queryset=Judge.objects.order_by("slug"), to_field_name="slug")
+    judge = forms.ModelChoiceField(queryset=Judge.objects.none(), to_field_name="slug")
     budget_usd = forms.DecimalField(
         min_value=0, decimal_places=2, required=False, label="Budget (USD)"
     )
+
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["judge"].queryset = team_judges(team=team).order_by("slug")

@@ -13,14 +13,19 @@ from evalhub.instruments.models import Instrument
 from evalhub.instruments.selectors import instrument_latest, instrument_list
 from evalhub.live.models import LiveStudy
 from evalhub.outputs.models import ModelEntry
+from evalhub.outputs.selectors import team_models
 from evalhub.prompts.models import PromptSet
 from evalhub.studies.models import Judge, Study
+from evalhub.studies.selectors import team_judges
+from evalhub.teams.models import Team
 
 
-def live_endpoints() -> QuerySet[ModelEntry]:
-    """Models a live study can talk to: registered with an OpenAI-compatible endpoint."""
+def live_endpoints(*, team: Team) -> QuerySet[ModelEntry]:
+    """`team`'s models a live study can talk to: registered with an OpenAI-compatible
+    endpoint."""
     return (
-        ModelEntry.objects.exclude(kind=ModelEntry.Kind.EXTERNAL)
+        team_models(team=team)
+        .exclude(kind=ModelEntry.Kind.EXTERNAL)
         .exclude(base_url="")
         .exclude(model_path="")
         .order_by("slug")
@@ -88,7 +93,7 @@ class LiveStudyForm(forms.Form):
         help_text="One word or phrase a line; a message containing one is refused.",
     )  # fmt: skip
     moderation_judge = forms.ModelChoiceField(
-        queryset=Judge.objects.order_by("slug"), to_field_name="slug", required=False,
+        queryset=Judge.objects.none(), to_field_name="slug", required=False,
         help_text="An LLM judge asked whether each message is harmful; blank: none.",
     )  # fmt: skip
     completion_code = forms.CharField(
@@ -98,15 +103,17 @@ class LiveStudyForm(forms.Form):
         max_length=100, required=False, label="Prolific screen-out code"
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["models"].queryset = live_endpoints()
-        pairwise = [(i.slug, i.name) for i in instrument_list() if i.kind == PAIRWISE]
+        self.team = team
+        self.fields["models"].queryset = live_endpoints(team=team)
+        self.fields["moderation_judge"].queryset = team_judges(team=team).order_by("slug")
+        pairwise = [(i.slug, i.name) for i in instrument_list(team=team) if i.kind == PAIRWISE]
         self.fields["instrument"].choices = [("", "LIMA's 3-way question"), *pairwise]
 
     def clean_instrument(self) -> Instrument | None:
         slug = self.cleaned_data.get("instrument")
-        return instrument_latest(slug=slug) if slug else None
+        return instrument_latest(team=self.team, slug=slug) if slug else None
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]

@@ -22,7 +22,7 @@ from evalhub.workspace.live_forms import LiveStudyForm
 @researcher_required
 def live_study_new(request: HttpRequest) -> HttpResponse:
     """Saves a draft live study with the service the API calls; the study page launches it."""
-    form = LiveStudyForm(request.POST or None, initial=request.GET.dict())
+    form = LiveStudyForm(request.POST or None, initial=request.GET.dict(), team=request.team)
     if request.method == "POST" and form.is_valid():
         try:
             study = live_study_create(

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from evalhub.rating.models import RaterSession
 from evalhub.studies.models import Assignment, Item, Judgment, Study
+from evalhub.teams.models import Team
 
 RATE_WINDOW = timedelta(minutes=5)
 PROLIFIC_PARAMS = {
@@ -125,14 +126,15 @@ def live_staff_url(*, study: Study, base_url: str) -> str:
 PROMPT_FIELDS = {"prompt_id", "external_id", "instruction", "prompt"}
 
 
-def upload_preview(*, path: Any, params: dict[str, Any]) -> dict[str, Any]:
+def upload_preview(*, team: Team, path: Any, params: dict[str, Any]) -> dict[str, Any]:
     """What importing an uploaded file would do, found by the importers' own checks
     without writing: its format, row count, the models it names (rows each), the rows
     whose prompt matches no prompt of the set, and every problem (row, field, message)."""
     from evalhub.importing import InputError, read_file_rows
     from evalhub.outputs.models import ModelEntry
+    from evalhub.outputs.selectors import team_models
     from evalhub.outputs.services import outputs_import_plan
-    from evalhub.prompts.models import PromptSet
+    from evalhub.prompts.selectors import team_prompt_sets
     from evalhub.prompts.services import prompts_import_plan
 
     preview: dict[str, Any] = {"what": params["what"], "prompt_set": params["prompt_set"],
@@ -159,8 +161,9 @@ def upload_preview(*, path: Any, params: dict[str, Any]) -> dict[str, Any]:
             else "LIMA JSONL" if "conversations" in first
             else "{id, text, category} " + syntax.upper()
         )  # fmt: skip
-        preview["new_set"] = not PromptSet.objects.filter(slug=params["prompt_set"]).exists()
-        _, problems = prompts_import_plan(slug=params["prompt_set"], rows=rows)
+        sets = team_prompt_sets(team=team)
+        preview["new_set"] = not sets.filter(slug=params["prompt_set"]).exists()
+        _, problems = prompts_import_plan(team=team, slug=params["prompt_set"], rows=rows)
         preview["problems"] = [_problem(p) for p in problems]
         return preview
     preview["format"] = (
@@ -168,15 +171,15 @@ def upload_preview(*, path: Any, params: dict[str, Any]) -> dict[str, Any]:
         else "AlpacaEval JSON" if syntax == "json" and "instruction" in first
         else "EvalHub " + syntax.upper()
     )  # fmt: skip
-    prompt_set = PromptSet.objects.filter(slug=params["prompt_set"]).first()
+    prompt_set = team_prompt_sets(team=team).filter(slug=params["prompt_set"]).first()
     if prompt_set is None:
         message = f"no prompt set {params['prompt_set']!r}; upload the prompts first"
         preview["problems"] = [{"row": 0, "field": "prompt_set", "message": message}]
         return preview
     model = None
     if params.get("model"):
-        model = ModelEntry.objects.filter(slug=params["model"]).first() or ModelEntry(
-            slug=params["model"], name=params["model"]
+        model = team_models(team=team).filter(slug=params["model"]).first() or ModelEntry(
+            team=team, slug=params["model"], name=params["model"]
         )
     plan = outputs_import_plan(prompt_set=prompt_set, rows=rows, model=model)
     preview["models"] = dict(sorted(plan.models_named.items()))

@@ -19,12 +19,12 @@ from evalhub.live.creation import live_study_launch
 from evalhub.live.errors import LiveInputError
 from evalhub.live.monitoring import is_live, live_monitor
 from evalhub.outputs.models import ModelEntry
-from evalhub.outputs.selectors import models_with_output_counts
+from evalhub.outputs.selectors import models_with_output_counts, team_models
 from evalhub.prompts.selectors import prompt_sets_with_counts
 from evalhub.rating.views import instrument_context
 from evalhub.studies import services as study_services
-from evalhub.studies.models import Judge, Judgment, Study
-from evalhub.studies.selectors import STUDY_SCOPE, study_plan, team_studies
+from evalhub.studies.models import Judgment, Study
+from evalhub.studies.selectors import STUDY_SCOPE, study_plan, team_judges, team_studies
 from evalhub.workspace import selectors, services
 from evalhub.workspace.data_selectors import model_prompt_sets
 from evalhub.workspace.forms import JudgeForm, JudgeRunForm, StudyForm, UploadForm
@@ -62,7 +62,7 @@ def studies(request: HttpRequest) -> HttpResponse:
 @researcher_required
 def prompt_sets(request: HttpRequest) -> HttpResponse:
     context = {
-        "prompt_sets": prompt_sets_with_counts().order_by("slug"),
+        "prompt_sets": prompt_sets_with_counts(team=request.team).order_by("slug"),
         "nav_section": "prompt_sets",
     }
     return render(request, "workspace/prompt_sets.html", context)
@@ -71,7 +71,10 @@ def prompt_sets(request: HttpRequest) -> HttpResponse:
 @require_GET
 @researcher_required
 def models(request: HttpRequest) -> HttpResponse:
-    context = {"models": models_with_output_counts().order_by("slug"), "nav_section": "models"}
+    context = {
+        "models": models_with_output_counts(team=request.team).order_by("slug"),
+        "nav_section": "models",
+    }
     return render(request, "workspace/models.html", context)
 
 
@@ -85,7 +88,7 @@ def judges(request: HttpRequest) -> HttpResponse:
     form = JudgeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            judge = judge_register(**form.cleaned_data)
+            judge = judge_register(team=request.team, **form.cleaned_data)
         except JudgeConfigError as exc:
             form.add_error(None, str(exc))
         else:
@@ -94,7 +97,8 @@ def judges(request: HttpRequest) -> HttpResponse:
             if not url_has_allowed_host_and_scheme(after, allowed_hosts={request.get_host()}):
                 after = "workspace:judges"
             return redirect(after or "workspace:judges")
-    context = {"judges": Judge.objects.order_by("slug"), "form": form, "nav_section": "judges"}
+    judges = team_judges(team=request.team).order_by("slug")
+    context = {"judges": judges, "form": form, "nav_section": "judges"}
     return render(request, "workspace/judges.html", context)
 
 
@@ -112,7 +116,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         params["what"] = form.cleaned_data["kind"]
         token, path = services.upload_store(file=form.cleaned_data["file"], params=params)
         preview = selectors.upload_preview(
-            path=path, params={**params, "filename": form.cleaned_data["file"].name}
+            team=request.team,
+            path=path,
+            params={**params, "filename": form.cleaned_data["file"].name},
         )
         if preview["problems"]:
             services.upload_discard(token=token)
@@ -155,7 +161,7 @@ def _plan(form: StudyForm) -> dict[str, Any]:
 def study_new(request: HttpRequest) -> HttpResponse:
     """The new-study form; its plan (coverage, items, judgments, planner) updates live and
     is shown again with any error. Saving calls the service the API calls."""
-    form = StudyForm(request.POST or None, initial=request.GET.dict())
+    form = StudyForm(request.POST or None, initial=request.GET.dict(), team=request.team)
     plan = None
     if request.method == "POST" and form.is_valid():
         plan = _plan(form)
@@ -184,7 +190,7 @@ def study_new(request: HttpRequest) -> HttpResponse:
 def study_new_plan(request: HttpRequest) -> JsonResponse:
     """The plan of the form as it stands, for the live preview (no slug or name needed)."""
     data = {"slug": "x", "name": "x", **request.GET.dict()}
-    form = StudyForm({**data, "baselines": request.GET.getlist("baselines")})
+    form = StudyForm({**data, "baselines": request.GET.getlist("baselines")}, team=request.team)
     if not form.is_valid():
         errors = {k: [str(e) for e in v] for k, v in form.errors.items()}
         return JsonResponse({"errors": errors}, status=400)
@@ -204,7 +210,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "left_out": study.config.get("prompts_left_out", []),
         "monitor": selectors.study_monitor(study=study),
         "urls": selectors.prolific_urls(study=study, base_url=base),
-        "judge_form": JudgeRunForm(),
+        "judge_form": JudgeRunForm(team=request.team),
         "judge_runs": selectors.judge_runs_of_study(study=study),
         "headline": study_headline(study=study) if study.status != Study.Status.DRAFT else [],
         "judgment_count": Judgment.objects.filter(item__study=study).count(),
@@ -322,7 +328,7 @@ def study_judge_estimate(request: HttpRequest, slug: str) -> JsonResponse:
     from generation.judging.selectors import judge_run_estimate
 
     study = _study(request, slug)
-    judge = get_object_or_404(Judge, slug=request.GET.get("judge", ""))
+    judge = get_object_or_404(team_judges(team=request.team), slug=request.GET.get("judge", ""))
     try:
         estimate = judge_run_estimate(judge=judge, study=study)
     except ValueError as exc:
@@ -349,7 +355,7 @@ def study_judge_run(request: HttpRequest, slug: str) -> HttpResponse:
     from generation.judging.services import judge_run_create
 
     study = _study(request, slug)
-    form = JudgeRunForm(request.POST)
+    form = JudgeRunForm(request.POST, team=request.team)
     if not form.is_valid():
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
         return redirect("workspace:study", slug=slug)
@@ -378,8 +384,8 @@ def study_results_export(request: HttpRequest, slug: str) -> JsonResponse:
 @require_GET
 @researcher_required
 def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    model = get_object_or_404(ModelEntry, slug=slug)
-    coverage = prompt_sets_with_counts().order_by("slug")
+    model = get_object_or_404(team_models(team=request.team), slug=slug)
+    coverage = prompt_sets_with_counts(team=request.team).order_by("slug")
     context = {
         "model": model,
         "prompt_sets": coverage,

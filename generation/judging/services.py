@@ -19,6 +19,7 @@ from django.db.models import Sum
 from evalhub.jobs.models import Job
 from evalhub.jobs.services import job_create, job_progress
 from evalhub.studies.models import Judge, Study
+from evalhub.teams.models import Team
 from generation.judging.config import (
     JudgeConfig,
     JudgeConfigError,
@@ -59,6 +60,7 @@ def judge_version_hash(judge: Judge) -> str:
 @transaction.atomic
 def judge_register(
     *,
+    team: Team | None,
     slug: str,
     name: str,
     model: str,
@@ -69,9 +71,11 @@ def judge_register(
     params: dict[str, Any] | None = None,
     verdict_mode: str = Judge.VerdictMode.GUIDED_CHOICE,
 ) -> Judge:
-    """Create a judge with its version hash. Re-registering a slug with the same version is a
-    no-op that returns the judge; a different version needs a new slug, so earlier verdicts
-    always name the config that made them. Raises JudgeConfigError naming the field."""
+    """Create a judge of `team` with its version hash. Re-registering a slug with the same
+    version is a no-op that returns the judge; a different version needs a new slug, so
+    earlier verdicts always name the config that made them. A slug another team's judge holds
+    is refused too (slugs are unique across teams). Raises JudgeConfigError naming the
+    field."""
     fields = {
         "model": model,
         "base_url": base_url,
@@ -84,13 +88,15 @@ def judge_register(
     version = judge_config_from_fields(**fields).version_hash
     existing = Judge.objects.filter(slug=slug).first()
     if existing is not None:
+        if existing.team_id != (team.pk if team else None):
+            raise JudgeConfigError(f"slug: the judge slug {slug!r} is taken")
         if judge_version_hash(existing) != version:
             raise JudgeConfigError(
                 f"slug: judge {slug!r} exists with a different configuration; register the "
                 "changed judge under a new slug"
             )
         return existing
-    return Judge.objects.create(slug=slug, name=name, version_hash=version, **fields)
+    return Judge.objects.create(team=team, slug=slug, name=name, version_hash=version, **fields)
 
 
 @transaction.atomic

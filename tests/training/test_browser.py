@@ -163,7 +163,7 @@ def register_pairwise_judge() -> Judge:
     from generation.judging.services import judge_register
 
     # Never called: every verdict is written before selection runs.
-    return judge_register(slug="pairs", name="Pairwise judge", model="m",
+    return judge_register(team=lab_team(), slug="pairs", name="Pairwise judge", model="m",
                           base_url="http://127.0.0.1:9/v1", template=Judge.Template.LIMA_PAIRWISE)  # fmt: skip
 
 

@@ -118,7 +118,7 @@ def test_the_run_page_labels_pairwise_scores_and_offers_likert_and_pairwise_judg
     for slug, template in [("pairs", Judge.Template.LIMA_PAIRWISE),
                            ("likert", Judge.Template.LIMA_LIKERT),
                            ("labels", Judge.Template.FAIL_PASS_EXCELLENT)]:  # fmt: skip
-        judge_register(slug=slug, name=slug, model="m", base_url="http://127.0.0.1:9/v1",
+        judge_register(team=lab_team(), slug=slug, name=slug, model="m", base_url="http://127.0.0.1:9/v1",
                        template=template)  # fmt: skip
     url = reverse("training:run_detail", args=["run"])
     page = researcher_client.get(url).content.decode()

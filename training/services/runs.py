@@ -110,6 +110,7 @@ def checkpoint_register(*, run: TrainingRun, epoch: int, step: int, path: str | 
     if existing:
         return existing
     model = model_register(
+        team=run.team,
         slug=f"{run.slug}-epoch-{epoch:02d}"[:100],
         name=f"{run.name} (epoch {epoch})",
         kind=ModelEntry.Kind.LOCAL,

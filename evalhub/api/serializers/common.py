@@ -37,13 +37,17 @@ class ErrorSerializer(serializers.Serializer):
 
 
 def discriminated(
-    data: Any, field: str, variants: dict[str, type[StrictSerializer]]
+    data: Any,
+    field: str,
+    variants: dict[str, type[StrictSerializer]],
+    context: dict[str, Any] | None = None,
 ) -> StrictSerializer:
-    """The variant serializer that `data[field]` picks, bound to data; a missing or unknown
-    value is a 400 naming the field (as the schema's discriminator says)."""
+    """The variant serializer that `data[field]` picks, bound to data and `context` (the
+    caller's {"team": ...} where it names rows of the team); a missing or unknown value is
+    a 400 naming the field (as the schema's discriminator says)."""
     if not isinstance(data, dict):
         raise serializers.ValidationError(["the body must be a JSON object"])
     value = data.get(field)
     if not isinstance(value, str) or value not in variants:
         raise serializers.ValidationError({field: [f"must be one of {list(variants)}"]})
-    return variants[value](data=data)
+    return variants[value](data=data, context=context or {})

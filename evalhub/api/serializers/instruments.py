@@ -106,7 +106,7 @@ class InstrumentField(serializers.Field):
 
         if not isinstance(data, str):
             self.fail("type")
-        found = instrument_latest(slug=data)
+        found = instrument_latest(team=self.context["team"], slug=data)
         if found is None:
             self.fail("does_not_exist", slug=data)
         return found

@@ -20,12 +20,14 @@ from evalhub.api.strict import (
     StrictManyRelatedField,
     StrictSerializer,
     StrictSlugField,
-    StrictSlugRelatedField,
+    TeamSlugRelatedField,
 )
 from evalhub.live.models import LiveStudy
 from evalhub.outputs.models import ModelEntry
+from evalhub.outputs.selectors import team_models
 from evalhub.prompts.models import PromptSet
 from evalhub.studies.models import Judge, Study
+from evalhub.studies.selectors import team_judges
 
 
 @extend_schema_field(
@@ -63,7 +65,7 @@ class _LiveStudyCreateBase(StrictSerializer):
         "logged-in users at /live/<slug>/staff/, with no Prolific codes",
     )  # fmt: skip
     models = LiveModelsField(
-        child_relation=StrictSlugRelatedField(slug_field="slug", queryset=ModelEntry.objects),
+        child_relation=TeamSlugRelatedField(selector=team_models, model=ModelEntry),
         allow_empty=False,
     )
     max_turns = StrictIntegerField(min_value=1, max_value=20, required=False)
@@ -82,8 +84,8 @@ class _LiveStudyCreateBase(StrictSerializer):
         child=StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR]),
         required=False, max_length=1000,
     )  # fmt: skip
-    moderation_judge = StrictSlugRelatedField(
-        slug_field="slug", queryset=Judge.objects, required=False, allow_null=True
+    moderation_judge = TeamSlugRelatedField(
+        selector=team_judges, model=Judge, required=False, allow_null=True
     )
     completion_code = StrictCharField(max_length=100, required=False, allow_blank=True)
     screenout_code = StrictCharField(max_length=100, required=False, allow_blank=True)
@@ -129,7 +131,7 @@ class LiveBattleCreateSerializer(_LiveStudyCreateBase):
 
     mode = StrictChoiceField(choices=[LiveStudy.Mode.BATTLE.value])
     models = BattleModelsField(
-        child_relation=StrictSlugRelatedField(slug_field="slug", queryset=ModelEntry.objects),
+        child_relation=TeamSlugRelatedField(selector=team_models, model=ModelEntry),
         allow_empty=False,
     )
     adaptive = StrictBooleanField(required=False)

@@ -8,12 +8,15 @@ from evalhub.api.strict import (
     StrictFloatField,
     StrictIntegerField,
     StrictSerializer,
-    StrictSlugRelatedField,
+    TeamSlugRelatedField,
 )
 from evalhub.jobs.models import Job
 from evalhub.outputs.models import ModelEntry
+from evalhub.outputs.selectors import team_models
 from evalhub.prompts.models import PromptSet
+from evalhub.prompts.selectors import team_prompt_sets
 from evalhub.studies.models import Judge, Study
+from evalhub.studies.selectors import team_judges, team_studies
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -32,13 +35,13 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class JudgeRunCreateSerializer(StrictSerializer):
-    judge = StrictSlugRelatedField(slug_field="slug", queryset=Judge.objects)
-    study = StrictSlugRelatedField(slug_field="slug", queryset=Study.objects)
+    judge = TeamSlugRelatedField(selector=team_judges, model=Judge)
+    study = TeamSlugRelatedField(selector=team_studies, model=Study)
     budget_usd = StrictFloatField(min_value=0, max_value=1_000_000, required=False,
                                   help_text="refuse (409) a run estimated above it")  # fmt: skip
 
 
 class GenerationRunCreateSerializer(StrictSerializer):
-    model = StrictSlugRelatedField(slug_field="slug", queryset=ModelEntry.objects)
-    prompt_set = StrictSlugRelatedField(slug_field="slug", queryset=PromptSet.objects)
+    model = TeamSlugRelatedField(selector=team_models, model=ModelEntry)
+    prompt_set = TeamSlugRelatedField(selector=team_prompt_sets, model=PromptSet)
     samples = StrictIntegerField(min_value=1, max_value=100, required=False)

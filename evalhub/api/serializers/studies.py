@@ -18,13 +18,16 @@ from evalhub.api.strict import (
     StrictManyRelatedField,
     StrictSerializer,
     StrictSlugField,
-    StrictSlugRelatedField,
+    TeamSlugRelatedField,
 )
 from evalhub.instruments.definitions import STUDY_KINDS
 from evalhub.instruments.models import Instrument
 from evalhub.outputs.models import ModelEntry
+from evalhub.outputs.selectors import team_models
 from evalhub.prompts.models import PromptSet
+from evalhub.prompts.selectors import team_prompt_sets
 from evalhub.studies.models import Judge, Study
+from evalhub.studies.selectors import team_judges
 
 
 class StudySerializer(serializers.ModelSerializer):
@@ -58,11 +61,9 @@ class StudySerializer(serializers.ModelSerializer):
 class _StudyCreateBase(StrictSerializer):
     slug = StrictSlugField(max_length=100)
     name = StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR])
-    prompt_set = StrictSlugRelatedField(slug_field="slug", queryset=PromptSet.objects)
-    target_model = StrictSlugRelatedField(slug_field="slug", queryset=ModelEntry.objects)
-    judges = StrictSlugRelatedField(
-        slug_field="slug", queryset=Judge.objects, many=True, required=False
-    )
+    prompt_set = TeamSlugRelatedField(selector=team_prompt_sets, model=PromptSet)
+    target_model = TeamSlugRelatedField(selector=team_models, model=ModelEntry)
+    judges = TeamSlugRelatedField(selector=team_judges, model=Judge, many=True, required=False)
     raters_per_item = StrictIntegerField(min_value=1, max_value=100, required=False)
     attention_check_rate = StrictFloatField(min_value=0.0, max_value=0.5, required=False)
     session_quota = StrictIntegerField(min_value=1, max_value=10_000, required=False)
@@ -107,7 +108,7 @@ class PairwiseStudyCreateSerializer(_StudyCreateBase):
 
     kind = StrictChoiceField(choices=["pairwise"])
     baselines = BaselinesField(
-        child_relation=StrictSlugRelatedField(slug_field="slug", queryset=ModelEntry.objects),
+        child_relation=TeamSlugRelatedField(selector=team_models, model=ModelEntry),
         allow_empty=False,
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -41,7 +41,7 @@ class InstrumentListCreate(generics.ListAPIView):
     serializer_class = InstrumentSerializer
 
     def get_queryset(self):
-        return instrument_list()
+        return instrument_list(team=self.request.team)
 
     @extend_schema(
         summary="List instruments (newest version of each; presets first)",
@@ -63,7 +63,9 @@ class InstrumentListCreate(generics.ListAPIView):
         data = request.data
         slug = data["slug"]
         try:
-            instrument = instrument_create(slug=slug, data=_content(data), by=request.user)
+            instrument = instrument_create(
+                team=request.team, slug=slug, data=_content(data), by=request.user
+            )
         except DefinitionError as exc:
             raise _field_errors(exc) from exc
         return Response(
@@ -77,7 +79,7 @@ class InstrumentDetail(generics.RetrieveAPIView):
     serializer_class = InstrumentSerializer
 
     def get_object(self):
-        found = instrument_latest(slug=self.kwargs["slug"])
+        found = instrument_latest(team=self.request.team, slug=self.kwargs["slug"])
         if found is None:
             raise NotFound(f"No instrument {self.kwargs['slug']!r}.")
         return found
@@ -100,6 +102,8 @@ class InstrumentDetail(generics.RetrieveAPIView):
     )
     def patch(self, request: Request, *args, **kwargs) -> Response:
         current = self.get_object()
+        if current.is_preset:
+            raise PermissionDenied("Presets are shared by every team and read-only.")
         if request.stream is None:  # no body at all: the operation's body is required
             raise serializers.ValidationError({"body": ["send the fields to change"]})
         InstrumentEditSerializer(data=request.data, partial=True).is_valid(raise_exception=True)

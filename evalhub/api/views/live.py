@@ -64,7 +64,9 @@ class LiveStudyListCreate(generics.ListAPIView):
         responses={201: LiveStudySerializer, **error_responses(400, 409, 413, 415)},
     )
     def post(self, request: Request) -> Response:
-        body = discriminated(request.data, "mode", LIVE_STUDY_CREATE_VARIANTS)
+        body = discriminated(
+            request.data, "mode", LIVE_STUDY_CREATE_VARIANTS, {"team": request.team}
+        )
         body.is_valid(raise_exception=True)
         try:
             study = live_study_create(

@@ -21,13 +21,16 @@ from evalhub.api.serializers.outputs import (
 )
 from evalhub.api.views.common import error_responses, get_or_404
 from evalhub.outputs.models import ModelEntry
+from evalhub.outputs.selectors import team_models
 from evalhub.outputs.services import model_register
-from evalhub.studies.models import Judge
+from evalhub.studies.selectors import team_judges
 
 
 class ModelListCreate(generics.ListAPIView):
     serializer_class = ModelEntrySerializer
-    queryset = ModelEntry.objects.order_by("slug")
+
+    def get_queryset(self):
+        return team_models(team=self.request.team).order_by("slug")
 
     @extend_schema(
         summary="List models", responses={200: ModelEntrySerializer(many=True), **error_responses()}
@@ -55,12 +58,14 @@ class ModelListCreate(generics.ListAPIView):
         fields["name"] = fields.get("name") or fields["slug"]
         existing = ModelEntry.objects.filter(slug=fields["slug"]).first()
         if existing is not None:
+            if existing.team_id != request.team.pk:  # slugs are unique across teams
+                raise Conflict(f"The model slug {existing.slug!r} is taken.")
             if any(getattr(existing, k) != v for k, v in fields.items()):
                 raise Conflict(
                     f"A model {existing.slug!r} is already registered with other settings."
                 )
             return Response(ModelEntrySerializer(existing).data, status=status.HTTP_200_OK)
-        model = model_register(**fields)
+        model = model_register(team=request.team, **fields)
         return Response(
             ModelEntrySerializer(model).data,
             status=status.HTTP_201_CREATED,
@@ -73,12 +78,14 @@ class ModelDetail(generics.RetrieveAPIView):
     serializer_class = ModelEntrySerializer
 
     def get_object(self) -> ModelEntry:
-        return get_or_404(ModelEntry, "model", slug=self.kwargs["slug"])
+        return get_or_404(team_models(team=self.request.team), "model", slug=self.kwargs["slug"])
 
 
 class JudgeListCreate(generics.ListAPIView):
     serializer_class = JudgeSerializer
-    queryset = Judge.objects.order_by("slug")
+
+    def get_queryset(self):
+        return team_judges(team=self.request.team).order_by("slug")
 
     @extend_schema(
         summary="List LLM judges",
@@ -109,12 +116,12 @@ class JudgeListCreate(generics.ListAPIView):
         fields = dict(body.validated_data)
         fields["params"] = dict(fields.get("params") or {})
         fields["name"] = fields.get("name") or fields["slug"]
-        existed = Judge.objects.filter(slug=fields["slug"]).exists()
+        existed = team_judges(team=request.team).filter(slug=fields["slug"]).exists()
         from generation.judging.config import JudgeConfigError  # the judge stack, on demand
         from generation.judging.services import judge_register
 
         try:
-            judge = judge_register(**fields)
+            judge = judge_register(team=request.team, **fields)
         except JudgeConfigError as exc:
             raise field_conflict(exc) from None
         return Response(

@@ -13,9 +13,11 @@ from evalhub.api.rows import OUTPUT_ROWS
 from evalhub.api.serializers.outputs import OutputImportResultSerializer, OutputSerializer
 from evalhub.api.throttling import BulkRateThrottle, TokenRateThrottle
 from evalhub.api.views.common import check_query, error_responses, get_or_404
-from evalhub.outputs.models import ModelEntry, Output
+from evalhub.outputs.models import Output
+from evalhub.outputs.selectors import team_models
 from evalhub.outputs.services import outputs_import
 from evalhub.prompts.models import PromptSet
+from evalhub.prompts.selectors import team_prompt_sets
 
 BULK_BODY = bulk_body_schema(OUTPUT_ROWS)
 
@@ -38,7 +40,9 @@ class PromptSetOutputs(generics.ListAPIView):
         return super().get_throttles()
 
     def prompt_set(self) -> PromptSet:
-        return get_or_404(PromptSet, "prompt set", slug=self.kwargs["slug"])
+        return get_or_404(
+            team_prompt_sets(team=self.request.team), "prompt set", slug=self.kwargs["slug"]
+        )
 
     def get_queryset(self):
         query = check_query(OutputQuery, self.request)
@@ -78,7 +82,7 @@ class PromptSetOutputs(generics.ListAPIView):
         prompt_set = self.prompt_set()
         model = None
         if query.get("model"):
-            model = ModelEntry.objects.filter(slug=query["model"]).first()
+            model = team_models(team=request.team).filter(slug=query["model"]).first()
             if model is None:
                 raise serializers.ValidationError(
                     {"model": [f"no model {query['model']!r}; register it first"]},

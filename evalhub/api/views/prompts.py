@@ -14,7 +14,7 @@ from evalhub.api.serializers.prompts import (
 )
 from evalhub.api.views.common import error_responses, get_or_404
 from evalhub.prompts.models import PromptSet
-from evalhub.prompts.selectors import prompt_sets_with_counts, prompts_of_set
+from evalhub.prompts.selectors import prompt_sets_with_counts, prompts_of_set, team_prompt_sets
 from evalhub.prompts.services import prompts_import
 
 
@@ -22,7 +22,7 @@ class PromptSetListCreate(generics.ListAPIView):
     serializer_class = PromptSetSerializer
 
     def get_queryset(self):
-        return prompt_sets_with_counts().order_by("slug")
+        return prompt_sets_with_counts(team=self.request.team).order_by("slug")
 
     @extend_schema(
         summary="List prompt sets",
@@ -45,6 +45,7 @@ class PromptSetListCreate(generics.ListAPIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         result = prompts_import(
+            team=request.team,
             slug=data["slug"],
             rows=data["prompts"],
             name=data.get("name", ""),
@@ -62,7 +63,9 @@ class PromptSetDetail(generics.RetrieveAPIView):
     serializer_class = PromptSetSerializer
 
     def get_object(self) -> PromptSet:
-        return get_or_404(PromptSet, "prompt set", slug=self.kwargs["slug"])
+        return get_or_404(
+            team_prompt_sets(team=self.request.team), "prompt set", slug=self.kwargs["slug"]
+        )
 
 
 @extend_schema(
@@ -74,5 +77,7 @@ class PromptList(generics.ListAPIView):
     serializer_class = PromptSerializer
 
     def get_queryset(self):
-        prompt_set = get_or_404(PromptSet, "prompt set", slug=self.kwargs["slug"])
+        prompt_set = get_or_404(
+            team_prompt_sets(team=self.request.team), "prompt set", slug=self.kwargs["slug"]
+        )
         return prompts_of_set(prompt_set=prompt_set)

@@ -41,7 +41,7 @@ def _job_response(job: Job) -> Response:
 )
 class JudgeRunCreate(APIView):
     def post(self, request: Request) -> Response:
-        body = JudgeRunCreateSerializer(data=request.data)
+        body = JudgeRunCreateSerializer(data=request.data, context={"team": request.team})
         body.is_valid(raise_exception=True)
         judge, study = body.validated_data["judge"], body.validated_data["study"]
         budget = body.validated_data.get("budget_usd")
@@ -75,7 +75,7 @@ class JudgeRunCreate(APIView):
 )
 class GenerationRunCreate(APIView):
     def post(self, request: Request) -> Response:
-        body = GenerationRunCreateSerializer(data=request.data)
+        body = GenerationRunCreateSerializer(data=request.data, context={"team": request.team})
         body.is_valid(raise_exception=True)
         model, prompt_set = body.validated_data["model"], body.validated_data["prompt_set"]
         samples = body.validated_data.get("samples", 1)

@@ -47,7 +47,7 @@ class StudyListCreate(generics.ListAPIView):
         responses={201: StudySerializer, **error_responses(400, 409, 413, 415)},
     )
     def post(self, request: Request) -> Response:
-        body = discriminated(request.data, "kind", STUDY_CREATE_VARIANTS)
+        body = discriminated(request.data, "kind", STUDY_CREATE_VARIANTS, {"team": request.team})
         body.is_valid(raise_exception=True)
         study = study_create(**body.validated_data, team=request.team, created_by=request.user)
         return Response(

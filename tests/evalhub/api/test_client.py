@@ -139,7 +139,7 @@ def test_a_live_battle_is_created_launched_and_closed_with_a_generated_client(
         return importlib.import_module(f"{client_package}.{name}")
 
     for slug in ("alpha", "beta"):  # registered endpoints (no server needed to create)
-        ModelEntry.objects.create(slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
+        ModelEntry.objects.create(team=lab_team(), slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
                                   base_url="http://127.0.0.1:9/v1", model_path=slug)  # fmt: skip
     models = load("models")
     token = api_token_create(team=lab_team(), user=alice)[1]
@@ -187,7 +187,7 @@ def test_a_custom_question_live_battle_is_previewed_voted_and_read_with_a_genera
         return importlib.import_module(f"{client_package}.{name}")
 
     for slug, served in (("alpha", "tiny"), ("beta", "tiny-b")):
-        ModelEntry.objects.create(slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
+        ModelEntry.objects.create(team=lab_team(), slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
                                   base_url=vllm_server, model_path=served,
                                   generation_config={"max_tokens": 16})  # fmt: skip
     models = load("models")

@@ -8,6 +8,7 @@ import pytest
 from evalhub.live.models import LiveStudy
 from evalhub.outputs.models import ModelEntry
 from evalhub.studies.models import Study
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +22,11 @@ BATTLE = {
 @pytest.fixture
 def endpoints() -> None:
     for slug in ("alpha", "beta"):
-        ModelEntry.objects.create(slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
+        ModelEntry.objects.create(team=lab_team(), slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
                                   base_url="http://127.0.0.1:9/v1", model_path=slug)  # fmt: skip
-    ModelEntry.objects.create(slug="offline", name="Offline", kind=ModelEntry.Kind.EXTERNAL)
+    ModelEntry.objects.create(
+        team=lab_team(), slug="offline", name="Offline", kind=ModelEntry.Kind.EXTERNAL
+    )
 
 
 def _fields(response) -> list[str]:

@@ -46,13 +46,13 @@ def build_pairwise_study(
 ) -> tuple[Study, dict[tuple[str, int], Item]]:
     """A study with one item per (baseline, prompt); prompts alternate CATEGORIES.
     Output lengths: the target's answers are longer on even prompts."""
-    prompt_set = PromptSet.objects.create(slug=f"{slug}-set", name=slug)
+    prompt_set = PromptSet.objects.create(team=lab_team(), slug=f"{slug}-set", name=slug)
     prompts = Prompt.objects.bulk_create(
         Prompt(prompt_set=prompt_set, external_id=f"q{i}", text=f"Question {i}?",
                category=CATEGORIES[i % 2], position=i)
         for i in range(n_prompts)
     )  # fmt: skip
-    models = {m: ModelEntry.objects.get_or_create(slug=m, defaults={"name": m})[0]
+    models = {m: ModelEntry.objects.get_or_create(slug=m, defaults={"name": m, "team": lab_team()})[0]
               for m in [target, *baselines]}  # fmt: skip
     outputs = Output.objects.bulk_create(
         Output(prompt=p, model=models[m], text=("x" * (200 if (m == target) == (i % 2 == 0) else 50)))
@@ -97,7 +97,7 @@ def add_human(items: dict[tuple[str, int], Item], verdicts: dict[str, list[str]]
 def add_llm(items: dict[tuple[str, int], Item], target_first: dict[str, list[str]],
             baseline_first: dict[str, list[str]] | None = None, slug: str = "gpt-4") -> Judge:  # fmt: skip
     """An LLM judge's verdicts in both orders (the same in both unless baseline_first given)."""
-    judge, _ = Judge.objects.get_or_create(slug=slug, defaults={
+    judge, _ = Judge.objects.get_or_create(slug=slug, defaults={"team": lab_team(),
         "name": slug, "model": slug, "base_url": "http://127.0.0.1:9/v1", "template": "lima_pairwise"})  # fmt: skip
     baseline_first = baseline_first or target_first
     study_stats_invalidate(next(iter(items.values())).study_id)

@@ -10,6 +10,7 @@ from evalhub.instruments.services import instrument_create, instrument_update, p
 from evalhub.rating import views
 from evalhub.rating.selectors import RatingView
 from evalhub.studies.models import Study
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 SAFETY = preset_data()["safety"]
@@ -23,7 +24,7 @@ def test_the_migration_made_every_preset_with_its_hash():
 
 
 def test_a_launched_studys_instrument_is_never_edited(make_study):
-    instrument = instrument_create(slug="my-safety", data=SAFETY)
+    instrument = instrument_create(team=lab_team(), slug="my-safety", data=SAFETY)
     study = make_study(prompts=2, baselines=0, kind="absolute", instrument=instrument)
     frozen = dict(study.config["instrument"])
     view = RatingView(1, "active", None, 0, 2, "T", "launched", "absolute", "reserved", None,
@@ -43,7 +44,7 @@ def test_a_launched_studys_instrument_is_never_edited(make_study):
 
 
 def test_an_unused_instrument_is_edited_in_place_and_bad_edits_change_nothing():
-    instrument = instrument_create(slug="my-safety", data=SAFETY)
+    instrument = instrument_create(team=lab_team(), slug="my-safety", data=SAFETY)
     with pytest.raises(DefinitionError) as caught:
         instrument_update(instrument=instrument, data={"choices": []})
     assert "choices" in caught.value.errors

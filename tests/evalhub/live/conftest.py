@@ -14,6 +14,7 @@ import pytest
 from evalhub.devstack import free_port
 from tests.conftest import LOG_DIR, ROOT
 from tests.evalhub.live.proxy import CuttingRelay
+from tests.factories import lab_team
 from tests.support import wait_until
 
 
@@ -62,6 +63,7 @@ def two_models(vllm_server: str):
 
     def model(slug: str, served: str, name: str) -> ModelEntry:
         return ModelEntry.objects.create(
+        team=lab_team(),
             slug=slug, name=name, kind=ModelEntry.Kind.API, base_url=vllm_server,
             model_path=served, generation_config={"max_tokens": 48},
         )  # fmt: skip

@@ -30,7 +30,7 @@ def _presets(db) -> None:
 
 
 def _models() -> list[ModelEntry]:
-    return [ModelEntry.objects.create(slug=s, name=s.title(), kind=ModelEntry.Kind.API,
+    return [ModelEntry.objects.create(team=lab_team(), slug=s, name=s.title(), kind=ModelEntry.Kind.API,
                                       base_url="http://127.0.0.1:9/v1", model_path=s)
             for s in ("alpha", "beta")]  # fmt: skip
 
@@ -47,7 +47,7 @@ def _answered_battle(study, pid: str):
 def test_arena_4way_counts_both_are_bad_as_a_tie_and_shows_its_choices():
     study = live_study_create(team=lab_team(), slug="arena4", name="Arena 4", mode="battle", models=_models(),
                               max_turns=1, session_quota=1,
-                              instrument=instrument_latest(slug="arena-4way"))  # fmt: skip
+                              instrument=instrument_latest(team=lab_team(), slug="arena-4way"))  # fmt: skip
     assert study.config["instrument"]["slug"] == "arena-4way"
     session, conversation = _answered_battle(study, "p1")
     with pytest.raises(LiveInputError, match="pick one of A, B, tie, both_bad"):
@@ -68,7 +68,7 @@ def test_arena_4way_counts_both_are_bad_as_a_tie_and_shows_its_choices():
 def test_arena_hard_votes_keep_their_strength_in_the_results():
     study = live_study_create(team=lab_team(), slug="hard", name="Hard", mode="battle", models=_models(),
                               max_turns=1, session_quota=1,
-                              instrument=instrument_latest(slug="arena-hard-5point"))  # fmt: skip
+                              instrument=instrument_latest(team=lab_team(), slug="arena-hard-5point"))  # fmt: skip
     votes = {"p1": "A>>B", "p2": "B>A", "p3": "A=B"}
     for pid, choice in votes.items():
         session, conversation = _answered_battle(study, pid)
@@ -105,11 +105,11 @@ def test_arena_hard_votes_keep_their_strength_in_the_results():
 
 def test_it_refuses_an_instrument_a_battle_cannot_ask():
     models = _models()
-    absolute = instrument_latest(slug="lima-fail-pass-excellent")
+    absolute = instrument_latest(team=lab_team(), slug="lima-fail-pass-excellent")
     with pytest.raises(LiveInputError, match="instrument: a live battle asks a pairwise"):
         live_study_create(
             team=lab_team(), slug="x", name="x", mode="battle", models=models, instrument=absolute
         )
     with pytest.raises(LiveInputError, match="instrument: only a live battle"):
         live_study_create(team=lab_team(), slug="y", name="y", mode="conversation", models=models,
-                          instrument=instrument_latest(slug="arena-4way"))  # fmt: skip
+                          instrument=instrument_latest(team=lab_team(), slug="arena-4way"))  # fmt: skip

@@ -108,6 +108,7 @@ def test_two_participants_run_battles_until_every_pair_has_its_count(
     browser, asgi_server, two_models, vllm_server
 ):
     third = ModelEntry.objects.create(
+        team=lab_team(),
         slug="lima-hot", name="LIMA, hotter sampling", kind=ModelEntry.Kind.API,
         base_url=vllm_server, model_path="tiny",
         generation_config={"max_tokens": 48, "temperature": 1.2},
@@ -173,6 +174,7 @@ def test_an_endpoint_killed_mid_stream_shows_a_retry_and_counts_nothing(
     browser, asgi_server, relay
 ):
     model = ModelEntry.objects.create(
+        team=lab_team(),
         slug="behind-relay", name="Behind relay", kind=ModelEntry.Kind.API,
         base_url=relay.base_url, model_path="tiny", generation_config={"max_tokens": 200},
     )  # fmt: skip

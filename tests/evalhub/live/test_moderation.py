@@ -25,12 +25,12 @@ MESSAGES = [
 
 
 def _judge(base_url: str) -> Judge:
-    return Judge.objects.create(slug="tiny-moderator", name="Tiny moderator", model="tiny",
+    return Judge.objects.create(team=lab_team(), slug="tiny-moderator", name="Tiny moderator", model="tiny",
                                 base_url=base_url, template=Judge.Template.LIMA_PAIRWISE)  # fmt: skip
 
 
 def _live_study(judge: Judge):
-    model = ModelEntry.objects.create(slug="chat", name="Chat", kind=ModelEntry.Kind.API,
+    model = ModelEntry.objects.create(team=lab_team(), slug="chat", name="Chat", kind=ModelEntry.Kind.API,
                                       base_url="http://127.0.0.1:9/v1", model_path="chat")  # fmt: skip
     study = live_study_create(team=lab_team(), slug="moderated", name="Moderated", mode="conversation",
                               models=[model], moderation_judge=judge)  # fmt: skip

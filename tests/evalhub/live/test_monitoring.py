@@ -33,7 +33,7 @@ def _battle(study, pid: str) -> None:
 
 
 def test_the_monitor_prices_the_tokens_of_priced_models_and_names_the_rest(client, alice):
-    models = [ModelEntry.objects.create(slug=s, name=s.title(), kind=ModelEntry.Kind.API,
+    models = [ModelEntry.objects.create(team=lab_team(), slug=s, name=s.title(), kind=ModelEntry.Kind.API,
                                         base_url="http://127.0.0.1:9/v1", model_path=f"{s}-v1")
               for s in ("alpha", "beta")]  # fmt: skip
     study = live_study_create(team=lab_team(), slug="spend", name="Spend", mode="battle", models=models,

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 def _model(slug: str, **fields) -> ModelEntry:
     defaults = {"kind": ModelEntry.Kind.API, "base_url": "http://127.0.0.1:9/v1",
                 "model_path": slug}  # fmt: skip
-    return ModelEntry.objects.create(slug=slug, name=slug.title(), **{**defaults, **fields})
+    return ModelEntry.objects.create(
+        team=lab_team(), slug=slug, name=slug.title(), **{**defaults, **fields}
+    )
 
 
 def _session(study, pid: str):

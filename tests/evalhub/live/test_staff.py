@@ -35,7 +35,7 @@ FORM = {
 
 @pytest.fixture
 def endpoints() -> list[ModelEntry]:
-    return [ModelEntry.objects.create(slug=s, name=s.title(), kind=ModelEntry.Kind.API,
+    return [ModelEntry.objects.create(team=lab_team(), slug=s, name=s.title(), kind=ModelEntry.Kind.API,
                                       base_url="http://127.0.0.1:9/v1", model_path=s)
             for s in ("alpha", "beta")]  # fmt: skip
 

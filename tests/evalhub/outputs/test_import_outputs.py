@@ -32,7 +32,7 @@ def test_it_imports_alpacaeval_outputs_matched_by_instruction(tmp_path, prompt_s
             {"instruction": "Name a prime.", "output": "7", "generator": "My Model 7B"},
         ],
     )
-    call_command("import_outputs", str(path), "--set", "eval")
+    call_command("import_outputs", str(path), "--set", "eval", "--team", "lab")
     model = ModelEntry.objects.get(slug="my-model-7b")
     assert model.kind == ModelEntry.Kind.EXTERNAL
     out = Output.objects.get(model=model, prompt__external_id="q1")
@@ -46,7 +46,7 @@ def test_it_imports_our_jsonl_with_samples_and_provenance(tmp_path, prompt_set):
         {"external_id": "q1", "output": "4", "model": "m", "sample_index": 1},
     ]  # fmt: skip
     path.write_text("\n".join(json.dumps(r) for r in rows))
-    call_command("import_outputs", str(path), "--set", "eval")
+    call_command("import_outputs", str(path), "--set", "eval", "--team", "lab")
     assert list(Output.objects.order_by("sample_index").values_list("text", "provenance")) == [
         ("four", {"seed": 1}),
         ("4", {}),
@@ -77,7 +77,7 @@ def test_a_repeated_identical_import_changes_nothing(prompt_set):
 def test_it_names_the_bad_row_and_writes_nothing(tmp_path, prompt_set, rows, expected):
     path = alpaca_file(tmp_path, rows)
     with pytest.raises(CommandError) as err:
-        call_command("import_outputs", str(path), "--set", "eval")
+        call_command("import_outputs", str(path), "--set", "eval", "--team", "lab")
     assert expected in str(err.value)
     assert Output.objects.count() == 0
     assert not ModelEntry.objects.exists()
@@ -87,14 +87,14 @@ def test_it_names_a_broken_jsonl_line(tmp_path, prompt_set):
     path = tmp_path / "outs.jsonl"
     path.write_text('{"external_id": "q1", "output": "4", "model": "m"}\n{"external_id": \n')
     with pytest.raises(CommandError, match="line 2: not valid JSON"):
-        call_command("import_outputs", str(path), "--set", "eval")
+        call_command("import_outputs", str(path), "--set", "eval", "--team", "lab")
     assert Output.objects.count() == 0
 
 
 def test_it_rejects_an_empty_file(tmp_path, prompt_set):
     path = alpaca_file(tmp_path, [])
     with pytest.raises(CommandError, match="the input is empty"):
-        call_command("import_outputs", str(path), "--set", "eval")
+        call_command("import_outputs", str(path), "--set", "eval", "--team", "lab")
 
 
 def test_it_refuses_to_overwrite_a_different_existing_output(prompt_set):

@@ -24,6 +24,7 @@ from evalhub.prompts.services import prompts_import
 from evalhub.studies.models import Item, Judgment
 from tests.conftest import ROOT
 from tests.evalhub.rating.test_browser import start_by_keyboard
+from tests.factories import lab_team
 from tests.support import wait_until
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -60,8 +61,8 @@ def test_the_pipeline_survives_a_redis_restart_and_fills_the_dashboard(
     train = tmp_path / "train.jsonl"
     train.write_text("\n".join(json.dumps({"conversations": c}) for c in TRAIN))
     rows = parse_rows("\n".join(json.dumps({"id": i, "text": t}) for i, t, _ in TEST))
-    test_set = prompts_import(slug="e2e-test", rows=rows).prompt_set
-    written = model_register(slug="written-baseline", name="Written baseline")
+    test_set = prompts_import(team=lab_team(), slug="e2e-test", rows=rows).prompt_set
+    written = model_register(team=lab_team(), slug="written-baseline", name="Written baseline")
     outputs_import(
         prompt_set=test_set, model=written,
         rows=[(n, {"external_id": i, "output": o}) for n, (i, _, o) in enumerate(TEST, 1)],

@@ -5,8 +5,14 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from evalhub.prompts.models import Prompt, PromptSet
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def lab():
+    return lab_team()
 
 
 def write_jsonl(path: Path, rows: list) -> Path:
@@ -29,7 +35,7 @@ def test_it_imports_lima_rows_keeping_multi_turn_context(tmp_path):
             },
         ],
     )
-    call_command("import_prompts", str(path), "--set", "lima-test")
+    call_command("import_prompts", str(path), "--set", "lima-test", "--team", "lab")
     prompts = list(Prompt.objects.filter(prompt_set__slug="lima-test").order_by("position"))
     assert [p.text for p in prompts] == [
         "How do I boil an egg?",
@@ -51,7 +57,7 @@ def test_it_imports_plain_rows(tmp_path):
         [{"id": "a1", "text": "Write a haiku.", "category": "writing"},
          {"id": 2, "text": "Sort a list in Python.", "category": "coding"}],
     )  # fmt: skip
-    call_command("import_prompts", str(path), "--set", "plain")
+    call_command("import_prompts", str(path), "--set", "plain", "--team", "lab")
     assert dict(Prompt.objects.values_list("external_id", "category")) == {
         "a1": "writing",
         "2": "coding",
@@ -71,7 +77,7 @@ def test_it_imports_plain_rows(tmp_path):
 def test_it_names_the_bad_line_and_writes_nothing(tmp_path, rows, expected):
     path = write_jsonl(tmp_path / "bad.jsonl", rows)
     with pytest.raises(CommandError) as err:
-        call_command("import_prompts", str(path), "--set", "bad")
+        call_command("import_prompts", str(path), "--set", "bad", "--team", "lab")
     assert expected in str(err.value)
     assert str(path) in str(err.value)
     assert not PromptSet.objects.filter(slug="bad").exists()
@@ -82,16 +88,16 @@ def test_it_rejects_an_empty_file(tmp_path):
     path = tmp_path / "empty.jsonl"
     path.write_text("\n\n")
     with pytest.raises(CommandError, match="the input is empty"):
-        call_command("import_prompts", str(path), "--set", "empty")
+        call_command("import_prompts", str(path), "--set", "empty", "--team", "lab")
     assert PromptSet.objects.count() == 0
 
 
 def test_it_rejects_an_id_already_in_the_set(tmp_path):
     first = write_jsonl(tmp_path / "one.jsonl", [{"id": "a", "text": "first"}])
-    call_command("import_prompts", str(first), "--set", "s")
+    call_command("import_prompts", str(first), "--set", "s", "--team", "lab")
     again = write_jsonl(
         tmp_path / "two.jsonl", [{"id": "b", "text": "new"}, {"id": "a", "text": "x"}]
     )
     with pytest.raises(CommandError, match="line 2: id: id 'a' already exists"):
-        call_command("import_prompts", str(again), "--set", "s")
+        call_command("import_prompts", str(again), "--set", "s", "--team", "lab")
     assert list(Prompt.objects.values_list("external_id", flat=True)) == ["a"]

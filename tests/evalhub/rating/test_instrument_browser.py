@@ -17,7 +17,7 @@ from evalhub.studies.models import Judgment
 from evalhub.studies.services import study_launch
 from tests.browser import assert_accessible
 from tests.evalhub.rating.test_browser import LONG_ANSWER, PROLIFIC, page, start_by_keyboard  # noqa: F401
-from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, StudyFactory
+from tests.factories import ModelEntryFactory, OutputFactory, PromptFactory, StudyFactory, lab_team
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,7 +28,7 @@ PRESETS = ["lima-pairwise", "lima-fail-pass-excellent", "arena-4way", "arena-har
 
 def preset_study(slug: str, prompts: int):
     presets_install()
-    instrument = instrument_latest(slug=slug)
+    instrument = instrument_latest(team=lab_team(), slug=slug)
     study = StudyFactory(kind=STUDY_KIND[instrument.kind], instrument=instrument,
                          attention_check_rate=0.0, session_quota=prompts, raters_per_item=1,
                          completion_code="DONE123")  # fmt: skip
@@ -45,7 +45,7 @@ def preset_study(slug: str, prompts: int):
 @pytest.mark.parametrize("slug", PRESETS)
 def test_a_participant_rates_each_preset_by_keyboard(page, live_server, slug):  # noqa: F811
     presets_install()
-    definition = instrument_latest(slug=slug).definition
+    definition = instrument_latest(team=lab_team(), slug=slug).definition
     keys = [c.key for c in definition.choices][:3]  # the first, second and third choice
     study = preset_study(slug, prompts=len(keys))
     page.goto(f"{live_server.url}/s/{study.slug}/?PROLIFIC_PID=kb{study.pk}&STUDY_ID=s")

@@ -14,6 +14,7 @@ from evalhub.instruments.selectors import instrument_latest
 from evalhub.instruments.services import presets_install
 from evalhub.studies.models import Assignment, Judgment
 from tests.evalhub.rating.test_crowd_flow import TOKEN, start
+from tests.factories import lab_team
 
 pytestmark = pytest.mark.django_db
 STUDY_KIND = {"pairwise": "pairwise", "absolute": "absolute", "scale": "likert"}
@@ -23,7 +24,7 @@ PRESETS = ["lima-pairwise", "lima-fail-pass-excellent", "arena-4way", "arena-har
 
 def preset_study(make_study, slug: str, prompts: int, **fields):
     presets_install()
-    instrument = instrument_latest(slug=slug)
+    instrument = instrument_latest(team=lab_team(), slug=slug)
     pairwise = instrument.kind == "pairwise"
     return make_study(
         prompts=prompts, baselines=1 if pairwise else 0, kind=STUDY_KIND[instrument.kind],
@@ -36,7 +37,7 @@ def test_a_participant_rates_in_the_presets_choices(make_study, slug):
     # Installed here, not left to the data migration: a transactional test that ran before
     # on this xdist worker ended with a flush, which empties the instruments table too.
     presets_install()
-    definition = instrument_latest(slug=slug).definition
+    definition = instrument_latest(team=lab_team(), slug=slug).definition
     n = len(definition.choices)
     study = preset_study(make_study, slug, prompts=n)
     client = Client()
@@ -159,7 +160,7 @@ def test_a_custom_instrument_made_through_the_api_is_used_and_rated(make_study, 
                         {"key": 2, "value": "cold", "label": "Cold"}]}  # fmt: skip
     assert api.post("/api/v1/instruments/", body, format="json").status_code == 201
     study = make_study(prompts=2, baselines=0, kind="absolute", session_quota=2,
-                       raters_per_item=1, instrument=instrument_latest(slug="tone"))  # fmt: skip
+                       raters_per_item=1, instrument=instrument_latest(team=lab_team(), slug="tone"))  # fmt: skip
     client = Client()
     page = start(client, study, pid=f"T{study.pk}").content.decode()
     assert "What is the tone?" in page and "Comment (required)" in page

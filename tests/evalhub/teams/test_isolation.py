@@ -1,9 +1,10 @@
 """The matrix: two teams, each role, a session and a token of each. Every URL of the URL
 conf (from the resolver, so a new page without a rule here fails) and every operation of
-the API schema gives the expected answer: another team's study, job, training dataset or run
-is a 404 for every role (a viewer's write too: the object is resolved within the team before
-the role is checked), a viewer's write on the team's own a 403, a user in no team a 403, the
-audit log (history) is the owners', and crowd pages stay open and say nothing of the team."""
+the API schema gives the expected answer: another team's study, job, prompt set, model,
+output, judge, instrument, training dataset or run is a 404 for every role (a viewer's write
+too: the object is resolved within the team before the role is checked), a viewer's write on
+the team's own a 403, a user in no team a 403, the audit log (history) is the owners', and
+crowd pages stay open and say nothing of the team."""
 
 from __future__ import annotations
 
@@ -17,22 +18,32 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from evalhub.accounts.services import api_token_create, user_create
+from evalhub.instruments.presets import preset_data
+from evalhub.instruments.services import instrument_create
 from evalhub.jobs.models import Job
 from evalhub.studies.services import study_launch
 from evalhub.teams.models import Membership, Role
 from evalhub.teams.services import team_create
-from tests.factories import OutputFactory, StudyFactory, lab_team
+from generation.judging.services import judge_register
+from tests.factories import (
+    ModelEntryFactory,
+    OutputFactory,
+    PromptSetFactory,
+    StudyFactory,
+    lab_team,
+)
 from training.models import TrainingDataset, TrainingRun
 
 # What each page answers. study: its `slug` names a study of the current team; job: its
-# `job_id` a job of the current team; dataset, run: its `slug` a training dataset or run; team: a page of the current team (lists, forms);
-# owner: the team's members, tokens and audit log; shared: presets and objects that teams
-# share (models, prompt sets, judges, instruments, training: not yet owned by a team);
-# open: no team at all (crowd pages, log-in, health, the schema).
-STUDY, JOB, TEAM, OWNER, SHARED, OPEN = "study", "job", "team", "owner", "shared", "open"
-DATASET, RUN = "dataset", "run"
+# `job_id` a job of the current team; object: its `slug` names a prompt set, model, judge or
+# instrument of the current team (with `prompt_id`, `output_id`, `prompt_set` of it);
+# dataset, run: its `slug` a training dataset or run; team: a page of the current team
+# (lists, forms); owner: the team's members, tokens and audit log; open: no team at all
+# (crowd pages, log-in, health, the schema).
+STUDY, JOB, OBJECT, DATASET, RUN = "study", "job", "object", "dataset", "run"
+TEAM, OWNER, OPEN = "team", "owner", "open"
 # Rules whose URL names one object of a team.
-OBJECT_RULES = (STUDY, JOB, DATASET, RUN)
+OBJECT_RULES = (STUDY, JOB, OBJECT, DATASET, RUN)
 # fmt: off
 RULES: dict[str, str] = {
     **dict.fromkeys(
@@ -90,8 +101,39 @@ RULES: dict[str, str] = {
             "training:dataset_import",
             "training:recipe_new",
             "training:run_new",
+            "generation:start",
+            "workspace:prompt_sets",
+            "workspace:models",
+            "workspace:judges",
+            "instruments:index",
+            "api:prompt-sets",
+            "api:models",
+            "api:judges",
+            "api:instruments",
+            "api:generation-runs",
         ],
         TEAM,
+    ),
+    **dict.fromkeys(
+        [
+            "workspace:prompt_set",
+            "workspace:prompt_set_edit",
+            "workspace:prompt_set_delete",
+            "workspace:prompt",
+            "workspace:model",
+            "workspace:model_outputs",
+            "workspace:model_edit",
+            "workspace:model_delete",
+            "workspace:model_outputs_replace",
+            "workspace:output",
+            "workspace:judge",
+            "api:prompt-set",
+            "api:prompts",
+            "api:outputs",
+            "api:model",
+            "api:instrument",
+        ],
+        OBJECT,
     ),
     **dict.fromkeys(
         [
@@ -172,37 +214,6 @@ RULES: dict[str, str] = {
         ],
         STUDY,
     ),
-    **dict.fromkeys(
-        [
-            "generation:start",
-            "workspace:prompt_sets",
-            "workspace:prompt_set",
-            "workspace:prompt_set_edit",
-            "workspace:prompt_set_delete",
-            "workspace:prompt",
-            "workspace:models",
-            "workspace:model",
-            "workspace:model_outputs",
-            "workspace:model_edit",
-            "workspace:model_delete",
-            "workspace:model_outputs_replace",
-            "workspace:output",
-            "workspace:judges",
-            "workspace:judge",
-            "instruments:index",
-            "api:prompt-sets",
-            "api:prompt-set",
-            "api:prompts",
-            "api:outputs",
-            "api:models",
-            "api:model",
-            "api:judges",
-            "api:instruments",
-            "api:instrument",
-            "api:generation-runs",
-        ],
-        SHARED,
-    ),
 }
 # fmt: on
 # Pages where any member, a viewer too, changes their own things (their API tokens).
@@ -261,7 +272,9 @@ def world(alice, bob):
         Membership.objects.create(user=user, team=lab, role=role)
         people[role] = user
     ours = StudyFactory(team=lab, slug="ours", kind="absolute")
-    theirs = StudyFactory(team=other, slug="theirs", name="Theirs", kind="absolute")
+    theirs = StudyFactory(team=other, slug="theirs", name="Theirs", kind="absolute",
+                          prompt_set=PromptSetFactory(team=other),
+                          target_model=ModelEntryFactory(team=other))  # fmt: skip
     for study in (ours, theirs):
         output = OutputFactory(model=study.target_model)
         output.prompt.prompt_set = study.prompt_set
@@ -275,8 +288,18 @@ def world(alice, bob):
         dataset = TrainingDataset.objects.create(team=team, slug=f"{which}-data", name=which)
         TrainingRun.objects.create(team=team, slug=f"{which}-run", name=which, dataset=dataset,
                                    base_model="tiny", recipe_settings={}, output_dir="/tmp/x")  # fmt: skip
+    # A prompt set (with a prompt), a model (with an output), a judge and an instrument of
+    # each team, all with the slug "ours" or "theirs".
+    objects = {}
+    for which, team in (("ours", lab), ("theirs", other)):
+        output = OutputFactory(prompt__prompt_set=PromptSetFactory(team=team, slug=which),
+                               model=ModelEntryFactory(team=team, slug=which))  # fmt: skip
+        judge_register(team=team, slug=which, name=which, model="m",
+                       base_url="http://127.0.0.1:9/v1", template="lima_pairwise")  # fmt: skip
+        instrument_create(team=team, slug=which, data=preset_data()["safety"])
+        objects[which] = {"prompt_id": str(output.prompt_id), "output_id": str(output.pk)}
     return {"lab": lab, "other": other, "people": people, "ours": ours, "theirs": theirs,
-            "jobs": jobs}  # fmt: skip
+            "jobs": jobs, "objects": objects}  # fmt: skip
 
 
 def web(user) -> Client:
@@ -300,7 +323,8 @@ def test_every_page_has_a_rule():
 
 def _path(world, route: str, which: str, rule: str = STUDY) -> str:
     slug = {DATASET: f"{which}-data", RUN: f"{which}-run"}.get(rule, which)
-    return fill(route, slug=slug, job_id=str(world["jobs"][which].pk))
+    return fill(route, slug=slug, job_id=str(world["jobs"][which].pk), prompt_set=which,
+                **world["objects"][which])  # fmt: skip
 
 
 def test_the_matrix_of_pages(world):
@@ -333,7 +357,7 @@ def test_the_matrix_of_pages(world):
                        set(range(200, 500)) - {401, 403})  # fmt: skip
             viewer = api(people["viewer"], world["lab"]) if is_api else members["viewer"]
             expect(f"viewer POST {ours}", viewer.post(ours).status_code, {403, 405})
-        elif rule in (TEAM, SHARED, OWNER):
+        elif rule in (TEAM, OWNER):
             path = fill(route, slug="x", job_id="1")
             for role, client in members.items():
                 if is_api:
@@ -363,13 +387,13 @@ def test_every_api_operation_of_the_schema_keeps_to_its_team(world):
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             rule = RULES[resolve(fill(template.replace("{", "<").replace("}", ">"))).view_name]
-            theirs = fill(template.replace("{", "<").replace("}", ">"), slug="theirs",
-                          job_id=str(world["jobs"]["theirs"].pk))  # fmt: skip
+            theirs = _path(world, template.replace("{", "<").replace("}", ">"), "theirs", rule)
             if rule in OBJECT_RULES:
                 # Another team's study answers exactly as one that does not exist: a 404,
                 # or the same 400 where the body is checked before the lookup.
                 missing = fill(template.replace("{", "<").replace("}", ">"), slug="no-such",
-                               job_id="999999")  # fmt: skip
+                               job_id="999999", prompt_id="999999", output_id="999999",
+                               prompt_set="no-such")  # fmt: skip
                 status = getattr(owner, method)(theirs).status_code
                 expected = getattr(owner, method)(missing).status_code
                 if (
@@ -398,6 +422,59 @@ def test_lists_show_only_the_current_teams_studies(world):
     jobs = api(world["people"]["owner"], world["lab"]).get("/api/v1/jobs/").json()
     job_rows = jobs["results"] if isinstance(jobs, dict) else jobs
     assert world["jobs"]["theirs"].pk not in {row["id"] for row in job_rows}
+
+
+def test_lists_and_choices_show_only_the_current_teams_objects_and_the_presets(world):
+    owner = web(world["people"]["owner"])
+    for path, link in [("/prompt-sets/", "/prompt-sets/{}/"), ("/models/", "/models/{}/"),
+                       ("/judges/", "/judges/{}/"), ("/instruments/", "{}"),
+                       ("/studies/new/", 'value="{}"'), ("/generation/", 'value="{}"')]:  # fmt: skip
+        page = owner.get(path).content.decode()
+        assert link.format("ours") in page and link.format("theirs") not in page, path
+    assert "lima-pairwise" in owner.get("/instruments/").content.decode()
+    client = api(world["people"]["owner"], world["lab"])
+    for path in ("prompt-sets", "models", "judges", "instruments"):
+        listed = client.get(f"/api/v1/{path}/").json()
+        slugs = {row["slug"] for row in (listed["results"] if isinstance(listed, dict) else listed)}
+        assert "ours" in slugs and "theirs" not in slugs, path
+    assert "lima-pairwise" in slugs  # the shared presets, for every team
+
+
+def test_another_teams_slugs_are_unknown_where_a_request_names_them(world):
+    client = api(world["people"]["owner"], world["lab"])
+    study = {"slug": "named", "name": "Named", "kind": "absolute", "prompt_set": "theirs",
+             "target_model": "theirs", "judges": ["theirs"], "instrument": "theirs"}  # fmt: skip
+    refused = client.post("/api/v1/studies/", study, format="json")
+    assert refused.status_code == 409
+    fields = {p["field"] for p in refused.json()["problems"]}
+    assert {"prompt_set", "target_model"} <= fields
+    run = client.post("/api/v1/judge-runs/", {"judge": "theirs", "study": "theirs"}, format="json")
+    assert run.status_code == 409
+    generate = {"model": "theirs", "prompt_set": "theirs"}
+    assert client.post("/api/v1/generation-runs/", generate, format="json").status_code == 409
+
+
+def test_what_a_member_creates_belongs_to_their_team(world):
+    from evalhub.outputs.models import ModelEntry
+    from evalhub.prompts.models import PromptSet
+    from evalhub.studies.models import Judge
+
+    client = api(world["people"]["researcher"], world["lab"])
+    made = client.post("/api/v1/prompt-sets/", {"slug": "new-set", "prompts": [
+        {"id": "a", "text": "Why?"}]}, format="json")  # fmt: skip
+    assert made.status_code == 201, made.json()
+    assert PromptSet.objects.get(slug="new-set").team == world["lab"]
+    assert client.post("/api/v1/models/", {"slug": "new-model", "kind": "external"},
+                       format="json").status_code == 201  # fmt: skip
+    assert ModelEntry.objects.get(slug="new-model").team == world["lab"]
+    # A slug another team holds is taken: refused, never handed over.
+    taken = client.post("/api/v1/models/", {"slug": "theirs", "kind": "external"}, format="json")
+    assert taken.status_code == 409
+    assert ModelEntry.objects.get(slug="theirs").team == world["other"]
+    web(world["people"]["researcher"]).post("/judges/", {
+        "slug": "new-judge", "name": "J", "base_url": "http://127.0.0.1:9/v1", "model": "m",
+        "template": "lima_pairwise"})  # fmt: skip
+    assert Judge.objects.get(slug="new-judge").team == world["lab"]
 
 
 def test_a_crowd_link_reveals_nothing_of_its_team(world):

@@ -18,6 +18,7 @@ from tests.evalhub.dashboards.conftest import (
     verdicts_for,
 )
 from tests.evalhub.workspace.test_data_browser import checked, rows_listed, shot
+from tests.factories import lab_team
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -128,7 +129,7 @@ def test_a_judge_page_shows_its_configuration_and_opens_its_judgments(
 
 def test_a_renamed_and_deleted_model_keeps_its_history(researcher_page, live_server, study):
     page = researcher_page
-    spare = ModelEntry.objects.create(slug="spare-model", name="Spare model")
+    spare = ModelEntry.objects.create(team=lab_team(), slug="spare-model", name="Spare model")
     page.goto(f"{live_server.url}/models/spare-model/edit/")
     page.fill("input[name=name]", "Spare model, renamed")
     page.fill("input[name=slug]", "spare-2")

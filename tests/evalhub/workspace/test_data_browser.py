@@ -258,8 +258,8 @@ def test_a_dashboard_count_opens_the_items_it_counts(researcher_page, live_serve
 
 def test_the_rename_and_replace_pages_are_accessible(researcher_page, live_server, study):
     page = researcher_page
-    PromptSet.objects.create(slug="spare-set", name="Spare set")
-    ModelEntry.objects.create(slug="spare-model", name="Spare model")
+    PromptSet.objects.create(team=lab_team(), slug="spare-set", name="Spare set")
+    ModelEntry.objects.create(team=lab_team(), slug="spare-model", name="Spare model")
     page.goto(f"{live_server.url}/prompt-sets/spare-set/edit/")
     checked(page)
     page.fill("input[name=name]", "Spare prompts, renamed")

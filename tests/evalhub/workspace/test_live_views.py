@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _endpoint(slug: str) -> ModelEntry:
-    return ModelEntry.objects.create(slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
+    return ModelEntry.objects.create(team=lab_team(), slug=slug, name=slug.title(), kind=ModelEntry.Kind.API,
                                      base_url="http://127.0.0.1:9/v1", model_path=slug)  # fmt: skip
 
 
@@ -50,7 +50,9 @@ def test_the_new_study_page_offers_both_live_kinds(researcher):
 
 def test_it_names_the_field_that_stops_a_live_study(researcher):
     _endpoint("alpha")
-    ModelEntry.objects.create(slug="offline", name="Offline", kind=ModelEntry.Kind.EXTERNAL)
+    ModelEntry.objects.create(
+        team=lab_team(), slug="offline", name="Offline", kind=ModelEntry.Kind.EXTERNAL
+    )
     response = researcher.post(reverse("workspace:live_study_new"), {**FORM, "models": ["alpha"]})
     assert response.status_code == 200
     assert response.context["form"].errors["models"] == ["a live battle needs at least two models"]

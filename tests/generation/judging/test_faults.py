@@ -8,6 +8,7 @@ import pytest
 from evalhub.studies.models import Judge, Judgment
 from generation.judging.models import JudgeCall, VerdictCacheEntry
 from generation.judging.services import judge_register, judge_run_create
+from tests.factories import lab_team
 from tests.generation.judging.conftest import make_study
 from tests.generation.judging.test_judge_run import run_to_end
 
@@ -15,7 +16,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytes
 
 
 def proxied_judge(base_url: str, slug: str, **params) -> Judge:
-    return judge_register(
+    return judge_register(team=lab_team(),
         slug=slug, name=slug, model="tiny", base_url=base_url,
         template=Judge.Template.LIMA_PAIRWISE,
         # A generous timeout: a loaded 2-core CI machine must not time out a real answer.
@@ -82,7 +83,7 @@ def test_a_call_that_keeps_failing_fails_explicitly_uncached_and_a_rerun_fixes_i
 
 def test_a_refused_request_is_not_retried(celery_worker, vllm_server):
     study = make_study(n_items=1, gold=0)
-    judge = judge_register(
+    judge = judge_register(team=lab_team(),
         slug="no-such-model", name="x", model="not-served", base_url=vllm_server,
         template=Judge.Template.LIMA_PAIRWISE,
     )  # fmt: skip

@@ -15,6 +15,7 @@ from generation.judging.config import judge_config
 from generation.judging.planning import work_units
 from generation.judging.services import judge_register, judge_run_create
 from generation.judging.verdicts import pairwise_verdict, request_extras
+from tests.factories import lab_team
 from tests.generation.judging.conftest import make_study
 from tests.generation.judging.test_judge_run import run_to_end
 
@@ -27,7 +28,7 @@ PRESETS = ["lima-pairwise", "lima-fail-pass-excellent", "arena-4way", "arena-har
 def study_asking(slug: str, n_items: int = 2) -> Study:
     """A launched-like study (items made directly) whose frozen config names the preset."""
     presets_install()
-    instrument = instrument_latest(slug=slug)
+    instrument = instrument_latest(team=lab_team(), slug=slug)
     study = make_study(kind=STUDY_KIND[instrument.kind], n_items=n_items, gold=1)
     study.instrument = instrument
     study.status = Study.Status.LAUNCHED
@@ -39,7 +40,7 @@ def study_asking(slug: str, n_items: int = 2) -> Study:
 
 
 def instrument_judge(base_url: str, mode: str = "guided_choice") -> Judge:
-    return judge_register(
+    return judge_register(team=lab_team(),
         slug=f"tiny-instrument-{mode}", name="Tiny judge asking the study's instrument",
         model="tiny", base_url=base_url, template=Judge.Template.INSTRUMENT,
         params={"backoff_base_s": 0.05, "samples": 1}, verdict_mode=mode,

@@ -12,6 +12,7 @@ from generation.judging.models import JudgeCall, PairConsistency, VerdictCacheEn
 from generation.judging.planning import judge_group_name
 from generation.judging.selectors import judge_item_verdicts, judge_swap_consistency
 from generation.judging.services import judge_register, judge_run_create
+from tests.factories import lab_team
 from tests.generation.judging.conftest import make_study
 from tests.support import wait_until
 
@@ -33,7 +34,7 @@ def tiny_judge(base_url: str, **overrides) -> Judge:
         "slug": "tiny-lima", "name": "Tiny LIMA judge", "model": "tiny", "base_url": base_url,
         "template": Judge.Template.LIMA_PAIRWISE, "params": {"seed": 0, "backoff_base_s": 0.05},
     }  # fmt: skip
-    return judge_register(**{**fields, **overrides})
+    return judge_register(team=lab_team(), **{**fields, **overrides})
 
 
 def test_a_judge_run_judges_every_real_item_in_both_orders(celery_worker, fault_proxy, alice):

@@ -17,6 +17,7 @@ from generation.judging.services import (
     judge_run_create,
     judge_version_hash,
 )
+from tests.factories import lab_team
 from tests.generation.judging.conftest import make_study
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ ENDPOINT = "http://127.0.0.1:9/v1"
 def register(slug="gpt", **overrides) -> Judge:
     fields = {"slug": slug, "name": slug, "model": "gpt-x", "base_url": ENDPOINT,
               "template": Judge.Template.LIMA_PAIRWISE}  # fmt: skip
-    return judge_register(**{**fields, **overrides})
+    return judge_register(team=lab_team(), **{**fields, **overrides})
 
 
 def test_the_lima_instruments_ship_verbatim():

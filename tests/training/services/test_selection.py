@@ -90,7 +90,9 @@ def test_a_researcher_accepts_the_proposal_or_picks_another_and_starts_a_study(
 def register_judge(slug, template, base_url="http://127.0.0.1:9/v1"):
     from generation.judging.services import judge_register
 
-    return judge_register(slug=slug, name=slug, model="m", base_url=base_url, template=template)
+    return judge_register(
+        team=lab_team(), slug=slug, name=slug, model="m", base_url=base_url, template=template
+    )
 
 
 def write_verdicts(judge, study, pairs):
@@ -253,7 +255,7 @@ def test_end_to_end_train_register_generate_judge_and_propose(
     dev = PromptSetFactory(slug="dev")
     for i in range(2):
         PromptFactory(prompt_set=dev, external_id=f"dev{i}", text=f"Dev question {i}?")
-    judge = judge_register(
+    judge = judge_register(team=lab_team(),
         slug="tiny-likert", name="Tiny Likert", model="tiny", base_url=vllm_server,
         template=Judge.Template.LIMA_LIKERT, params={"seed": 0},
     )  # fmt: skip
@@ -293,7 +295,7 @@ def test_end_to_end_pairwise_selection_against_the_previous_checkpoint(
     dev = PromptSetFactory(slug="dev")
     for i in range(2):
         PromptFactory(prompt_set=dev, external_id=f"dev{i}", text=f"Dev question {i}?")
-    judge = judge_register(
+    judge = judge_register(team=lab_team(),
         slug="tiny-pairs", name="Tiny pairwise", model="tiny", base_url=vllm_server,
         template=Judge.Template.LIMA_PAIRWISE, params={"seed": 0},
         verdict_mode=Judge.VerdictMode.GUIDED_CHOICE,

@@ -2,9 +2,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evalhub.cli import input_error_to_command_error, rows_with_progress
 from evalhub.importing import InputError
-from evalhub.outputs.models import ModelEntry
-from evalhub.outputs.services import outputs_import
+from evalhub.outputs.services import ModelSlugTaken, model_register, outputs_import
 from evalhub.prompts.models import PromptSet
+from evalhub.prompts.selectors import team_prompt_sets
+from evalhub.teams.commands import add_team_argument, team_named
 
 
 class Command(BaseCommand):
@@ -19,15 +20,20 @@ class Command(BaseCommand):
         parser.add_argument("path")
         parser.add_argument("--set", dest="slug", required=True, help="prompt set slug")
         parser.add_argument("--model", default="", help="model slug for rows that name none")
+        add_team_argument(parser)
 
     def handle(self, *args, path: str, slug: str, model: str, **options) -> None:
+        team = team_named(options["team"])
         try:
-            prompt_set = PromptSet.objects.get(slug=slug)
+            prompt_set = team_prompt_sets(team=team).get(slug=slug)
         except PromptSet.DoesNotExist:
-            raise CommandError(f"no prompt set {slug!r}") from None
+            raise CommandError(f"no prompt set {slug!r} in team {team.slug}") from None
         entry = None
         if model:
-            entry, _ = ModelEntry.objects.get_or_create(slug=model, defaults={"name": model})
+            try:
+                entry = model_register(team=team, slug=model)
+            except ModelSlugTaken as exc:
+                raise CommandError(f"--model: {exc}") from None
         rows = rows_with_progress(path, "checking outputs")
         try:
             result = outputs_import(prompt_set=prompt_set, rows=rows, model=entry)

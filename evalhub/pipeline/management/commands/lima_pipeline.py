@@ -24,6 +24,7 @@ from django.utils.text import slugify
 
 from evalhub.importing import InputError, read_rows
 from evalhub.outputs.models import ModelEntry
+from evalhub.outputs.selectors import team_models
 from evalhub.outputs.services import model_register
 from evalhub.pipeline.models import Pipeline
 from evalhub.pipeline.selectors import pipeline_current_jobs, pipeline_links
@@ -38,9 +39,12 @@ from evalhub.pipeline.services import (
 )
 from evalhub.pipeline.steps import STEPS
 from evalhub.prompts.models import PromptSet
+from evalhub.prompts.selectors import team_prompt_sets
 from evalhub.prompts.services import prompts_import
 from evalhub.studies.models import Judge
+from evalhub.studies.selectors import team_judges
 from evalhub.teams.commands import add_team_argument, team_named
+from evalhub.teams.models import Team
 
 DEFAULT_BASE_URL = os.environ.get("EVALHUB_BASE_URL", "http://127.0.0.1:8000")
 
@@ -149,6 +153,7 @@ class Command(BaseCommand):
         if not path or not options["base_model"] or not options["test"]:
             raise CommandError("give a training set, --base-model and --test (or --resume)")
         slug = options["slug"] or slugify(Path(path).stem)[:60]
+        team = team_named(options["team"])
         recipe_presets_ensure()
         recipe = Recipe.objects.filter(slug=options["recipe"]).first()
         if recipe is None:
@@ -158,9 +163,9 @@ class Command(BaseCommand):
             team=team, slug=f"{slug}-train", name=f"{slug}: training set", rows=read_rows(path),
             source_file=str(path),
         )  # fmt: skip
-        test = _prompt_set(options["test"], f"{slug}-test")
+        test = _prompt_set(team, options["test"], f"{slug}-test")
         dev = (
-            _prompt_set(options["dev"], f"{slug}-dev")
+            _prompt_set(team, options["dev"], f"{slug}-dev")
             if options["dev"]
             else dev_set_from_test(
                 test_prompt_set=test, slug=f"{slug}-dev", size=options["dev_size"]
@@ -175,8 +180,8 @@ class Command(BaseCommand):
             base_model=options["base_model"],
             test_prompt_set=test,
             dev_prompt_set=dev,
-            baselines=_baselines(options),
-            judges=_judges(options, slug),
+            baselines=_baselines(team, options),
+            judges=_judges(team, options, slug),
             recipe=recipe,
             recipe_overrides=overrides,
             generation_overrides=generation,
@@ -185,20 +190,21 @@ class Command(BaseCommand):
         )
 
 
-def _prompt_set(value: str, slug: str) -> PromptSet:
-    """An existing prompt set by slug, else a file imported as `slug`."""
-    found = PromptSet.objects.filter(slug=value).first()
+def _prompt_set(team: Team, value: str, slug: str) -> PromptSet:
+    """The team's prompt set by slug, else a file imported as `slug`."""
+    found = team_prompt_sets(team=team).filter(slug=value).first()
     if found is not None:
         return found
     if not Path(value).is_file():
         raise CommandError(f"{value!r} is neither a prompt set slug nor a file")
-    return prompts_import(slug=slug, rows=read_rows(value), name=f"{slug} ({value})").prompt_set
+    rows = read_rows(value)
+    return prompts_import(team=team, slug=slug, rows=rows, name=f"{slug} ({value})").prompt_set
 
 
-def _baselines(options: dict[str, Any]) -> list[ModelEntry]:
+def _baselines(team: Team, options: dict[str, Any]) -> list[ModelEntry]:
     models = []
     for slug in options["baseline"]:
-        model = ModelEntry.objects.filter(slug=slug).first()
+        model = team_models(team=team).filter(slug=slug).first()
         if model is None:
             raise CommandError(
                 f"--baseline: no model {slug!r} (register it or use --baseline-path)"
@@ -208,20 +214,21 @@ def _baselines(options: dict[str, Any]) -> list[ModelEntry]:
         slug, sep, path = text.partition("=")
         if not sep or not slug or not path:
             raise CommandError(f"--baseline-path {text!r}: write SLUG=PATH")
-        models.append(model_register(slug=slug, name=f"{slug} ({path})",
+        models.append(model_register(team=team, slug=slug, name=f"{slug} ({path})",
                                      kind=ModelEntry.Kind.LOCAL, model_path=path))  # fmt: skip
     return models
 
 
-def _judges(options: dict[str, Any], slug: str) -> PipelineJudges:
+def _judges(team: Team, options: dict[str, Any], slug: str) -> PipelineJudges:
     if options["judge"]:
-        judge = Judge.objects.filter(slug=options["judge"]).first()
+        judge = team_judges(team=team).filter(slug=options["judge"]).first()
         if judge is None:
             raise CommandError(f"--judge: no judge {options['judge']!r}")
         return pipeline_judges_from(judge=judge)
     if not options["judge_url"] or not options["judge_model"]:
         raise CommandError("give --judge SLUG, or --judge-url and --judge-model")
     return pipeline_judges_register(
+        team=team,
         slug=slugify(f"{slug}-judge")[:80],
         model=options["judge_model"],
         base_url=options["judge_url"],
