@@ -252,8 +252,9 @@ def main() -> int:
 
         call_command("migrate", verbosity=0)
         models = [
-            ModelEntry.objects.create(slug=f"m{i}", name=f"Model {i}", kind=ModelEntry.Kind.API,
-                                      base_url="http://127.0.0.1:9/v1", model_path=f"m{i}")
+            ModelEntry.objects.create(team=bench_team(), slug=f"m{i}", name=f"Model {i}",
+                                      kind=ModelEntry.Kind.API, base_url="http://127.0.0.1:9/v1",
+                                      model_path=f"m{i}")
             for i in range(args.models)
         ]  # fmt: skip
         ratios, starts = [], {"uniform": [], "adaptive": []}

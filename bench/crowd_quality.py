@@ -55,11 +55,11 @@ def build(n_raters: int, per_rater: int) -> object:
 
     rng = np.random.default_rng(0)
     now = timezone.now()
-    pset = PromptSet.objects.create(slug="bench", name="bench")
+    pset = PromptSet.objects.create(team=bench_team(), slug="bench", name="bench")
     prompts = Prompt.objects.bulk_create(
         [Prompt(prompt_set=pset, external_id=f"q{i}", text=f"Question {i}?", position=i)
          for i in range(N_PROMPTS)], batch_size=5000)  # fmt: skip
-    models = [ModelEntry.objects.create(slug=n, name=n)
+    models = [ModelEntry.objects.create(team=bench_team(), slug=n, name=n)
               for n in ["lima-65b"] + [f"baseline-{b}" for b in range(N_BASELINES)]]  # fmt: skip
     outputs = Output.objects.bulk_create(
         [Output(prompt=p, model=m, text="x" * 400) for m in models for p in prompts],

@@ -71,13 +71,13 @@ def build(n_prompts: int, n_baselines: int) -> object:
     from evalhub.studies.models import Item, Judge, Judgment, Rater, Study
 
     rng = np.random.default_rng(0)
-    pset = PromptSet.objects.create(slug="bench", name="bench")
+    pset = PromptSet.objects.create(team=bench_team(), slug="bench", name="bench")
     prompts = Prompt.objects.bulk_create(
         [Prompt(prompt_set=pset, external_id=f"q{i}", text=f"Question {i}?",
                 category=("advice", "writing", "coding", "chat")[i % 4], position=i)
          for i in range(n_prompts)], batch_size=5000)  # fmt: skip
     names = ["lima-65b"] + [f"baseline-{b}" for b in range(n_baselines)]
-    models = [ModelEntry.objects.create(slug=n, name=n) for n in names]
+    models = [ModelEntry.objects.create(team=bench_team(), slug=n, name=n) for n in names]
     lengths = rng.integers(50, 3000, size=(len(models), n_prompts))
     outputs = Output.objects.bulk_create(
         [Output(prompt=p, model=m, text="x" * int(lengths[k, i]))
@@ -96,7 +96,7 @@ def build(n_prompts: int, n_baselines: int) -> object:
     raters = Rater.objects.bulk_create(
         [Rater(group="crowd", external_id_hash=f"bench-{r}") for r in range(200)]
     )
-    judges = [Judge.objects.create(slug=j, name=j, model=j, base_url="http://127.0.0.1:9/v1",
+    judges = [Judge.objects.create(team=bench_team(), slug=j, name=j, model=j, base_url="http://127.0.0.1:9/v1",
                                    template="lima_pairwise") for j in LLM_JUDGES]  # fmt: skip
     verdict_names = np.array(["baseline", "tie", "target"])
     strength = np.linspace(0.6, -0.6, n_baselines)  # the target beats the first baselines
@@ -137,12 +137,15 @@ def build_alpaca_scale(n_studies: int, n_prompts: int) -> list:
     from evalhub.studies.models import Item, Judge, Judgment, Study
 
     rng = np.random.default_rng(1)
-    pset = PromptSet.objects.create(slug="alpaca-bench", name="AlpacaEval-size")
+    pset = PromptSet.objects.create(team=bench_team(), slug="alpaca-bench", name="AlpacaEval-size")
     prompts = Prompt.objects.bulk_create(
         [Prompt(prompt_set=pset, external_id=f"a{i}", text=f"Instruction {i}?", position=i)
          for i in range(n_prompts)], batch_size=5000)  # fmt: skip
-    baseline = ModelEntry.objects.create(slug="alpaca-baseline", name="alpaca-baseline")
-    targets = [ModelEntry.objects.create(slug=f"alpaca-model-{k:02d}", name=f"model {k}")
+    baseline = ModelEntry.objects.create(
+        team=bench_team(), slug="alpaca-baseline", name="alpaca-baseline"
+    )
+    targets = [ModelEntry.objects.create(team=bench_team(), slug=f"alpaca-model-{k:02d}",
+                                         name=f"model {k}")
                for k in range(n_studies)]  # fmt: skip
     lengths = rng.integers(200, 3000, size=(n_studies + 1, n_prompts))
     outputs = Output.objects.bulk_create(
@@ -150,7 +153,8 @@ def build_alpaca_scale(n_studies: int, n_prompts: int) -> list:
          for k, m in enumerate([baseline, *targets]) for i, p in enumerate(prompts)],
         batch_size=5000)  # fmt: skip
     by = {(o.model_id, o.prompt_id): o for o in outputs}
-    judge = Judge.objects.create(slug="weighted", name="weighted", model="weighted",
+    judge = Judge.objects.create(team=bench_team(), slug="weighted", name="weighted",
+                                 model="weighted",
                                  base_url="http://127.0.0.1:9/v1",
                                  template="lima_pairwise")  # fmt: skip
     difficulty = rng.normal(0.0, 1.0, n_prompts)

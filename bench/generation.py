@@ -41,6 +41,8 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_team import bench_team  # noqa: E402
+
 TOPICS = [
     "make a good cup of coffee", "learn a new language", "train for a marathon",
     "write a cover letter", "explain recursion to a child", "plan a birthday party",
@@ -198,13 +200,13 @@ def main() -> None:
 
             build_tiny_model(Path(args.model))
         texts = prompt_texts(args.prompts)
-        prompt_set = PromptSet.objects.create(slug="bench", name="bench")
+        prompt_set = PromptSet.objects.create(team=bench_team(), slug="bench", name="bench")
         Prompt.objects.bulk_create(
             Prompt(prompt_set=prompt_set, external_id=f"b{i}", text=t, position=i)
             for i, t in enumerate(texts)
         )
         model_entry = ModelEntry.objects.create(
-            slug="bench-model", kind=ModelEntry.Kind.LOCAL, model_path=args.model
+            team=bench_team(), slug="bench-model", kind=ModelEntry.Kind.LOCAL, model_path=args.model
         )
         overrides = {"max_tokens": args.max_tokens}
 

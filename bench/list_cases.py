@@ -12,9 +12,12 @@ from typing import Any
 
 def build_prompt_set(n_prompts: int) -> str:
     """A prompt set of n_prompts (slug "bench-list"), bulk-created; returns its slug."""
+    from bench.bench_team import bench_team
     from evalhub.prompts.models import Prompt, PromptSet
 
-    prompt_set, created = PromptSet.objects.get_or_create(slug="bench-list", defaults={"name": "l"})
+    prompt_set, created = PromptSet.objects.get_or_create(
+        team=bench_team(), slug="bench-list", defaults={"name": "l"}
+    )
     if created:
         Prompt.objects.bulk_create(
             [Prompt(prompt_set=prompt_set, external_id=f"p{i}", text=f"Prompt number {i}: why?",

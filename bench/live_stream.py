@@ -212,7 +212,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{web_port}"
         _wait_http(f"{base}/healthz", processes[0], 60, "gunicorn")
         model = ModelEntry.objects.create(
-            slug="tiny", name="tiny", kind=ModelEntry.Kind.API, base_url=vllm,
+            team=bench_team(), slug="tiny", name="tiny", kind=ModelEntry.Kind.API, base_url=vllm,
             model_path="tiny", generation_config={"max_tokens": args.max_tokens},
         )  # fmt: skip
         study = live_study_create(

@@ -69,12 +69,12 @@ def build(n_judgments: int, n_items: int) -> None:
     rng = np.random.default_rng(0)
     now = timezone.now()
     n_prompts = max(1, n_items // N_BASELINES)
-    pset = PromptSet.objects.create(slug="bench", name="bench")
+    pset = PromptSet.objects.create(team=bench_team(), slug="bench", name="bench")
     prompts = Prompt.objects.bulk_create(
         [Prompt(prompt_set=pset, external_id=f"q{i}", text=f"Question {i}? " * 20, position=i,
                 category=("advice", "writing", "code")[i % 3]) for i in range(n_prompts)],
         batch_size=5000)  # fmt: skip
-    models = [ModelEntry.objects.create(slug=n, name=n)
+    models = [ModelEntry.objects.create(team=bench_team(), slug=n, name=n)
               for n in ["lima-65b"] + [f"baseline-{b}" for b in range(N_BASELINES)]]  # fmt: skip
     outputs = Output.objects.bulk_create(
         [Output(prompt=p, model=m, text="An answer of some length. " * 40,

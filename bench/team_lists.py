@@ -45,8 +45,8 @@ def build(n_teams: int, n_studies: int, offset: int) -> object:
     teams = Team.objects.bulk_create(
         Team(slug=f"team-{offset + t}", name=f"Team {offset + t}") for t in range(n_teams)
     )
-    prompt_set = PromptSet.objects.create(slug=f"shared-{offset}", name="shared")
-    model = ModelEntry.objects.create(slug=f"shared-{offset}", name="shared")
+    prompt_set = PromptSet.objects.create(team=teams[0], slug=f"shared-{offset}", name="shared")
+    model = ModelEntry.objects.create(team=teams[0], slug=f"shared-{offset}", name="shared")
     Study.objects.bulk_create(
         (Study(team=team, slug=f"s{offset + t}-{k}", name=f"Study {k} of team {offset + t}",
                prompt_set=prompt_set, target_model=model, status=Study.Status.LAUNCHED)

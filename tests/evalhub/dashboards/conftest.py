@@ -145,3 +145,15 @@ def answer_with_the_lima_instrument(study) -> None:
              then=Value("A")),
         default=Value("B"),
     ))  # fmt: skip
+
+
+def lc_fits_land(study) -> None:
+    """The study's LC fits, computed as their `fit` jobs would (no worker in this test)."""
+    from evalhub.dashboards.selectors import study_results
+    from evalhub.dashboards.selectors.alpaca_lc import LC_KIND
+    from evalhub.fits.models import SharedFit
+    from evalhub.fits.services import shared_fit_compute
+
+    study_results(study)  # asks for them
+    for pk in SharedFit.objects.filter(kind=LC_KIND, status="pending").values_list("pk", flat=True):
+        shared_fit_compute(fit_id=pk)

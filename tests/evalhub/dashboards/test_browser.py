@@ -7,29 +7,18 @@ from pathlib import Path
 import pytest
 
 from evalhub.studies.models import Judgment
+from tests.evalhub.dashboards.conftest import lc_fits_land
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 
 
-def _lc_fits_land(study) -> None:
-    """The study's LC fits, computed as their `fit` jobs would (no worker in this test)."""
-    from evalhub.dashboards.selectors import study_results
-    from evalhub.dashboards.selectors.alpaca_lc import LC_KIND
-    from evalhub.fits.models import SharedFit
-    from evalhub.fits.services import shared_fit_compute
-
-    study_results(study)  # asks for them
-    for pk in SharedFit.objects.filter(kind=LC_KIND, status="pending").values_list("pk", flat=True):
-        shared_fit_compute(fit_id=pk)
-
-
 def test_the_study_page_draws_its_charts_and_follows_new_judgments(
     researcher_page, live_server, lima_study
 ):
     page = researcher_page
-    _lc_fits_land(lima_study)
+    lc_fits_land(lima_study)
     page.goto(f"{live_server.url}/dashboards/studies/{lima_study.slug}/")
     page.wait_for_function(
         "document.querySelectorAll('.js-plotly-plot').length >= 7", timeout=30_000

@@ -37,9 +37,9 @@ def test_a_job_made_while_the_broker_is_down_waits_and_the_sweeper_sends_it(
     try:
         job_id = int(run_in_web_env(web, (
             "from django.db import transaction\n"
-            "from evalhub.jobs.services import job_create\n"
+            "from evalhub.jobs.services import job_create\nfrom evalhub.teams.services import team_default\n"
             "with transaction.atomic():\n"
-            "    job = job_create(kind='import', params={'rows': 0})\n"
+            "    job = job_create(kind='import', params={'rows': 0}, team=team_default())\n"
             "print(job.pk)"
         )))  # fmt: skip
         job = Job.objects.get(pk=job_id)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import pytest
 
 from evalhub.jobs.models import Job
+from tests.factories import lab_team
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_bar_follows_the_job_and_shows_its_error(researcher_page, live_server):
     page = researcher_page
-    job = Job.objects.create(kind="generation", status=Job.Status.RUNNING, progress_total=10)
+    job = Job.objects.create(
+        kind="generation", status=Job.Status.RUNNING, progress_total=10, team=lab_team()
+    )
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
     page.evaluate("window.__not_reloaded = true")
     assert page.locator("#job-count").text_content() == "0 / 10"
@@ -32,7 +35,7 @@ def test_the_bar_follows_the_job_and_shows_its_error(researcher_page, live_serve
 
 def test_the_cancel_button_stops_a_queued_job(researcher_page, live_server):
     page = researcher_page
-    job = Job.objects.create(kind="generation")
+    job = Job.objects.create(kind="generation", team=lab_team())
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
     page.click("#job-cancel")
     page.wait_for_function("document.getElementById('job-status').textContent === 'Cancelled'")

@@ -9,6 +9,7 @@ from evalhub.jobs.models import Job
 from evalhub.jobs.services import job_claim, job_create, jobs_sweep_stale
 from evalhub.jobs.tasks import job_run
 from evalhub.outputs.models import Output
+from tests.factories import lab_team
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -22,7 +23,9 @@ def finished(job_id: int) -> Job | None:
 def test_a_worker_process_runs_a_job_from_redis_and_writes_to_the_database(
     celery_worker, import_file
 ):
-    job = job_create(kind="import", params=import_file)  # dispatched on commit (autocommit here)
+    job = job_create(
+        kind="import", params=import_file, team=lab_team()
+    )  # dispatched on commit (autocommit here)
     done = wait_until(lambda: finished(job.pk), timeout=60)
     assert done.status == Job.Status.SUCCEEDED, done.error
     assert done.result == {"created": 3, "unchanged": 0}
@@ -30,7 +33,7 @@ def test_a_worker_process_runs_a_job_from_redis_and_writes_to_the_database(
 
 
 def test_a_redelivered_message_does_the_work_once(celery_worker, import_file):
-    job = Job.objects.create(kind="import", params=import_file, queue="default")
+    job = Job.objects.create(kind="import", params=import_file, queue="default", team=lab_team())
     job_run.apply_async(args=[job.pk], queue="default")
     job_run.apply_async(args=[job.pk], queue="default")  # the same message again
     done = wait_until(lambda: finished(job.pk), timeout=60)
@@ -46,13 +49,14 @@ def test_a_redelivered_message_does_the_work_once(celery_worker, import_file):
 
 
 def test_a_job_is_claimed_once():
-    job = Job.objects.create(kind="import", params={}, queue="default")
+    job = Job.objects.create(kind="import", params={}, queue="default", team=lab_team())
     assert job_claim(job_id=job.pk) is True
     assert job_claim(job_id=job.pk) is False
 
 
 def test_the_sweeper_redispatches_a_job_whose_worker_went_silent(celery_worker, import_file):
     job = Job.objects.create(
+        team=lab_team(),
         kind="import", params=import_file, queue="default", status=Job.Status.RUNNING,
         attempts=1, heartbeat_at=timezone.now() - dt.timedelta(hours=1),
     )  # fmt: skip
@@ -65,6 +69,7 @@ def test_the_sweeper_redispatches_a_job_whose_worker_went_silent(celery_worker, 
 def test_the_sweeper_gives_up_after_the_attempt_limit(settings):
     settings.JOB_MAX_ATTEMPTS = 2
     job = Job.objects.create(
+        team=lab_team(),
         kind="import", queue="default", status=Job.Status.RUNNING, attempts=2,
         heartbeat_at=timezone.now() - dt.timedelta(hours=1),
     )  # fmt: skip
@@ -74,7 +79,9 @@ def test_the_sweeper_gives_up_after_the_attempt_limit(settings):
 
 
 def test_a_failing_job_records_the_error(celery_worker, import_file):
-    job = job_create(kind="import", params={**import_file, "prompt_set": "no-such-set"})
+    job = job_create(
+        kind="import", params={**import_file, "prompt_set": "no-such-set"}, team=lab_team()
+    )
     done = wait_until(lambda: finished(job.pk), timeout=60)
     assert done.status == Job.Status.FAILED
     assert "PromptSet matching query does not exist" in done.error

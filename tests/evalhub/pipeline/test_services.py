@@ -9,16 +9,19 @@ from evalhub.jobs.models import Job
 from evalhub.outputs.models import Output
 from evalhub.pipeline.models import Pipeline
 from evalhub.pipeline.services import REDISPATCH_AFTER, pipelines_tick
+from tests.factories import lab_team
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
 def test_a_queued_step_whose_message_was_lost_runs_after_the_tick(celery_worker, import_file):
-    own = Job.objects.create(kind=Job.Kind.PIPELINE, queue="default", status=Job.Status.RUNNING)
+    own = Job.objects.create(
+        kind=Job.Kind.PIPELINE, queue="default", status=Job.Status.RUNNING, team=lab_team()
+    )
     pipeline = Pipeline.objects.create(slug="tick", name="tick", job=own)
     # Queued but never sent: what a broker restart without persistence leaves behind.
-    lost = Job.objects.create(kind="import", params=import_file, queue="default")
+    lost = Job.objects.create(kind="import", params=import_file, queue="default", team=lab_team())
 
     assert pipelines_tick() == ["tick"]  # too young to be called lost: nothing is re-sent
     pipeline.refresh_from_db()

@@ -53,4 +53,4 @@ def test_every_write_refuses_the_same_bad_values(setup, alice):  # noqa: F811
     )
     assert answer.status_code == 400
     study.refresh_from_db()
-    assert study.quality_rules == {} and not object_history(study)
+    assert study.quality_rules == {} and not object_history(study, team=study.team)

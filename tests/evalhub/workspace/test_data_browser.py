@@ -169,7 +169,9 @@ def test_a_draft_is_edited_and_deleted_and_a_used_model_is_refused(
 
 def test_a_job_page_says_no_worker_listens_on_its_queue(researcher_page, live_server):
     page = researcher_page
-    job = Job.objects.create(kind="import", queue="nobody-here", dispatched_at=None)
+    job = Job.objects.create(
+        kind="import", queue="nobody-here", dispatched_at=None, team=lab_team()
+    )
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
     page.wait_for_function("!document.getElementById('job-waiting').hidden")
     assert "no worker is listening on queue nobody-here" in page.text_content("#job-waiting")
