@@ -155,8 +155,10 @@ class Item(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # No index on judgment_count: every answer adds one to it, and with none the row's
+        # rewrite can be a heap-only (HOT) update instead of a new entry in each of the
+        # table's indexes. A study's items are found by the study's own index.
         ordering = ["id"]
-        indexes = [models.Index(fields=["study", "is_gold", "judgment_count"])]
 
     def __str__(self) -> str:
         return f"item {self.pk} of {self.study_id}"
