@@ -9,7 +9,7 @@ class TrainingDataset(models.Model):
     team = models.ForeignKey(
         "teams.Team", null=True, on_delete=models.PROTECT, related_name="training_datasets"
     )
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100)
     name = models.CharField(max_length=200)
     source_file = models.CharField(max_length=500, blank=True)
     stats_tokenizer = models.CharField(max_length=500, blank=True)
@@ -19,6 +19,11 @@ class TrainingDataset(models.Model):
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "slug"], nulls_distinct=False, name="dataset_slug_in_team"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.slug
@@ -71,7 +76,7 @@ class TrainingRun(models.Model):
     team = models.ForeignKey(
         "teams.Team", null=True, on_delete=models.PROTECT, related_name="training_runs"
     )
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100)
     name = models.CharField(max_length=200)
     dataset = models.ForeignKey(TrainingDataset, on_delete=models.PROTECT, related_name="runs")
     base_model = models.CharField(max_length=500)  # a path or hub name
@@ -111,6 +116,11 @@ class TrainingRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "slug"], nulls_distinct=False, name="run_slug_in_team"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.slug

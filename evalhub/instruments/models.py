@@ -56,7 +56,12 @@ class Instrument(models.Model):
     class Meta:
         ordering = ["slug", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["slug", "version"], name="instrument_slug_version")
+            # Presets (team NULL) stay unique among themselves.
+            models.UniqueConstraint(
+                fields=["team", "slug", "version"],
+                nulls_distinct=False,
+                name="instrument_slug_version_in_team",
+            )
         ]
 
     def __str__(self) -> str:

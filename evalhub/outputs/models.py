@@ -13,7 +13,7 @@ class ModelEntry(models.Model):
     team = models.ForeignKey(
         "teams.Team", null=True, on_delete=models.PROTECT, related_name="models"
     )
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.EXTERNAL)
     # Local: a path or hub name of weights. API: the model name at the endpoint.
@@ -28,6 +28,11 @@ class ModelEntry(models.Model):
     class Meta:
         ordering = ["slug"]
         verbose_name = "model"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "slug"], nulls_distinct=False, name="model_slug_in_team"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.slug

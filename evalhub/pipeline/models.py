@@ -26,7 +26,7 @@ class Pipeline(models.Model):
     team = models.ForeignKey(
         "teams.Team", null=True, on_delete=models.PROTECT, related_name="pipelines"
     )
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80)
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
     step = models.CharField(max_length=20, choices=Step.choices, default=Step.TRAIN)
@@ -56,6 +56,11 @@ class Pipeline(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "slug"], nulls_distinct=False, name="pipeline_slug_in_team"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.slug

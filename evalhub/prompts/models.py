@@ -7,13 +7,18 @@ class PromptSet(models.Model):
     team = models.ForeignKey(
         "teams.Team", null=True, on_delete=models.PROTECT, related_name="prompt_sets"
     )
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "slug"], nulls_distinct=False, name="prompt_set_slug_in_team"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.slug

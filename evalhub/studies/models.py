@@ -1,6 +1,13 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+
+def new_crowd_code() -> str:
+    """A fresh public code for a study's crowd and live links (16 URL-safe characters)."""
+    return secrets.token_urlsafe(12)
 
 
 class Judge(models.Model):
@@ -24,7 +31,7 @@ class Judge(models.Model):
     team = models.ForeignKey(
         "teams.Team", null=True, on_delete=models.PROTECT, related_name="judges"
     )
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100)
     name = models.CharField(max_length=200)
     model = models.CharField(max_length=200)
     base_url = models.URLField(max_length=500)
@@ -40,6 +47,11 @@ class Judge(models.Model):
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "slug"], nulls_distinct=False, name="judge_slug_in_team"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.slug
@@ -87,7 +99,10 @@ class Study(models.Model):
         CLOSED = "closed", "Closed"
 
     team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="studies")
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100)
+    # What the crowd and live links name the study by: global and unguessable, so a link
+    # reveals neither the team nor its naming (slugs are only unique within a team).
+    crowd_code = models.CharField(max_length=32, unique=True, default=new_crowd_code)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PAIRWISE)
     # What raters and judges are asked; frozen (slug, version, hash) into `config` at launch.
@@ -132,6 +147,7 @@ class Study(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
+        constraints = [models.UniqueConstraint(fields=["team", "slug"], name="study_slug_in_team")]
 
     def __str__(self) -> str:
         return self.slug
