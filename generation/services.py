@@ -114,8 +114,9 @@ def generation_job_run(job: Job) -> dict[str, Any]:
     and returns {"generated", "already_present", "total"}; reports progress per chunk and a
     heartbeat while the engine works. Raises GenerationError with the engine's message."""
     params = job.params
-    model = ModelEntry.objects.get(slug=params["model"])
-    prompt_set = PromptSet.objects.get(slug=params["prompt_set"])
+    # Slugs are unique within a team only: the job's team names which.
+    model = ModelEntry.objects.get(team=job.team, slug=params["model"])
+    prompt_set = PromptSet.objects.get(team=job.team, slug=params["prompt_set"])
     samples = int(params.get("samples", 1))
     sampling = run_sampling(model=model, overrides=params.get("overrides"))
     missing = samples_missing(model=model, prompt_set=prompt_set, samples=samples)

@@ -62,24 +62,26 @@ def demo_pipeline_start(*, judge_base_url: str, base_url: str) -> DemoPipeline:
     from training.models import Recipe, TrainingDataset
     from training.services import dataset_import, recipe_presets_ensure
 
-    pipeline = Pipeline.objects.filter(slug=DEMO_PIPELINE).first()
+    team = demo_team()
+    pipeline = Pipeline.objects.filter(team=team, slug=DEMO_PIPELINE).first()
     if pipeline is not None:
         # The judge server may listen elsewhere this time. The URL only says where to call,
         # not what judges (it is outside the version hash), so the verdicts stay valid.
-        Judge.objects.filter(slug__startswith=f"{DEMO_JUDGE_SLUG}-").update(base_url=judge_base_url)
+        judges = Judge.objects.filter(team=team, slug__startswith=f"{DEMO_JUDGE_SLUG}-")
+        judges.update(base_url=judge_base_url)
         pipeline = pipeline_resume(pipeline=pipeline)
     else:
         recipe_presets_ensure()
-        dataset = TrainingDataset.objects.filter(slug=f"{DEMO_PIPELINE}-train").first()
+        dataset = TrainingDataset.objects.filter(team=team, slug=f"{DEMO_PIPELINE}-train").first()
         dataset = dataset or dataset_import(
-            team=demo_team(),
+            team=team,
             slug=f"{DEMO_PIPELINE}-train",
             name="Demo answers (12)",
             rows=demo_training_rows(),
         )
-        test_set = PromptSet.objects.get(slug=DEMO_SET)
+        test_set = PromptSet.objects.get(team=team, slug=DEMO_SET)
         pipeline = pipeline_start(
-            team=demo_team(),
+            team=team,
             slug=DEMO_PIPELINE,
             name="Demo LIMA pipeline (tiny model)",
             dataset=dataset,
@@ -90,9 +92,9 @@ def demo_pipeline_start(*, judge_base_url: str, base_url: str) -> DemoPipeline:
             dev_prompt_set=dev_set_from_test(
                 test_prompt_set=test_set, slug=f"{DEMO_PIPELINE}-dev", size=DEV_PROMPTS
             ),
-            baselines=list(ModelEntry.objects.filter(slug__in=BASELINES.values())),
+            baselines=list(ModelEntry.objects.filter(team=team, slug__in=BASELINES.values())),
             judges=pipeline_judges_register(
-                team=demo_team(),
+                team=team,
                 slug=DEMO_JUDGE_SLUG,
                 model=DEMO_JUDGE_MODEL,
                 base_url=judge_base_url,

@@ -60,12 +60,12 @@ def demo_load() -> DemoData:
     """Load the demo prompt set, the outputs of a target and two baselines, the study
     `lima-demo` (launched, so raters can start at once) and a researcher login. Running it
     again changes nothing."""
-    existing = Study.objects.filter(slug=DEMO_STUDY).first()
+    team = demo_team()
+    existing = Study.objects.filter(team=team, slug=DEMO_STUDY).first()
     if existing:
         return DemoData(prompt_set=existing.prompt_set, study=existing, created=False)
     rows = _demo_rows()
     prompt_rows = [(n, {k: r[k] for k in ("id", "text", "category", "context")}) for n, r in rows]
-    team = demo_team()
     prompt_set = prompts_import(
         team=team, slug=DEMO_SET, rows=prompt_rows, name="LIMA-style demo prompts"
     ).prompt_set

@@ -28,7 +28,8 @@ def instrument_list(*, team: Team) -> QuerySet[Instrument]:
     """The newest version of each of `team`'s instruments and of the presets, presets first,
     then by slug."""
     newest = (
-        Instrument.objects.filter(slug=OuterRef("slug"))
+        team_instruments(team=team)
+        .filter(slug=OuterRef("slug"))
         .values("slug")
         .annotate(v=Max("version"))
         .values("v")

@@ -12,6 +12,7 @@ from django.db.models import Max
 from evalhub.instruments.definitions import DefinitionError, definition_from_data
 from evalhub.instruments.models import Instrument
 from evalhub.instruments.presets import PRESET_FOR_STUDY_KIND, preset_data
+from evalhub.instruments.selectors import team_instruments
 from evalhub.teams.models import Team
 
 FIELDS = ("kind", "name", "intro", "question", "choices", "levels", "comment", "gold_choice",
@@ -36,7 +37,8 @@ def instrument_create(
     except DefinitionError as exc:
         errors.update(exc.errors)
         fields = {}
-    if Instrument.objects.filter(slug=slug).exists():
+    # Within the team, and the presets' slugs too (a team's own would shadow the preset).
+    if team_instruments(team=team).filter(slug=slug).exists():
         errors["slug"] = f"instrument {slug!r} exists; edit it to make a new version"
     if errors:
         raise DefinitionError(errors)
@@ -69,7 +71,8 @@ def instrument_update(
     if fields["content_hash"] == instrument.content_hash:
         return instrument
     if instrument_in_use(instrument):
-        latest = Instrument.objects.filter(slug=instrument.slug).aggregate(v=Max("version"))["v"]
+        versions = Instrument.objects.filter(team_id=instrument.team_id, slug=instrument.slug)
+        latest = versions.aggregate(v=Max("version"))["v"]
         return Instrument.objects.create(
             team_id=instrument.team_id, slug=instrument.slug, version=latest + 1,
             is_preset=instrument.is_preset, created_by=by, **fields,
@@ -86,7 +89,7 @@ def presets_install(model: type[Instrument] = Instrument) -> int:
     made. `model`: the Instrument model (a migration passes its historical one)."""
     made = 0
     for slug, data in preset_data().items():
-        if not model.objects.filter(slug=slug).exists():
+        if not model.objects.filter(team__isnull=True, slug=slug).exists():
             model.objects.create(slug=slug, version=1, is_preset=True, **_row_fields(data))
             made += 1
     return made
@@ -97,8 +100,9 @@ def instrument_for_study_kind(kind: str) -> Instrument:
     """The newest version of the LIMA preset a study of `kind` asks when it names none
     (installing the presets if they are missing, e.g. after a test database flush)."""
     slug = PRESET_FOR_STUDY_KIND[kind]
-    found = Instrument.objects.filter(slug=slug).order_by("-version").first()
+    presets = Instrument.objects.filter(team__isnull=True, slug=slug).order_by("-version")
+    found = presets.first()
     if found is None:
         presets_install()
-        found = Instrument.objects.filter(slug=slug).order_by("-version").first()
+        found = presets.first()
     return found

@@ -26,10 +26,6 @@ class OutputImportResult:
         return self.created == 0 and not self.models_created
 
 
-class ModelSlugTaken(ValueError):
-    """The slug names another team's model (slugs are unique across teams)."""
-
-
 def model_register(
     *,
     team: Team | None,
@@ -39,12 +35,11 @@ def model_register(
     **fields: Any,
 ) -> ModelEntry:
     """Create a model entry of `team` (or return the team's existing one with that slug,
-    unchanged). Raises ModelSlugTaken when another team's model has the slug."""
+    unchanged). Slugs are unique within a team: another team's model of the same slug is
+    neither returned nor in the way."""
     model, _ = ModelEntry.objects.get_or_create(
-        slug=slug, defaults={"team": team, "name": name or slug, "kind": kind, **fields}
+        team=team, slug=slug, defaults={"name": name or slug, "kind": kind, **fields}
     )
-    if model.team_id != (team.pk if team else None):
-        raise ModelSlugTaken(f"the model slug {slug!r} is taken")
     return model
 
 
@@ -124,12 +119,12 @@ def outputs_import_plan(
 ) -> OutputImportPlan:
     """Check and plan an outputs import (rows as in outputs_import); reads only."""
     index = _PromptIndex(prompt_set)
-    # The prompt set's team's models; a slug another team holds is refused, not shared.
+    # The prompt set's team's models: slugs are unique within a team, so another team's
+    # model of the same slug is neither shared nor in the way.
     models = {m.slug: m for m in ModelEntry.objects.filter(team_id=prompt_set.team_id)}
     problems: list[RowProblem] = []
     planned: dict[tuple[int, str, int], tuple[int, dict[str, Any]]] = {}
     new_models: dict[str, ModelEntry] = {}
-    first_named: dict[str, int] = {}
     named: dict[str, int] = {}
     for number, row in rows:
         slug, raw_model = _model_slug(row, model)
@@ -160,7 +155,6 @@ def outputs_import_plan(
                 kind=ModelEntry.Kind.EXTERNAL,
             )
             new_models[slug] = models[slug]
-            first_named[slug] = number
         sample = row.get("sample_index", 0)
         if not isinstance(sample, int) or isinstance(sample, bool) or not 0 <= sample < 1000:
             problems.append(RowProblem(number, "must be an integer from 0 to 999", "sample_index"))
@@ -184,11 +178,6 @@ def outputs_import_plan(
             )
             continue
         planned[key] = (number, {"text": text, "provenance": provenance, "turns": turns})
-    # Model slugs are unique across teams: one that another team holds cannot be made here.
-    for slug in ModelEntry.objects.filter(slug__in=list(new_models)).values_list("slug", flat=True):
-        problems.append(RowProblem(first_named[slug], f"the model slug {slug!r} is taken", "model"))
-        del new_models[slug]
-
     existing = {
         (p, s, i): t
         for p, s, i, t in Output.objects.filter(

@@ -109,15 +109,17 @@ def pipeline_judges_from(*, judge: Judge) -> PipelineJudges:
 
 
 def _start_problems(
-    *, slug: str, test_prompt_set: PromptSet, dev_prompt_set: PromptSet,
+    *, team: Team, slug: str, test_prompt_set: PromptSet, dev_prompt_set: PromptSet,
     baselines: list[ModelEntry], judges: PipelineJudges,
 ) -> list[RowProblem]:  # fmt: skip
     problems = []
+    studies = [f"{slug}-pairwise", f"{slug}-absolute"]
     taken = [
-        (Pipeline.objects.filter(slug=slug).exists(), f"pipeline {slug!r} exists", "slug"),
-        (TrainingRun.objects.filter(slug=f"{slug}-run").exists(), f"run {slug}-run exists",
+        (Pipeline.objects.filter(team=team, slug=slug).exists(), f"pipeline {slug!r} exists",
          "slug"),
-        (Study.objects.filter(slug__in=[f"{slug}-pairwise", f"{slug}-absolute"]).exists(),
+        (TrainingRun.objects.filter(team=team, slug=f"{slug}-run").exists(),
+         f"run {slug}-run exists", "slug"),
+        (Study.objects.filter(team=team, slug__in=studies).exists(),
          f"a study {slug}-pairwise or {slug}-absolute exists", "slug"),
     ]  # fmt: skip
     problems += [RowProblem(0, message, name) for bad, message, name in taken if bad]
@@ -169,7 +171,7 @@ def pipeline_start(
     `simulate_crowd` (demo only) adds clearly labelled simulated human verdicts.
     Raises InputError naming every problem (nothing is written)."""
     problems = _start_problems(
-        slug=slug, test_prompt_set=test_prompt_set, dev_prompt_set=dev_prompt_set,
+        team=team, slug=slug, test_prompt_set=test_prompt_set, dev_prompt_set=dev_prompt_set,
         baselines=baselines, judges=judges,
     )  # fmt: skip
     if not base_model.strip():

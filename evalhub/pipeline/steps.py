@@ -81,12 +81,15 @@ def step_train(pipeline: Pipeline) -> StepOutcome:
     from training.services import training_run_create
 
     params = pipeline.params
-    run = pipeline.run or TrainingRun.objects.filter(slug=run_slug(pipeline)).first()
+    run = (
+        pipeline.run
+        or TrainingRun.objects.filter(team=pipeline.team, slug=run_slug(pipeline)).first()
+    )
     if run is None:
         recipe_slug = params.get("recipe")
         run = training_run_create(
             team=pipeline.team,
-            dataset=TrainingDataset.objects.get(slug=params["dataset"]),
+            dataset=TrainingDataset.objects.get(team=pipeline.team, slug=params["dataset"]),
             base_model=params["base_model"],
             recipe=Recipe.objects.get(slug=recipe_slug) if recipe_slug else None,
             overrides=params.get("recipe_overrides") or None,
@@ -119,8 +122,10 @@ def step_select(pipeline: Pipeline) -> StepOutcome:
     if run.selection_job_id is None:
         checkpoint_selection_start(
             run=run,
-            prompt_set=PromptSet.objects.get(slug=pipeline.params["dev_prompt_set"]),
-            judge=Judge.objects.get(slug=pipeline.params["judges"]["likert"]),
+            prompt_set=PromptSet.objects.get(
+                team=pipeline.team, slug=pipeline.params["dev_prompt_set"]
+            ),
+            judge=Judge.objects.get(team=pipeline.team, slug=pipeline.params["judges"]["likert"]),
             generation_overrides=pipeline.params.get("generation_overrides") or None,
             requested_by=pipeline.created_by,
         )
@@ -139,7 +144,11 @@ def step_select(pipeline: Pipeline) -> StepOutcome:
 def generated_models(pipeline: Pipeline) -> list[ModelEntry]:
     """The chosen checkpoint's model, then the local baselines the pipeline generates."""
     run = TrainingRun.objects.select_related("chosen_checkpoint__model").get(pk=pipeline.run_id)
-    local = list(ModelEntry.objects.filter(slug__in=pipeline.params.get("local_baselines", [])))
+    local = list(
+        ModelEntry.objects.filter(
+            team=pipeline.team, slug__in=pipeline.params.get("local_baselines", [])
+        )
+    )
     return [run.chosen_checkpoint.model, *sorted(local, key=lambda m: m.slug)]
 
 
@@ -147,7 +156,7 @@ def step_generate(pipeline: Pipeline) -> StepOutcome:
     from generation.selectors import samples_missing
     from generation.services import generation_run_create
 
-    test_set = PromptSet.objects.get(slug=pipeline.params["test_prompt_set"])
+    test_set = PromptSet.objects.get(team=pipeline.team, slug=pipeline.params["test_prompt_set"])
     waiting: list[Job] = []
     for model in generated_models(pipeline):
         job = _latest(pipeline, Pipeline.Step.GENERATE, model=model.slug)
@@ -178,13 +187,15 @@ def step_studies(pipeline: Pipeline) -> StepOutcome:
     from training.services import chosen_checkpoint_study_create
 
     run = TrainingRun.objects.get(pk=pipeline.run_id)
-    test_set = PromptSet.objects.get(slug=pipeline.params["test_prompt_set"])
-    baselines = list(ModelEntry.objects.filter(slug__in=pipeline.params["baselines"]))
+    test_set = PromptSet.objects.get(team=pipeline.team, slug=pipeline.params["test_prompt_set"])
+    baselines = list(
+        ModelEntry.objects.filter(team=pipeline.team, slug__in=pipeline.params["baselines"])
+    )
     slugs = study_slugs(pipeline)
     kinds = {"pairwise": Study.Kind.PAIRWISE, "absolute": Study.Kind.ABSOLUTE}
     studies: dict[str, Study] = {}
     for key, kind in kinds.items():
-        study = Study.objects.filter(slug=slugs[key]).first()
+        study = Study.objects.filter(team=pipeline.team, slug=slugs[key]).first()
         if study is None:
             label = "pairwise" if key == "pairwise" else "Fail / Pass / Excellent"
             study = chosen_checkpoint_study_create(
@@ -220,8 +231,8 @@ def step_judge(pipeline: Pipeline) -> StepOutcome:
 
     judges = pipeline.params["judges"]
     pairs = [
-        (Judge.objects.get(slug=judges["pairwise"]), pipeline.pairwise_study),
-        (Judge.objects.get(slug=judges["absolute"]), pipeline.absolute_study),
+        (Judge.objects.get(team=pipeline.team, slug=judges["pairwise"]), pipeline.pairwise_study),
+        (Judge.objects.get(team=pipeline.team, slug=judges["absolute"]), pipeline.absolute_study),
     ]
     budget = pipeline.params.get("judge_budget_usd")
     waiting: list[Job] = []

@@ -124,13 +124,11 @@ def prompts_import_plan(
 def prompts_import(
     *, team: Team | None, slug: str, rows: list[Row], name: str = "", description: str = ""
 ) -> PromptImportResult:
-    """Create `team`'s prompt set `slug` if needed and add every row as a prompt. A slug
-    that another team's set holds raises InputError (slugs are unique across teams).
+    """Create `team`'s prompt set `slug` if needed and add every row as a prompt (slugs are
+    unique within a team: another team's set of the same slug is not in the way).
 
     All rows are checked before anything is written; any problem (bad row, an id that
     appears twice or already exists in the set) raises InputError and writes nothing."""
-    if PromptSet.objects.filter(slug=slug).exclude(team=team).exists():
-        raise InputError([RowProblem(0, f"the prompt set slug {slug!r} is taken", "slug")])
     planned, problems = prompts_import_plan(team=team, slug=slug, rows=rows)
     if problems:
         raise InputError(problems)

@@ -31,7 +31,7 @@ from evalhub.jobs.models import Job
 from evalhub.jobs.services import job_create, job_progress
 from evalhub.outputs.models import Output
 from evalhub.outputs.rendering import render_untrusted_markdown
-from evalhub.outputs.services import ModelSlugTaken, model_register
+from evalhub.outputs.services import model_register
 from evalhub.prompts.models import Prompt, PromptSet
 from evalhub.releases.import_checks import (
     COLUMNS,
@@ -54,7 +54,7 @@ def release_import_start(*, team: Team, archive: UploadedFile, slug: str, by: An
     """Keep an uploaded release archive on disk and queue the job that imports it as study
     `slug`. The archive's layout and the slug are checked now (ReleaseImportError), the
     rest by the job."""
-    slug_check(slug)
+    slug_check(team, slug)
     folder = Path(settings.UPLOAD_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"release-{uuid.uuid4().hex}.zip"
@@ -74,7 +74,9 @@ def release_import_job(job: Job) -> dict[str, Any]:
     """The job handler: import the uploaded archive, then remove it (also when it is refused).
     Safe to run again: a study already imported from this upload is the result."""
     params = job.params
-    done = Study.objects.filter(slug=params["slug"], config__imported_by_job=job.pk).first()
+    done = Study.objects.filter(
+        team=job.team, slug=params["slug"], config__imported_by_job=job.pk
+    ).first()
     if done is None:
         step = 0
 
@@ -112,7 +114,7 @@ def _instrument(team: Team, row: dict[str, Any]) -> Instrument:
     )
     if same is not None:
         return same
-    taken = Instrument.objects.filter(slug=row["slug"]).order_by("-version").first()
+    taken = team_instruments(team=team).filter(slug=row["slug"]).order_by("-version").first()
     fields = {k: row[k] for k in INSTRUMENT_TEXT}
     return Instrument.objects.create(
         team=team, slug=row["slug"], version=(taken.version + 1) if taken else row["version"],
@@ -134,7 +136,7 @@ def release_import(
     unaltered, loadable release, or a slug already taken; nothing is written then.
     `progress` hears each step; `job_id` is recorded in the study's config."""
     folder = Path(folder)
-    slug_check(slug)
+    slug_check(team, slug)
     if not folder.is_file():
         return _import_folder(team, folder, slug, by, progress, job_id)
     top = archive_check(folder)
@@ -143,13 +145,13 @@ def release_import(
         return _import_folder(team, Path(scratch) / top, slug, by, progress, job_id)
 
 
-def slug_check(slug: str) -> None:
-    """ReleaseImportError unless `slug` can name the new study and its prompt set."""
+def slug_check(team: Team, slug: str) -> None:
+    """ReleaseImportError unless `slug` can name `team`'s new study and its prompt set."""
     if not slug or len(slug) > 100 or not SLUG.fullmatch(slug):
         raise import_error("must be 1 to 100 letters, digits, - or _", field="slug")
-    if Study.objects.filter(slug=slug).exists():
+    if Study.objects.filter(team=team, slug=slug).exists():
         raise import_error(f"a study {slug!r} exists already", field="slug")
-    if PromptSet.objects.filter(slug=slug).exists():
+    if PromptSet.objects.filter(team=team, slug=slug).exists():
         raise import_error(f"a prompt set {slug!r} exists already", field="slug")
 
 
@@ -175,7 +177,7 @@ def _import_folder(
 def _write(
     team: Team, tables: dict[str, pa.Table], provenance: dict[str, Any], slug: str, by: Any
 ) -> Study:
-    slug_check(slug)  # again, inside the transaction that creates it
+    slug_check(team, slug)  # again, inside the transaction that creates it
     rows = {n: t.to_pylist() for n, t in tables.items()}
     config_row = rows["config"][0]
     config = json.loads(config_row["config"])
@@ -190,13 +192,9 @@ def _write(
     )  # fmt: skip
     prompt_of = {p.external_id: p for p in prompts}
     output_rows = rows["outputs"]
-    try:
-        models = {
-            m: model_register(team=team, slug=m)
-            for m in dict.fromkeys(r["model"] for r in output_rows)
-        }
-    except ModelSlugTaken as exc:
-        raise import_error(str(exc), field="model") from None
+    models = {
+        m: model_register(team=team, slug=m) for m in dict.fromkeys(r["model"] for r in output_rows)
+    }
     outputs = Output.objects.bulk_create(
         Output(prompt=prompt_of[r["prompt_id"]], model=models[r["model"]],
                sample_index=r["sample_index"], text=r["text"],

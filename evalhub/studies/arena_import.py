@@ -59,18 +59,15 @@ def arena_judge_hash(judge: str) -> str:
 
 
 def _models(team: Team, battles: list[ArenaBattle]) -> dict[str, ModelEntry]:
-    """The team's models the battles name, made where missing. Model slugs are unique across
-    teams: one another team holds is refused (InputError), never shared."""
+    """The team's models the battles name, made where missing (slugs are unique within a
+    team: another team's model of the same slug is not in the way)."""
     names = {b.model_a for b in battles} | {b.model_b for b in battles}
     slugs = {name: slugify(name)[:100] or "model" for name in names}
     ModelEntry.objects.bulk_create(
         [ModelEntry(team=team, slug=slug, name=name[:200]) for name, slug in slugs.items()],
         ignore_conflicts=True,
     )
-    by_slug = ModelEntry.objects.in_bulk(set(slugs.values()), field_name="slug")
-    taken = sorted(slug for slug, model in by_slug.items() if model.team_id != team.pk)
-    if taken:
-        raise InputError.single(0, f"model slugs taken: {', '.join(taken)}", "model_a")
+    by_slug = {m.slug: m for m in ModelEntry.objects.filter(team=team, slug__in=slugs.values())}
     return {name: by_slug[slug] for name, slug in slugs.items()}
 
 
@@ -134,10 +131,8 @@ def arena_battles_import(
         raise InputError.single(0, 'must be 1 to 120 characters, not "llm:..."', "judge_group")
     battles = read_arena_battles(rows)
     prompt_set, _ = PromptSet.objects.get_or_create(
-        slug=f"arena-{slug}", defaults={"team": team, "name": name[:200]}
+        team=team, slug=f"arena-{slug}", defaults={"name": name[:200]}
     )
-    if prompt_set.team_id != team.pk:
-        raise InputError.single(0, f"the prompt set slug arena-{slug} is taken", "name")
     known = set(prompt_set.prompts.values_list("external_id", flat=True))
     new = [b for b in battles if b.question_id not in known]
     models = _models(team, battles)
@@ -188,7 +183,7 @@ def arena_battles_import(
     )
 
 
-def arena_import_preview(*, rows: list[Row]) -> dict[str, object]:
+def arena_import_preview(*, team: Team, rows: list[Row]) -> dict[str, object]:
     """What importing these rows would do, without writing: format, battles per model and
     every problem (row, field, message)."""
     try:
@@ -201,7 +196,7 @@ def arena_import_preview(*, rows: list[Row]) -> dict[str, object]:
     for b in battles:
         for name in (b.model_a, b.model_b):
             models[name] = models.get(name, 0) + 1
-    known = set(ModelEntry.objects.filter(slug__in=[slugify(n) for n in models])
+    known = set(ModelEntry.objects.filter(team=team, slug__in=[slugify(n) for n in models])
                 .values_list("slug", flat=True))  # fmt: skip
     return {
         "format": ", ".join(formats),

@@ -193,7 +193,11 @@ def prompt_set_rename(
     _refuse_if_used(
         f"prompt set {prompt_set.slug}", _studies_using_prompt_set(prompt_set), "renamed"
     )
-    if slug and slug != prompt_set.slug and PromptSet.objects.filter(slug=slug).exists():
+    if (
+        slug
+        and slug != prompt_set.slug
+        and PromptSet.objects.filter(team_id=prompt_set.team_id, slug=slug).exists()
+    ):
         raise InputError([RowProblem(0, f"a prompt set {slug} already exists", "slug")])
     return _rename(prompt_set, by=by, name=name, slug=slug)
 
@@ -216,7 +220,11 @@ def model_rename(
 ) -> ModelEntry:
     """A new name (and slug) for a model no launched study uses (recorded)."""
     _refuse_if_used(f"model {model.slug}", _studies_using_model(model), "renamed")
-    if slug and slug != model.slug and ModelEntry.objects.filter(slug=slug).exists():
+    if (
+        slug
+        and slug != model.slug
+        and ModelEntry.objects.filter(team_id=model.team_id, slug=slug).exists()
+    ):
         raise InputError([RowProblem(0, f"a model {slug} already exists", "slug")])
     return _rename(model, by=by, name=name, slug=slug)
 

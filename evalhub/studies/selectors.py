@@ -22,8 +22,11 @@ EXPORT_FIELDS = [
 ]  # fmt: skip
 
 
-def judgments_export_rows(*, study: Study | None = None) -> Iterator[dict[str, Any]]:
-    """One flat dict per judgment (fields EXPORT_FIELDS), streamed in id order."""
+def judgments_export_rows(
+    *, study: Study | None = None, team: Team | None = None
+) -> Iterator[dict[str, Any]]:
+    """One flat dict per judgment (fields EXPORT_FIELDS) of `study`, or of every study of
+    `team`, or of every study, streamed in id order."""
     qs = Judgment.objects.select_related(
         "item__study__instrument",
         "item__prompt",
@@ -34,6 +37,8 @@ def judgments_export_rows(*, study: Study | None = None) -> Iterator[dict[str, A
     ).order_by("id")
     if study is not None:
         qs = qs.filter(item__study=study)
+    if team is not None:
+        qs = qs.filter(item__study__team=team)
     for j in qs.iterator(chunk_size=2000):
         item = j.item
         target = item.target_output

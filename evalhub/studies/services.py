@@ -243,7 +243,7 @@ def study_create(
     """A draft study; `settings` are Study fields (raters_per_item, attention_check_rate,
     session_quota, reservation_seconds, completion_code, screenout_code,
     inconsistent_pair_policy, instrument). The web form and the API both create studies here."""
-    if Study.objects.filter(slug=slug).exists():
+    if Study.objects.filter(team=team, slug=slug).exists():
         raise InputError([RowProblem(0, f"a study {slug} already exists", "slug")])
     # A study that names no instrument asks its kind's LIMA preset (its preview shows it).
     settings["instrument"] = settings.get("instrument") or instrument_for_study_kind(kind)

@@ -117,9 +117,9 @@ class LiveStudyForm(forms.Form):
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]
-        if Study.objects.filter(slug=slug).exists():
+        if Study.objects.filter(team=self.team, slug=slug).exists():
             raise forms.ValidationError(f"a study {slug!r} already exists")
-        if PromptSet.objects.filter(slug=f"{slug}-live").exists():
+        if PromptSet.objects.filter(team=self.team, slug=f"{slug}-live").exists():
             raise forms.ValidationError(f"a prompt set {slug}-live already exists")
         return slug
 

@@ -153,7 +153,7 @@ def upload_preview(*, team: Team, path: Any, params: dict[str, Any]) -> dict[str
     if params["what"] == "arena":
         from evalhub.studies.arena_import import arena_import_preview
 
-        return {**preview, **arena_import_preview(rows=rows)}
+        return {**preview, **arena_import_preview(team=team, rows=rows)}
     first = rows[0][1]
     if params["what"] == "prompts":
         preview["format"] = (

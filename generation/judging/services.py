@@ -73,8 +73,8 @@ def judge_register(
 ) -> Judge:
     """Create a judge of `team` with its version hash. Re-registering a slug with the same
     version is a no-op that returns the judge; a different version needs a new slug, so
-    earlier verdicts always name the config that made them. A slug another team's judge holds
-    is refused too (slugs are unique across teams). Raises JudgeConfigError naming the
+    earlier verdicts always name the config that made them. Slugs are unique within a team:
+    another team's judge of the same slug is not in the way. Raises JudgeConfigError naming the
     field."""
     fields = {
         "model": model,
@@ -86,10 +86,8 @@ def judge_register(
         "verdict_mode": verdict_mode,
     }
     version = judge_config_from_fields(**fields).version_hash
-    existing = Judge.objects.filter(slug=slug).first()
+    existing = Judge.objects.filter(team=team, slug=slug).first()
     if existing is not None:
-        if existing.team_id != (team.pk if team else None):
-            raise JudgeConfigError(f"slug: the judge slug {slug!r} is taken")
         if judge_version_hash(existing) != version:
             raise JudgeConfigError(
                 f"slug: judge {slug!r} exists with a different configuration; register the "

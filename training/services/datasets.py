@@ -52,13 +52,14 @@ def dataset_import(
     first: any bad row raises InputError naming its line and field, and nothing is written;
     so does a slug already taken. The dataset belongs to `team` (the default team for the
     command line, which has no current team)."""
-    if TrainingDataset.objects.filter(slug=slug).exists():
+    team = team or team_default()
+    if TrainingDataset.objects.filter(team=team, slug=slug).exists():
         raise InputError.single(0, f"dataset {slug!r} already exists", "slug", source=source_file)
     problems = [p for number, row in rows for p in _row_problems(number, row)]
     if problems:
         raise InputError(problems, source=source_file)
     dataset = TrainingDataset.objects.create(
-        team=team or team_default(), slug=slug, name=name or slug, source_file=source_file
+        team=team, slug=slug, name=name or slug, source_file=source_file
     )
     TrainingExample.objects.bulk_create(
         [

@@ -61,7 +61,7 @@ def training_run_create(
     base = recipe.settings if recipe else {}
     frozen = RecipeSettings.from_dict({**base, **(overrides or {})})
     slug = slug or slugify(name or f"{dataset.slug}-{recipe.slug if recipe else 'custom'}")[:80]
-    if TrainingRun.objects.filter(slug=slug).exists():
+    if TrainingRun.objects.filter(team=team, slug=slug).exists():
         raise InputError.single(0, f"run {slug!r} already exists", "slug")
     run = TrainingRun.objects.create(
         team=team,

@@ -128,9 +128,9 @@ def _dev_study(
     from evalhub.studies.services import study_launch
 
     study, _ = Study.objects.get_or_create(
+        team=team,
         slug=slug[:100],
         defaults={
-            "team": team,
             "name": name[:200],
             "kind": kind,
             "prompt_set": prompt_set,
@@ -391,7 +391,7 @@ def chosen_checkpoint_study_create(
     """A draft study whose target is the run's chosen checkpoint (launch it as usual)."""
     if run.chosen_checkpoint is None:
         raise InputError.single(0, f"run {run.slug} has no chosen checkpoint", "chosen_checkpoint")
-    if Study.objects.filter(slug=slug).exists():
+    if Study.objects.filter(team=team, slug=slug).exists():
         raise InputError.single(0, f"study {slug!r} already exists", "slug")
     if kind not in Study.Kind.values:
         raise InputError.single(0, f"unknown study kind {kind!r}", "kind")

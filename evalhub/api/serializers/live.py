@@ -91,9 +91,10 @@ class _LiveStudyCreateBase(StrictSerializer):
     screenout_code = StrictCharField(max_length=100, required=False, allow_blank=True)
 
     def validate_slug(self, value: str) -> str:
-        if Study.objects.filter(slug=value).exists():
+        team = self.context["team"]
+        if Study.objects.filter(team=team, slug=value).exists():
             raise serializers.ValidationError(f"a study {value!r} already exists", code="unique")
-        if PromptSet.objects.filter(slug=f"{value}-live").exists():
+        if PromptSet.objects.filter(team=team, slug=f"{value}-live").exists():
             raise serializers.ValidationError(
                 f"a prompt set {value}-live already exists", code="unique"
             )

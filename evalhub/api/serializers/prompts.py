@@ -48,7 +48,7 @@ class PromptSetCreateSerializer(StrictSerializer):
     prompts = PromptRowsField()
 
     def validate_slug(self, value: str) -> str:
-        if PromptSet.objects.filter(slug=value).exists():
+        if PromptSet.objects.filter(team=self.context["team"], slug=value).exists():
             raise serializers.ValidationError(
                 f"a prompt set {value!r} already exists", code="unique"
             )

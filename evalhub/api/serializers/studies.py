@@ -83,7 +83,7 @@ class _StudyCreateBase(StrictSerializer):
         return value
 
     def validate_slug(self, value: str) -> str:
-        if Study.objects.filter(slug=value).exists():
+        if Study.objects.filter(team=self.context["team"], slug=value).exists():
             raise serializers.ValidationError(f"a study {value!r} already exists", code="unique")
         return value
 

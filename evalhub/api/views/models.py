@@ -56,10 +56,8 @@ class ModelListCreate(generics.ListAPIView):
         body.is_valid(raise_exception=True)
         fields = dict(body.validated_data)
         fields["name"] = fields.get("name") or fields["slug"]
-        existing = ModelEntry.objects.filter(slug=fields["slug"]).first()
+        existing = team_models(team=request.team).filter(slug=fields["slug"]).first()
         if existing is not None:
-            if existing.team_id != request.team.pk:  # slugs are unique across teams
-                raise Conflict(f"The model slug {existing.slug!r} is taken.")
             if any(getattr(existing, k) != v for k, v in fields.items()):
                 raise Conflict(
                     f"A model {existing.slug!r} is already registered with other settings."

@@ -41,7 +41,7 @@ class PromptSetListCreate(generics.ListAPIView):
         responses={201: PromptSetSerializer, **error_responses(400, 409, 413, 415)},
     )
     def post(self, request: Request) -> Response:
-        body = PromptSetCreateSerializer(data=request.data)
+        body = PromptSetCreateSerializer(data=request.data, context={"team": request.team})
         body.is_valid(raise_exception=True)
         data = body.validated_data
         result = prompts_import(

@@ -122,7 +122,9 @@ def test_aggregated_labels_per_item_in_the_api_and_the_export(api, crowd_study, 
         leaders = [v for v, n in row["votes"].items() if n == top]
         assert row["majority"] == (leaders[0] if len(leaders) == 1 else "tie")
     out = tmp_path / "labels.csv"
-    call_command("export_item_labels", "--study", study.slug, "-o", str(out))
+    call_command(
+        "export_item_labels", "--team", study.team.slug, "--study", study.slug, "-o", str(out)
+    )
     lines = out.read_text().splitlines()
     assert lines[0] == (
         "item,prompt,target,baseline,votes,majority,reliability_weighted,reliability_weighted_state"

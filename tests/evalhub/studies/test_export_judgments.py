@@ -36,9 +36,12 @@ def judged_study():
 
 
 def test_it_exports_csv_with_shown_order_and_timing(judged_study, tmp_path):
-    _, target, baseline = judged_study
+    study, target, baseline = judged_study
     out = tmp_path / "j.csv"
-    call_command("export_judgments", "--study", "exp", "--format", "csv", "-o", str(out))
+    call_command(
+        "export_judgments", "--team", study.team.slug, "--study", "exp", "--format", "csv",
+        "-o", str(out),
+    )  # fmt: skip
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert len(rows) == 1
     row = rows[0]
@@ -49,6 +52,7 @@ def test_it_exports_csv_with_shown_order_and_timing(judged_study, tmp_path):
 
 
 def test_it_exports_jsonl(judged_study, capsys):
-    call_command("export_judgments", "--study", "exp", "--format", "jsonl")
+    team = judged_study[0].team.slug
+    call_command("export_judgments", "--team", team, "--study", "exp", "--format", "jsonl")
     lines = capsys.readouterr().out.strip().splitlines()
     assert [json.loads(line)["raw_choice"] for line in lines] == ["A"]

@@ -11,6 +11,7 @@ from evalhub.importing import InputError
 from evalhub.jobs.services import job_claim
 from evalhub.teams.commands import add_team_argument, team_named
 from training.models import Recipe, TrainingDataset
+from training.selectors import team_datasets
 from training.services import recipe_presets_ensure, training_run_create
 
 
@@ -31,10 +32,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         recipe_presets_ensure()
         try:
-            dataset = TrainingDataset.objects.get(slug=options["dataset"])
+            team = team_named(options["team"])
+            dataset = team_datasets(team=team).get(slug=options["dataset"])
             recipe = Recipe.objects.get(slug=options["recipe"])
             run = training_run_create(
-                team=team_named(options["team"]),
+                team=team,
                 dataset=dataset,
                 base_model=options["base_model"],
                 recipe=recipe,

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evalhub.cli import input_error_to_command_error, rows_with_progress
 from evalhub.importing import InputError
-from evalhub.outputs.services import ModelSlugTaken, model_register, outputs_import
+from evalhub.outputs.services import model_register, outputs_import
 from evalhub.prompts.models import PromptSet
 from evalhub.prompts.selectors import team_prompt_sets
 from evalhub.teams.commands import add_team_argument, team_named
@@ -30,10 +30,7 @@ class Command(BaseCommand):
             raise CommandError(f"no prompt set {slug!r} in team {team.slug}") from None
         entry = None
         if model:
-            try:
-                entry = model_register(team=team, slug=model)
-            except ModelSlugTaken as exc:
-                raise CommandError(f"--model: {exc}") from None
+            entry = model_register(team=team, slug=model)
         rows = rows_with_progress(path, "checking outputs")
         try:
             result = outputs_import(prompt_set=prompt_set, rows=rows, model=entry)

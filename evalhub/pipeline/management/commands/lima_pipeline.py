@@ -125,7 +125,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             if options["resume"]:
-                pipeline = Pipeline.objects.filter(slug=options["resume"]).first()
+                team = team_named(options["team"])
+                pipeline = Pipeline.objects.filter(team=team, slug=options["resume"]).first()
                 if pipeline is None:
                     raise CommandError(f"no pipeline {options['resume']!r}")
                 pipeline = pipeline_resume(pipeline=pipeline)
