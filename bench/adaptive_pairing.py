@@ -87,7 +87,7 @@ def run(models: list, *, adaptive: bool, battles: int, seed: int) -> dict:
         began = time.perf_counter()
         conversation = conversation_start(session=session, rng=draws)
         start_ms.append((time.perf_counter() - began) * 1000)
-        for opened in turn_open(session_token=session.token, slug=study.slug,
+        for opened in turn_open(session_token=session.token, crowd_code=study.crowd_code,
                                 token=conversation.token, text=f"Prompt {i}"):  # fmt: skip
             turn_finish(turn_id=opened.turn_id, text=f"Answer {opened.side}",
                         provenance={"completion_tokens": 2, "finish_reason": "stop"})  # fmt: skip

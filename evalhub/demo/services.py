@@ -101,5 +101,5 @@ def demo_load() -> DemoData:
         screenout_code="DEMO-SCREENOUT",
         baselines=baselines,
     )
-    study = study_launch(study=study)  # rateable at /s/lima-demo/ right away
+    study = study_launch(study=study)  # rateable at /s/<crowd code>/ right away
     return DemoData(prompt_set=prompt_set, study=study, created=True)

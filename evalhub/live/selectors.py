@@ -12,14 +12,15 @@ from evalhub.rating.models import RaterSession
 from evalhub.studies.models import Study
 
 
-def live_study_for_entry(*, slug: str) -> LiveStudy | None:
-    return LiveStudy.objects.select_related("study").filter(study__slug=slug).first()
+def live_study_for_entry(*, crowd_code: str) -> LiveStudy | None:
+    """The live study its public links name (by the study's crowd code, never its slug)."""
+    return LiveStudy.objects.select_related("study").filter(study__crowd_code=crowd_code).first()
 
 
-def session_for_cookie(*, token: str, slug: str) -> RaterSession | None:
+def session_for_cookie(*, token: str, crowd_code: str) -> RaterSession | None:
     return (
         RaterSession.objects.select_related("study", "rater", "study__live")
-        .filter(token=token, study__slug=slug)
+        .filter(token=token, study__crowd_code=crowd_code)
         .first()
     )
 

@@ -28,7 +28,7 @@ from evalhub.live.errors import LiveInputError
 from evalhub.live.streaming import SideStreams, in_thread, turn_frames
 from evalhub.rating.limits import event_count_async
 
-SEND_PATH = re.compile(r"^/live/(?P<slug>[-a-zA-Z0-9_]+)/c/(?P<token>[-a-zA-Z0-9_]+)/send/$")
+SEND_PATH = re.compile(r"^/live/(?P<crowd_code>[-a-zA-Z0-9_]+)/c/(?P<token>[-a-zA-Z0-9_]+)/send/$")
 COOKIE = "ls"
 # A message is at most a study's max_prompt_chars; a body past this is refused unread.
 MAX_BODY_BYTES = 1024 * 1024
@@ -110,7 +110,7 @@ async def live_send_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     session_token, text = request.COOKIES.get(COOKIE, ""), request.POST.get("text", "")
     try:
         # The session and history (one statement, on the loop) while Redis counts the rate.
-        params = turns.state_params(session_token=session_token, slug=match["slug"],
+        params = turns.state_params(session_token=session_token, crowd_code=match["crowd_code"],
                                     token=match["token"])  # fmt: skip
         state, sent = await asyncio.gather(
             _timed(answer_db.turn_state(params), phases, "state_read", arrived),

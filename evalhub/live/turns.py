@@ -113,7 +113,7 @@ FROM live_conversation c
 JOIN rating_ratersession s ON s.id = c.session_id
 JOIN studies_study st ON st.id = c.study_id
 JOIN live_livestudy l ON l.study_id = c.study_id
-WHERE c.token = %(token)s AND s.token = %(session_token)s AND st.slug = %(slug)s
+WHERE c.token = %(token)s AND s.token = %(session_token)s AND st.crowd_code = %(crowd_code)s
 """
 STATE_PARAMS_STALE_S = STALE_STREAM.total_seconds()
 # A turn that lost its web process (still "streaming" long after any answer could take).
@@ -149,8 +149,8 @@ class TurnPlan:
                 for side, turn_id in zip(self.sides, turn_ids, strict=True)]  # fmt: skip
 
 
-def state_params(*, session_token: str, slug: str, token: str) -> dict[str, Any]:
-    return {"session_token": session_token, "slug": slug, "token": token,
+def state_params(*, session_token: str, crowd_code: str, token: str) -> dict[str, Any]:
+    return {"session_token": session_token, "crowd_code": crowd_code, "token": token,
             "stale_s": STATE_PARAMS_STALE_S}  # fmt: skip
 
 
@@ -217,14 +217,14 @@ def open_params(plan: TurnPlan) -> dict[str, Any]:
             "sides": [s.side for s in plan.sides]}  # fmt: skip
 
 
-def turn_open(*, session_token: str, slug: str, token: str, text: str) -> list[OpenedTurn]:
+def turn_open(*, session_token: str, crowd_code: str, token: str, text: str) -> list[OpenedTurn]:
     """Check the rater's message and open the next turn: one streaming Turn row per side.
     Refuses (LiveInputError) what session_checked, prompt_checked and turn_plan refuse.
     For callers in a thread (Django's connection); the answer endpoint does the same
     statements on the event loop (evalhub.live.stream_app)."""
     with connection.cursor() as cursor:
-        cursor.execute(STATE_SQL, state_params(session_token=session_token, slug=slug,
-                                               token=token))  # fmt: skip
+        cursor.execute(STATE_SQL, state_params(session_token=session_token,
+                                               crowd_code=crowd_code, token=token))  # fmt: skip
         row = cursor.fetchone()
     state = session_checked(json.loads(row[0]) if row else None,
                             sent=event_count(rate_key(session_token)))  # fmt: skip

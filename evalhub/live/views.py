@@ -71,9 +71,9 @@ def _see(url: str) -> HttpResponse:
     return _private(HttpResponseRedirect(url, status=303))
 
 
-def _session(request: HttpRequest, slug: str) -> RaterSession | None:
+def _session(request: HttpRequest, crowd_code: str) -> RaterSession | None:
     token = request.COOKIES.get(COOKIE)
-    return session_for_cookie(token=token, slug=slug) if token else None
+    return session_for_cookie(token=token, crowd_code=crowd_code) if token else None
 
 
 def _no_session(request: HttpRequest) -> HttpResponse:
@@ -83,22 +83,22 @@ def _no_session(request: HttpRequest) -> HttpResponse:
 
 
 def _next_url(session: RaterSession) -> str:
-    slug = session.study.slug
+    crowd_code = session.study.crowd_code
     if session.is_finished:
-        return reverse("live:done", args=[slug])
+        return reverse("live:done", args=[crowd_code])
     if session.consented_at is None:
-        return reverse("live:consent", args=[slug])
-    return reverse("live:chat", args=[slug])
+        return reverse("live:consent", args=[crowd_code])
+    return reverse("live:chat", args=[crowd_code])
 
 
 @require_http_methods(["GET"])
-def entry(request: HttpRequest, slug: str) -> HttpResponse:
+def entry(request: HttpRequest, crowd_code: str) -> HttpResponse:
     """The Prolific link: starts (or resumes) the participant's session, as rating does."""
     pid = request.GET.get("PROLIFIC_PID", "")
     if not pid:
-        session = _session(request, slug)
+        session = _session(request, crowd_code)
         return _see(_next_url(session)) if session else _no_session(request)
-    live = live_study_for_entry(slug=slug)
+    live = live_study_for_entry(crowd_code=crowd_code)
     if live is None:
         raise Http404("No such live study")
     if live.participants == LiveStudy.Participants.STAFF:
@@ -123,7 +123,7 @@ def _with_cookie(
     request: HttpRequest, response: HttpResponse, session: RaterSession
 ) -> HttpResponse:
     # The chat, its actions and the ASGI answer endpoint all know the session by this cookie.
-    response.set_cookie(COOKIE, session.token, path=f"/live/{session.study.slug}/",
+    response.set_cookie(COOKIE, session.token, path=f"/live/{session.study.crowd_code}/",
                         max_age=24 * 3600, secure=request.is_secure(), httponly=True,
                         samesite="Lax")  # fmt: skip
     return response
@@ -131,10 +131,10 @@ def _with_cookie(
 
 @login_required
 @require_http_methods(["GET"])
-def staff_entry(request: HttpRequest, slug: str) -> HttpResponse:
+def staff_entry(request: HttpRequest, crowd_code: str) -> HttpResponse:
     """A staff study's link for logged-in users: starts (or resumes) their session, then
     the same chat pages as Prolific participants, with no ids or codes."""
-    live = live_study_for_entry(slug=slug)
+    live = live_study_for_entry(crowd_code=crowd_code)
     if live is None:
         raise Http404("No such live study")
     if live.study.status != Study.Status.LAUNCHED:
@@ -175,8 +175,8 @@ def _words(study: Study) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-def consent(request: HttpRequest, slug: str) -> HttpResponse:
-    session = _session(request, slug)
+def consent(request: HttpRequest, crowd_code: str) -> HttpResponse:
+    session = _session(request, crowd_code)
     if session is None:
         return _no_session(request)
     if request.method == "POST":
@@ -190,9 +190,9 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
-def chat(request: HttpRequest, slug: str) -> HttpResponse:
+def chat(request: HttpRequest, crowd_code: str) -> HttpResponse:
     """The chat page of the session's current conversation or battle (a new one if none)."""
-    session = _session(request, slug)
+    session = _session(request, crowd_code)
     if session is None:
         return _no_session(request)
     if session.is_finished or session.consented_at is None:
@@ -201,11 +201,12 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
         return _message(request, "This study is closed", "Thank you for your interest.")
     conversation = conversation_start(session=session)
     state = chat_state(conversation)
-    base = f"/live/{slug}/c/{conversation.token}/"
+    base = f"/live/{crowd_code}/c/{conversation.token}/"
     page = {
         "mode": state["mode"], "max_turns": state["max_turns"], "answered": state["answered"],
         "needs_label": state["needs_label"], "send": base + "send/", "label": base + "label/",
-        "vote": base + "vote/", "end": base + "end/", "next": reverse("live:chat", args=[slug]),
+        "vote": base + "vote/", "end": base + "end/",
+        "next": reverse("live:chat", args=[crowd_code]),
         "max_chars": session.study.live.max_prompt_chars,
     }  # fmt: skip
     context = {**state, "page": page, "n": session.done + 1, "done": session.done,
@@ -217,7 +218,7 @@ def _json_error(exc: LiveInputError) -> JsonResponse:
     return JsonResponse({"error": str(exc)}, status=exc.status)
 
 
-def send_needs_asgi(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+def send_needs_asgi(request: HttpRequest, crowd_code: str, token: str) -> HttpResponse:
     """The answer endpoint is served by evalhub.asgi (evalhub.live.stream_app), in front of
     Django; a request that reaches Django came through the WSGI server."""
     return JsonResponse(
@@ -226,55 +227,55 @@ def send_needs_asgi(request: HttpRequest, slug: str, token: str) -> HttpResponse
     )
 
 
-def _finished(request: HttpRequest, slug: str, finished) -> JsonResponse:
+def _finished(request: HttpRequest, crowd_code: str, finished) -> JsonResponse:
     return JsonResponse({
         "finished": finished is not None,
         "next": reverse("live:done" if finished and finished.finished_session else "live:chat",
-                        args=[slug]),
+                        args=[crowd_code]),
         "reveal": finished.reveal if finished else {},
     })  # fmt: skip
 
 
 @require_POST
-def label(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    session = _session(request, slug)
+def label(request: HttpRequest, crowd_code: str, token: str) -> HttpResponse:
+    session = _session(request, crowd_code)
     if session is None:
         return JsonResponse({"error": "We could not find your session."}, status=403)
     try:
         finished = turn_label(session=session, token=token, label=request.POST.get("label", ""))
     except LiveInputError as exc:
         return _json_error(exc)
-    return _finished(request, slug, finished)
+    return _finished(request, crowd_code, finished)
 
 
 @require_POST
-def vote(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    session = _session(request, slug)
+def vote(request: HttpRequest, crowd_code: str, token: str) -> HttpResponse:
+    session = _session(request, crowd_code)
     if session is None:
         return JsonResponse({"error": "We could not find your session."}, status=403)
     try:
         finished = battle_vote(session=session, token=token, choice=request.POST.get("choice", ""))
     except LiveInputError as exc:
         return _json_error(exc)
-    return _finished(request, slug, finished)
+    return _finished(request, crowd_code, finished)
 
 
 @require_POST
-def end(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    session = _session(request, slug)
+def end(request: HttpRequest, crowd_code: str, token: str) -> HttpResponse:
+    session = _session(request, crowd_code)
     if session is None:
         return JsonResponse({"error": "We could not find your session."}, status=403)
     try:
         finished = conversation_end(session=session, token=token)
     except LiveInputError as exc:
         return _json_error(exc)
-    return _finished(request, slug, finished)
+    return _finished(request, crowd_code, finished)
 
 
 @require_http_methods(["GET"])
-def done(request: HttpRequest, slug: str) -> HttpResponse:
+def done(request: HttpRequest, crowd_code: str) -> HttpResponse:
     """Back to Prolific with the completion code."""
-    session = _session(request, slug)
+    session = _session(request, crowd_code)
     if session is None:
         return _no_session(request)
     if not session.is_finished:
@@ -287,13 +288,15 @@ def done(request: HttpRequest, slug: str) -> HttpResponse:
 
 @researcher_required(scope=STUDY_SCOPE)
 @require_http_methods(["GET"])
-def export(request: HttpRequest, slug: str) -> HttpResponse:
+def export(request: HttpRequest, crowd_code: str) -> HttpResponse:
     """Every conversation of the study as JSON Lines (failed turns included); another
     team's study is not found."""
-    live = live_study_for_entry(slug=slug)
+    live = live_study_for_entry(crowd_code=crowd_code)
     if live is None or live.study.team_id != request.team.pk:
         raise Http404("No such live study")
     lines = (json.dumps(row) + "\n" for row in conversations_export(live.study))
     response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
-    response["Content-Disposition"] = f'attachment; filename="{slug}-conversations.jsonl"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{live.study.slug}-conversations.jsonl"'
+    )
     return response

@@ -22,10 +22,10 @@ def pipeline_links(pipeline: Pipeline) -> dict[str, str]:
             continue
         links[f"{label} dashboard"] = f"/dashboards/studies/{study.slug}/"
         links[f"{label} crowd link"] = (
-            f"/s/{study.slug}/?PROLIFIC_PID={PREVIEW_PARTICIPANT}"
-            f"&STUDY_ID={study.slug}&SESSION_ID=preview"
+            f"/s/{study.crowd_code}/?PROLIFIC_PID={PREVIEW_PARTICIPANT}"
+            f"&STUDY_ID=preview&SESSION_ID=preview"
         )
-        links[f"{label} author rating"] = f"/rate/{study.slug}/"
+        links[f"{label} author rating"] = f"/rate/{study.crowd_code}/"
         links[f"{label} API results"] = f"/api/v1/studies/{study.slug}/results/"
     links["leaderboard"] = "/dashboards/"
     links["API docs"] = "/api/docs/"

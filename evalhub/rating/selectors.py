@@ -18,7 +18,7 @@ from evalhub.studies.models import Study
 
 @dataclass(frozen=True)
 class SessionKey:
-    """How a request names its session: a crowd cookie token in a study (by slug), or a
+    """How a request names its session: a crowd cookie token in a study (by crowd code), or a
     logged-in user in a study (by id). `by` picks the form of a keyed statement of
     evalhub.rating.statements ("token" or "user")."""
 
@@ -27,8 +27,8 @@ class SessionKey:
     second: Any
 
     @classmethod
-    def crowd(cls, token: str, slug: str) -> SessionKey:
-        return cls("token", token, slug)
+    def crowd(cls, token: str, crowd_code: str) -> SessionKey:
+        return cls("token", token, crowd_code)
 
     @classmethod
     def author(cls, study_id: int, user_id: int) -> SessionKey:
@@ -106,8 +106,8 @@ def session_for_entry(*, key: SessionKey) -> RaterSession | None:
     return session_from_row(row[:n], Study.from_db(connection.alias, STUDY_FIELDS, row[n:]))
 
 
-def study_for_entry(*, slug: str) -> Study | None:
-    """The launched or closed study with this slug, with what a rater's entry needs (other
+def study_for_entry(*, crowd_code: str) -> Study | None:
+    """The launched or closed study with this crowd code, with what a rater's entry needs (other
     fields load on first use); None for no such study or a draft."""
-    row = pool.execute(statements.STUDY_FOR_ENTRY, {"slug": slug}).fetchone()
+    row = pool.execute(statements.STUDY_FOR_ENTRY, {"crowd_code": crowd_code}).fetchone()
     return None if row is None else Study.from_db(connection.alias, STUDY_FIELDS, row)

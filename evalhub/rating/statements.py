@@ -40,14 +40,14 @@ from __future__ import annotations
 # A study a rater may enter (launched or closed), with STUDY_FIELDS (in the model's field
 # order; the config too, which holds the frozen instrument's hash: loading it later would
 # cost a query of its own).
-STUDY_FIELDS = ["id", "slug", "kind", "instrument_id", "raters_per_item", "attention_check_rate",
-                "session_quota", "reservation_seconds", "completion_code", "screenout_code",
-                "status", "config"]  # fmt: skip
+STUDY_FIELDS = ["id", "slug", "crowd_code", "kind", "instrument_id", "raters_per_item",
+                "attention_check_rate", "session_quota", "reservation_seconds", "completion_code",
+                "screenout_code", "status", "config"]  # fmt: skip
 STUDY_FOR_ENTRY = """
-SELECT id, slug, kind, instrument_id, raters_per_item, attention_check_rate, session_quota,
-       reservation_seconds, completion_code, screenout_code, status, config
+SELECT id, slug, crowd_code, kind, instrument_id, raters_per_item, attention_check_rate,
+       session_quota, reservation_seconds, completion_code, screenout_code, status, config
 FROM studies_study
-WHERE slug = %(slug)s AND status IN ('launched', 'closed')"""
+WHERE crowd_code = %(crowd_code)s AND status IN ('launched', 'closed')"""
 
 # In the models' field order, as Model.from_db wants a subset of fields.
 SESSION_FIELDS = ["id", "token", "study_id", "rater_id", "quota", "done", "attention_failures",
@@ -58,18 +58,18 @@ ENTRY = {
     "token": """
 SELECT s.id, s.token, s.study_id, s.rater_id, s.quota, s.done, s.attention_failures, s.status,
        s.consented_at, s.assignment_id, s.assignment_token,
-       st.id, st.slug, st.kind, st.instrument_id, st.raters_per_item, st.attention_check_rate,
-       st.session_quota, st.reservation_seconds, st.completion_code, st.screenout_code,
-       st.status, st.config
+       st.id, st.slug, st.crowd_code, st.kind, st.instrument_id, st.raters_per_item,
+       st.attention_check_rate, st.session_quota, st.reservation_seconds, st.completion_code,
+       st.screenout_code, st.status, st.config
 FROM rating_ratersession s
 JOIN studies_study st ON st.id = s.study_id
-WHERE s.token = %(first)s AND st.slug = %(second)s""",
+WHERE s.token = %(first)s AND st.crowd_code = %(second)s""",
     "user": """
 SELECT s.id, s.token, s.study_id, s.rater_id, s.quota, s.done, s.attention_failures, s.status,
        s.consented_at, s.assignment_id, s.assignment_token,
-       st.id, st.slug, st.kind, st.instrument_id, st.raters_per_item, st.attention_check_rate,
-       st.session_quota, st.reservation_seconds, st.completion_code, st.screenout_code,
-       st.status, st.config
+       st.id, st.slug, st.crowd_code, st.kind, st.instrument_id, st.raters_per_item,
+       st.attention_check_rate, st.session_quota, st.reservation_seconds, st.completion_code,
+       st.screenout_code, st.status, st.config
 FROM rating_ratersession s
 JOIN studies_study st ON st.id = s.study_id
 WHERE s.study_id = %(first)s
@@ -144,7 +144,7 @@ FROM rating_ratersession s
 JOIN studies_study st ON st.id = s.study_id
 LEFT JOIN studies_assignment a ON a.id = s.assignment_id
 LEFT JOIN rating_itempage p ON p.item_id = a.item_id
-WHERE s.token = %(first)s AND st.slug = %(second)s""",
+WHERE s.token = %(first)s AND st.crowd_code = %(second)s""",
     "user": """
 SELECT s.id, s.status, s.consented_at, s.done, s.quota, s.assignment_token,
        st.status, st.kind, a.status, a.expires_at, a.target_side,
@@ -178,7 +178,7 @@ JOIN studies_rater r ON r.id = s.rater_id
 JOIN studies_assignment a ON a.id = s.assignment_id
 JOIN studies_item i ON i.id = a.item_id
 JOIN rating_itempage p ON p.item_id = a.item_id
-WHERE s.token = %(first)s AND st.slug = %(second)s""",
+WHERE s.token = %(first)s AND st.crowd_code = %(second)s""",
     "user": """
 SELECT s.id, s.status, s.done, s.quota, s.attention_failures, s.gold_positions,
        s.assignment_token, s.rater_id, r."group",

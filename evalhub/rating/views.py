@@ -71,10 +71,10 @@ def _see(url: str) -> HttpResponse:
     return _private(HttpResponseRedirect(url, status=303))
 
 
-def _crowd_session(request: HttpRequest, slug: str) -> RaterSession | None:
+def _crowd_session(request: HttpRequest, crowd_code: str) -> RaterSession | None:
     """The crowd session the cookie names in this study, with its study."""
     token = request.COOKIES.get(COOKIE)
-    return session_for_entry(key=SessionKey.crowd(token, slug)) if token else None
+    return session_for_entry(key=SessionKey.crowd(token, crowd_code)) if token else None
 
 
 def _no_session(request: HttpRequest) -> HttpResponse:
@@ -101,14 +101,14 @@ def _rate_limited(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET"])
 @rerun_once_if_disconnected
-def crowd_entry(request: HttpRequest, slug: str) -> HttpResponse:
+def crowd_entry(request: HttpRequest, crowd_code: str) -> HttpResponse:
     """The Prolific link. Starts (or resumes) the participant's one session, keeps its token
     in a cookie and moves on to a clean URL, so the participant id leaves the address bar."""
     pid = request.GET.get("PROLIFIC_PID", "")
     if not pid:
-        session = _crowd_session(request, slug)
+        session = _crowd_session(request, crowd_code)
         return _see(_next_url(session)) if session else _no_session(request)
-    study = study_for_entry(slug=slug)
+    study = study_for_entry(crowd_code=crowd_code)
     if study is None:
         raise Http404("No such study")
     if study.status != Study.Status.LAUNCHED:
@@ -128,7 +128,7 @@ def crowd_entry(request: HttpRequest, slug: str) -> HttpResponse:
     response.set_cookie(
         COOKIE,
         session.token,
-        path=f"/s/{slug}/",
+        path=f"/s/{crowd_code}/",
         max_age=24 * 3600,
         secure=request.is_secure(),
         httponly=True,
@@ -138,7 +138,7 @@ def crowd_entry(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _next_url(session: RaterSession) -> str:
-    rate, done, consent = _loop_urls(session.study.slug, get_script_prefix())
+    rate, done, consent = _loop_urls(session.study.crowd_code, get_script_prefix())
     if session.is_finished:
         return done
     return consent if session.consented_at is None else rate
@@ -146,9 +146,9 @@ def _next_url(session: RaterSession) -> str:
 
 @require_http_methods(["GET", "POST"])
 @rerun_once_if_disconnected
-def crowd_consent(request: HttpRequest, slug: str) -> HttpResponse:
+def crowd_consent(request: HttpRequest, crowd_code: str) -> HttpResponse:
     """Consent and instructions, in LIMA's wording; agreeing reserves the first item."""
-    session = _crowd_session(request, slug)
+    session = _crowd_session(request, crowd_code)
     if session is None:
         return _no_session(request)
     if request.method == "POST":
@@ -194,24 +194,26 @@ def _instructions(
 
 @require_http_methods(["GET", "POST"])
 @rerun_once_if_disconnected
-def crowd_rate(request: HttpRequest, slug: str) -> HttpResponse:
+def crowd_rate(request: HttpRequest, crowd_code: str) -> HttpResponse:
     """The rating loop: GET shows the live item (a refresh shows the same one); POST
     records the answer and redirects to the next item or the completion page."""
     token = request.COOKIES.get(COOKIE)
     if not token:
         return _no_session(request)
-    key = SessionKey.crowd(token, slug)
-    here, done, consent = _loop_urls(slug, get_script_prefix())
+    key = SessionKey.crowd(token, crowd_code)
+    here, done, consent = _loop_urls(crowd_code, get_script_prefix())
     if request.method == "POST":
         return _answer(request, key, here, done)
     return _show(request, key, here, done, consent=consent)
 
 
 @lru_cache(maxsize=1024)
-def _loop_urls(slug: str, prefix: str) -> tuple[str, str, str]:
+def _loop_urls(crowd_code: str, prefix: str) -> tuple[str, str, str]:
     """The rating loop's own, done and consent URLs of a study (reversed once: `reverse`
     costs more than the rest of a page view's Python). `prefix` keys the cache."""
-    return tuple(reverse(f"rating:{name}", args=[slug]) for name in ("rate", "done", "consent"))
+    return tuple(
+        reverse(f"rating:{name}", args=[crowd_code]) for name in ("rate", "done", "consent")
+    )
 
 
 def _show(
@@ -345,10 +347,10 @@ def _turn_count(request: HttpRequest) -> int:
 
 @require_http_methods(["GET"])
 @rerun_once_if_disconnected
-def crowd_done(request: HttpRequest, slug: str) -> HttpResponse:
+def crowd_done(request: HttpRequest, crowd_code: str) -> HttpResponse:
     """The end: back to Prolific with the completion code, or the screen-out code after two
     failed attention checks."""
-    session = _crowd_session(request, slug)
+    session = _crowd_session(request, crowd_code)
     if session is None:
         return _no_session(request)
     if not session.is_finished:
@@ -374,14 +376,14 @@ def crowd_done(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @rerun_once_if_disconnected
-def author_rate(request: HttpRequest, slug: str) -> HttpResponse:
+def author_rate(request: HttpRequest, crowd_code: str) -> HttpResponse:
     """Authors and other logged-in raters rate here, without Prolific or attention checks."""
-    study = study_for_entry(slug=slug)
+    study = study_for_entry(crowd_code=crowd_code)
     if study is None:
         raise Http404("No such study")
     if study.status != Study.Status.LAUNCHED:
         return _closed(request)
-    here = reverse("rating:author_rate", args=[slug])
+    here = reverse("rating:author_rate", args=[crowd_code])
     key = SessionKey.author(study.pk, request.user.pk)
     if request.method == "POST":
         return _answer(request, key, here, here)

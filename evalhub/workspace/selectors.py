@@ -104,7 +104,8 @@ def prolific_urls(*, study: Study, base_url: str) -> dict[str, str]:
     URL to paste into Prolific; `base_url` is this site's scheme and host."""
     query = "&".join(f"{k}={v}" for k, v in PROLIFIC_PARAMS.items())
     route = "live:entry" if hasattr(study, "live") else "rating:entry"
-    entry = f"{base_url}{reverse(route, args=[study.slug])}?{query}"
+    # The link names the study by its crowd code: nothing of the team or its slugs.
+    entry = f"{base_url}{reverse(route, args=[study.crowd_code])}?{query}"
     completion = (
         f"{settings.PROLIFIC_COMPLETION_URL}?{urlencode({'cc': study.completion_code})}"
         if study.completion_code
@@ -120,7 +121,7 @@ def live_staff_url(*, study: Study, base_url: str) -> str:
     live = getattr(study, "live", None)
     if live is None or live.participants != LiveStudy.Participants.STAFF:
         return ""
-    return f"{base_url}{reverse('live:staff_entry', args=[study.slug])}"
+    return f"{base_url}{reverse('live:staff_entry', args=[study.crowd_code])}"
 
 
 PROMPT_FIELDS = {"prompt_id", "external_id", "instruction", "prompt"}

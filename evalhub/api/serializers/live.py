@@ -61,8 +61,8 @@ class _LiveStudyCreateBase(StrictSerializer):
     name = StrictCharField(max_length=200, validators=[NOT_BLANK_VALIDATOR])
     participants = StrictChoiceField(
         choices=LiveStudy.Participants.choices, required=False,
-        help_text="prolific (default): the /live/<slug>/ entry link with Prolific ids; staff: "
-        "logged-in users at /live/<slug>/staff/, with no Prolific codes",
+        help_text="prolific (default): the /live/<crowd_code>/ entry link with Prolific ids; "
+        "staff: logged-in users at /live/<crowd_code>/staff/, with no Prolific codes",
     )  # fmt: skip
     models = LiveModelsField(
         child_relation=TeamSlugRelatedField(selector=team_models, model=ModelEntry),

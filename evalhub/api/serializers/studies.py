@@ -37,6 +37,11 @@ class StudySerializer(serializers.ModelSerializer):
     target_model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     baselines = serializers.SlugRelatedField(slug_field="slug", read_only=True, many=True)
     judges = serializers.SlugRelatedField(slug_field="slug", read_only=True, many=True)
+    crowd_code = serializers.CharField(
+        read_only=True,
+        help_text="What the crowd link names the study by: /s/<crowd_code>/ (live studies: "
+        "/live/<crowd_code>/); it reveals neither the team nor the slug.",
+    )
     item_count = serializers.SerializerMethodField()
     instrument = InstrumentField(read_only=True, allow_null=True)
     instrument_version = serializers.SerializerMethodField()
@@ -44,7 +49,7 @@ class StudySerializer(serializers.ModelSerializer):
     class Meta:
         model = Study
         fields = [
-            "slug", "name", "kind", "instrument", "instrument_version", "status",
+            "slug", "crowd_code", "name", "kind", "instrument", "instrument_version", "status",
             "prompt_set", "target_model", "baselines",
             "judges", "raters_per_item", "attention_check_rate", "session_quota",
             "reservation_seconds", "completion_code", "screenout_code", "config_hash",

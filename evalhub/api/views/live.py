@@ -57,7 +57,7 @@ class LiveStudyListCreate(generics.ListAPIView):
         "anonymous model and labels every answer) or `battle` (two anonymous models answer "
         "side by side; the participant votes; it may ask any pairwise `instrument`). `models` "
         "are registered models with an OpenAI-compatible endpoint. Launch it with "
-        "/studies/<slug>/launch/; its Prolific link is /live/<slug>/. Unknown slugs, a slug "
+        "/studies/<slug>/launch/; its Prolific link is /live/<crowd_code>/ (the study's `crowd_code`). Unknown slugs, a slug "
         "taken, a model without an endpoint or an instrument that is not pairwise answer "
         "409 naming the field.",
         request=LiveStudyCreateRequest,

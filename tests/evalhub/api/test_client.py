@@ -229,7 +229,7 @@ def test_a_custom_question_live_battle_is_previewed_voted_and_read_with_a_genera
     for pid, winner in (("p-one", "alpha"), ("p-two", "beta")):  # one win each
         session = live_session_consent(session=session_start_crowd(study=study, participant_id=pid))
         battle = conversation_start(session=session)
-        for opened in turn_open(session_token=session.token, slug=study.slug,
+        for opened in turn_open(session_token=session.token, crowd_code=study.crowd_code,
                                 token=battle.token, text="Say something kind."):  # fmt: skip
             turn_finish(turn_id=opened.turn_id, text=f"Kind words {opened.side}", provenance={})
         choice = "left" if battle.left.slug == winner else "right"

@@ -26,7 +26,7 @@ def _rate(
     """Answer as `participant` until the session ends (or `limit` answers); with `pause`,
     wait for it after the first answer."""
     session = session_consent(session=session_start_crowd(study=study, participant_id=participant))
-    key = SessionKey.crowd(session.token, study.slug)
+    key = SessionKey.crowd(session.token, study.crowd_code)
     answered = 0
     while limit is None or answered < limit:
         if answered == 1 and pause is not None:

@@ -33,7 +33,9 @@ def _battle():
 
 def test_two_sends_that_race_past_the_checks_open_one_turn():
     study, session, conversation = _battle()
-    params = state_params(session_token=session.token, slug=study.slug, token=conversation.token)
+    params = state_params(
+        session_token=session.token, crowd_code=study.crowd_code, token=conversation.token
+    )
 
     async def race() -> tuple[list[int], dict]:
         try:
@@ -56,7 +58,7 @@ def test_two_sends_that_race_past_the_checks_open_one_turn():
 
 def test_an_unknown_conversation_reads_as_none_and_is_refused():
     study, session, _ = _battle()
-    params = state_params(session_token=session.token, slug=study.slug, token="nope")
+    params = state_params(session_token=session.token, crowd_code=study.crowd_code, token="nope")
 
     async def read() -> dict | None:
         try:

@@ -38,7 +38,7 @@ def _models() -> list[ModelEntry]:
 def _answered_battle(study, pid: str):
     session = live_session_consent(session=session_start_crowd(study=study, participant_id=pid))
     conversation = conversation_start(session=session)
-    for opened in turn_open(session_token=session.token, slug=study.slug,
+    for opened in turn_open(session_token=session.token, crowd_code=study.crowd_code,
                             token=conversation.token, text="Name a colour."):  # fmt: skip
         turn_finish(turn_id=opened.turn_id, text="Blue", provenance={"completion_tokens": 1})
     return session, conversation

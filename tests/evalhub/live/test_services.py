@@ -67,11 +67,13 @@ def test_bad_messages_are_refused_and_write_nothing():
                 ("a bad word here", 422, "cannot be sent"), ("fine", 429, "wait a moment")]  # fmt: skip
     for text, status, words in refusals:
         with pytest.raises(LiveInputError, match=words) as caught:
-            turn_open(session_token=session.token, slug=study.slug, token=token, text=text)
+            turn_open(
+                session_token=session.token, crowd_code=study.crowd_code, token=token, text=text
+            )
         assert caught.value.status == status
     assert not Turn.objects.exists()
     with pytest.raises(LiveInputError, match="could not find your session"):
-        turn_open(session_token=session.token, slug=study.slug, token="nope", text="hi")
+        turn_open(session_token=session.token, crowd_code=study.crowd_code, token="nope", text="hi")
     assert Conversation.objects.get(token=token).status == "active"
 
 
@@ -85,13 +87,24 @@ def test_a_turn_left_streaming_by_a_dead_web_process_stops_blocking_the_rater():
     session = _session(study, "stale1")
     conversation = conversation_start(session=session)
     (opened,) = turn_open(
-        session_token=session.token, slug="stale", token=conversation.token, text="first"
+        session_token=session.token,
+        crowd_code=study.crowd_code,
+        token=conversation.token,
+        text="first",
     )
     with pytest.raises(LiveInputError, match="wait for the answer"):
-        turn_open(session_token=session.token, slug="stale", token=conversation.token, text="again")
+        turn_open(
+            session_token=session.token,
+            crowd_code=study.crowd_code,
+            token=conversation.token,
+            text="again",
+        )
     Turn.objects.filter(pk=opened.turn_id).update(started_at=timezone.now() - timedelta(hours=1))
     (retried,) = turn_open(
-        session_token=session.token, slug="stale", token=conversation.token, text="again"
+        session_token=session.token,
+        crowd_code=study.crowd_code,
+        token=conversation.token,
+        text="again",
     )
     assert Turn.objects.get(pk=opened.turn_id).status == "failed"
     assert retried.messages == [{"role": "user", "content": "again"}] and retried.side == "A"
@@ -111,7 +124,7 @@ def test_adaptive_pairing_rates_from_the_votes_and_keeps_a_starved_pair_in_play(
         conversation = conversation_start(session=session)
         # The pair is set here, not drawn: the test needs these counts.
         Conversation.objects.filter(pk=conversation.pk).update(left=left, right=right)
-        for opened in turn_open(session_token=session.token, slug=study.slug,
+        for opened in turn_open(session_token=session.token, crowd_code=study.crowd_code,
                                 token=conversation.token, text="Hi"):  # fmt: skip
             turn_finish(turn_id=opened.turn_id, text="Hello", provenance={})
         battle_vote(session=session, token=conversation.token, choice=vote)

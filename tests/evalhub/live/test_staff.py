@@ -49,7 +49,7 @@ def _battle_once(staff: Client, study: Study, vote: str) -> dict:
     assert "alpha" not in page and "beta" not in page  # blind, as for crowd raters
     token = staff.cookies["ls"].value
     conversation = Conversation.objects.get(session__token=token, status="active")
-    for opened in turn_open(session_token=token, slug=study.slug, token=conversation.token,
+    for opened in turn_open(session_token=token, crowd_code=study.crowd_code, token=conversation.token,
                             text="Name a colour."):  # fmt: skip
         turn_finish(turn_id=opened.turn_id, text=f"Blue ({opened.side})",
                     provenance={"completion_tokens": 2})  # fmt: skip

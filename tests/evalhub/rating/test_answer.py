@@ -107,7 +107,7 @@ def test_a_double_submit_racing_the_first_counts_once(make_study, monkeypatch):
     client = Client()
     page = start(client, study)
     session = RaterSession.objects.get()
-    key = SessionKey.crowd(session.token, study.slug)
+    key = SessionKey.crowd(session.token, study.crowd_code)
     token = TOKEN.search(page.content.decode()).group(1)
     first = []
     _between_read_and_write(

@@ -29,7 +29,7 @@ def test_the_form_skeleton_is_the_rendered_form(make_study, kind):
     session = RaterSession.objects.get()
     # The target on the right: a single (absolute) response must still be shown.
     Assignment.objects.filter(pk=session.assignment_id).update(target_side="B")
-    view = rating_view(key=SessionKey.crowd(session.token, study.slug))
+    view = rating_view(key=SessionKey.crowd(session.token, study.crowd_code))
     here = f"/s/{study.slug}/rate/"
     filled = views._form_page(RequestFactory().get(here), view, here).content.decode()
     context = {**views._form_context(view, here), "csrf_token": CSRF}

@@ -93,7 +93,7 @@ def test_a_researcher_creates_launches_watches_and_closes_a_live_battle(research
         session = live_session_consent(session=session_start_crowd(study=study,
                                                                     participant_id=pid))  # fmt: skip
         conversation = conversation_start(session=session)
-        for opened in turn_open(session_token=session.token, slug=study.slug,
+        for opened in turn_open(session_token=session.token, crowd_code=study.crowd_code,
                                 token=conversation.token, text="Name a colour."):  # fmt: skip
             turn_finish(turn_id=opened.turn_id, text=f"Blue ({opened.side})",
                         provenance={"completion_tokens": 3})  # fmt: skip

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand
 from evalhub.demo.live import demo_live_load
 from evalhub.demo.pipeline import demo_pipeline_start
 from evalhub.demo.processes import Supervisor, demo_processes, judge_process, worker_lines
-from evalhub.demo.services import DEMO_RESEARCHER, DEMO_STUDY, demo_load
+from evalhub.demo.services import DEMO_RESEARCHER, DEMO_STUDY, demo_load, demo_team
+from evalhub.studies.models import Study
 from generation.demo import demo_engine_env, demo_generation_start
 
 
@@ -32,6 +33,13 @@ class Command(BaseCommand):
         live_port = int(os.environ.get("EVALHUB_DEMO_LIVE_PORT") or port + 20)
         live = f"http://127.0.0.1:{live_port}"
         chat, arena = demo_live_load(vllm_base_url=f"http://127.0.0.1:{judge_port}/v1")
+        # The public links name studies by their crowd codes, never their slugs.
+        codes = dict(
+            Study.objects.filter(team=demo_team(), slug__in=[chat, arena]).values_list(
+                "slug", "crowd_code"
+            )
+        )
+        crowd = data.study.crowd_code
         user, password = DEMO_RESEARCHER
         judge = judge_process(judge_port, str(settings.VAR_DIR / "tiny-model"))
         processes = demo_processes(port, judge, live_port)
@@ -40,16 +48,16 @@ class Command(BaseCommand):
                 [
                     "",
                     "EvalHub demo is starting. Open:",
-                    f"  rater link    {base}/s/{DEMO_STUDY}/?PROLIFIC_PID=demo-participant-1"
+                    f"  rater link    {base}/s/{crowd}/?PROLIFIC_PID=demo-participant-1"
                     "&STUDY_ID=demo&SESSION_ID=demo-session-1",
                     "                (a Prolific link; another PROLIFIC_PID is another rater)",
-                    f"  author rating {base}/rate/{DEMO_STUDY}/   (log in first)",
+                    f"  author rating {base}/rate/{crowd}/   (log in first)",
                     f"  workspace     {base}/studies/   (log in as {user} / {password})",
                     f"  study page    {base}/studies/{DEMO_STUDY}/   (monitor, judge, exports)",
                     f"  new study     {base}/studies/new/   (from the demo prompt set)",
                     f"  dashboards    {base}/dashboards/studies/{DEMO_STUDY}/",
-                    f"  live chat     {live}/live/{chat}/?PROLIFIC_PID=demo-live-1",
-                    f"  live battle   {live}/live/{arena}/?PROLIFIC_PID=demo-live-1",
+                    f"  live chat     {live}/live/{codes[chat]}/?PROLIFIC_PID=demo-live-1",
+                    f"  live battle   {live}/live/{codes[arena]}/?PROLIFIC_PID=demo-live-1",
                     "                (streamed from the tiny model: its answers are gibberish)",
                     f"  live results  {base}/dashboards/studies/{chat}/ and .../{arena}/",
                     f"  training      {base}/training/",
