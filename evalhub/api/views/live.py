@@ -58,8 +58,8 @@ class LiveStudyListCreate(generics.ListAPIView):
         "side by side; the participant votes; it may ask any pairwise `instrument`). `models` "
         "are registered models with an OpenAI-compatible endpoint. Launch it with "
         "/studies/<slug>/launch/; its Prolific link is /live/<crowd_code>/ (the study's "
-        "`crowd_code`). Unknown slugs, a slug taken in the team, a model without an endpoint or an instrument that is not pairwise answer "
-        "409 naming the field.",
+        "`crowd_code`). Unknown slugs, a slug taken in the team, a model without an "
+        "endpoint or an instrument that is not pairwise answer 409 naming the field.",
         request=LiveStudyCreateRequest,
         responses={201: LiveStudySerializer, **error_responses(400, 409, 413, 415)},
     )
