@@ -104,12 +104,12 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _ours(client, base: str, slug: str, cookie: str, conv: str) -> tuple[float, int]:
+async def _ours(client, base: str, code: str, cookie: str, conv: str) -> tuple[float, int]:
     csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
     headers = {"X-CSRFToken": csrf, "Cookie": f"ls={cookie}; csrftoken={csrf}"}
     first, pieces = None, 0
     sent = time.perf_counter()
-    url = f"{base}/live/{slug}/c/{conv}/send/"
+    url = f"{base}/live/{code}/c/{conv}/send/"  # the study's crowd code, never its slug
     async with client.stream("POST", url, data={"text": PROMPT}, headers=headers) as r:
         if r.status_code != 200:
             raise SystemExit(f"EvalHub answered {r.status_code}: {await r.aread()}")
@@ -238,14 +238,14 @@ def main() -> None:
             # Warm-up: both paths once, so neither pays a first connection or compile.
             await _round([_direct(direct, vllm, "tiny", args.max_tokens) for _ in range(n)])
             warm = await asyncio.to_thread(_sessions, study, n)
-            await _round([_ours(web, base, study.slug, c, t) for c, t in warm])
+            await _round([_ours(web, base, study.crowd_code, c, t) for c, t in warm])
             for r in range(args.rounds):
                 sessions = await asyncio.to_thread(_sessions, study, n)
                 measured.extend(t for _, t in sessions)
                 order = ["ours", "direct"] if r % 2 == 0 else ["direct", "ours"]
                 for path in order:
                     if path == "ours":
-                        jobs = [_ours(web, base, study.slug, c, t) for c, t in sessions]
+                        jobs = [_ours(web, base, study.crowd_code, c, t) for c, t in sessions]
                     else:
                         jobs = [_direct(direct, vllm, "tiny", args.max_tokens) for _ in range(n)]
                     wall, ttfts, pieces = await _round(jobs)

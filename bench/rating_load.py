@@ -42,6 +42,9 @@ from pathlib import Path
 from urllib.parse import quote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+# What the crowd link names the bench's study by (a fixed code, so the URLs are known; a
+# real study's is random). Its slug is "bench": a link by slug would find nothing.
+CROWD_CODE = "bench-crowd-code"
 BENCH_DB = re.sub(r"\W", "", os.environ.get("BENCH_DATABASE", "evalhub_bench"))
 PEER = ("Label Studio 1.23.2", 12.5, 4.5)  # annotations/s, p95 seconds
 TOKEN = re.compile(rb'name="a" value="([^"]+)"')
@@ -102,7 +105,8 @@ for p in ps_prompts:
     rows.append(Output(prompt=p, model=target, **output_fields({ANSWER!r}.format(n=p.position))))
     rows.append(Output(prompt=p, model=base, **output_fields("A short answer to " + p.text)))
 Output.objects.bulk_create(rows, batch_size=1000)
-study = Study.objects.create(team=bench_team(), slug="bench", name="bench", prompt_set=ps,
+study = Study.objects.create(team=bench_team(), slug="bench", crowd_code={CROWD_CODE!r},
+    name="bench", prompt_set=ps,
     target_model=target,
     raters_per_item=3, attention_check_rate=0.1, session_quota={quota},
     completion_code="BENCHDONE", screenout_code="BENCHOUT",
@@ -197,14 +201,15 @@ async def rater(n: int, port: int, stats: Stats, stop: float) -> None:
         participant += 1
         cookies: dict[str, str] = {}
         pid = f"bench{n}x{participant}x{os.getpid()}"
-        status, headers, _ = await http(port, "GET", f"/s/bench/?PROLIFIC_PID={pid}", cookies)
+        entry = f"/s/{CROWD_CODE}/?PROLIFIC_PID={pid}"
+        status, headers, _ = await http(port, "GET", entry, cookies)
         if status != 303:
             stats.other_errors.append(f"entry {status}")
             return
-        status, _, page = await http(port, "GET", "/s/bench/consent/", cookies)
+        status, _, page = await http(port, "GET", f"/s/{CROWD_CODE}/consent/", cookies)
         csrf = CSRF.search(page).group(1).decode()
         body = f"csrfmiddlewaretoken={csrf}".encode()
-        status, headers, _ = await http(port, "POST", "/s/bench/consent/", cookies, body)
+        status, headers, _ = await http(port, "POST", f"/s/{CROWD_CODE}/consent/", cookies, body)
         location = headers.get("location", "")
         while location.endswith("/rate/") and time.monotonic() < stop:
             t0 = time.perf_counter()
@@ -261,7 +266,7 @@ print(json.dumps({"over_quota": over, "duplicates": dup, "count_drift": drift, "
 def statements_per_request(env: dict[str, str]) -> dict[str, float]:
     """SQL statements (and transactions) per GET and per POST of the rating loop, counted
     in-process by bench/rating_statements.py on the bench's study (before the timed run)."""
-    command = [sys.executable, "-m", "bench.rating_statements", "--study", "bench"]
+    command = [sys.executable, "-m", "bench.rating_statements", "--crowd-code", CROWD_CODE]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")

@@ -4,8 +4,8 @@ DATABASE_URL, and every SQL statement sent to PostgreSQL is counted: Django's qu
 the rating loop's prepared statements alike, plus transactions (BEGIN ... COMMIT/ROLLBACK,
 each a round trip of its own).
 
-    DATABASE_URL=... .venv/bin/python -m bench.rating_statements --study bench [--cycles 10]
-        [--profile]
+    DATABASE_URL=... .venv/bin/python -m bench.rating_statements --crowd-code CODE
+        [--cycles 10] [--profile]
 
 bench/rating_load.py runs it on its study before the timed run. Prints one JSON line:
 {"get": statements per GET of the rating page, "post": per POST of an answer,
@@ -69,7 +69,7 @@ class StatementCounter:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--study", default="bench")
+    parser.add_argument("--crowd-code", required=True, help="the study's crowd link code")
     parser.add_argument("--cycles", type=int, default=10)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
@@ -82,7 +82,7 @@ def main() -> None:
     counter = StatementCounter()
     counter.install()
     client = Client(HTTP_HOST="127.0.0.1")
-    base = f"/s/{args.study}/"
+    base = f"/s/{args.crowd_code}/"
     response = client.get(f"{base}?PROLIFIC_PID=statements{os.getpid()}")
     assert response.status_code == 303, response.status_code
     client.get(f"{base}consent/")

@@ -50,7 +50,7 @@ from evalhub.rating.models import RaterSession
 from evalhub.rating.services import SessionInputError, participant_hash, session_start_crowd
 from evalhub.rating.views import ENTRY_LIMIT_PER_MINUTE
 from evalhub.studies.models import Study
-from evalhub.studies.selectors import STUDY_SCOPE
+from evalhub.studies.selectors import STUDY_BY_CROWD_CODE_SCOPE
 
 COOKIE = "ls"
 
@@ -286,7 +286,7 @@ def done(request: HttpRequest, crowd_code: str) -> HttpResponse:
     return _private(render(request, "rating/done.html", context))
 
 
-@researcher_required(scope=STUDY_SCOPE)
+@researcher_required(scope=STUDY_BY_CROWD_CODE_SCOPE)
 @require_http_methods(["GET"])
 def export(request: HttpRequest, crowd_code: str) -> HttpResponse:
     """Every conversation of the study as JSON Lines (failed turns included); another

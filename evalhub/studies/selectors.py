@@ -163,3 +163,5 @@ def team_judges(*, team: Team) -> QuerySet[Judge]:
 
 # The gates resolve a study page's `slug` within the caller's team before the role check.
 STUDY_SCOPE = TeamScope(team_studies, "study")
+# The same, for a researcher page under a study's public path (/live/<crowd_code>/export/).
+STUDY_BY_CROWD_CODE_SCOPE = TeamScope(team_studies, "study", kwarg="crowd_code", field="crowd_code")

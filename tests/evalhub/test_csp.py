@@ -199,7 +199,7 @@ def test_researcher_pages_and_the_admin_have_no_csp_violation(
         ("/dashboards/judges/", None),
         (f"/dashboards/studies/{study.slug}/raters/", None),
         ("/accounts/tokens/", None),
-        (f"/rate/{study.slug}/", None),
+        (f"/rate/{study.crowd_code}/", None),
         ("/admin/", None),
         ("/admin/axes/accessattempt/", None),
         ("/admin/auth/user/", None),
@@ -254,7 +254,7 @@ def test_an_inline_script_would_be_reported(anonymous_page, live_server):
 
 def test_rating_researcher_and_docs_pages_send_the_one_policy(alice, study):
     client = Client()
-    rating = client.get(f"/s/{study.slug}/")  # no Prolific id, no session: a message page
+    rating = client.get(f"/s/{study.crowd_code}/")  # no Prolific id, no session: a message page
     assert rating.status_code == 403
     docs = client.get("/api/docs/")
     client.force_login(alice)

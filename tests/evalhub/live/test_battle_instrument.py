@@ -57,9 +57,9 @@ def test_arena_4way_counts_both_are_bad_as_a_tie_and_shows_its_choices():
     assert (judgment.raw_choice, judgment.verdict) == ("both_bad", Judgment.Verdict.TIE)
 
     browser = Client()
-    browser.get(f"/live/{study.slug}/?PROLIFIC_PID=p2&STUDY_ID=s&SESSION_ID=x")
-    browser.post(f"/live/{study.slug}/consent/")
-    page = browser.get(f"/live/{study.slug}/chat/").content.decode()
+    browser.get(f"/live/{study.crowd_code}/?PROLIFIC_PID=p2&STUDY_ID=s&SESSION_ID=x")
+    browser.post(f"/live/{study.crowd_code}/consent/")
+    page = browser.get(f"/live/{study.crowd_code}/chat/").content.decode()
     for value in ("A", "B", "tie", "both_bad"):
         assert f'data-choice="{value}"' in page
     assert "Both are bad" in page and "Which answer is better?" in page

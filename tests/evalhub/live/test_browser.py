@@ -43,12 +43,12 @@ def _assert_no_names(html: str, models: list[ModelEntry]) -> None:
         assert secret not in html, f"{secret!r} reached the rater's page"
 
 
-def _enter(browser, base: str, slug: str, pid: str):
+def _enter(browser, base: str, crowd_code: str, pid: str):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda e: page.problems.append(str(e)))
-    page.goto(f"{base}/live/{slug}/?PROLIFIC_PID={pid}&STUDY_ID=s1&SESSION_ID=x{pid}")
+    page.goto(f"{base}/live/{crowd_code}/?PROLIFIC_PID={pid}&STUDY_ID=s1&SESSION_ID=x{pid}")
     page.wait_for_url("**/consent/")
     page.focus("button[type=submit]")
     page.keyboard.press("Enter")
@@ -63,7 +63,7 @@ def test_a_participant_holds_a_three_turn_live_conversation_by_keyboard(
         slug="live-chat", name="Live chat", mode="conversation", models=two_models,
         max_turns=3, session_quota=1, completion_code="LIVE-OK",
     )  # fmt: skip
-    context, page = _enter(browser, asgi_server, study.slug, "participant1")
+    context, page = _enter(browser, asgi_server, study.crowd_code, "participant1")
     assert_accessible(page)
     _assert_no_names(page.content(), two_models)
     for turn, key in enumerate(["3", "2", "1"]):
@@ -118,7 +118,7 @@ def test_two_participants_run_battles_until_every_pair_has_its_count(
         slug="live-arena", name="Live arena", mode="battle", models=models, max_turns=2,
         target_per_pair=2, session_quota=3, completion_code="ARENA-OK",
     )  # fmt: skip
-    sessions = [_enter(browser, asgi_server, study.slug, pid) for pid in ("alpha1", "beta2")]
+    sessions = [_enter(browser, asgi_server, study.crowd_code, pid) for pid in ("alpha1", "beta2")]
     for battle in range(3):
         for n, (_, page) in enumerate(sessions):
             page.wait_for_selector("#message")
@@ -180,7 +180,7 @@ def test_an_endpoint_killed_mid_stream_shows_a_retry_and_counts_nothing(
     )  # fmt: skip
     study = live_study_create(team=lab_team(), slug="live-cut", name="Cut", mode="conversation", models=[model],
                               max_turns=1, session_quota=1)  # fmt: skip
-    context, page = _enter(browser, asgi_server, study.slug, "cut1")
+    context, page = _enter(browser, asgi_server, study.crowd_code, "cut1")
     relay.cut_after = 1500
     page.fill("#message", "Tell me a long story.")
     page.keyboard.press("Enter")
@@ -208,7 +208,7 @@ def test_hostile_prompts_are_refused_or_shown_as_text(browser, asgi_server, two_
         max_turns=3, session_quota=1, max_prompt_chars=4000, messages_per_minute=5,
         blocklist=["forbidden phrase"],
     )  # fmt: skip
-    context, page = _enter(browser, asgi_server, study.slug, "hostile1")
+    context, page = _enter(browser, asgi_server, study.crowd_code, "hostile1")
     xss = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> **hi**'
     page.fill("#message", xss)
     page.keyboard.press("Enter")

@@ -72,8 +72,8 @@ def test_a_researcher_creates_launches_and_reads_a_live_battle_in_the_browser(
     page.wait_for_url("**/studies/arena-browser/")
     assert page.inner_text("#study-status") == "Launched"
     entry = page.input_value("#study-url")
-    assert "/live/arena-browser/?PROLIFIC_PID=" in entry
     study = Study.objects.get(slug="arena-browser")
+    assert f"/live/{study.crowd_code}/?PROLIFIC_PID=" in entry and "arena-browser" not in entry
     assert study.live.model_limits[two_models[0].slug] == {"max_tokens": 32}
 
     votes = {"p-one": "1", "p-two": "4"}  # A, then "both are bad" (Arena's 4-way)

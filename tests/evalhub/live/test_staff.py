@@ -43,7 +43,7 @@ def endpoints() -> list[ModelEntry]:
 def _battle_once(staff: Client, study: Study, vote: str) -> dict:
     """One battle of the logged-in staff member: the chat page, a turn answered on both
     sides, the vote through the page's own URL. Returns the vote's JSON answer."""
-    chat = staff.get(reverse("live:chat", args=[study.slug]))
+    chat = staff.get(reverse("live:chat", args=[study.crowd_code]))
     assert chat.status_code == 200
     page = chat.content.decode()
     assert "alpha" not in page and "beta" not in page  # blind, as for crowd raters
@@ -70,11 +70,11 @@ def test_staff_take_part_from_the_workspace_without_prolific(client, alice, bob,
     page = client.get(reverse("workspace:study", args=[study.slug])).content.decode()
     assert 'id="staff-participants"' in page and 'id="prolific"' not in page
     assert "PROLIFIC_PID" not in page
-    link = f"/live/{study.slug}/staff/"
+    link = f"/live/{study.crowd_code}/staff/"
     assert f'href="http://testserver{link}" id="staff-rate-link"' in page
 
     # A Prolific link leads nowhere in a staff study, and the staff link needs a login.
-    crowd = Client().get(f"/live/{study.slug}/?PROLIFIC_PID=p1&STUDY_ID=s&SESSION_ID=x")
+    crowd = Client().get(f"/live/{study.crowd_code}/?PROLIFIC_PID=p1&STUDY_ID=s&SESSION_ID=x")
     assert crowd.status_code == 403 and b"for the lab&#x27;s staff" in crowd.content
     assert Client().get(link).status_code == 302  # to the login page
     assert not RaterSession.objects.filter(study=study).exists()
@@ -82,7 +82,7 @@ def test_staff_take_part_from_the_workspace_without_prolific(client, alice, bob,
     staff = Client()
     staff.force_login(bob)  # a rater, not a researcher
     entered = staff.get(link)
-    assert entered.status_code == 303 and entered["Location"] == f"/live/{study.slug}/chat/"
+    assert entered.status_code == 303 and entered["Location"] == f"/live/{study.crowd_code}/chat/"
     session = RaterSession.objects.get(study=study)
     assert (session.rater.user, session.rater.group) == (bob, "author")
     assert session.consented_at is not None and session.quota == 2
@@ -90,12 +90,12 @@ def test_staff_take_part_from_the_workspace_without_prolific(client, alice, bob,
 
     assert _battle_once(staff, study, "A") == {
         "finished": True,
-        "next": f"/live/{study.slug}/chat/",
+        "next": f"/live/{study.crowd_code}/chat/",
         "reveal": {},
     }
-    assert staff.get(link)["Location"] == f"/live/{study.slug}/chat/"  # the same session
+    assert staff.get(link)["Location"] == f"/live/{study.crowd_code}/chat/"  # the same session
     last = _battle_once(staff, study, "tie")
-    assert last["next"] == f"/live/{study.slug}/done/"
+    assert last["next"] == f"/live/{study.crowd_code}/done/"
     done = staff.get(last["next"]).content.decode()
     assert "Your answers are saved" in done and "Prolific" not in done
     judgments = Judgment.objects.filter(item__study=study)
@@ -122,5 +122,5 @@ def test_the_staff_link_of_a_prolific_study_starts_nothing(bob, endpoints):
         live_session_start_staff(study=study, user=bob)
     staff = Client()
     staff.force_login(bob)
-    assert staff.get(f"/live/{study.slug}/staff/").status_code == 403
+    assert staff.get(f"/live/{study.crowd_code}/staff/").status_code == 403
     assert not RaterSession.objects.filter(study=study).exists()

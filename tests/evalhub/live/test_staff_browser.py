@@ -55,11 +55,12 @@ def test_a_colleague_battles_in_a_staff_study_without_prolific(
     page.wait_for_url("**/studies/lab-arena/")
     assert not page.query_selector("#prolific")
     link = page.input_value("#staff-url")
-    assert link == f"{asgi_server}/live/lab-arena/staff/"
+    code = Study.objects.get(slug="lab-arena").crowd_code  # the link names no slug
+    assert link == f"{asgi_server}/live/{code}/staff/"
 
     staff_context, staff = _login(browser, asgi_server, "bob", "bob-password-1",
-                                  "/live/lab-arena/staff/")  # fmt: skip
-    staff.wait_for_url("**/live/lab-arena/chat/")  # no consent page, no Prolific id
+                                  f"/live/{code}/staff/")  # fmt: skip
+    staff.wait_for_url(f"**/live/{code}/chat/")  # no consent page, no Prolific id
     assert_accessible(staff)
     staff.fill("#message", "Write a haiku about rain.")
     staff.keyboard.press("Enter")
@@ -68,7 +69,7 @@ def test_a_colleague_battles_in_a_staff_study_without_prolific(
     _assert_no_names(staff.content(), two_models)
     with staff.expect_navigation():
         staff.keyboard.press("1")
-    assert staff.url.endswith("/live/lab-arena/done/")
+    assert staff.url.endswith(f"/live/{code}/done/")
     assert "Your answers are saved" in staff.inner_text("main")
     assert "Prolific" not in staff.content()
     assert not staff.problems, staff.problems

@@ -33,9 +33,9 @@ def test_no_model_name_reaches_the_rater_before_the_vote(asgi_server, two_models
     study = live_study_create(team=lab_team(), slug="live-frames", name="Frames", mode="battle",
                               models=two_models, max_turns=2, session_quota=1)  # fmt: skip
     http = httpx.Client(base_url=asgi_server, follow_redirects=True, timeout=120)
-    consent = http.get("/live/live-frames/?PROLIFIC_PID=frames1&STUDY_ID=s&SESSION_ID=x")
+    consent = http.get(f"/live/{study.crowd_code}/?PROLIFIC_PID=frames1&STUDY_ID=s&SESSION_ID=x")
     assert consent.status_code == 200 and "Before you start" in consent.text
-    chat = http.post("/live/live-frames/consent/",
+    chat = http.post(f"/live/{study.crowd_code}/consent/",
                      data={"csrfmiddlewaretoken": CSRF.search(consent.text)[1]})  # fmt: skip
     seen = [consent.text, chat.text]
     page = json.loads(PAGE.search(chat.text)[1])
@@ -46,7 +46,7 @@ def test_no_model_name_reaches_the_rater_before_the_vote(asgi_server, two_models
                          headers={"X-CSRFToken": token}) as response:  # fmt: skip
             assert response.headers["content-type"].startswith("text/event-stream")
             raws.append(b"".join(response.iter_bytes()))
-        seen.append(http.get("/live/live-frames/chat/").text)
+        seen.append(http.get(f"/live/{study.crowd_code}/chat/").text)
     for raw in raws:
         frames = _frames(raw)
         kinds = [kind for kind, _ in frames]
@@ -86,19 +86,19 @@ def test_no_model_name_reaches_the_rater_before_the_vote(asgi_server, two_models
 
     researcher = Client()
     researcher.force_login(alice)
-    export = researcher.get("/live/live-frames/export/")
+    export = researcher.get(f"/live/{study.crowd_code}/export/")
     rows = [json.loads(line) for line in b"".join(export.streaming_content).splitlines()]
     assert [r["vote"] for r in rows] == ["B"] and len(rows[0]["turns"]) == 4
     assert {rows[0]["left_model"], rows[0]["right_model"]} == {m.slug for m in two_models}
-    assert Client().get("/live/live-frames/export/").status_code == 302  # login first
+    assert Client().get(f"/live/{study.crowd_code}/export/").status_code == 302  # login first
 
 
 def test_models_are_revealed_after_the_vote_when_the_study_says_so(asgi_server, two_models):
-    live_study_create(team=lab_team(), slug="live-reveal", name="Reveal", mode="battle", models=two_models,
+    study = live_study_create(team=lab_team(), slug="live-reveal", name="Reveal", mode="battle", models=two_models,
                       max_turns=1, session_quota=1, reveal_models=True)  # fmt: skip
     http = httpx.Client(base_url=asgi_server, follow_redirects=True, timeout=120)
-    consent = http.get("/live/live-reveal/?PROLIFIC_PID=reveal1")
-    chat = http.post("/live/live-reveal/consent/",
+    consent = http.get(f"/live/{study.crowd_code}/?PROLIFIC_PID=reveal1")
+    chat = http.post(f"/live/{study.crowd_code}/consent/",
                      data={"csrfmiddlewaretoken": CSRF.search(consent.text)[1]})  # fmt: skip
     page, token = json.loads(PAGE.search(chat.text)[1]), CSRF.search(chat.text)[1]
     early = http.post(page["vote"], data={"choice": "A"}, headers={"X-CSRFToken": token})
@@ -110,4 +110,4 @@ def test_models_are_revealed_after_the_vote_when_the_study_says_so(asgi_server, 
     assert again.status_code == 409 and "limit of 1 messages" in again.json()["error"]
     vote = http.post(page["vote"], data={"choice": "tie"}, headers={"X-CSRFToken": token})
     assert set(vote.json()["reveal"].values()) == {m.name for m in two_models}
-    assert vote.json()["next"].endswith("/live/live-reveal/done/")
+    assert vote.json()["next"].endswith(f"/live/{study.crowd_code}/done/")

@@ -29,7 +29,7 @@ def test_an_answer_to_an_expired_reservation_records_nothing_and_moves_on(make_s
     first = session.assignment
     Assignment.objects.filter(pk=first.pk).update(expires_at=timezone.now() - timedelta(1))
     response = answer(client, study, page)
-    assert response["Location"] == f"/s/{study.slug}/rate/"
+    assert response["Location"] == f"/s/{study.crowd_code}/rate/"
     session.refresh_from_db()
     assert not Judgment.objects.exists() and session.done == 0
     assert session.assignment_id not in (None, first.pk) and session.status == "active"
@@ -46,7 +46,7 @@ def test_the_session_ends_when_the_pool_runs_dry(make_study):
     response = answer(client, study, page)
     page = client.get(response["Location"])
     response = answer(client, study, page)
-    assert response["Location"] == f"/s/{study.slug}/done/"
+    assert response["Location"] == f"/s/{study.crowd_code}/done/"
     session = RaterSession.objects.get()
     assert (session.status, session.done, session.assignment_id) == ("exhausted", 2, None)
     assert Judgment.objects.count() == 2

@@ -85,7 +85,7 @@ def test_a_crowd_rater_finishes_by_keyboard_alone_and_lands_on_prolific(page, li
         [(f"Question {n}: how do I ask for a raise?", LONG_ANSWER, "Just ask.") for n in range(4)],
         session_quota=3,
     )
-    page.goto(f"{live_server.url}/s/{study.slug}/?PROLIFIC_PID=kb1&STUDY_ID=s&SESSION_ID=x")
+    page.goto(f"{live_server.url}/s/{study.crowd_code}/?PROLIFIC_PID=kb1&STUDY_ID=s&SESSION_ID=x")
     assert "super-intelligent AI assistant" in page.inner_text("main")
     start_by_keyboard(page)  # "I agree - start" has the focus
     for n, key in enumerate(["1", "2", "3"], start=1):
@@ -110,7 +110,7 @@ def test_untrusted_output_runs_nothing(page, live_server):
         "![pixel](https://tracker.example/p.png)"
     )
     study = study_with([("<script>alert('prompt')</script> Hello?", evil, evil)])
-    page.goto(f"{live_server.url}/s/{study.slug}/?PROLIFIC_PID=xss1")
+    page.goto(f"{live_server.url}/s/{study.crowd_code}/?PROLIFIC_PID=xss1")
     start_by_keyboard(page)
     page.wait_for_selector("text=Item 1 of")
     page.wait_for_load_state("load")
@@ -129,7 +129,7 @@ def test_untrusted_output_runs_nothing(page, live_server):
 def test_the_pairwise_form_looks_right(page, live_server):
     study = study_with([("How should I ask my manager for a raise after two years?",
                          LONG_ANSWER, "Ask your manager for more money.")])  # fmt: skip
-    page.goto(f"{live_server.url}/s/{study.slug}/?PROLIFIC_PID=shot1")
+    page.goto(f"{live_server.url}/s/{study.crowd_code}/?PROLIFIC_PID=shot1")
     start_by_keyboard(page)
     page.wait_for_selector("text=Item 1 of")
     page.wait_for_load_state("load")  # stylesheets applied before anything is measured

@@ -22,7 +22,7 @@ def enter(client, study, pid=None):
     # One participant per study by default: entries per participant are rate-limited
     # (in Redis, across the tests of a session).
     pid = pid or f"PID{study.pk}"
-    url = f"/s/{study.slug}/?PROLIFIC_PID={pid}&STUDY_ID=st1&SESSION_ID=se1"
+    url = f"/s/{study.crowd_code}/?PROLIFIC_PID={pid}&STUDY_ID=st1&SESSION_ID=se1"
     response = client.get(url)
     assert response.status_code == 303
     return response
@@ -30,14 +30,14 @@ def enter(client, study, pid=None):
 
 def start(client, study, pid=None):
     enter(client, study, pid)
-    response = client.post(f"/s/{study.slug}/consent/")
-    assert response.status_code == 303 and response["Location"] == f"/s/{study.slug}/rate/"
-    return client.get(f"/s/{study.slug}/rate/")
+    response = client.post(f"/s/{study.crowd_code}/consent/")
+    assert response.status_code == 303 and response["Location"] == f"/s/{study.crowd_code}/rate/"
+    return client.get(f"/s/{study.crowd_code}/rate/")
 
 
 def answer(client, study, page, choice="A", **extra):
     token = TOKEN.search(page.content.decode()).group(1)
-    return client.post(f"/s/{study.slug}/rate/", {"a": token, "choice": choice, **extra})
+    return client.post(f"/s/{study.crowd_code}/rate/", {"a": token, "choice": choice, **extra})
 
 
 def right_answer(page):
@@ -53,7 +53,7 @@ def test_a_participant_goes_from_the_link_to_the_completion_code(make_study):
     study = make_study(prompts=6, session_quota=3)
     client = Client()
     entry = enter(client, study)
-    assert entry["Location"] == f"/s/{study.slug}/consent/"
+    assert entry["Location"] == f"/s/{study.crowd_code}/consent/"
     consent = client.get(entry["Location"])
     assert b"super-intelligent AI assistant" in consent.content
     page = start(client, study)
@@ -62,7 +62,7 @@ def test_a_participant_goes_from_the_link_to_the_completion_code(make_study):
         response = answer(client, study, page, choice=["A", "B", "tie"][n - 1])
         assert response.status_code == 303
         page = client.get(response["Location"])
-    assert response["Location"] == f"/s/{study.slug}/done/"
+    assert response["Location"] == f"/s/{study.crowd_code}/done/"
     assert page.status_code == 200
     url = (
         re.search(r'content="1;url=([^"]+)"', page.content.decode()).group(1).replace("&amp;", "&")
@@ -86,7 +86,7 @@ def test_a_refresh_shows_the_same_assignment(make_study):
     study = make_study()
     client = Client()
     first = start(client, study)
-    again = client.get(f"/s/{study.slug}/rate/")
+    again = client.get(f"/s/{study.crowd_code}/rate/")
     assert TOKEN.search(first.content.decode()).group(1) == TOKEN.search(
         again.content.decode()
     ).group(1)
@@ -103,7 +103,7 @@ def test_a_second_entry_resumes_the_one_session(make_study):
     answer(client, study, page)
     other_browser = Client()
     enter(other_browser, study)  # same participant, new Prolific session
-    page = other_browser.get(f"/s/{study.slug}/rate/")
+    page = other_browser.get(f"/s/{study.crowd_code}/rate/")
     assert b"Item 2 of 4" in page.content
     assert RaterSession.objects.count() == 1
 
@@ -135,19 +135,19 @@ def test_forms_need_the_csrf_token(make_study):
     study = make_study()
     client = Client(enforce_csrf_checks=True)
     enter(client, study)
-    assert client.post(f"/s/{study.slug}/consent/").status_code == 403
+    assert client.post(f"/s/{study.crowd_code}/consent/").status_code == 403
 
 
 def test_a_bad_link_says_what_is_missing(make_study):
     study = make_study()
-    response = Client().get(f"/s/{study.slug}/?PROLIFIC_PID=<bad>")
+    response = Client().get(f"/s/{study.crowd_code}/?PROLIFIC_PID=<bad>")
     assert response.status_code == 400 and b"PROLIFIC_PID" in response.content
-    assert Client().get(f"/s/{study.slug}/rate/").status_code == 403
+    assert Client().get(f"/s/{study.crowd_code}/rate/").status_code == 403
 
 
 def test_a_draft_study_is_not_found(make_study):
     study = make_study(launch=False)
-    assert Client().get(f"/s/{study.slug}/?PROLIFIC_PID=abc").status_code == 404
+    assert Client().get(f"/s/{study.crowd_code}/?PROLIFIC_PID=abc").status_code == 404
 
 
 def test_a_closed_study_says_so(make_study):
@@ -157,7 +157,7 @@ def test_a_closed_study_says_so(make_study):
     client = Client()
     start(client, study)
     study_close(study=study)
-    assert b"closed" in client.get(f"/s/{study.slug}/rate/").content
+    assert b"closed" in client.get(f"/s/{study.crowd_code}/rate/").content
 
 
 def test_two_failed_attention_checks_screen_out_and_one_does_not(make_study):
@@ -182,7 +182,7 @@ def test_two_failed_attention_checks_screen_out_and_one_does_not(make_study):
     assert failures == 2
     session.refresh_from_db()
     assert session.status == RaterSession.Status.SCREENED_OUT
-    done = client.get(f"/s/{study.slug}/done/").content.decode()
+    done = client.get(f"/s/{study.crowd_code}/done/").content.decode()
     assert "cc=SCREEN456" in done
     checks = Judgment.objects.filter(is_attention_check=True)
     assert (
@@ -246,20 +246,21 @@ def test_each_page_has_its_own_csrf_token_that_django_accepts(make_study):
     study = make_study(prompts=4, session_quota=4)
     client = Client(enforce_csrf_checks=True)
     enter(client, study)
-    consent = client.get(f"/s/{study.slug}/consent/").content.decode()
+    consent = client.get(f"/s/{study.crowd_code}/consent/").content.decode()
     csrf = re.search(r'name="csrfmiddlewaretoken" value="(\w+)"', consent).group(1)
-    response = client.post(f"/s/{study.slug}/consent/", {"csrfmiddlewaretoken": csrf})
+    response = client.post(f"/s/{study.crowd_code}/consent/", {"csrfmiddlewaretoken": csrf})
     assert response.status_code == 303
     tokens = []
     for _ in range(2):
-        page = client.get(f"/s/{study.slug}/rate/").content.decode()
+        page = client.get(f"/s/{study.crowd_code}/rate/").content.decode()
         tokens.append(re.search(r'name="csrfmiddlewaretoken" value="(\w+)"', page).group(1))
     secret = client.cookies["csrftoken"].value
     assert len(set(tokens)) == 2 and all(len(t) == 64 for t in tokens)
     assert all(_unmask_cipher_token(t) == secret for t in [csrf, *tokens])
     token = TOKEN.search(page).group(1)
     response = client.post(
-        f"/s/{study.slug}/rate/", {"a": token, "choice": "A", "csrfmiddlewaretoken": tokens[-1]}
+        f"/s/{study.crowd_code}/rate/",
+        {"a": token, "choice": "A", "csrfmiddlewaretoken": tokens[-1]},
     )
     assert response.status_code == 303 and Judgment.objects.count() == 1
 
@@ -271,7 +272,7 @@ def test_a_page_view_after_the_reservation_expired_shows_a_fresh_item(make_study
     session = RaterSession.objects.get()
     expired = session.assignment
     Assignment.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(1))
-    page = client.get(f"/s/{study.slug}/rate/")
+    page = client.get(f"/s/{study.crowd_code}/rate/")
     assert page.status_code == 200 and b"Item 1 of 3" in page.content
     assert TOKEN.search(page.content.decode()).group(1) != TOKEN.search(
         first.content.decode()

@@ -47,18 +47,19 @@ def test_rating_pages_keep_the_cookie_and_djangos_check(make_study):
     study = make_study(prompts=3, session_quota=3)
     client = Client(enforce_csrf_checks=True)
     enter(client, study)
-    consent = client.get(f"/s/{study.slug}/consent/")
+    consent = client.get(f"/s/{study.crowd_code}/consent/")
     assert "csrftoken" in consent.cookies  # the first page sets it
     csrf = CSRF.search(consent.content.decode()).group(1)
     assert (
-        client.post(f"/s/{study.slug}/consent/", {"csrfmiddlewaretoken": csrf}).status_code == 303
+        client.post(f"/s/{study.crowd_code}/consent/", {"csrfmiddlewaretoken": csrf}).status_code
+        == 303
     )
-    page = client.get(f"/s/{study.slug}/rate/")
+    page = client.get(f"/s/{study.crowd_code}/rate/")
     assert page.status_code == 200 and "csrftoken" not in page.cookies
     answer = {"a": TOKEN.search(page.content.decode()).group(1), "choice": "A"}
     # A well-formed token of another secret is refused, the page's own accepted.
     stranger = _get_new_csrf_string() * 2  # mask = cipher: the secret "aaa...a"
-    url = f"/s/{study.slug}/rate/"
+    url = f"/s/{study.crowd_code}/rate/"
     assert client.post(url, {**answer, "csrfmiddlewaretoken": stranger}).status_code == 403
     own = CSRF.search(page.content.decode()).group(1)
     assert client.post(url, {**answer, "csrfmiddlewaretoken": own}).status_code == 303

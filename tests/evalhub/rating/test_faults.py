@@ -84,7 +84,7 @@ def study() -> Study:
 
 
 def enter(page, web, study: Study, participant: str) -> None:
-    page.goto(f"{web.url}/s/{study.slug}/?PROLIFIC_PID={participant}&STUDY_ID=s&SESSION_ID=x")
+    page.goto(f"{web.url}/s/{study.crowd_code}/?PROLIFIC_PID={participant}&STUDY_ID=s&SESSION_ID=x")
     page.wait_for_function("document.activeElement && document.activeElement.type === 'submit'")
     with page.expect_navigation(wait_until="load", timeout=60_000):
         page.keyboard.press("Enter")  # "I agree - start" has the focus
@@ -188,7 +188,7 @@ def test_postgres_connections_dropped_between_answers(page, web, study, alice):
     page.wait_for_url(f"{PROLIFIC}**", timeout=30_000)
     page.context.clear_cookies()
     postgres_drop_connections()
-    page.goto(f"{web.url}/s/{study.slug}/?PROLIFIC_PID=pgdrop2&STUDY_ID=s&SESSION_ID=x")
+    page.goto(f"{web.url}/s/{study.crowd_code}/?PROLIFIC_PID=pgdrop2&STUDY_ID=s&SESSION_ID=x")
     page.wait_for_function("document.activeElement && document.activeElement.type === 'submit'")
     postgres_drop_connections()  # the consent POST comes next
     page.keyboard.press("Enter")
@@ -240,7 +240,7 @@ def _kill_workers_during_answer(page, web, study: Study, n: int, *, committed: b
     # The participant got an error page instead of the next item (or the resent POST's
     # answer) and reloads the study's page: it shows the item still to be answered, and
     # every answer so far is stored once.
-    page.goto(f"{web.url}/s/{study.slug}/rate/")
+    page.goto(f"{web.url}/s/{study.crowd_code}/rate/")
     shown = int(re.search(r"Item (\d+) of", page.inner_text("body")).group(1))
     assert stored.count() == shown - 1
     assert stored.values("assignment").distinct().count() == shown - 1

@@ -30,7 +30,7 @@ def test_the_form_skeleton_is_the_rendered_form(make_study, kind):
     # The target on the right: a single (absolute) response must still be shown.
     Assignment.objects.filter(pk=session.assignment_id).update(target_side="B")
     view = rating_view(key=SessionKey.crowd(session.token, study.crowd_code))
-    here = f"/s/{study.slug}/rate/"
+    here = f"/s/{study.crowd_code}/rate/"
     filled = views._form_page(RequestFactory().get(here), view, here).content.decode()
     context = {**views._form_context(view, here), "csrf_token": CSRF}
     assert filled == get_template("rating/form.html").render(context)
@@ -43,9 +43,9 @@ def test_the_consent_skeleton_is_the_rendered_consent_page(make_study, kind, set
     study = make_study(prompts=2, kind=kind, session_quota=7, reservation_seconds=600)
     client = Client()
     enter(client, study)
-    filled = client.get(f"/s/{study.slug}/consent/").content.decode()
+    filled = client.get(f"/s/{study.crowd_code}/consent/").content.decode()
     settings.DEBUG = True  # renders the template itself, with Django's own CSRF token
-    rendered = client.get(f"/s/{study.slug}/consent/").content.decode()
+    rendered = client.get(f"/s/{study.crowd_code}/consent/").content.decode()
     assert filled == re.sub(
         r'(name="csrfmiddlewaretoken" value=")\w+', r"\1csrf&lt;&amp;&gt;", rendered
     )

@@ -48,7 +48,7 @@ def test_a_participant_rates_each_preset_by_keyboard(page, live_server, slug):  
     definition = instrument_latest(team=lab_team(), slug=slug).definition
     keys = [c.key for c in definition.choices][:3]  # the first, second and third choice
     study = preset_study(slug, prompts=len(keys))
-    page.goto(f"{live_server.url}/s/{study.slug}/?PROLIFIC_PID=kb{study.pk}&STUDY_ID=s")
+    page.goto(f"{live_server.url}/s/{study.crowd_code}/?PROLIFIC_PID=kb{study.pk}&STUDY_ID=s")
     assert_accessible(page)
     start_by_keyboard(page)
     for n, key in enumerate(keys, start=1):

@@ -49,7 +49,7 @@ def test_a_participant_rates_in_the_presets_choices(make_study, slug):
             assert f"<kbd>{c.key}</kbd>" in text and html.escape(c.label) in text
         token = TOKEN.search(text).group(1)
         side = Assignment.objects.get(rater__sessions__study=study, status="reserved").target_side
-        done = client.post(f"/s/{study.slug}/rate/", {"a": token, "choice": choice.value})
+        done = client.post(f"/s/{study.crowd_code}/rate/", {"a": token, "choice": choice.value})
         assert done.status_code == 303
         judgment = Judgment.objects.order_by("-id").first()
         assert judgment.raw_choice == choice.value
@@ -62,9 +62,9 @@ def test_a_participant_rates_in_the_presets_choices(make_study, slug):
         else:
             assert judgment.verdict == choice.value
         if i < n - 1:
-            page = client.get(f"/s/{study.slug}/rate/")
+            page = client.get(f"/s/{study.crowd_code}/rate/")
     assert Judgment.objects.filter(item__study=study).count() == n
-    wrong = client.get(f"/s/{study.slug}/rate/")
+    wrong = client.get(f"/s/{study.crowd_code}/rate/")
     assert wrong.status_code == 303  # the session is complete
 
 
@@ -165,9 +165,11 @@ def test_a_custom_instrument_made_through_the_api_is_used_and_rated(make_study, 
     page = start(client, study, pid=f"T{study.pk}").content.decode()
     assert "What is the tone?" in page and "Comment (required)" in page
     token = TOKEN.search(page).group(1)
-    refused = client.post(f"/s/{study.slug}/rate/", {"a": token, "choice": "warm"})
+    refused = client.post(f"/s/{study.crowd_code}/rate/", {"a": token, "choice": "warm"})
     assert refused.status_code == 400 and b"comment" in refused.content
-    ok = client.post(f"/s/{study.slug}/rate/", {"a": token, "choice": "cold", "comment": "brr"})
+    ok = client.post(
+        f"/s/{study.crowd_code}/rate/", {"a": token, "choice": "cold", "comment": "brr"}
+    )
     assert ok.status_code == 303
     judgment = Judgment.objects.get(item__study=study)
     assert (judgment.verdict, judgment.comment) == ("cold", "brr")

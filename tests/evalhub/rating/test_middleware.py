@@ -22,7 +22,7 @@ def test_crowd_pages_run_without_users_or_messages(make_study):
     # The security middleware still runs: a policy, and a CSRF token the POST needs.
     assert "default-src 'none'" in consent["Content-Security-Policy"]
     assert consent["X-Frame-Options"] == "DENY"
-    assert client.post(f"/s/{study.slug}/consent/").status_code == 403
+    assert client.post(f"/s/{study.crowd_code}/consent/").status_code == 403
 
 
 def test_other_pages_keep_users_and_messages():
@@ -33,6 +33,6 @@ def test_other_pages_keep_users_and_messages():
 
 def test_the_logged_in_raters_page_still_asks_for_a_login(make_study):
     study = make_study()
-    response = Client().get(f"/rate/{study.slug}/")
+    response = Client().get(f"/rate/{study.crowd_code}/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")

@@ -324,7 +324,7 @@ def test_every_page_has_a_rule():
 def _path(world, route: str, which: str, rule: str = STUDY) -> str:
     slug = {DATASET: f"{which}-data", RUN: f"{which}-run"}.get(rule, which)
     return fill(route, slug=slug, job_id=str(world["jobs"][which].pk), prompt_set=which,
-                **world["objects"][which])  # fmt: skip
+                crowd_code=world[which].crowd_code, **world["objects"][which])  # fmt: skip
 
 
 def test_the_matrix_of_pages(world):
@@ -467,10 +467,12 @@ def test_what_a_member_creates_belongs_to_their_team(world):
     assert client.post("/api/v1/models/", {"slug": "new-model", "kind": "external"},
                        format="json").status_code == 201  # fmt: skip
     assert ModelEntry.objects.get(slug="new-model").team == world["lab"]
-    # A slug another team holds is taken: refused, never handed over.
-    taken = client.post("/api/v1/models/", {"slug": "theirs", "kind": "external"}, format="json")
-    assert taken.status_code == 409
-    assert ModelEntry.objects.get(slug="theirs").team == world["other"]
+    # A slug another team holds is free in this one (slugs are unique within a team): a
+    # model of this team is made, and the other team's is neither handed over nor changed.
+    made = client.post("/api/v1/models/", {"slug": "theirs", "kind": "external"}, format="json")
+    assert made.status_code == 201
+    theirs = ModelEntry.objects.filter(slug="theirs")
+    assert {m.team for m in theirs} == {world["lab"], world["other"]}
     web(world["people"]["researcher"]).post("/judges/", {
         "slug": "new-judge", "name": "J", "base_url": "http://127.0.0.1:9/v1", "model": "m",
         "template": "lima_pairwise"})  # fmt: skip
@@ -478,7 +480,8 @@ def test_what_a_member_creates_belongs_to_their_team(world):
 
 
 def test_a_crowd_link_reveals_nothing_of_its_team(world):
-    page = Client().get("/s/ours/?PROLIFIC_PID=p1&STUDY_ID=s&SESSION_ID=x", follow=True)
+    code = world["ours"].crowd_code  # not the slug, which is the team's naming
+    page = Client().get(f"/s/{code}/?PROLIFIC_PID=p1&STUDY_ID=s&SESSION_ID=x", follow=True)
     assert page.status_code == 200
     text = page.content.decode()
     assert "Lab" not in text and "lab" not in text.lower().replace("label", "")

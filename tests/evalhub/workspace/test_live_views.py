@@ -85,7 +85,7 @@ def test_a_researcher_creates_launches_watches_and_closes_a_live_battle(research
     study.refresh_from_db()
     assert study.status == Study.Status.LAUNCHED
     page = researcher.get(reverse("workspace:study", args=[study.slug])).content.decode()
-    assert f"/live/{study.slug}/?PROLIFIC_PID=" in page  # the Prolific URL is the live entry
+    assert f"/live/{study.crowd_code}/?PROLIFIC_PID=" in page  # the Prolific URL is the live entry
     assert 'id="live-monitor"' in page
 
     # Two participants battle once each: A wins, then a tie.

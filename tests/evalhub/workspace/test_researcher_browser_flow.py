@@ -193,7 +193,8 @@ def test_a_researcher_runs_a_whole_study_in_the_browser(
     assert Study.objects.get().status == "launched"
     page.click("[data-copy=study-url]")
     link = page.evaluate("navigator.clipboard.readText()")
-    assert link.endswith("/s/lima-vs-davinci/?PROLIFIC_PID={{%PROLIFIC_PID%}}"
+    code = Study.objects.get().crowd_code  # the link names neither the slug nor the team
+    assert link.endswith(f"/s/{code}/?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}"
                          "&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}")  # fmt: skip
     shot(page, "06-launched")
 
