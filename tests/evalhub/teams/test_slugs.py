@@ -49,16 +49,15 @@ def twins(alice):
         model = ModelEntryFactory(team=team, slug=SAME, name=f"{key} model")
         output = OutputFactory(prompt=PromptFactory(prompt_set=prompt_set), model=model)
         assert output.model.team == team
-        studies[key] = study_launch(
-            study=StudyFactory(
-                team=team,
-                slug=SAME,
-                name=f"{key} study",
-                kind="absolute",
-                prompt_set=prompt_set,
-                target_model=model,
-            )  # fmt: skip
+        study = StudyFactory(
+            team=team,
+            slug=SAME,
+            name=f"{key} study",
+            kind="absolute",
+            prompt_set=prompt_set,
+            target_model=model,
         )
+        studies[key] = study_launch(study=study)
         judge_register(team=team, slug=SAME, name=f"{key} judge", model="m",
                        base_url="http://127.0.0.1:9/v1", template="lima_pairwise")  # fmt: skip
         instrument_create(team=team, slug=SAME, data={**preset_data()["safety"],
