@@ -84,7 +84,9 @@ def model_outputs(*, model: ModelEntry, q: str = "", prompt_set: str = "") -> Qu
         .defer("html", "turns")
     )
     if prompt_set:
-        outputs = outputs.filter(prompt__prompt_set__slug=prompt_set)
+        outputs = outputs.filter(
+            prompt__prompt_set__team_id=model.team_id, prompt__prompt_set__slug=prompt_set
+        )
     if q:
         outputs = outputs.filter(Q(text__icontains=q) | Q(prompt__external_id__icontains=q))
     return outputs
