@@ -71,7 +71,8 @@ def training_run_create(
         base_model=base_model.strip(),
         recipe=recipe,
         recipe_settings=frozen.to_dict(),
-        output_dir=str(Path(output_dir) if output_dir else runs_dir() / slug),
+        # Per team: another team may have a run of the same slug.
+        output_dir=str(Path(output_dir) if output_dir else runs_dir() / team.slug / slug),
         created_by=requested_by,
     )
     run.job = job_create(
