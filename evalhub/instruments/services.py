@@ -89,7 +89,9 @@ def presets_install(model: type[Instrument] = Instrument) -> int:
     made. `model`: the Instrument model (a migration passes its historical one)."""
     made = 0
     for slug, data in preset_data().items():
-        if not model.objects.filter(team__isnull=True, slug=slug).exists():
+        # Presets only (a team's own instrument may share a slug); the historical model of
+        # the presets migration has no team yet.
+        if not model.objects.filter(is_preset=True, slug=slug).exists():
             model.objects.create(slug=slug, version=1, is_preset=True, **_row_fields(data))
             made += 1
     return made

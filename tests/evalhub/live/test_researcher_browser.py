@@ -78,7 +78,7 @@ def test_a_researcher_creates_launches_and_reads_a_live_battle_in_the_browser(
 
     votes = {"p-one": "1", "p-two": "4"}  # A, then "both are bad" (Arena's 4-way)
     for pid, key in votes.items():
-        rater_context, rater = _enter(browser, asgi_server, study.slug, pid)
+        rater_context, rater = _enter(browser, asgi_server, study.crowd_code, pid)
         rater.fill("#message", "Write a haiku about rain.")
         rater.keyboard.press("Enter")
         rater.wait_for_selector("#vote-panel:not([hidden])")

@@ -127,8 +127,8 @@ def test_a_slug_another_team_holds_is_accepted_not_refused_as_taken(twins):
         teams = set(Model.objects.filter(slug=slug).values_list("team__slug", flat=True))
         assert teams == {"lab", "rival"}
     # Within one team a slug is still taken.
-    again = api.post("/api/v1/models/", {"slug": "rival-only-model", "kind": "api",
-                                         "base_url": "http://127.0.0.1:9/v1"}, format="json")  # fmt: skip
+    again = api.post("/api/v1/models/", {"slug": "rival-only-model", "kind": "external",
+                                         "name": "Another"}, format="json")  # fmt: skip
     assert again.status_code == 409
 
 
