@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("jobs", "0004_every_job_in_a_team"),
         ("prompts", "0003_slug_unique_within_team"),
-        ("studies", "0006_slug_unique_within_team"),
+        ("studies", "0007_slug_unique_within_team"),
         ("teams", "0004_edit_records_into_the_audit_log"),
         ("training", "0003_team_owner"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -168,9 +168,9 @@ def test_the_crowd_link_names_the_study_by_a_code_that_reveals_nothing_of_its_te
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_gives_every_existing_study_its_own_code():
     executor = MigrationExecutor(connection)
-    executor.migrate([("studies", "0004_study_belongs_to_a_team")])
+    executor.migrate([("studies", "0005_item_judgment_count_not_indexed")])
     executor.loader.build_graph()
-    old = executor.loader.project_state([("studies", "0004_study_belongs_to_a_team")]).apps
+    old = executor.loader.project_state([("studies", "0005_item_judgment_count_not_indexed")]).apps
     try:
         team = old.get_model("teams", "Team").objects.create(slug="t", name="T")
         prompt_set = old.get_model("prompts", "PromptSet").objects.create(

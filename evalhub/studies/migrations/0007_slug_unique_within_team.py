@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
         ("instruments", "0004_slug_unique_within_team"),
         ("outputs", "0003_slug_unique_within_team"),
         ("prompts", "0003_slug_unique_within_team"),
-        ("studies", "0005_study_crowd_code"),
+        ("studies", "0006_study_crowd_code"),
         ("teams", "0004_edit_records_into_the_audit_log"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -16,7 +16,7 @@ def fill_crowd_codes(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("studies", "0004_study_belongs_to_a_team")]
+    dependencies = [("studies", "0005_item_judgment_count_not_indexed")]
 
     operations = [
         migrations.AddField(
