@@ -4,6 +4,7 @@ team; every owner-level change and every edit is an event of the team's one audi
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -56,7 +57,7 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id}@{self.team_id}:{self.role}"
+        return f"{self.user.get_username()} ({self.get_role_display().lower()})"
 
 
 class Invitation(models.Model):
@@ -79,7 +80,7 @@ class Invitation(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"invitation to {self.team_id} as {self.role}"
+        return f"an invitation as {self.get_role_display().lower()}"
 
 
 class TeamToken(models.Model):
@@ -163,3 +164,8 @@ class AuditEvent(models.Model):
         fields = list(self.before) + [f for f in self.after if f not in self.before]
         shown = lambda side, f: json.dumps(side[f], sort_keys=True) if f in side else ""  # noqa: E731
         return [(f, shown(self.before, f), shown(self.after, f)) for f in fields]
+
+    def detail_pairs(self) -> list[tuple[str, Any]]:
+        """(key, value) of the details, for templates: `details.items` there would read a
+        detail named "items"."""
+        return list(self.details.items()) if isinstance(self.details, dict) else []

@@ -3,12 +3,14 @@ change counts on the very next request."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from knox.models import AuthToken
 
-from evalhub.teams.models import AuditEvent, Membership, Team
+from evalhub.teams.models import AuditEvent, Invitation, Membership, Team
 
 
 def memberships_of(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Membership]:
@@ -53,3 +55,27 @@ def team_tokens(*, team: Team) -> QuerySet[AuthToken]:
 
 def audit_events(*, team: Team) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(team=team).select_related("actor")
+
+
+def invitation_digest(raw_token: str) -> str:
+    """What is kept of an invitation's token: its sha256."""
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def invitation_for_token(*, raw_token: str, for_update: bool = False) -> Invitation | None:
+    invitations = Invitation.objects.select_related("team")
+    if for_update:
+        invitations = invitations.select_for_update(of=("self",))
+    return invitations.filter(token_digest=invitation_digest(raw_token)).first()
+
+
+def invitation_refusal(*, invitation: Invitation | None, user: AbstractBaseUser) -> str:
+    """Why `user` cannot use `invitation` ("" when they can): the join page says it before
+    the button, and the service refuses with the same words."""
+    if invitation is None or invitation.used_at is not None:
+        return "This invitation link is unknown or has been used."
+    if invitation.expires_at <= timezone.now():
+        return "This invitation link has expired; ask for a new one."
+    if Membership.objects.filter(user=user, team=invitation.team).exists():
+        return f"You are already a member of {invitation.team.name}."
+    return ""

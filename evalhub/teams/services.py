@@ -4,7 +4,6 @@ last one away locks the team's owner rows first and refuses."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from evalhub.teams.models import DEFAULT_TEAM, AuditEvent, Invitation, Membership, Role, Team
+from evalhub.teams.selectors import invitation_digest, invitation_for_token, invitation_refusal
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -66,10 +66,6 @@ def team_create(*, name: str, slug: str, owner: AbstractBaseUser) -> Team:
     return team
 
 
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 @transaction.atomic
 def invitation_create(
     *,
@@ -86,7 +82,7 @@ def invitation_create(
     invitation = Invitation.objects.create(
         team=team,
         role=Role(role),
-        token_digest=_digest(raw),
+        token_digest=invitation_digest(raw),
         invited_by=by,
         expires_at=timezone.now() + expires_in,
     )
@@ -100,15 +96,10 @@ def invitation_create(
 def invitation_accept(*, raw_token: str, user: AbstractBaseUser) -> Membership:
     """Use an invitation: `user` joins its team in its role. Refused when the token is
     unknown, used or expired, or the user is already a member."""
-    invitation = (
-        Invitation.objects.select_for_update().filter(token_digest=_digest(raw_token)).first()
-    )
-    if invitation is None or invitation.used_at is not None:
-        raise InvitationInvalid("This invitation link is unknown or has been used.")
-    if invitation.expires_at <= timezone.now():
-        raise InvitationInvalid("This invitation link has expired; ask for a new one.")
-    if Membership.objects.filter(user=user, team=invitation.team).exists():
-        raise InvitationInvalid(f"You are already a member of {invitation.team.name}.")
+    invitation = invitation_for_token(raw_token=raw_token, for_update=True)
+    refusal = invitation_refusal(invitation=invitation, user=user)
+    if refusal:
+        raise InvitationInvalid(refusal)
     invitation.used_at = timezone.now()
     invitation.used_by = user
     invitation.save(update_fields=["used_at", "used_by"])

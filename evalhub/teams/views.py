@@ -15,7 +15,14 @@ from evalhub.accounts.decorators import member_required, owner_required
 from evalhub.accounts.services import api_token_revoke
 from evalhub.teams.current import team_choose
 from evalhub.teams.models import Role
-from evalhub.teams.selectors import audit_events, membership_in, team_members, team_tokens
+from evalhub.teams.selectors import (
+    audit_events,
+    invitation_for_token,
+    invitation_refusal,
+    membership_in,
+    team_members,
+    team_tokens,
+)
 from evalhub.teams.services import (
     TeamError,
     invitation_accept,
@@ -116,4 +123,9 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "teams/join.html", {"error": str(exc)}, status=410)
         team_choose(request, team=membership.team)
         return redirect("workspace:studies")
-    return render(request, "teams/join.html", {"token": token})
+    # Say before the button whether the link still works, and which team and role it gives.
+    invitation = invitation_for_token(raw_token=token)
+    refusal = invitation_refusal(invitation=invitation, user=request.user)
+    if refusal:
+        return render(request, "teams/join.html", {"error": refusal}, status=410)
+    return render(request, "teams/join.html", {"invitation": invitation})
