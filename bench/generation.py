@@ -106,6 +106,7 @@ def run_ours(model_entry, prompt_set, sampling_overrides: dict, round_: int) -> 
 
     Output.objects.filter(model=model_entry).delete()
     job = Job.objects.create(
+        team=model_entry.team,
         kind="generation",
         status=Job.Status.RUNNING,
         params={

@@ -139,6 +139,7 @@ def test_a_job_survives_sigkill_of_its_worker_and_completes_once(
     # one after another instead of all at the last step.
     job = Job.objects.create(
         kind=Job.Kind.GENERATION,
+        team=tiny_lima.team,
         queue=queue,
         params={
             "model": tiny_lima.slug, "prompt_set": prompt_set.slug, "samples": 1,
