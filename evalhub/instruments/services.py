@@ -87,14 +87,21 @@ def instrument_update(
 def presets_install(model: type[Instrument] = Instrument) -> int:
     """Make every preset that is missing (version 1 of its slug); returns how many were
     made. `model`: the Instrument model (a migration passes its historical one)."""
-    made = 0
-    for slug, data in preset_data().items():
-        # Presets only (a team's own instrument may share a slug); the historical model of
-        # the presets migration has no team yet.
-        if not model.objects.filter(is_preset=True, slug=slug).exists():
-            model.objects.create(slug=slug, version=1, is_preset=True, **_row_fields(data))
-            made += 1
-    return made
+    # Presets only (a team's own instrument may share a slug); the historical model of the
+    # presets migration has no team yet.
+    presets = model.objects.filter(is_preset=True)
+    missing = [
+        model(slug=slug, version=1, is_preset=True, **_row_fields(data))
+        for slug, data in preset_data().items()
+        if not presets.filter(slug=slug).exists()
+    ]
+    if not missing:
+        return 0
+    before = presets.count()
+    # Two callers may find a preset missing at once (a release job and a page after a
+    # flush): the later insert does nothing instead of raising IntegrityError.
+    model.objects.bulk_create(missing, ignore_conflicts=True)
+    return presets.count() - before
 
 
 @transaction.atomic
