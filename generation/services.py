@@ -47,8 +47,7 @@ def generation_run_create(
     team: Team | None = None,
 ) -> Job:
     """Queue a job generating `samples` outputs per prompt of `prompt_set` with `model`.
-    The job belongs to `team` (the caller's current team), else to the prompt set's or the
-    model's team.
+    The job belongs to `team` (the caller's current team), else to the model's team.
 
     Checks everything the worker would (model kind, sample count, decoding settings) so bad
     input fails here with a ValueError, not later on the worker."""
